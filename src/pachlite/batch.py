@@ -1,0 +1,119 @@
+"""Datum batching for Python transforms: one process serves many datums.
+
+The same API as Pachyderm's Python SDK (`python_pachyderm.batch_all_datums`): a pipeline with
+`"datumBatching": true` starts its command once per worker, and the decorated function is called
+once per datum, with that datum's files laid out under /pfs and its environment set. Outside a
+batching worker the decorated function simply runs once, on the datum the environment describes,
+so the same program works in every mode:
+
+    from pachlite.batch import batch_all_datums
+
+    @batch_all_datums
+    def main():
+        for name in os.listdir(os.environ["attributes"]) ...
+
+    if __name__ == "__main__":
+        load_model()   # paid once per worker, not once per datum
+        main()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import time
+import traceback
+from functools import wraps
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Callable
+
+from .worker import Outcome, collect, lay_out, map_pfs
+
+FD_VAR, ROOT_VAR, OBJECTS_VAR = "PACHLITE_BATCH_FD", "PACHLITE_PFS_ROOT", "PACHLITE_OBJECTS"
+
+
+def batch_all_datums(user_code: Callable[..., None]) -> Callable[..., None]:
+    @wraps(user_code)
+    def wrapper(*args, **kwargs) -> None:
+        fd = os.environ.get(FD_VAR)
+        if fd is None:
+            user_code(*args, **kwargs)
+            return
+        conn = Connection(int(fd))
+        pfs_root = Path(os.environ[ROOT_VAR])
+        objects_dir = Path(os.environ[OBJECTS_VAR])
+        while True:
+            try:
+                tasks = conn.recv()
+            except EOFError:
+                return
+            if tasks is None:
+                return
+            conn.send([_one(t, pfs_root, objects_dir, user_code, args, kwargs) for t in tasks])
+
+    return wrapper
+
+
+def _one(task, pfs_root: Path, objects_dir: Path, fn, args, kwargs) -> Outcome:
+    datum_id, files, env = task
+    started = time.time()
+    root = str(pfs_root)
+    inputs = lay_out(pfs_root, files)
+    old_env = {k: os.environ.get(k) for k in env}
+    os.environ.update({k: map_pfs(v, root) for k, v in env.items()})
+    buf = io.StringIO()
+    ok, reason = True, ""
+    try:
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+            fn(*args, **kwargs)
+    except Exception as e:  # user code's failure is the datum's failure, not the worker's
+        ok, reason = False, f"{type(e).__name__}: {e}"
+        buf.write(traceback.format_exc())
+    outputs: list = []
+    if ok:
+        outputs, err = collect(pfs_root, objects_dir, inputs)
+        ok, reason = not err, err
+    _reset(pfs_root, inputs)
+    for k, v in old_env.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    return Outcome(datum_id, ok, reason, outputs, buf.getvalue().encode(), started,
+                   time.time() - started)
+
+
+def _reset(pfs_root: Path, inputs: list[Path]) -> None:
+    """Leave /pfs as before the datum: only the top-level input folders and an empty out/."""
+    import shutil
+    for p in inputs:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(p)
+    out = pfs_root / "out"
+    with os.scandir(out) as it:
+        for e in it:
+            if e.is_dir(follow_symlinks=False):
+                shutil.rmtree(e.path)
+            else:
+                os.unlink(e.path)
+    with os.scandir(pfs_root) as it:
+        for e in it:
+            if e.name == "out":
+                continue
+            if e.is_dir(follow_symlinks=False):
+                _prune(Path(e.path))
+            else:
+                os.unlink(e.path)
+
+
+def _prune(d: Path) -> None:
+    """Remove empty subfolders a datum's layout created, keep the input's own folder."""
+    with os.scandir(d) as it:
+        subs = [Path(e.path) for e in it if e.is_dir(follow_symlinks=False)]
+    for s in subs:
+        _prune(s)
+        with contextlib.suppress(OSError):
+            s.rmdir()
+

@@ -1,0 +1,496 @@
+"""A job: one run of a pipeline over its input commits.
+
+plan (pure, `plan.py`) → execute the datums that must run (`worker.py`, `batch.py`, or a
+container) → merge outputs with the base job's kept outputs → one transaction that writes the
+AUTO output commit, the job and its datum records. A failed job writes its records but no commit,
+so the output branch keeps its last good head.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Callable, Sequence
+
+from . import datum as dm
+from .errors import NotFound, PachliteError
+from .pfs import AUTO, PFS, check_tree, new_id
+from .plan import (DELETE, FAILED, RECOVERED, RUN, SKIP, SKIPPED, SUCCESS, BaseDatum, Plan,
+                   Step, plan)
+from .worker import Outcome, Transform, map_pfs, process_datum
+
+# Job states, as Pachyderm names them (JOB_SUCCESS → "success").
+CREATED, RUNNING, JOB_SUCCESS, FAILURE, UNRUNNABLE, KILLED = (
+    "created", "running", "success", "failure", "unrunnable", "killed")
+BATCH_CHUNK = 256
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    id: str
+    pipeline: str
+    state: str
+    reason: str
+    output_commit: str | None
+    created: float
+    started: float | None
+    finished: float | None
+    processed: int
+    skipped: int
+    failed: int
+    recovered: int
+    total: int
+    bytes_in: int
+    bytes_out: int
+    inputs: tuple[tuple[str, str, str], ...]
+
+    @property
+    def progress(self) -> str:
+        s = f"{self.processed} + {self.skipped}"
+        if self.recovered:
+            s += f" + {self.recovered}"
+        return f"{s} / {self.total}"
+
+    @property
+    def duration(self) -> float | None:
+        return (self.finished - self.started) if self.finished and self.started else None
+
+
+@dataclass(frozen=True)
+class DatumInfo:
+    job_id: str
+    id: str
+    state: str
+    reason: str
+    hash: str
+    inputs: tuple[str, ...]  # repo@commit:/path
+    outputs: tuple[tuple[str, str, int], ...]
+    started: float | None
+    duration: float | None
+    source_job: str
+
+
+def job_from_row(r) -> JobInfo:
+    return JobInfo(r["id"], r["pipeline"], r["state"], r["reason"], r["output_commit"], r["created"],
+                   r["started"], r["finished"], r["processed"], r["skipped"], r["failed"],
+                   r["recovered"], r["total"], r["bytes_in"], r["bytes_out"],
+                   tuple(tuple(x) for x in json.loads(r["inputs"])))
+
+
+def scratch_dir() -> Path:
+    """Where datums are laid out: tmpfs when there is one, since datums are many small writes."""
+    env = os.environ.get("PACHLITE_SCRATCH")
+    if env:
+        return Path(env)
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return shm / f"pachlite-{os.getuid()}"
+    return Path(tempfile.gettempdir()) / f"pachlite-{os.getuid()}"
+
+
+@contextlib.contextmanager
+def pipeline_lock(pfs: PFS, pipeline: str):
+    """One job of a pipeline at a time; other pipelines run concurrently."""
+    d = pfs.store.root / "locks"
+    d.mkdir(exist_ok=True)
+    with open(d / f"{pipeline}.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+def parse_duration(s: str | None) -> float | None:
+    """protobuf Duration JSON ("1.5s") or Go durations ("1m30s") → seconds."""
+    if not s:
+        return None
+    import re
+    total, units = 0.0, {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|us|ns|h|m|s)", s)
+    if not parts or "".join(a + b for a, b in parts) != s:
+        raise PachliteError(f"datumTimeout {s!r} is not a duration", "write it like '30s' or '5m'")
+    for n, u in parts:
+        total += float(n) * units[u]
+    return total
+
+
+class Job:
+    """Runs one job of `spec` (normalised, with defaults) on the current heads of its inputs."""
+
+    def __init__(self, pfs: PFS, spec: dict, salt: str, version: int, workers: int = 1,
+                 runner: Callable | None = None, cwd: str | None = None):
+        self.pfs, self.spec, self.salt, self.version = pfs, spec, salt, version
+        self.name = spec["pipeline"]["name"]
+        self.out_repo = self.name
+        self.branch = spec.get("outputBranch", "master")
+        self.workers = max(1, workers)
+        self.runner = runner
+        self.cwd = cwd
+        self._listings: dict[tuple[str, str], dm.Listing] = {}
+
+    # ---- inputs and plan -------------------------------------------------------------------
+
+    def resolve(self, node: dict) -> dm.Listing:
+        repo, branch = node["repo"], node.get("branch", "master")
+        key = (repo, branch)
+        if key not in self._listings:
+            from .address import Address
+            c = self.pfs.resolve(Address(repo, branch))
+            files = [dm.FileInfo(p, h, s) for p, h, s in self.pfs.files(c.id)]
+            self._listings[key] = dm.Listing(repo, branch, c.id, files)
+        return self._listings[key]
+
+    def input_commits(self) -> list[tuple[str, str, str]]:
+        from .spec import pfs_inputs
+        out = []
+        for node in pfs_inputs(self.spec["input"]):
+            lst = self.resolve(node)
+            if (lst.repo, lst.branch, lst.commit) not in out:
+                out.append((lst.repo, lst.branch, lst.commit))
+        return out
+
+    def base_job(self) -> JobInfo | None:
+        r = self.pfs.store.one("SELECT * FROM jobs WHERE pipeline=? AND state=? ORDER BY seq DESC "
+                               "LIMIT 1", (self.name, JOB_SUCCESS))
+        return job_from_row(r) if r else None
+
+    def base_datums(self, base: JobInfo | None) -> dict[str, BaseDatum]:
+        if base is None:
+            return {}
+        rows = self.pfs.store.db.execute(
+            "SELECT id, hash, state, outputs, source_job FROM datums WHERE job_id=?", (base.id,))
+        return {r[0]: BaseDatum(r[0], r[1], r[2], tuple(tuple(o) for o in json.loads(r[3])), r[4])
+                for r in rows}
+
+    def plan(self) -> tuple[Plan, JobInfo | None]:
+        datums = dm.datums(self.spec["input"], self.resolve)
+        base = self.base_job()
+        return plan(datums, self.salt, self.base_datums(base), base.id if base else None), base
+
+    # ---- execution -------------------------------------------------------------------------
+
+    def run(self, job_id: str | None = None) -> JobInfo:
+        job_id = job_id or new_id()
+        store = self.pfs.store
+        inputs = self.input_commits()
+        created = time.time()
+        seq_sql = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs)"
+        with store.transaction() as tx:
+            tx.execute(f"INSERT INTO jobs(id, pipeline, pipeline_version, salt, state, created, "
+                       f"started, inputs, seq) VALUES(?,?,?,?,?,?,?,?,{seq_sql})",
+                       (job_id, self.name, self.version, self.salt, RUNNING, created, created,
+                        json.dumps(inputs)))
+        try:
+            p, base = self.plan()
+            outcomes = self._execute(job_id, p.runs)
+            self._finish(job_id, p, base, outcomes, inputs)
+        except BaseException as e:
+            reason = str(e) if isinstance(e, PachliteError) else f"{type(e).__name__}: {e}"
+            with store.transaction() as tx:
+                tx.execute("UPDATE jobs SET state=?, reason=?, finished=? WHERE id=?",
+                           (KILLED if isinstance(e, KeyboardInterrupt) else FAILURE, reason,
+                            time.time(), job_id))
+            raise
+        return job_from_row(store.one("SELECT * FROM jobs WHERE id=?", (job_id,)))
+
+    def _task(self, job_id: str, step: Step, inline: dict[str, bytes]) -> tuple:
+        files = []
+        for di in step.datum.inputs:
+            for f in di.files:
+                data = inline.get(f.hash)
+                files.append((f"{di.name}{f.path}", data,
+                              None if data is not None else str(self.pfs.store.object_path(f.hash))))
+        env = dm.datum_env(step.datum)
+        env["PACH_DATUM_ID"] = step.datum_id
+        return (step.datum_id, files, env)
+
+    def _inline(self, steps: Sequence[Step]) -> dict[str, bytes]:
+        hashes = list({f.hash for s in steps for di in s.datum.inputs for f in di.files})
+        out: dict[str, bytes] = {}
+        db = self.pfs.store.db
+        for i in range(0, len(hashes), 900):
+            chunk = hashes[i:i + 900]
+            out.update({h: d for h, d in db.execute(
+                f"SELECT hash, data FROM objects WHERE hash IN ({','.join('?' * len(chunk))}) "
+                "AND data IS NOT NULL", chunk)})
+        return out
+
+    def _base_env(self, job_id: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({"PACH_JOB_ID": job_id, "PACH_OUTPUT_COMMIT_ID": job_id,
+                    "PPS_PIPELINE_NAME": self.name})
+        for node in _pfs_nodes(self.spec["input"]):
+            env[f"{node.get('name', node['repo'])}_COMMIT"] = self.resolve(node).commit
+        # Stage programs and pachlite.batch import from here, whichever python runs them.
+        src = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        return env
+
+    def _execute(self, job_id: str, runs: Sequence[Step]) -> dict[str, tuple[str, Outcome, int]]:
+        """Run every datum up to datumTries times; errCmd may recover one. → id: (state, outcome, tries)."""
+        if not runs:
+            return {}
+        t = self.spec["transform"]
+        timeout = parse_duration(self.spec.get("datumTimeout"))
+        transform = Transform.from_spec(t, timeout, self.cwd)
+        tries = int(self.spec.get("datumTries", 3))
+        inline = self._inline(runs)
+        tasks = [self._task(job_id, s, inline) for s in runs]
+        base_env = self._base_env(job_id)
+        root = scratch_dir() / job_id
+        root.mkdir(parents=True, exist_ok=True)
+        objects = self.pfs.store.objects_dir
+        try:
+            if t.get("datumBatching") and self.runner is None:
+                results = _run_batched(tasks, transform, base_env, root, objects, self.workers, tries)
+            else:
+                results = self._run_each(tasks, transform, base_env, root, objects, tries)
+            if transform.err_cmd:
+                err_t = Transform(transform.err_cmd, transform.err_stdin, transform.env,
+                                  timeout=timeout, cwd=self.cwd)
+                by_id = {task[0]: task for task in tasks}
+                for did, (state, o, n) in list(results.items()):
+                    if state == FAILED:
+                        r = process_datum(by_id[did], root / f"err-{did[:16]}", err_t, base_env,
+                                          objects, self.runner)
+                        if r.ok:
+                            results[did] = (RECOVERED, Outcome(did, True, f"recovered by errCmd after: "
+                                                               f"{o.reason}", [], o.log + r.log,
+                                                               o.started, o.duration), n)
+            return results
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+    def _run_each(self, tasks, transform, base_env, root, objects, tries):
+        def one(i_task):
+            i, task = i_task
+            o = None
+            for n in range(1, tries + 1):
+                o = process_datum(task, root / f"{i}-{n}", transform, base_env, objects, self.runner)
+                if o.ok:
+                    return task[0], (SUCCESS, o, n)
+            return task[0], (FAILED, o, tries)
+        with ThreadPoolExecutor(self.workers) as ex:
+            return dict(ex.map(one, enumerate(tasks)))
+
+    # ---- commit ----------------------------------------------------------------------------
+
+    def _finish(self, job_id: str, p: Plan, base: JobInfo | None,
+                results: dict[str, tuple[str, Outcome, int]], inputs) -> None:
+        store = self.pfs.store
+        failed = [s for s in p.runs if results[s.datum_id][0] == FAILED]
+        counts = dict(processed=sum(1 for s in p.runs if results[s.datum_id][0] == SUCCESS),
+                      skipped=p.count(SKIP), failed=len(failed),
+                      recovered=sum(1 for s in p.runs if results[s.datum_id][0] == RECOVERED),
+                      total=p.total)
+        bytes_in = sum(f.size for s in p.runs for di in s.datum.inputs for f in di.files)
+        bytes_out = sum(o[2] for s in p.runs for o in results[s.datum_id][1].outputs)
+        reason, state = "", JOB_SUCCESS
+        changes: dict[str, tuple[str, int] | None] = {}
+        objects: list[tuple[str, int, bytes | None]] = []
+        if failed:
+            state = FAILURE
+            o = results[failed[0].datum_id][1]
+            reason = f"datum {failed[0].datum_id} failed: {o.reason}"
+        else:
+            owner: dict[str, str] = {}
+            for s in p.steps:
+                if s.action == SKIP:
+                    for path, _, _ in s.base.outputs:
+                        owner[path] = s.datum_id
+            for s in p.steps:
+                if s.action in (RUN, DELETE) and s.base is not None:
+                    for path, _, _ in s.base.outputs:
+                        changes[path] = None
+            for s in p.runs:
+                for path, h, size, data in results[s.datum_id][1].outputs:
+                    other = owner.setdefault(path, s.datum_id)
+                    if other != s.datum_id:
+                        state = FAILURE
+                        reason = (f"duplicate path output by different datums: {path} "
+                                  f"(datums {other} and {s.datum_id})")
+                        break
+                    changes[path] = (h, size)
+                    objects.append((h, size, data))
+                if state == FAILURE:
+                    break
+            if state == JOB_SUCCESS:
+                try:
+                    check_tree(owner, f"pipeline {self.name}")
+                except PachliteError as e:
+                    state, reason = FAILURE, f"output paths conflict: {e.problem}"
+        if state == JOB_SUCCESS and not p.runs and p.total:
+            reason = "there were no datums to process"
+        logs = {s.datum_id: results[s.datum_id][1].log for s in p.runs if results[s.datum_id][1].log}
+        rows = []
+        for seq, s in enumerate(p.steps):
+            if s.action != RUN:
+                continue
+            st, o, n = results[s.datum_id]
+            outs = [(path, h, size) for path, h, size, _ in o.outputs]
+            log = logs.get(s.datum_id)
+            rows.append((job_id, s.datum_id, s.hash, st, o.reason if st != SUCCESS else "",
+                         _inputs_json(s.datum), json.dumps(outs), o.started, o.duration,
+                         _hash(log) if log else None,
+                         sum(f.size for di in s.datum.inputs for f in di.files),
+                         sum(x[2] for x in outs), job_id, seq))
+        skipped = [(s.datum_id, seq) for seq, s in enumerate(p.steps) if s.action == SKIP]
+        with store.transaction() as tx:
+            tx.put_objects([(_hash(v), len(v), v) for v in logs.values()])
+            tx.executemany("INSERT INTO datums VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            if skipped:
+                tx.execute("CREATE TEMP TABLE IF NOT EXISTS carry(id TEXT PRIMARY KEY, seq INTEGER)")
+                tx.execute("DELETE FROM carry")
+                tx.executemany("INSERT INTO carry VALUES(?,?)", skipped)
+                tx.execute("INSERT INTO datums SELECT ?, d.id, d.hash, ?, '', d.inputs, d.outputs, "
+                           "NULL, NULL, NULL, 0, 0, d.source_job, c.seq FROM datums d "
+                           "JOIN carry c ON c.id=d.id WHERE d.job_id=?", (job_id, SKIPPED, base.id))
+            out_commit = None
+            if state == JOB_SUCCESS:
+                out_commit = self.pfs.write_commit(
+                    self.out_repo, self.branch, changes, objects, origin=AUTO,
+                    description=f"output of job {job_id}", provenance=self._provenance(inputs),
+                    copy_from=base.output_commit if base else None, commit_id=job_id,
+                    check=False, tx=tx)
+            tx.execute("UPDATE jobs SET state=?, reason=?, finished=?, output_commit=?, processed=?, "
+                       "skipped=?, failed=?, recovered=?, total=?, bytes_in=?, bytes_out=? "
+                       "WHERE id=?", (state, reason, time.time(), out_commit, counts["processed"],
+                                      counts["skipped"], counts["failed"], counts["recovered"],
+                                      counts["total"], bytes_in, bytes_out, job_id))
+
+    def _provenance(self, inputs) -> list[tuple[str, str | None, str]]:
+        """The input commits and, transitively, what they were computed from."""
+        out = list(inputs)
+        for repo, branch, commit in inputs:
+            out += [tuple(r) for r in self.pfs.store.query(
+                "SELECT repo, branch, prov_commit FROM provenance WHERE commit_id=?", (commit,))]
+        seen, uniq = set(), []
+        for r in out:
+            if r[2] not in seen:
+                seen.add(r[2])
+                uniq.append(r)
+        return uniq
+
+
+def _hash(b: bytes) -> str:
+    from .store import hash_bytes
+    return hash_bytes(b)
+
+
+def _inputs_json(d: dm.Datum) -> str:
+    return json.dumps([[di.name, di.repo, di.branch, di.path] for di in d.inputs])
+
+
+def _pfs_nodes(node: dict):
+    from .spec import pfs_inputs
+    return pfs_inputs(node)
+
+
+# ---- datum batching: one user process per worker serves many datums ----------------------------
+
+class _BatchWorker:
+    def __init__(self, t: Transform, base_env: dict, root: Path, objects: Path):
+        from .batch import FD_VAR, OBJECTS_VAR, ROOT_VAR
+        pfs_root = root / "pfs"
+        (pfs_root / "out").mkdir(parents=True, exist_ok=True)
+        local = t.mapped(str(pfs_root))
+        parent, child = socket.socketpair()
+        env = {**base_env, **local.env, FD_VAR: str(child.fileno()), ROOT_VAR: str(pfs_root),
+               OBJECTS_VAR: str(objects)}
+        self.log = open(root / "worker.log", "w+b")
+        try:
+            self.proc = subprocess.Popen(list(local.cmd), stdin=subprocess.PIPE, stdout=self.log,
+                                         stderr=subprocess.STDOUT, env=env, cwd=t.cwd,
+                                         pass_fds=[child.fileno()])
+        except OSError as e:
+            raise PachliteError(f"cannot start transform.cmd {list(t.cmd)}: {e}",
+                                "check the command exists and is executable") from None
+        child.close()
+        if local.stdin:
+            self.proc.stdin.write(local.stdin.encode())
+        self.proc.stdin.close()
+        self.conn = Connection(parent.detach())
+        self.timeout = t.timeout
+
+    def run(self, tasks: list) -> list[Outcome]:
+        try:
+            self.conn.send(tasks)
+            limit = self.timeout * len(tasks) if self.timeout else None
+            if not self.conn.poll(limit):
+                self.proc.kill()
+                return [Outcome(t[0], False, f"timed out after {self.timeout:g}s") for t in tasks]
+            return self.conn.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError):
+            code = self.proc.wait()
+            self.log.seek(0)
+            tail = self.log.read().decode(errors="replace").strip().splitlines()[-3:]
+            why = (f"the batching worker exited with code {code} before serving its datums"
+                   + (f": {' | '.join(tail)}" if tail else "")
+                   + "; wrap the per-datum code with pachlite.batch.batch_all_datums")
+            return [Outcome(t[0], False, why, log=("\n".join(tail)).encode()) for t in tasks]
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.send(None)
+        with contextlib.suppress(Exception):
+            self.proc.wait(timeout=10)
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.conn.close()
+        self.log.close()
+
+
+def _run_batched(tasks, t: Transform, base_env, root: Path, objects: Path, workers: int, tries: int):
+    results: dict[str, tuple[str, Outcome, int]] = {}
+    attempts: dict[str, int] = {}
+    queue = collections.deque(tasks)
+    lock = threading.Lock()
+    chunk = max(1, min(BATCH_CHUNK, len(tasks) // (workers * 4) or 1))
+
+    def serve(w: int) -> None:
+        worker = None
+        try:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    batch = [queue.popleft() for _ in range(min(chunk, len(queue)))]
+                if worker is None or not worker.alive:
+                    if worker is not None:
+                        worker.close()
+                    wroot = root / f"worker-{w}-{time.monotonic_ns()}"
+                    wroot.mkdir(parents=True)
+                    worker = _BatchWorker(t, base_env, wroot, objects)
+                by_id = {task[0]: task for task in batch}
+                for o in worker.run(batch):
+                    with lock:
+                        n = attempts[o.datum_id] = attempts.get(o.datum_id, 0) + 1
+                        if o.ok:
+                            results[o.datum_id] = (SUCCESS, o, n)
+                        elif n < tries:
+                            queue.append(by_id[o.datum_id])
+                        else:
+                            results[o.datum_id] = (FAILED, o, n)
+        finally:
+            if worker is not None:
+                worker.close()
+
+    with ThreadPoolExecutor(workers) as ex:
+        list(ex.map(serve, range(workers)))
+    return results

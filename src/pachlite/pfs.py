@@ -1,0 +1,498 @@
+"""PFS: repos, branches, commits and files, with Pachyderm 2.x semantics.
+
+Every commit is a full snapshot of its files (rows of `files`), so reading any commit is one
+indexed query and a commit appears whole or not at all: it is written in one transaction together
+with the branch move that publishes it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Iterable, Sequence
+
+from . import address as addr
+from .address import Address
+from .errors import Conflict, InvalidInput, NotFound
+from .store import Store, Tx
+
+USER, AUTO = "USER", "AUTO"
+
+
+@dataclass(frozen=True)
+class RepoInfo:
+    name: str
+    created: float
+    size: int
+    description: str
+    kind: str
+    branches: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BranchInfo:
+    repo: str
+    name: str
+    head: str | None
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    repo: str
+    branch: str | None
+    id: str
+    parent: str | None
+    origin: str
+    description: str
+    started: float
+    finished: float | None
+    size: int
+    provenance: tuple[tuple[str, str | None, str], ...] = ()  # (repo, branch, commit)
+
+    @property
+    def address(self) -> str:
+        return str(Address(self.repo, self.branch, self.id))
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: str
+    type: str  # "file" | "dir"
+    size: int
+    hash: str | None = None
+    commit: str = ""
+
+
+@dataclass(frozen=True)
+class FileChange:
+    status: str  # "added" | "deleted" | "modified"
+    path: str
+    size: int
+    old_size: int | None = None
+
+
+@dataclass
+class Source:
+    """One content to put: `dest` in the repo, read from `local` (a path) or `stream`."""
+    dest: str
+    local: Path | None = None
+    stream: BinaryIO | None = None
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _tree_key(path: str) -> str:
+    # '/' sorts before every other character, so a path's descendants follow it directly.
+    return path.replace("/", "\x00")
+
+
+def check_tree(paths: Iterable[str], where: str) -> None:
+    """A path cannot be both a file and a directory in one commit."""
+    ordered = sorted(paths, key=_tree_key)
+    for a, b in zip(ordered, ordered[1:]):
+        if b.startswith(a + "/"):
+            raise Conflict(f"{a} is a file but {b} would make it a directory",
+                           "delete the file first or choose another path", where=where)
+
+
+class PFS:
+    def __init__(self, store: Store):
+        self.store = store
+
+    # ---- repos -----------------------------------------------------------------------------
+
+    def create_repo(self, name: str, description: str = "", kind: str = "user",
+                    exist_ok: bool = False) -> RepoInfo:
+        addr.validate_name(name)
+        with self.store.transaction() as tx:
+            if tx.one("SELECT 1 FROM repos WHERE name=?", (name,)):
+                if not exist_ok:
+                    raise Conflict(f"repo {name} already exists",
+                                   "choose another name or delete it with 'pachlite delete repo'")
+            else:
+                tx.execute("INSERT INTO repos VALUES(?,?,?,?)", (name, time.time(), description, kind))
+                tx.execute("INSERT INTO branches VALUES(?, 'master', NULL)", (name,))
+        return self.inspect_repo(name)
+
+    def _repo_row(self, name: str):
+        row = self.store.one("SELECT * FROM repos WHERE name=?", (name,))
+        if row is None:
+            known = [r[0] for r in self.store.query("SELECT name FROM repos ORDER BY name")]
+            raise NotFound(f"repo {name} not found",
+                           f"known repos: {', '.join(known) or 'none'}; create it with "
+                           f"'pachlite create repo {name}'")
+        return row
+
+    def inspect_repo(self, name: str) -> RepoInfo:
+        row = self._repo_row(name)
+        branches = tuple(r[0] for r in self.store.query(
+            "SELECT name FROM branches WHERE repo=? ORDER BY name", (name,)))
+        head = self.store.one("SELECT c.size FROM branches b JOIN commits c ON c.id=b.head "
+                              "WHERE b.repo=? AND b.name='master'", (name,))
+        return RepoInfo(name, row["created"], head[0] if head else 0, row["description"],
+                        row["kind"], branches)
+
+    def list_repo(self) -> list[RepoInfo]:
+        names = [r[0] for r in self.store.query("SELECT name FROM repos ORDER BY created DESC")]
+        return [self.inspect_repo(n) for n in names]
+
+    def delete_repo(self, name: str) -> None:
+        self._repo_row(name)
+        with self.store.transaction() as tx:
+            ids = "SELECT id FROM commits WHERE repo=?"
+            tx.execute(f"DELETE FROM files WHERE commit_id IN ({ids})", (name,))
+            tx.execute(f"DELETE FROM provenance WHERE commit_id IN ({ids})", (name,))
+            for table in ("commits", "branches"):
+                tx.execute(f"DELETE FROM {table} WHERE repo=?", (name,))
+            tx.execute("DELETE FROM repos WHERE name=?", (name,))
+
+    # ---- branches and commits --------------------------------------------------------------
+
+    def list_branch(self, repo: str) -> list[BranchInfo]:
+        self._repo_row(repo)
+        return [BranchInfo(repo, r[0], r[1]) for r in self.store.query(
+            "SELECT name, head FROM branches WHERE repo=? ORDER BY name", (repo,))]
+
+    def create_branch(self, repo: str, branch: str, head: Address | None = None) -> BranchInfo:
+        """Create or move a branch; `--head` points it at an older commit (a rollback)."""
+        addr.validate_name(branch, "branch")
+        self._repo_row(repo)
+        target = self.resolve(head).id if head else None
+        if head and head.repo != repo:
+            raise InvalidInput(f"head {head} is in repo {head.repo}, not {repo}",
+                               f"give a commit of {repo}")
+        with self.store.transaction() as tx:
+            tx.execute("INSERT OR REPLACE INTO branches VALUES(?,?,?)", (repo, branch, target))
+        return BranchInfo(repo, branch, target)
+
+    def _commit(self, row) -> CommitInfo:
+        prov = tuple((p[0], p[1], p[2]) for p in self.store.query(
+            "SELECT repo, branch, prov_commit FROM provenance WHERE commit_id=? ORDER BY repo",
+            (row["id"],)))
+        return CommitInfo(row["repo"], row["branch"], row["id"], row["parent"], row["origin"],
+                          row["description"], row["started"], row["finished"], row["size"], prov)
+
+    def resolve(self, a: Address) -> CommitInfo:
+        """The commit an address names: branch head or commit id, then `ancestry` parents back."""
+        self._repo_row(a.repo)
+        if a.commit:
+            row = self.store.one("SELECT * FROM commits WHERE id=? AND repo=?", (a.commit, a.repo))
+            if row is None:
+                raise NotFound(f"commit {a.commit} not found in repo {a.repo}",
+                               f"list commits with 'pachlite list commit {a.repo}'")
+        else:
+            branch = a.branch or "master"
+            b = self.store.one("SELECT head FROM branches WHERE repo=? AND name=?", (a.repo, branch))
+            if b is None:
+                raise NotFound(f"branch {branch} not found in repo {a.repo}",
+                               f"list branches with 'pachlite list branch {a.repo}'")
+            if b[0] is None:
+                raise NotFound(f"{a.repo}@{branch} has no commits yet",
+                               f"put a file first: 'pachlite put file {a.repo}@{branch}:/path -f FILE'")
+            row = self.store.one("SELECT * FROM commits WHERE id=?", (b[0],))
+        for n in range(a.ancestry):
+            if row["parent"] is None:
+                raise NotFound(f"{a} goes back {a.ancestry} commits but {row['id']} is the first",
+                               "use a smaller ancestry")
+            row = self.store.one("SELECT * FROM commits WHERE id=?", (row["parent"],))
+        return self._commit(row)
+
+    def list_commit(self, repo: str, branch: str | None = None, number: int | None = None,
+                    ancestry: int = 0) -> list[CommitInfo]:
+        """Newest first; with a branch, that branch's ancestry from its head."""
+        self._repo_row(repo)
+        if branch is None:
+            rows = self.store.query("SELECT * FROM commits WHERE repo=? ORDER BY seq DESC", (repo,))
+            out = [self._commit(r) for r in rows]
+            return out[:number] if number else out
+        out = []
+        cid = self.resolve(Address(repo, branch, ancestry=ancestry)).id \
+            if self._has_head(repo, branch) else None
+        while cid and (number is None or len(out) < number):
+            row = self.store.one("SELECT * FROM commits WHERE id=?", (cid,))
+            out.append(self._commit(row))
+            cid = row["parent"]
+        return out
+
+    def _has_head(self, repo: str, branch: str) -> bool:
+        b = self.store.one("SELECT head FROM branches WHERE repo=? AND name=?", (repo, branch))
+        if b is None:
+            raise NotFound(f"branch {branch} not found in repo {repo}",
+                           f"list branches with 'pachlite list branch {repo}'")
+        return b[0] is not None
+
+    def _open_head(self, tx: Tx, repo: str, branch: str):
+        b = tx.one("SELECT head FROM branches WHERE repo=? AND name=?", (repo, branch))
+        if b is None or b[0] is None:
+            return None
+        row = tx.one("SELECT * FROM commits WHERE id=?", (b[0],))
+        return row if row["finished"] is None else None
+
+    def _new_commit(self, tx: Tx, repo: str, branch: str, origin: str, description: str = "",
+                    parent: str | None = None, provenance: Sequence[tuple[str, str | None, str]] = (),
+                    commit_id: str | None = None, copy_from: str | None = None) -> str:
+        """Start a commit on branch with the files of copy_from (default: its parent), and move
+        the branch to it."""
+        if parent is None:
+            b = tx.one("SELECT head FROM branches WHERE repo=? AND name=?", (repo, branch))
+            parent = b[0] if b else None
+        cid = commit_id or new_id()
+        seq = tx.one("SELECT COALESCE(MAX(seq), 0) + 1 FROM commits")[0]
+        tx.execute("INSERT INTO commits VALUES(?,?,?,?,?,?,?,NULL,0,?)",
+                   (cid, repo, branch, parent, origin, description, time.time(), seq))
+        source = copy_from if copy_from is not None else parent
+        if source:
+            tx.execute("INSERT INTO files SELECT ?, path, hash, size FROM files WHERE commit_id=?",
+                       (cid, source))
+        tx.executemany("INSERT OR IGNORE INTO provenance VALUES(?,?,?,?)",
+                       [(cid, r, b, c) for r, b, c in provenance])
+        tx.execute("INSERT OR REPLACE INTO branches VALUES(?,?,?)", (repo, branch, cid))
+        return cid
+
+    def _finish(self, tx: Tx, cid: str) -> None:
+        size = tx.one("SELECT COALESCE(SUM(size), 0) FROM files WHERE commit_id=?", (cid,))[0]
+        tx.execute("UPDATE commits SET finished=?, size=? WHERE id=?", (time.time(), size, cid))
+
+    def start_commit(self, repo: str, branch: str = "master", description: str = "") -> CommitInfo:
+        self._repo_row(repo)
+        addr.validate_name(branch, "branch")
+        with self.store.transaction() as tx:
+            if self._open_head(tx, repo, branch) is not None:
+                raise Conflict(f"{repo}@{branch} already has an open commit",
+                               f"finish it with 'pachlite finish commit {repo}@{branch}'")
+            cid = self._new_commit(tx, repo, branch, USER, description)
+        return self.resolve(Address(repo, commit=cid))
+
+    def finish_commit(self, a: Address, description: str | None = None) -> CommitInfo:
+        c = self.resolve(a)
+        if c.finished is not None:
+            raise Conflict(f"commit {c.id} is already finished",
+                           f"start a new one with 'pachlite start commit {a.repo}@{c.branch}'")
+        with self.store.transaction() as tx:
+            if description is not None:
+                tx.execute("UPDATE commits SET description=? WHERE id=?", (description, c.id))
+            self._finish(tx, c.id)
+        return self.resolve(Address(a.repo, commit=c.id))
+
+    def write_commit(self, repo: str, branch: str, changes: dict[str, tuple[str, int] | None],
+                     objects: Sequence[tuple[str, int, bytes | None]] = (), *, origin: str = USER,
+                     description: str = "", provenance: Sequence[tuple[str, str | None, str]] = (),
+                     commit_id: str | None = None, copy_from: str | None = None,
+                     check: bool = True, where: str = "", tx: Tx | None = None) -> str:
+        """Apply path → (hash, size) changes (None deletes a path or directory) as one commit.
+
+        If the branch head is an open commit, USER changes go into it (as `put file` does in
+        Pachyderm); otherwise a new commit is created, filled and finished in one transaction
+        (the caller's, when given, so a job's records and its output commit land together).
+        """
+        if tx is None:
+            with self.store.transaction() as own:
+                return self.write_commit(repo, branch, changes, objects, origin=origin,
+                                         description=description, provenance=provenance,
+                                         commit_id=commit_id, copy_from=copy_from, check=check,
+                                         where=where, tx=own)
+        open_row = self._open_head(tx, repo, branch) if origin == USER else None
+        cid = open_row["id"] if open_row is not None else self._new_commit(
+            tx, repo, branch, origin, description, None, provenance, commit_id, copy_from)
+        tx.put_objects(objects)
+        for p in (p for p, v in changes.items() if v is None):
+            d = p.rstrip("/")
+            tx.execute("DELETE FROM files WHERE commit_id=? AND (path=? OR (path>? AND path<?))",
+                       (cid, p, d + "/", d + "0"))
+        puts = [(cid, p, v[0], v[1]) for p, v in changes.items() if v is not None]
+        tx.executemany("INSERT OR REPLACE INTO files VALUES(?,?,?,?)", puts)
+        if puts and check:
+            check_tree((r[0] for r in tx.execute(
+                "SELECT path FROM files WHERE commit_id=?", (cid,))), where or repo)
+        if open_row is None:
+            self._finish(tx, cid)
+        return cid
+
+    # ---- files -----------------------------------------------------------------------------
+
+    def put_files(self, a: Address, sources: Sequence[Source], append: bool = False,
+                  description: str = "") -> CommitInfo:
+        """Store contents at their paths on a.branch: one new commit (or the open one)."""
+        self._repo_row(a.repo)
+        if a.commit:
+            raise InvalidInput(f"cannot put files into commit {a.commit}: finished commits are "
+                               "immutable", f"put into a branch: {a.repo}@{a.branch or 'master'}")
+        branch = a.branch or "master"
+        addr.validate_name(branch, "branch")
+        store = self.store
+        changes: dict[str, tuple[str, int] | None] = {}
+        objects: list[tuple[str, int, bytes | None]] = []
+        base: dict[str, tuple[str, int]] = {}
+        if append and self._has_head(a.repo, branch):
+            head = self.resolve(Address(a.repo, branch))
+            base = {r[0]: (r[1], r[2]) for r in store.query(
+                "SELECT path, hash, size FROM files WHERE commit_id=? AND path IN (%s)"
+                % ",".join("?" * len(sources)), (head.id, *[s.dest for s in sources]))}
+        for s in sources:
+            f = s.stream if s.stream is not None else open(s.local, "rb")
+            try:
+                if append and (s.dest in base or s.dest in changes):
+                    old_hash = (changes.get(s.dest) or base[s.dest])[0]
+                    f = io.BytesIO(store.read_object(old_hash) + f.read())
+                h, size, data = store.read_content(f)
+            finally:
+                if s.stream is None:
+                    f.close()
+            changes[s.dest] = (h, size)
+            objects.append((h, size, data))
+        cid = self.write_commit(a.repo, branch, changes, objects, description=description,
+                                where=str(a))
+        return self.resolve(Address(a.repo, commit=cid))
+
+    def delete_file(self, a: Address) -> CommitInfo:
+        c = self.resolve(a)
+        path = a.path or "/"
+        if not self.list_file(Address(a.repo, commit=c.id, path=path)):
+            raise NotFound(f"{a}: no such file or directory", "list files with 'pachlite list file'")
+        cid = self.write_commit(a.repo, a.branch or c.branch or "master",
+                                {path if path != "/" else "/": None}, where=str(a))
+        return self.resolve(Address(a.repo, commit=cid))
+
+    def files(self, commit_id: str, prefix: str = "/") -> list[tuple[str, str, int]]:
+        """(path, hash, size) of every file at or under prefix, sorted by path."""
+        if prefix == "/":
+            return [tuple(r) for r in self.store.db.execute(
+                "SELECT path, hash, size FROM files WHERE commit_id=? ORDER BY path", (commit_id,))]
+        p = prefix.rstrip("/")
+        return [tuple(r) for r in self.store.db.execute(
+            "SELECT path, hash, size FROM files WHERE commit_id=? AND (path=? OR (path>? AND path<?))"
+            " ORDER BY path", (commit_id, p, p + "/", p + "0"))]
+
+    def list_file(self, a: Address) -> list[FileInfo]:
+        """The entries directly in a directory (or the file itself), as `pachctl list file`."""
+        c = self.resolve(a)
+        path = a.path or "/"
+        rows = self.files(c.id, path)
+        if len(rows) == 1 and rows[0][0] == path:
+            return [FileInfo(path, "file", rows[0][2], rows[0][1], c.id)]
+        if not rows:
+            if path == "/":
+                return []
+            raise NotFound(f"{a}: no such file or directory",
+                           f"list what is there with 'pachlite list file {a.repo}@{c.id}:/'")
+        base = path.rstrip("/") + "/"
+        out: dict[str, list] = {}
+        for p, h, size in rows:
+            head, sep, _ = p[len(base):].partition("/")
+            entry = out.setdefault(head, ["dir" if sep else "file", 0, None if sep else h])
+            entry[1] += size
+        return [FileInfo(base + k + ("/" if v[0] == "dir" else ""), v[0], v[1], v[2], c.id)
+                for k, v in out.items()]
+
+    def inspect_file(self, a: Address) -> FileInfo:
+        c = self.resolve(a)
+        path = a.path or "/"
+        rows = self.files(c.id, path)
+        if not rows:
+            raise NotFound(f"{a}: no such file or directory", "check the path with 'pachlite list file'")
+        if len(rows) == 1 and rows[0][0] == path:
+            return FileInfo(path, "file", rows[0][2], rows[0][1], c.id)
+        return FileInfo(path.rstrip("/") + "/", "dir", sum(r[2] for r in rows), None, c.id)
+
+    def get_file(self, a: Address) -> BinaryIO:
+        info = self.inspect_file(a)
+        if info.type != "file":
+            raise InvalidInput(f"{a} is a directory", "name a file, or use 'list file' to see inside")
+        return self.store.open_object(info.hash)
+
+    def glob_file(self, a: Address, pattern: str) -> list[FileInfo]:
+        from .glob import glob_paths
+        c = self.resolve(a)
+        rows = self.files(c.id)
+        sizes = {p: (h, s) for p, h, s in rows}
+        out = []
+        for m in glob_paths(pattern, [r[0] for r in rows]):
+            if m.is_dir:
+                out.append(FileInfo(m.path, "dir", sum(sizes[f][1] for f in m.files), None, c.id))
+            else:
+                h, s = sizes[m.path]
+                out.append(FileInfo(m.path, "file", s, h, c.id))
+        return out
+
+    def diff_file(self, new: Address, old: Address | None = None) -> list[FileChange]:
+        """What changed under new.path since old (default: new's parent commit)."""
+        nc = self.resolve(new)
+        path = new.path or "/"
+        if old is None:
+            old_id = nc.parent
+        else:
+            old_id = self.resolve(old).id
+        a = {p: (h, s) for p, h, s in self.files(nc.id, path)}
+        b = {p: (h, s) for p, h, s in self.files(old_id, path)} if old_id else {}
+        out = [FileChange("added", p, a[p][1]) for p in a.keys() - b.keys()]
+        out += [FileChange("deleted", p, b[p][1]) for p in b.keys() - a.keys()]
+        out += [FileChange("modified", p, a[p][1], b[p][1]) for p in a.keys() & b.keys()
+                if a[p][0] != b[p][0]]
+        return sorted(out, key=lambda c: c.path)
+
+
+def collect_sources(dest: str, locals_: Sequence[str], recursive: bool, where: str) -> list[Source]:
+    """Expand `-f` arguments into Sources, as `pachctl put file` does.
+
+    One `-f FILE`: stored at dest (or at /basename when dest is `/` or ends with `/`).
+    Several files, or `-r DIR`: stored under dest as a directory. `-f -` reads stdin.
+    Symlinks are followed only while they stay inside the uploaded directory.
+    """
+    import sys
+    out: list[Source] = []
+    as_dir = len(locals_) > 1 or dest.endswith("/") or dest == "/"
+    for local in locals_:
+        if local == "-":
+            if as_dir:
+                raise InvalidInput("-f - (stdin) needs a file path", "give one: repo@branch:/file",
+                                   where=where)
+            out.append(Source(dest, stream=sys.stdin.buffer))
+            continue
+        p = Path(local)
+        if not p.exists() and not p.is_symlink():
+            raise InvalidInput(f"local file {local!r} does not exist", "check the path given to -f",
+                               where=where)
+        if p.is_dir():
+            if not recursive:
+                raise InvalidInput(f"{local!r} is a directory", "add -r to upload it recursively",
+                                   where=where)
+            root_dir = dest.rstrip("/") if (as_dir or len(locals_) == 1) else dest
+            out.extend(_walk(p, root_dir, where))
+            continue
+        target = (dest.rstrip("/") + "/" + p.name) if as_dir else dest
+        out.append(Source(addr.clean_path(target, where), local=p))
+    return out
+
+
+def _walk(top: Path, dest: str, where: str) -> list[Source]:
+    real_top = os.path.realpath(top)
+    out: list[Source] = []
+    prefix = dest.rstrip("/")
+    stack = [(str(top), prefix)]
+    while stack:
+        d, rel = stack.pop()
+        with os.scandir(d) as it:
+            for e in it:
+                name = rel + "/" + e.name
+                if e.is_symlink():
+                    real = os.path.realpath(e.path)
+                    if not (real == real_top or real.startswith(real_top + os.sep)):
+                        raise InvalidInput(f"symlink {e.path} points outside {top} (to {real})",
+                                           "copy the target into the directory or remove the link",
+                                           where=where)
+                    if os.path.isdir(real):
+                        stack.append((e.path, name))
+                        continue
+                    out.append(Source(name, local=Path(e.path)))
+                elif e.is_dir():
+                    stack.append((e.path, name))
+                elif e.is_file():
+                    out.append(Source(name, local=Path(e.path)))
+    out.sort(key=lambda s: s.dest)
+    return out

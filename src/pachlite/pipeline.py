@@ -1,0 +1,228 @@
+"""Pipelines: create, update, list, delete, and run the jobs their input commits call for.
+
+A pipeline runs a job whenever the commits at the heads of its inputs differ from those its last
+job saw (or its spec changed): every new input commit makes a job, even when all its datums end
+up skipped. Pipelines run in DAG order; one downstream of a failed job is marked unrunnable and
+its output branch keeps its head.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+from . import spec as specs
+from .errors import Conflict, NotFound, SpecError
+from .job import FAILURE, UNRUNNABLE, Job, JobInfo, job_from_row, pipeline_lock
+from .pfs import PFS, new_id
+from .plan import Plan
+
+
+@dataclass(frozen=True)
+class PipelineInfo:
+    name: str
+    spec: dict          # as given, normalised (camelCase); `with_defaults` gives the running form
+    salt: str
+    version: int
+    created: float
+    updated: float
+    last_job: JobInfo | None
+
+    @property
+    def inputs(self) -> list[str]:
+        return specs.input_repos(self.spec)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    pipeline: str
+    action: str         # ran | up to date | waiting | unrunnable | planned
+    job: JobInfo | None = None
+    plan: Plan | None = None
+    detail: str = ""
+
+
+def _info(pfs: PFS, row) -> PipelineInfo:
+    last = pfs.store.one("SELECT * FROM jobs WHERE pipeline=? ORDER BY seq DESC LIMIT 1",
+                         (row["name"],))
+    return PipelineInfo(row["name"], json.loads(row["spec"]), row["salt"], row["version"],
+                        row["created"], row["updated"], job_from_row(last) if last else None)
+
+
+def inspect_pipeline(pfs: PFS, name: str) -> PipelineInfo:
+    row = pfs.store.one("SELECT * FROM pipelines WHERE name=?", (name,))
+    if row is None:
+        known = [r[0] for r in pfs.store.query("SELECT name FROM pipelines ORDER BY name")]
+        raise NotFound(f"pipeline {name} not found",
+                       f"known pipelines: {', '.join(known) or 'none'}; create it with "
+                       "'pachlite create pipeline -f SPEC'")
+    return _info(pfs, row)
+
+
+def list_pipeline(pfs: PFS) -> list[PipelineInfo]:
+    return [_info(pfs, r) for r in pfs.store.query("SELECT * FROM pipelines ORDER BY created DESC")]
+
+
+def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool = False,
+                    reprocess: bool = False) -> PipelineInfo:
+    """Register (or update) a pipeline and its output repo. Does not run it: see `run`."""
+    spec = specs.normalize(raw, source)
+    name = spec["pipeline"]["name"]
+    for repo in specs.input_repos(spec):
+        try:
+            pfs.inspect_repo(repo)
+        except NotFound:
+            raise NotFound(f"pipeline {name} reads repo {repo}, which does not exist",
+                           f"create it with 'pachlite create repo {repo}' and put data in it",
+                           where=source) from None
+    existing = pfs.store.one("SELECT * FROM pipelines WHERE name=?", (name,))
+    if existing and not update:
+        raise Conflict(f"pipeline {name} already exists",
+                       "change it with 'pachlite update pipeline -f SPEC'", where=source)
+    if not existing:
+        repo = pfs.store.one("SELECT kind FROM repos WHERE name=?", (name,))
+        if repo is not None and repo["kind"] != "pipeline":
+            raise Conflict(f"repo {name} already exists and is not a pipeline's output",
+                           "name the pipeline differently or delete the repo", where=source)
+    _check_acyclic(pfs, name, specs.input_repos(spec), source)
+    now = time.time()
+    salt = existing["salt"] if existing and not reprocess else uuid.uuid4().hex
+    if spec.get("reprocessSpec") == "every_job" and existing:
+        salt = uuid.uuid4().hex
+    if existing and not reprocess and json.loads(existing["spec"]) == spec:
+        return _info(pfs, existing)
+    pfs.create_repo(name, spec.get("description", ""), kind="pipeline", exist_ok=True)
+    with pfs.store.transaction() as tx:
+        if existing:
+            tx.execute("UPDATE pipelines SET spec=?, salt=?, version=version+1, updated=? "
+                       "WHERE name=?", (json.dumps(spec), salt, now, name))
+        else:
+            tx.execute("INSERT INTO pipelines(name, spec, salt, version, created, updated) "
+                       "VALUES(?,?,?,1,?,?)", (name, json.dumps(spec), salt, now, now))
+    return inspect_pipeline(pfs, name)
+
+
+def _check_acyclic(pfs: PFS, name: str, inputs: list[str], source: str) -> None:
+    graph = {p.name: p.inputs for p in list_pipeline(pfs)}
+    graph[name] = inputs
+    stack, seen = list(inputs), set()
+    while stack:
+        repo = stack.pop()
+        if repo == name:
+            raise SpecError(f"pipeline {name} would read its own output through its inputs",
+                            "remove the cycle from the input repos", where=source)
+        if repo not in seen:
+            seen.add(repo)
+            stack.extend(graph.get(repo, []))
+
+
+def delete_pipeline(pfs: PFS, name: str, keep_repo: bool = False) -> None:
+    inspect_pipeline(pfs, name)
+    users = [p.name for p in list_pipeline(pfs) if name in p.inputs]
+    if users:
+        raise Conflict(f"pipelines {', '.join(users)} read the output of pipeline {name}",
+                       "delete them first")
+    with pfs.store.transaction() as tx:
+        tx.execute("DELETE FROM datums WHERE job_id IN (SELECT id FROM jobs WHERE pipeline=?)",
+                   (name,))
+        tx.execute("DELETE FROM jobs WHERE pipeline=?", (name,))
+        tx.execute("DELETE FROM pipelines WHERE name=?", (name,))
+    if not keep_repo:
+        pfs.delete_repo(name)
+
+
+def guard_repo_delete(pfs: PFS, repo: str, force: bool = False) -> None:
+    row = pfs.store.one("SELECT 1 FROM pipelines WHERE name=?", (repo,))
+    if row:
+        raise Conflict(f"repo {repo} is the output of pipeline {repo}",
+                       f"delete the pipeline instead: 'pachlite delete pipeline {repo}'")
+    users = [p.name for p in list_pipeline(pfs) if repo in p.inputs]
+    if users and not force:
+        raise Conflict(f"pipelines {', '.join(users)} read repo {repo}",
+                       "delete them first, or pass --force")
+
+
+def dag_order(pipelines: list[PipelineInfo]) -> list[PipelineInfo]:
+    """Upstream before downstream; ties by name, so the order is stable."""
+    by_name = {p.name: p for p in pipelines}
+    done: list[PipelineInfo] = []
+    placed: set[str] = set()
+    pending = sorted(by_name)
+    while pending:
+        ready = [n for n in pending if all(r not in by_name or r in placed
+                                           for r in by_name[n].inputs)]
+        for n in ready:
+            done.append(by_name[n])
+            placed.add(n)
+        pending = [n for n in pending if n not in placed]
+    return done
+
+
+def run(pfs: PFS, names: list[str] | None = None, *, workers: int | None = None,
+        dry_run: bool = False, runner: Callable | None = None, cwd: str | None = None) -> list[RunResult]:
+    """Run a job for every named pipeline (default: all, in DAG order) whose inputs moved."""
+    everything = list_pipeline(pfs)
+    selected = dag_order(everything)
+    if names:
+        for n in names:
+            inspect_pipeline(pfs, n)
+        selected = [p for p in selected if p.name in names]
+    results = []
+    for p in selected:
+        with pipeline_lock(pfs, p.name):
+            results.append(_run_one(pfs, inspect_pipeline(pfs, p.name), workers, dry_run, runner,
+                                    cwd))
+    return results
+
+
+def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, runner, cwd) -> RunResult:
+    full = specs.with_defaults(p.spec)
+    n = workers or int((full.get("parallelismSpec") or {}).get("constant") or 1)
+    job = Job(pfs, full, p.salt, p.version, n, runner, cwd)
+    for repo in p.inputs:
+        b = pfs.store.one("SELECT head FROM branches WHERE repo=? AND name='master'", (repo,))
+        if b is None or b[0] is None:
+            return RunResult(p.name, "waiting", detail=f"input repo {repo} has no commits yet")
+    failed_up = _failed_upstream(pfs, p)
+    if failed_up:
+        if dry_run:
+            return RunResult(p.name, "unrunnable", detail=failed_up)
+        return RunResult(p.name, "unrunnable", _unrunnable(pfs, p, job, failed_up))
+    inputs = job.input_commits()
+    last = p.last_job
+    if last and list(map(list, last.inputs)) == list(map(list, inputs)) and \
+            _job_version(pfs, last.id) == p.version:
+        return RunResult(p.name, "up to date", last)
+    if dry_run:
+        plan, _ = job.plan()
+        return RunResult(p.name, "planned", plan=plan)
+    return RunResult(p.name, "ran", job.run())
+
+
+def _job_version(pfs: PFS, job_id: str) -> int:
+    return pfs.store.one("SELECT pipeline_version FROM jobs WHERE id=?", (job_id,))[0]
+
+
+def _failed_upstream(pfs: PFS, p: PipelineInfo) -> str:
+    """An upstream pipeline whose latest job failed after this pipeline's last job was made."""
+    mine = p.last_job.created if p.last_job else 0.0
+    for repo in p.inputs:
+        up = pfs.store.one("SELECT * FROM jobs WHERE pipeline=? ORDER BY seq DESC LIMIT 1", (repo,))
+        if up is not None and up["state"] in (FAILURE, UNRUNNABLE) and up["created"] > mine:
+            return f"upstream pipeline {repo} job {up['id']} did not succeed ({up['state']})"
+    return ""
+
+
+def _unrunnable(pfs: PFS, p: PipelineInfo, job: Job, reason: str) -> JobInfo:
+    jid = new_id()
+    now = time.time()
+    with pfs.store.transaction() as tx:
+        tx.execute("INSERT INTO jobs(id, pipeline, pipeline_version, salt, state, reason, created, "
+                   "started, finished, inputs, seq) VALUES(?,?,?,?,?,?,?,?,?,?,"
+                   "(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs))",
+                   (jid, p.name, p.version, p.salt, UNRUNNABLE, reason, now, now, now,
+                    json.dumps(job.input_commits())))
+    return job_from_row(pfs.store.one("SELECT * FROM jobs WHERE id=?", (jid,)))

@@ -1,0 +1,76 @@
+"""The datum plan: which datums of a job run, are skipped or are deleted, and why.
+
+A pure function of the job's datums and the base job's records (Pachyderm's rule: the base is
+the pipeline's last successful job), so tests and `--dry-run` see exactly what a run will do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from .datum import Datum
+
+RUN, SKIP, DELETE = "run", "skip", "delete"
+
+# Datum states (Pachyderm's DatumState names, lower case).
+SUCCESS, SKIPPED, FAILED, RECOVERED = "success", "skipped", "failed", "recovered"
+
+
+@dataclass(frozen=True)
+class BaseDatum:
+    """What the base job recorded for one datum."""
+    id: str
+    hash: str
+    state: str
+    outputs: tuple[tuple[str, str, int], ...]  # (path, content hash, size)
+    job_id: str
+
+
+@dataclass(frozen=True)
+class Step:
+    action: str  # run | skip | delete
+    datum_id: str
+    reason: str
+    datum: Datum | None = None       # None for delete
+    hash: str = ""
+    base: BaseDatum | None = None    # the base job's record, if any
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[Step, ...]
+
+    def count(self, action: str) -> int:
+        return sum(1 for s in self.steps if s.action == action)
+
+    @property
+    def runs(self) -> list[Step]:
+        return [s for s in self.steps if s.action == RUN]
+
+    @property
+    def total(self) -> int:
+        return len(self.steps) - self.count(DELETE)
+
+
+def plan(datums: Sequence[Datum], salt: str, base: Mapping[str, BaseDatum],
+         base_job: str | None = None) -> Plan:
+    steps: list[Step] = []
+    seen: set[str] = set()
+    for d in datums:
+        h = d.hash(salt)
+        seen.add(d.id)
+        b = base.get(d.id)
+        if b is None:
+            steps.append(Step(RUN, d.id, "new datum", d, h))
+        elif b.state in (FAILED, RECOVERED):
+            steps.append(Step(RUN, d.id, f"{b.state} in job {b.job_id}", d, h, b))
+        elif b.hash != h:
+            steps.append(Step(RUN, d.id, "input or pipeline changed", d, h, b))
+        else:
+            steps.append(Step(SKIP, d.id, f"unchanged since job {b.job_id}", d, h, b))
+    for did, b in base.items():
+        if did not in seen:
+            steps.append(Step(DELETE, did, "datum no longer in the input; outputs removed",
+                              None, b.hash, b))
+    return Plan(tuple(steps))

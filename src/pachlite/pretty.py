@@ -1,0 +1,58 @@
+"""Tables and units printed the way pachctl prints them (tabwriter columns, go-units sizes)."""
+
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+_UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+
+
+def size(n: int | float | None) -> str:
+    """go-units BytesSize: 4 significant digits, binary units (e.g. 57.27KiB)."""
+    if n is None:
+        return "-"
+    n = float(n)
+    i = 0
+    while n >= 1024 and i < len(_UNITS) - 1:
+        n /= 1024
+        i += 1
+    return f"{n:.4g}{_UNITS[i]}"
+
+
+def duration(seconds: float | None) -> str:
+    """go-units HumanDuration."""
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    if seconds < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    m = s // 60
+    if m == 1:
+        return "About a minute"
+    if m < 60:
+        return f"{m} minutes"
+    h = round(m / 60)
+    if h == 1:
+        return "About an hour"
+    if h < 48:
+        return f"{h} hours"
+    return f"{h // 24} days"
+
+
+def ago(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return duration(max(0.0, time.time() - ts)) + " ago"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Left-aligned columns separated by at least one space, like Go's tabwriter in pachctl."""
+    cells = [list(map(str, header))] + [[("" if c is None else str(c)) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = [" ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    return "\n".join(lines)
