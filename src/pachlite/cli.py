@@ -243,19 +243,34 @@ def finish_commit(commit_addr: str, description: str | None) -> None:
 @click.option("-r", "--recursive", is_flag=True, help="Upload directories recursively.")
 @click.option("-a", "--append", is_flag=True, help="Append to an existing file instead of overwriting.")
 @click.option("-m", "--message", "description", default="", help="Commit description.")
+@click.option("--sync", is_flag=True,
+              help="pachlite: make PATH hold exactly these files (deleting others); commit only "
+                   "if the content changed; create the repo if missing.")
+@click.option("--head-file", type=click.Path(dir_okay=False),
+              help="pachlite: afterwards, write the branch's head commit id here (for Snakemake).")
 def put_file(file_addr: str, files: tuple[str, ...], recursive: bool, append: bool,
-             description: str) -> None:
+             description: str, sync: bool, head_file: str | None) -> None:
     """Put files into a repo: one commit (or into the open commit of the branch)."""
     from .pfs import collect_sources
     a = _addr(file_addr)
     dest = a.path if a.path is not None else "/"
     pfs = _open()
-    pfs.inspect_repo(a.repo)
+    if not sync:
+        pfs.inspect_repo(a.repo)
     sources = collect_sources(dest, files, recursive, file_addr)
-    if not sources:
+    if not sources and not sync:
         raise InvalidInput(f"nothing to put from {', '.join(files)}", "give a non-empty file or directory",
                            where=file_addr)
-    pfs.put_files(a, sources, append=append, description=description)
+    if sync:
+        from .ingest import sync as sync_files
+        if append:
+            raise InvalidInput("--sync and --append do not go together", "drop one of them")
+        sync_files(pfs, a, sources, description)
+    else:
+        pfs.put_files(a, sources, append=append, description=description)
+    if head_file:
+        from .snake import write_head
+        write_head(pfs.store.root, a.repo, head_file, a.branch or "master")
 
 
 @get.command("file")

@@ -126,12 +126,29 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
     @click.option("--workers", type=int, help="Datums run at once (default: parallelismSpec).")
     @click.option("--dry-run", is_flag=True, help="Print the datum plan; run nothing.")
     @click.option("--container", is_flag=True, help="Run datums in transform.image with Docker.")
-    def run_cmd(pipelines, workers, dry_run, container) -> None:
+    @click.option("--spec", "spec_json", help="Create or update this pipeline (JSON) first, then "
+                  "run it: how a Snakemake rule runs its pipeline.")
+    @click.option("--head-file", type=click.Path(dir_okay=False),
+                  help="Afterwards, write the output repo's head commit id here (for Snakemake).")
+    def run_cmd(pipelines, workers, dry_run, container, spec_json, head_file) -> None:
         """Run a job for each pipeline whose inputs have new commits (all, in DAG order)."""
         import os
         from . import pipeline as pl
-        sys.exit(report(pl.run(_pfs(), list(pipelines) or None, workers=workers, dry_run=dry_run,
-                               runner=_runner(container), cwd=os.getcwd())))
+        pfs = _pfs()
+        names = list(pipelines) or None
+        if spec_json:
+            try:
+                raw = json.loads(spec_json)
+            except json.JSONDecodeError as e:
+                raise InvalidInput(f"--spec is not JSON: {e}", "pass one pipeline spec as JSON")
+            names = [pl.create_pipeline(pfs, raw, "--spec", update=True).name]
+        status = report(pl.run(pfs, names, workers=workers, dry_run=dry_run,
+                               runner=_runner(container), cwd=os.getcwd()))
+        if head_file and status == 0 and not dry_run:
+            from .snake import write_head
+            for name in names or []:
+                write_head(pfs.store.root, name, head_file)
+        sys.exit(status)
 
     @list_.command("pipeline")
     @click.option("--raw", is_flag=True)

@@ -1,0 +1,48 @@
+"""The diabetes-progression regression of the Pachyderm tutorials, run locally by pachlite.
+
+One rule per Pachyderm pipeline (declared once, in pipelines.py): its inputs are the heads of its
+input repos, its output the head of its output repo, so `snakemake --rulegraph` is the
+repo-to-stage DAG. Inside a rule, `pachlite run` executes the pipeline's job with the rule's
+threads as workers: only new or changed datums run.
+"""
+
+import glob
+import json
+import sys
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+configfile: "config/config.yaml"
+validate(config, "config/config.schema.yaml")
+
+sys.path.insert(0, workflow.basedir)
+import pipelines as declared
+from pachlite import snake
+
+PIPELINES = {p["pipeline"]["name"]: p for p in declared.pipelines(config)}
+REPOS = declared.repos(config)
+# A branch moved outside Snakemake (a rollback) makes what reads it run again.
+snake.drop_stale_heads(list(PIPELINES))
+
+include: "rules/common.smk"
+include: "rules/ingest.smk"
+include: "rules/train.smk"
+if config["qc"]["enabled"]:
+    include: "rules/qc.smk"
+include: "rules/predict.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        [snake.head(name) for name in PIPELINES],
+    default_target: True
+
+
+onsuccess:
+    print(f"\nResults are versioned in {snake.store_root()}/ — inspect them with:\n"
+          "  pachlite list job\n  pachlite list file infer@master\n"
+          "  pachlite get file infer@master:/1.json\n"
+          "  snakemake --report report.html   (plots: data profile, fit, residuals, RMSE)")

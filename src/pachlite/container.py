@@ -1,0 +1,233 @@
+"""Running a datum's user code in the stage image: Pachyderm's worker contract on a laptop.
+
+The datum's scratch folder is bind-mounted at /pfs, so the command reads /pfs/<input>/... and
+writes /pfs/out/... exactly as in a worker pod. As in Pachyderm's worker, `transform.stdin` is fed
+to the command (and a command that leaves it unread is no error), stdout and stderr are the
+datum's logs, and a datum that outlives its timeout is killed.
+
+Two ways to run, same results: `run_datum` makes one container per datum (simple, ~0.3 s each);
+`ContainerWorker` keeps one container per worker and `exec`s each datum in it (~0.05 s each),
+for pipelines with many small datums. Containers get no network: a datum reads only /pfs.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import docker.errors
+from docker.utils.socket import STDERR, STDOUT, frames_iter
+
+from .errors import InvalidInput, NotFound, PachliteError
+
+# What the engine reports when the command cannot start; an `exec` of a missing program reports
+# the same, so both ways of running agree.
+CANNOT_EXECUTE = 126
+BUILD_LOG_TAIL = 15
+
+
+@dataclass
+class ContainerResult:
+    """One run of user code: the exit code, its two streams, and whether the timeout killed it."""
+    exit_code: int
+    stdout: str
+    stderr: str
+    timed_out: bool
+
+
+def docker_available() -> str | None:
+    """None when a Docker engine answers; otherwise why not (for skip reasons and messages)."""
+    try:
+        docker.from_env().ping()
+    except (docker.errors.DockerException, OSError) as err:
+        return f"no Docker engine answers: {err}"
+    return None
+
+
+def build_image(context: Path, dockerfile: Path, tag: str, base_image: str | None = None) -> str:
+    """`docker build -f dockerfile -t tag context` (with BASE_IMAGE if given); returns the image id.
+
+    The whole context is sent to the engine, so keep a .dockerignore in it.
+    """
+    if not Path(context).is_dir():
+        raise InvalidInput(f"build context {context} is not a folder", "pass the repository root",
+                           where="docker build")
+    args = {"BASE_IMAGE": base_image} if base_image else None
+    try:
+        image, _ = _client().images.build(path=str(context), dockerfile=str(dockerfile), tag=tag,
+                                          buildargs=args, rm=True, forcerm=True)
+    except docker.errors.BuildError as err:
+        tail = [line for chunk in err.build_log
+                for line in str(chunk.get("stream") or chunk.get("error") or "").splitlines()
+                if line.strip()][-BUILD_LOG_TAIL:]
+        raise PachliteError(f"building {tag} failed: {err.msg} (build log tail: {' | '.join(tail)})",
+                            _build_fix(base_image), where=str(dockerfile)) from None
+    except docker.errors.APIError as err:
+        raise PachliteError(f"building {tag} failed: {err.explanation}", _build_fix(base_image),
+                            where=str(dockerfile)) from None
+    return image.id
+
+
+def run_datum(image: str, cmd: list[str], pfs_dir: Path, env: dict[str, str],
+              stdin: str | None = None, timeout: float | None = None,
+              user: str | None = None) -> ContainerResult:
+    """Run cmd in a fresh container of image with pfs_dir at /pfs; the container is removed after.
+
+    user is Docker's `uid[:gid]` or name; by default this process's uid:gid (so what the datum
+    writes is the caller's), or the image's own user when this process is root.
+    """
+    client = _client()
+    user = _container_user(user)
+    _open_pfs(pfs_dir, user)
+    container = _create(client, image, cmd, pfs_dir, env, user, stdin_open=stdin is not None)
+    try:
+        sock = container.attach_socket(params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+        try:
+            container.start()
+        except docker.errors.APIError as err:
+            return ContainerResult(CANNOT_EXECUTE, "", err.explanation or str(err), False)
+        out, err, timed_out = _communicate(sock, stdin, timeout, container.kill)
+        return ContainerResult(container.wait()["StatusCode"], out, err, timed_out)
+    finally:
+        container.remove(force=True)
+
+
+class ContainerWorker:
+    """One long-lived container per worker, each datum an `exec` in it: the fast path.
+
+    pfs_dir is bound once, so it must stay the same folder: lay each datum out inside it (after
+    clearing the last one's files) instead of replacing it. A timeout kills the container; the
+    next datum starts a fresh one. Use as a context manager, or call close().
+    """
+
+    def __init__(self, image: str, pfs_dir: Path, user: str | None = None):
+        self.image = image
+        self.pfs_dir = pfs_dir
+        self.user = _container_user(user)
+        self._client = _client()
+        self._container = None
+
+    def run(self, cmd: list[str], env: dict[str, str], stdin: str | None = None,
+            timeout: float | None = None) -> ContainerResult:
+        """Run one datum's cmd with env (and stdin) in the worker's container."""
+        _open_pfs(self.pfs_dir, self.user)  # the caller may have recreated out/ since the last datum
+        if self._container is None:
+            self._container = _create(self._client, self.image, ["sleep", "infinity"],
+                                      self.pfs_dir, {}, self.user, stdin_open=False)
+            self._container.start()
+        api = self._client.api
+        exec_id = api.exec_create(self._container.id, cmd, stdin=stdin is not None,
+                                  environment=env)["Id"]
+        sock = api.exec_start(exec_id, socket=True)
+        out, err, timed_out = _communicate(sock, stdin, timeout, self._container.kill)
+        exit_code = _exec_exit_code(api, exec_id)
+        if timed_out:
+            self.close()
+        return ContainerResult(exit_code, out, err, timed_out)
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.remove(force=True)
+            self._container = None
+
+    def __enter__(self) -> ContainerWorker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _client() -> docker.DockerClient:
+    try:
+        return docker.from_env()
+    except docker.errors.DockerException as err:
+        raise PachliteError(f"no Docker engine answers ({err})",
+                            "start one (`bash .ci/docker.sh start` on Debian, or Docker Desktop) "
+                            "or run the pipeline without containers", where="docker") from None
+
+
+def _build_fix(base_image: str | None) -> str:
+    return (f"fix the Dockerfile or the context; the base image ({base_image or 'its default'}) "
+            "must already be in the engine: `bash .ci/docker.sh start` builds "
+            "pachlite-base:bookworm without a registry")
+
+
+def _container_user(user: str | None) -> str | None:
+    if user is not None:
+        return user
+    uid = os.getuid()
+    return None if uid == 0 else f"{uid}:{os.getgid()}"
+
+
+def _open_pfs(pfs_dir: Path, user: str | None) -> None:
+    """Let a container user other than us into /pfs and /pfs/out (a fresh temp dir is 0700)."""
+    if not (pfs_dir / "out").is_dir():
+        raise InvalidInput(f"{pfs_dir}/out is not a folder", "lay the datum out before running it",
+                           where="/pfs")
+    if user == f"{os.getuid()}:{os.getgid()}":
+        return
+    pfs_dir.chmod(0o755)
+    (pfs_dir / "out").chmod(0o777)
+
+
+def _create(client: docker.DockerClient, image: str, cmd: list[str], pfs_dir: Path,
+            env: dict[str, str], user: str | None, stdin_open: bool):
+    try:
+        return client.containers.create(
+            image, cmd, environment=env, user=user, network_mode="none", stdin_open=stdin_open,
+            volumes={str(pfs_dir.resolve()): {"bind": "/pfs", "mode": "rw"}})
+    except docker.errors.ImageNotFound:
+        raise NotFound(f"image {image} is not in the Docker engine",
+                       f"build it: docker build -f pachyderm/Dockerfile -t {image} .",
+                       where="transform.image") from None
+
+
+def _communicate(sock, stdin: str | None, timeout: float | None, kill) -> tuple[str, str, bool]:
+    """Feed stdin, collect stdout and stderr until the process ends or timeout; kill on timeout."""
+    raw = getattr(sock, "_sock", sock)
+    streams: dict[int, list[bytes]] = {STDOUT: [], STDERR: []}
+    if stdin is not None:
+        # A thread, so a process that writes a lot before reading stdin cannot deadlock us.
+        threading.Thread(target=_feed, args=(raw, stdin.encode()), daemon=True).start()
+    reader = threading.Thread(target=_drain, args=(sock, streams), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    timed_out = reader.is_alive()
+    if timed_out:
+        try:
+            kill()
+        except docker.errors.APIError:
+            pass  # it exited just now
+        reader.join()
+    raw.close()
+    return (b"".join(streams[STDOUT]).decode(errors="replace"),
+            b"".join(streams[STDERR]).decode(errors="replace"), timed_out)
+
+
+def _feed(raw: socket.socket, data: bytes) -> None:
+    try:
+        raw.sendall(data)
+        raw.shutdown(socket.SHUT_WR)  # EOF on the command's stdin
+    except OSError:
+        pass  # the command exited without reading it all; Pachyderm ignores that too
+
+
+def _drain(sock, streams: dict[int, list[bytes]]) -> None:
+    for stream, data in frames_iter(sock, tty=False):
+        streams.setdefault(stream, []).append(data)
+
+
+def _exec_exit_code(api, exec_id: str) -> int:
+    # The output stream can end a moment before the engine records the exit code.
+    for _ in range(100):
+        info = api.exec_inspect(exec_id)
+        if not info["Running"] and info["ExitCode"] is not None:
+            return info["ExitCode"]
+        time.sleep(0.01)
+    raise PachliteError(f"exec {exec_id[:12]} has no exit code after its output ended",
+                        "retry the datum; if it persists, restart the Docker engine", where="docker")

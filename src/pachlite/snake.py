@@ -1,0 +1,62 @@
+"""Snakemake's view of the store: one head marker file per repo.
+
+A rule's output is `<store>/heads/<repo>`, holding the commit id at the head of `repo@master`
+after the rule ran; its inputs are the markers of its input repos. So Snakemake's file-based
+scheduling follows the repo heads, and `snakemake --rulegraph` is the repo-to-stage DAG.
+Imported while the Snakefile is parsed: standard library only, so a no-op run stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+ENV_VAR = "PACHLITE_STORE"
+
+
+def store_root() -> Path:
+    return Path(os.environ.get(ENV_VAR) or ".pachlite")
+
+
+def head(repo: str) -> str:
+    return str(store_root() / "heads" / repo)
+
+
+def write_head(root: Path, repo: str, marker: str | Path, branch: str = "master") -> str:
+    """Write the marker with the current head of repo@branch (empty if it has no commit)."""
+    commit = _heads(root, [repo], branch).get(repo) or ""
+    p = Path(marker)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp")
+    tmp.write_text(commit + "\n")
+    os.replace(tmp, p)
+    return commit
+
+
+def drop_stale_heads(repos: list[str], branch: str = "master") -> list[str]:
+    """Delete markers that no longer match their repo's head (e.g. after `create branch --head`,
+    a rollback), so Snakemake re-runs what reads them. Returns the repos whose marker went."""
+    root = store_root()
+    markers = {r: root / "heads" / r for r in repos if (root / "heads" / r).exists()}
+    if not markers:
+        return []
+    heads = _heads(root, list(markers), branch)
+    stale = [r for r, m in markers.items() if m.read_text().strip() != (heads.get(r) or "")]
+    for r in stale:
+        markers[r].unlink()
+    return stale
+
+
+def _heads(root: Path, repos: list[str], branch: str) -> dict[str, str | None]:
+    db = root / "pachlite.db"
+    if not db.exists():
+        return {}
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        rows = con.execute(
+            f"SELECT repo, head FROM branches WHERE name=? AND repo IN ({','.join('?' * len(repos))})",
+            (branch, *repos)).fetchall()
+    finally:
+        con.close()
+    return dict(rows)

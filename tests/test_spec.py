@@ -1,0 +1,431 @@
+"""Pipeline specs: read as pachd reads them, checked as pachd checks them, emitted for a cluster."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from pachlite import spec
+from pachlite.errors import SpecError
+
+REFERENCE = Path("/work/shared/reference/pachyderm")
+EXAMPLES = sorted((REFERENCE / "examples-2x").glob("*.json"))
+WORKSHOP = sorted((REFERENCE / "gc2018-workshop").glob("*.json"))
+
+
+def parse_as_pachd(text: str) -> None:
+    """Parse `text` into pachd's CreatePipelineRequest with protobuf's JSON rules, unknown fields
+    rejected, as pachd does on `create pipeline`."""
+    pps_pb2 = pytest.importorskip(
+        "python_pachyderm.proto.v2.pps.pps_pb2", reason="python-pachyderm (test extra) is not installed"
+    )
+    from google.protobuf import json_format
+
+    json_format.Parse(text, pps_pb2.CreatePipelineRequest(), ignore_unknown_fields=False)
+
+
+def reference_schema_validate(document: dict) -> None:
+    schema = json.loads((REFERENCE / "CreatePipelineRequest.schema.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(document)
+
+
+def minimal(**extra) -> dict:
+    base = {
+        "pipeline": {"name": "edges"},
+        "input": {"pfs": {"repo": "images", "glob": "/*"}},
+        "transform": {"image": "pachyderm/opencv:1.0", "cmd": ["python3", "/edges.py"]},
+    }
+    base.update(extra)
+    return base
+
+
+def pfs(repo: str, glob: str = "/", **fields) -> dict:
+    return {"pfs": {"repo": repo, "glob": glob, **fields}}
+
+
+def rejected(raw: dict) -> SpecError:
+    with pytest.raises(SpecError) as caught:
+        spec.normalize(raw, "p.json")
+    return caught.value
+
+
+# --- Pachyderm's own examples -------------------------------------------------------------------
+
+
+def test_packaged_schema_is_pachyderms():
+    packaged = Path(spec.__file__).parent / "schemas" / "CreatePipelineRequest.schema.json"
+    assert packaged.read_bytes() == (REFERENCE / "CreatePipelineRequest.schema.json").read_bytes()
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_2x_example_normalises_unchanged_and_emits_what_pachd_accepts(path):
+    raw = spec.load_specs(path)[0]
+    normalised = spec.normalize(raw, str(path))
+    assert normalised == raw  # already canonical: nothing to rename, convert or clean
+    text = spec.emit(normalised)
+    reference_schema_validate(json.loads(text))
+    parse_as_pachd(text)
+
+
+def test_emit_puts_pipeline_description_input_transform_first():
+    raw = spec.load_specs(REFERENCE / "examples-2x" / "shuffle.pipeline.json")[0]
+    assert list(raw)[0] == "input"
+    text = spec.emit(spec.normalize(raw))
+    assert list(json.loads(text)) == ["pipeline", "description", "input", "transform"]
+    assert text.endswith("}\n") and '\n  "pipeline": {\n    "name": "shuffle"' in text
+
+
+def test_emit_orders_nested_keys_by_schema_and_later_keys_after_transform():
+    raw = minimal(datumTries=2, parallelismSpec={"constant": 2})
+    raw["input"]["pfs"] = {"glob": "/*", "repo": "images", "branch": "master"}
+    emitted = json.loads(spec.emit(spec.normalize(raw)))
+    assert list(emitted) == ["pipeline", "input", "transform", "parallelismSpec", "datumTries"]
+    assert list(emitted["input"]["pfs"]) == ["repo", "branch", "glob"]
+
+
+# --- spellings pachd accepts --------------------------------------------------------------------
+
+
+def test_snake_case_and_quoted_integers_normalise_like_camel_case():
+    camel = json.loads((REFERENCE / "examples-2x" / "outer_join.pipeline.json").read_text())
+    camel.update(parallelismSpec={"constant": 4}, datumTries=2, resourceRequests={"cpu": 0.5})
+    snake = copy.deepcopy(camel)
+    for child in snake["input"]["join"]:
+        pfs = child["pfs"]
+        pfs["join_on"], pfs["outer_join"] = pfs.pop("joinOn"), pfs.pop("outerJoin")
+    del snake["parallelismSpec"], snake["datumTries"], snake["resourceRequests"]
+    snake.update(parallelism_spec={"constant": "4"}, datum_tries="2", resource_requests={"cpu": "0.5"})
+
+    assert spec.normalize(snake) == spec.normalize(camel)
+    assert spec.normalize(snake)["parallelismSpec"]["constant"] == 4
+    parse_as_pachd(spec.emit(spec.normalize(snake)))
+
+
+def test_normalize_returns_a_new_dict_and_leaves_the_input_alone():
+    raw = minimal(parallelism_spec={"constant": "3"})
+    before = copy.deepcopy(raw)
+    out = spec.normalize(raw)
+    out["transform"]["cmd"].append("changed")
+    assert raw == before
+
+
+def test_map_keys_are_kept_as_written():
+    raw = minimal()
+    raw["transform"]["env"] = {"MODEL_DIR": "/pfs/model", "log_level": "debug"}
+    assert spec.normalize(raw)["transform"]["env"] == {"MODEL_DIR": "/pfs/model", "log_level": "debug"}
+
+
+@pytest.mark.parametrize(("glob", "cleaned"), [("*", "/*"), ("/a/", "/a"), ("a/./b/*", "/a/b/*"), ("//x", "/x")])
+def test_glob_is_cleaned_as_pachd_does(glob, cleaned):
+    raw = minimal()
+    raw["input"]["pfs"]["glob"] = glob
+    assert spec.normalize(raw)["input"]["pfs"]["glob"] == cleaned
+
+
+def test_a_field_given_in_both_spellings_is_rejected():
+    err = rejected(minimal(datum_tries=2, datumTries=3))
+    assert "datumTries" in err.problem and "one spelling" in err.fix
+
+
+# --- Pachyderm 1.x (the 2018 workshop) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", WORKSHOP, ids=lambda p: p.name)
+def test_workshop_1x_specs_are_rejected_naming_atom_and_the_fix(path):
+    with pytest.raises(SpecError) as caught:
+        spec.normalize(spec.load_specs(path)[0], str(path))
+    err = caught.value
+    assert ".atom" in err.where and str(path) in err.where
+    assert "`pfs`" in err.problem and "rename `atom` to `pfs`" in err.fix and "upgrade" in err.fix
+
+
+@pytest.mark.parametrize("path", WORKSHOP, ids=lambda p: p.name)
+def test_upgrade_1x_gives_a_spec_pachd_accepts_and_says_what_changed(path):
+    raw = spec.load_specs(path)[0]
+    upgraded, changes = spec.upgrade_1x(raw)
+    text = spec.emit(upgraded)
+    reference_schema_validate(json.loads(text))
+    parse_as_pachd(text)
+    assert spec.normalize(json.loads(text)) == upgraded
+    said = "\n".join(changes)
+    assert "`atom` → `pfs`" in said
+    assert f'"{raw["parallelism_spec"]["constant"]}" → {int(raw["parallelism_spec"]["constant"])}' in said
+    assert "`parallelism_spec` → `parallelismSpec`" in said
+
+
+def test_upgraded_infer_keeps_its_cross_of_two_repos_and_ten_workers():
+    upgraded, _ = spec.upgrade_1x(spec.load_specs(REFERENCE / "gc2018-workshop" / "infer.json")[0])
+    assert upgraded["parallelismSpec"] == {"constant": 10}
+    assert upgraded["input"] == {
+        "cross": [{"pfs": {"repo": "attributes", "glob": "/*"}}, {"pfs": {"repo": "qcontrol", "glob": "/"}}]
+    }
+
+
+def test_upgrade_1x_renames_and_drops_other_1x_fields():
+    raw = minimal(standby=True, enable_stats=True, chunk_spec={"number": "5"}, parallelism_spec={"coefficient": 0.5})
+    upgraded, changes = spec.upgrade_1x(raw)
+    assert upgraded["autoscaling"] is True and upgraded["datumSetSpec"] == {"number": 5}
+    assert "enableStats" not in upgraded and upgraded["parallelismSpec"] == {}
+    said = "\n".join(changes)
+    assert "dropped `enable_stats`" in said and "dropped `coefficient`" in said
+    parse_as_pachd(spec.emit(upgraded))
+
+
+def test_a_git_input_cannot_be_upgraded():
+    raw = minimal(input={"git": {"URL": "https://github.com/x/y.git"}})
+    with pytest.raises(SpecError) as caught:
+        spec.upgrade_1x(raw)
+    assert caught.value.where == "<spec>: input.git" and "pfs input" in caught.value.fix
+
+
+def test_1x_fields_are_rejected_by_normalize_naming_the_2x_field():
+    err = rejected(minimal(standby=True))
+    assert err.where == "p.json: standby" and "rename `standby` to `autoscaling`" in err.fix
+
+
+# --- validation rules: each names the field and the fix -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("", "has no name"),
+        ("my pipeline", "only letters, digits"),
+        ("edges@v2", "only letters, digits"),
+        ("-edges", "must start with a letter or digit"),
+        ("_edges", "must start with a letter or digit"),
+        ("e" * 52, "52 characters long; pachd allows 51"),
+    ],
+)
+def test_bad_pipeline_names_are_rejected(name, problem):
+    err = rejected(minimal(pipeline={"name": name}))
+    assert err.where == "p.json: pipeline.name" and problem in err.problem
+    assert err.fix
+
+
+def test_longest_names_pachd_allows_pass():
+    spec.normalize(minimal(pipeline={"name": "e" * 51}))
+    spec.normalize(minimal(pipeline={"name": "9-lives_x"}))
+
+
+def test_a_project_counts_towards_the_kubernetes_name_limit():
+    spec.normalize(minimal(pipeline={"name": "e" * 50, "project": {"name": "research"}}))
+    err = rejected(minimal(pipeline={"name": "e" * 51, "project": {"name": "research"}}))
+    assert "51 characters long; pachd allows 50" in err.problem  # "research-<name>-v99" must fit 63 characters
+
+
+def test_an_input_with_two_types_is_rejected():
+    raw = minimal(input={"cross": [{**pfs("a"), "union": [pfs("b")]}]})
+    err = rejected(raw)
+    assert err.where == "p.json: input.cross[0]" and "`pfs` and `union`" in err.problem and "keep one" in err.fix
+
+
+def test_an_input_with_no_type_is_rejected():
+    err = rejected(minimal(input={"union": [{"pfs": {"repo": "a", "glob": "/"}}, {}]}))
+    assert err.where == "p.json: input.union[1]" and "no type" in err.problem and "pfs, cross" in err.fix
+
+
+def test_an_empty_cross_is_rejected():
+    err = rejected(minimal(input={"cross": []}))
+    assert err.where == "p.json: input.cross" and "no inputs" in err.problem
+
+
+def test_pfs_needs_a_repo():
+    err = rejected(minimal(input={"cross": [{"pfs": {"repo": "a", "glob": "/"}}, {"pfs": {"glob": "/"}}]}))
+    assert err.where == "p.json: input.cross[1].pfs.repo" and "no `repo`" in err.problem and '"repo":' in err.fix
+
+
+def test_pfs_needs_a_glob():
+    err = rejected(minimal(input={"cross": [{"pfs": {"repo": "a", "glob": "/"}}, {"pfs": {"repo": "b"}}]}))
+    assert err.where == "p.json: input.cross[1].pfs.glob" and "no `glob`" in err.problem and '"/*"' in err.fix
+
+
+def test_input_names_must_be_unique_within_a_cross():
+    raw = minimal(input={"cross": [{"pfs": {"repo": "a", "glob": "/"}}, {"pfs": {"repo": "a", "glob": "/*"}}]})
+    err = rejected(raw)
+    assert err.where == "p.json: input.cross[1]" and "'a' is used more than once" in err.problem and "`name`" in err.fix
+    raw["input"]["cross"][1]["pfs"]["name"] = "a_files"
+    spec.normalize(raw)
+
+
+def test_input_names_must_be_unique_within_join_and_group():
+    for kind, key in (("join", "joinOn"), ("group", "groupBy")):
+        pfs = {"repo": "a", "glob": "/(*)", key: "$1"}
+        err = rejected(minimal(input={kind: [{"pfs": pfs}, {"pfs": dict(pfs)}]}))
+        assert err.where == f"p.json: input.{kind}[1]" and "more than once" in err.problem
+
+
+def test_union_children_may_share_a_name_but_not_with_what_the_union_is_crossed_with():
+    union = {"union": [{"pfs": {"repo": "a", "glob": "/x/*"}}, {"pfs": {"repo": "a", "glob": "/y/*"}}]}
+    spec.normalize(minimal(input=union))
+    err = rejected(minimal(input={"cross": [union, {"pfs": {"repo": "a", "glob": "/"}}]}))
+    assert err.where == "p.json: input.cross[1]" and "'a'" in err.problem
+
+
+def test_transform_needs_a_cmd():
+    for transform in ({"image": "ubuntu:20.04"}, {"image": "ubuntu:20.04", "cmd": []}):
+        err = rejected(minimal(transform=transform))
+        assert err.where == "p.json: transform.cmd" and "no `cmd`" in err.problem and '"cmd": [' in err.fix
+    err = rejected({"pipeline": {"name": "edges"}, "input": {"pfs": {"repo": "images", "glob": "/"}}})
+    assert err.where == "p.json: transform" and '"transform":' in err.fix
+
+
+def test_join_on_outside_a_join_is_rejected():
+    raw = minimal(input={"cross": [pfs("a", "/(*)", join_on="$1"), pfs("b")]})
+    err = rejected(raw)
+    assert err.where == "p.json: input.cross[0].pfs.joinOn" and "inside a `join`" in err.problem
+    assert "put this input in a `join`, or remove `joinOn`" in err.fix
+
+
+def test_group_by_outside_a_group_is_rejected():
+    err = rejected(minimal(input={"join": [pfs("a", "/(*)", joinOn="$1", groupBy="$1")]}))
+    assert err.where == "p.json: input.join[0].pfs.groupBy" and "`group`" in err.problem
+    assert "remove `groupBy`" in err.fix
+
+
+def test_a_pipeline_reading_its_own_output_repo_is_rejected():
+    err = rejected(minimal(input={"union": [pfs("images"), pfs("edges")]}))
+    assert err.where == "p.json: input.union[1].pfs.repo" and "its own output repo 'edges'" in err.problem
+    assert "another repo" in err.fix
+
+
+def test_an_input_named_out_is_rejected():
+    err = rejected(minimal(input={"pfs": {"repo": "out", "glob": "/"}}))
+    assert err.where == "p.json: input.pfs.name" and "/pfs/out" in err.fix
+
+
+def test_unknown_fields_are_rejected_suggesting_the_closest_known_one():
+    raw = minimal()
+    raw["input"]["pfs"]["globb"] = raw["input"]["pfs"].pop("glob")
+    err = rejected(raw)
+    assert err.where == "p.json: input.pfs.globb" and "unknown field `globb`" in err.problem and "`glob`" in err.fix
+    err = rejected(minimal(paralelism_spec={"constant": 2}))
+    assert err.where == "p.json: paralelism_spec" and "`parallelismSpec`" in err.fix
+
+
+def test_a_value_of_the_wrong_type_names_the_field_and_the_type():
+    err = rejected(minimal(transform={"image": "x", "cmd": "python3 /edges.py"}))
+    assert err.where == "p.json: transform.cmd" and "must be a list" in err.problem
+    err = rejected(minimal(parallelism_spec={"constant": "four"}))
+    assert err.where == "p.json: parallelismSpec.constant" and "must be an integer" in err.problem
+    err = rejected(minimal(input=[{"pfs": {"repo": "a", "glob": "/"}}]))
+    assert err.where == "p.json: input" and "must be an object" in err.problem
+    err = rejected(minimal(datum_timeout="10m"))
+    assert err.where == "p.json: datumTimeout" and '"600s"' in err.fix
+
+
+def test_reprocess_spec_must_be_one_pachd_knows():
+    err = rejected(minimal(reprocessSpec="always"))
+    assert err.where == "p.json: reprocessSpec" and "every_job" in err.fix
+
+
+def test_validate_schema_names_the_path_of_the_first_problem():
+    with pytest.raises(SpecError) as caught:
+        spec.validate_schema(minimal(parallelism_spec={"constant": 1}), "s.json")
+    assert caught.value.where == "s.json" and "parallelism_spec" in caught.value.problem
+    with pytest.raises(SpecError) as caught:
+        spec.validate_schema(minimal(parallelismSpec={"constant": "1"}), "s.json")
+    assert caught.value.where == "s.json: parallelismSpec.constant"
+
+
+# --- defaults, hashing, reading inputs ----------------------------------------------------------
+
+
+def test_with_defaults_fills_in_what_pachd_would_and_emit_stays_minimal():
+    normalised = spec.normalize(minimal())
+    full = spec.with_defaults(normalised)
+    assert full["input"]["pfs"] == {"repo": "images", "glob": "/*", "branch": "master", "name": "images"}
+    assert full["parallelismSpec"] == {"constant": 1}
+    assert (full["datumTries"], full["outputBranch"], full["reprocessSpec"]) == (3, "master", "until_success")
+    assert spec.output_repo(full) == "edges"
+    assert "datumTries" not in normalised and "branch" not in normalised["input"]["pfs"]
+    assert "datumTries" not in spec.emit(normalised)
+    spec.validate_schema(full)
+
+
+def test_with_defaults_keeps_what_the_spec_says():
+    raw = minimal(parallelismSpec={"constant": 4}, datumTries=1)
+    raw["input"]["pfs"].update(branch="dev", name="imgs")
+    full = spec.with_defaults(spec.normalize(raw))
+    assert full["parallelismSpec"]["constant"] == 4 and full["datumTries"] == 1
+    assert full["input"]["pfs"]["branch"] == "dev" and full["input"]["pfs"]["name"] == "imgs"
+    zero = spec.with_defaults(spec.normalize(minimal(parallelismSpec={"constant": 0})))
+    assert zero["parallelismSpec"]["constant"] == 1
+
+
+def test_canonical_hash_ignores_key_order_and_spelled_out_defaults_but_not_content():
+    base = spec.normalize(minimal())
+    reordered = spec.normalize(dict(reversed(list(minimal().items()))))
+    explicit = minimal(datumTries=3)
+    explicit["input"]["pfs"]["branch"] = "master"
+    assert spec.canonical_hash(base) == spec.canonical_hash(reordered) == spec.canonical_hash(spec.normalize(explicit))
+    changed = minimal()
+    changed["input"]["pfs"]["glob"] = "/"
+    assert spec.canonical_hash(spec.normalize(changed)) != spec.canonical_hash(base)
+    assert len(spec.canonical_hash(base)) == 64
+
+
+def test_pfs_inputs_and_input_repos_walk_the_whole_tree_in_order():
+    raw = spec.load_specs(REFERENCE / "examples-2x" / "cross-montage.pipeline.json")[0]
+    normalised = spec.normalize(raw)
+    assert [p["repo"] for p in spec.pfs_inputs(normalised["input"])] == ["images", "edgesA", "images", "edgesB"]
+    assert spec.input_repos(normalised) == ["images", "edgesA", "edgesB"]
+    assert spec.pfs_inputs(None) == []
+
+
+# --- loading files ------------------------------------------------------------------------------
+
+
+def test_load_yaml_multi_document(tmp_path):
+    path = tmp_path / "pipelines.yaml"
+    path.write_text(
+        "pipeline:\n  name: edges\ninput:\n  pfs: {repo: images, glob: /*}\n"
+        "transform:\n  cmd: [python3, /edges.py]\n---\n"
+        "pipeline: {name: montage}\nparallelism_spec: {constant: '2'}\n"
+        "input:\n  cross:\n    - pfs: {repo: images, glob: /}\n    - pfs: {repo: edges, glob: /}\n"
+        "transform: {cmd: [sh]}\n---\n"
+    )
+    raws = spec.load_specs(path)
+    assert [r["pipeline"]["name"] for r in raws] == ["edges", "montage"]
+    assert spec.normalize(raws[1])["parallelismSpec"] == {"constant": 2}
+
+
+def test_load_json_list_and_json_stream(tmp_path):
+    one = minimal()
+    two = minimal(pipeline={"name": "montage"})
+    listed = tmp_path / "list.json"
+    listed.write_text(json.dumps([one, two]))
+    streamed = tmp_path / "stream.json"
+    streamed.write_text(json.dumps(one, indent=2) + "\n" + json.dumps(two, indent=2))
+    assert spec.load_specs(listed) == [one, two] == spec.load_specs(streamed)
+
+
+def test_a_malformed_json_file_names_the_file_and_line(tmp_path):
+    path = tmp_path / "edges.json"
+    path.write_text('{\n  "pipeline": {"name": "edges"},\n  "transform": {"cmd": ["a",]}\n}\n')
+    with pytest.raises(SpecError) as caught:
+        spec.load_specs(path)
+    assert caught.value.where == f"{path}:3" and "line 3" in caught.value.problem
+
+
+def test_a_malformed_yaml_file_names_the_file_and_line(tmp_path):
+    path = tmp_path / "edges.yaml"
+    path.write_text("pipeline:\n  name: edges\ntransform: [a\n")
+    with pytest.raises(SpecError) as caught:
+        spec.load_specs(path)
+    assert caught.value.where.startswith(f"{path}:") and "YAML" in caught.value.problem
+
+
+def test_missing_empty_and_non_object_files_are_spec_errors(tmp_path):
+    with pytest.raises(SpecError, match="no such file"):
+        spec.load_specs(tmp_path / "absent.json")
+    (tmp_path / "empty.yaml").write_text("")
+    with pytest.raises(SpecError, match="no pipeline spec"):
+        spec.load_specs(tmp_path / "empty.yaml")
+    (tmp_path / "list.json").write_text('["edges"]')
+    with pytest.raises(SpecError, match="expected a pipeline spec"):
+        spec.load_specs(tmp_path / "list.json")
