@@ -6,7 +6,6 @@ One parser and one printer, so every command reads and shows addresses the same 
 
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass, replace
 
@@ -16,7 +15,9 @@ from .errors import InvalidInput
 _NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
 # Pachyderm 2.x commit ids are UUIDv4 without dashes: 32 hex digits.
 _COMMIT_ID = re.compile(r"^[0-9a-f]{32}$")
-_ANCESTRY = re.compile(r"^(?P<ref>[^\^~]*)(?P<anc>(\^\d*|~\d*)*)$")
+# Pachyderm's ancestry.Parse: one kind of separator, then a number or more of the same
+# separator: master^, master^^, master^3, master~2 (mixing ^ and ~ is an error there too).
+_ANCESTRY = re.compile(r"^(?P<ref>[^^~]+)(?:(?P<sep>[\^~])(?P<n>\d+|(?P=sep)*))?$")
 
 
 def validate_name(name: str, kind: str = "repo") -> str:
@@ -82,7 +83,8 @@ class Address:
 
 def parse(text: str, *, path_allowed: bool = True) -> Address:
     """Parse `repo@branch=commit^^:/path` and friends; raise InvalidInput naming the fix."""
-    fix = "write it as repo@branch[:/path], repo@branch=commit or repo@commit (e.g. images@master:/a.png)"
+    fix = ("write it as repo@branch[:/path], repo@branch=commit or repo@commit, with ancestry as "
+           "master^, master^^ or master~2 (e.g. images@master^:/a.png)")
     if not text:
         raise InvalidInput("empty address", fix)
     head, sep, path = text.partition(":")
@@ -94,12 +96,11 @@ def parse(text: str, *, path_allowed: bool = True) -> Address:
     ancestry = 0
     if at:
         m = _ANCESTRY.match(ref)
-        if not m or not m.group("ref"):
-            raise InvalidInput(f"address {text!r} has an empty or malformed branch/commit", fix)
-        ref = m.group("ref")
-        for tok in re.findall(r"\^\d*|~\d*", m.group("anc")):
-            n = tok[1:]
-            ancestry += int(n) if n else 1
+        if not m:
+            raise InvalidInput(f"address {text!r} has an empty or malformed branch or commit", fix)
+        ref, n = m.group("ref"), m.group("n") or ""
+        if m.group("sep"):
+            ancestry = int(n) if n.isdigit() else len(n) + 1
         name, eq, cid = ref.partition("=")
         if eq:
             if not is_commit_id(cid):

@@ -372,16 +372,15 @@ def fsck() -> None:
     click.echo("no problems found")
 
 
-def _register_pps() -> None:
-    # PPS commands live with the engine; imported here so `pachlite --help` lists them.
-    try:
-        from . import pps_cli
-    except ImportError:
-        return
+def _register() -> None:
+    # Pipeline, job and spec verbs live beside their modules; registered here so that
+    # `pachlite --help` lists every verb.
+    from . import pps_cli, spec_cli
     pps_cli.register(cli, create=create, list_=list_, inspect=inspect, delete=delete)
+    spec_cli.register(cli)
 
 
-_register_pps()
+_register()
 
 
 def main() -> None:

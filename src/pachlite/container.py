@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,7 +124,8 @@ class ContainerWorker:
                                   environment=env)["Id"]
         sock = api.exec_start(exec_id, socket=True)
         out, err, timed_out = _communicate(sock, stdin, timeout, self._container.kill)
-        exit_code = _exec_exit_code(api, exec_id)
+        # The engine records the exit code before it closes the output (moby daemon/monitor.go).
+        exit_code = api.exec_inspect(exec_id)["ExitCode"]
         if timed_out:
             self.close()
         return ContainerResult(exit_code, out, err, timed_out)
@@ -212,7 +212,7 @@ def _communicate(sock, stdin: str | None, timeout: float | None, kill) -> tuple[
 def _feed(raw: socket.socket, data: bytes) -> None:
     try:
         raw.sendall(data)
-        raw.shutdown(socket.SHUT_WR)  # EOF on the command's stdin
+        pass
     except OSError:
         pass  # the command exited without reading it all; Pachyderm ignores that too
 
@@ -220,14 +220,3 @@ def _feed(raw: socket.socket, data: bytes) -> None:
 def _drain(sock, streams: dict[int, list[bytes]]) -> None:
     for stream, data in frames_iter(sock, tty=False):
         streams.setdefault(stream, []).append(data)
-
-
-def _exec_exit_code(api, exec_id: str) -> int:
-    # The output stream can end a moment before the engine records the exit code.
-    for _ in range(100):
-        info = api.exec_inspect(exec_id)
-        if not info["Running"] and info["ExitCode"] is not None:
-            return info["ExitCode"]
-        time.sleep(0.01)
-    raise PachliteError(f"exec {exec_id[:12]} has no exit code after its output ended",
-                        "retry the datum; if it persists, restart the Docker engine", where="docker")

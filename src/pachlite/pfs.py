@@ -147,7 +147,10 @@ class PFS:
         with self.store.transaction() as tx:
             ids = "SELECT id FROM commits WHERE repo=?"
             tx.execute(f"DELETE FROM files WHERE commit_id IN ({ids})", (name,))
-            tx.execute(f"DELETE FROM provenance WHERE commit_id IN ({ids})", (name,))
+            # Provenance of other repos' commits that names this repo's commits goes as well:
+            # it would point at nothing (Pachyderm asks for --force before getting here).
+            tx.execute(f"DELETE FROM provenance WHERE commit_id IN ({ids}) OR prov_commit IN ({ids})",
+                       (name, name))
             for table in ("commits", "branches"):
                 tx.execute(f"DELETE FROM {table} WHERE repo=?", (name,))
             tx.execute("DELETE FROM repos WHERE name=?", (name,))
@@ -160,16 +163,23 @@ class PFS:
             "SELECT name, head FROM branches WHERE repo=? ORDER BY name", (repo,))]
 
     def create_branch(self, repo: str, branch: str, head: Address | None = None) -> BranchInfo:
-        """Create or move a branch; `--head` points it at an older commit (a rollback)."""
+        """Create a branch, or move it with `head` (e.g. to an older commit: a rollback).
+
+        As in Pachyderm, an existing branch given no head keeps the one it has.
+        """
         addr.validate_name(branch, "branch")
         self._repo_row(repo)
-        target = self.resolve(head).id if head else None
         if head and head.repo != repo:
             raise InvalidInput(f"head {head} is in repo {head.repo}, not {repo}",
-                               f"give a commit of {repo}")
+                               f"give a commit of {repo}, e.g. {repo}@master^")
+        target = self.resolve(head).id if head else None
         with self.store.transaction() as tx:
-            tx.execute("INSERT OR REPLACE INTO branches VALUES(?,?,?)", (repo, branch, target))
-        return BranchInfo(repo, branch, target)
+            if head is None:
+                tx.execute("INSERT OR IGNORE INTO branches VALUES(?,?,NULL)", (repo, branch))
+            else:
+                tx.execute("INSERT OR REPLACE INTO branches VALUES(?,?,?)", (repo, branch, target))
+            row = tx.one("SELECT head FROM branches WHERE repo=? AND name=?", (repo, branch))
+        return BranchInfo(repo, branch, row[0])
 
     def _commit(self, row) -> CommitInfo:
         prov = tuple((p[0], p[1], p[2]) for p in self.store.query(
@@ -204,16 +214,16 @@ class PFS:
         return self._commit(row)
 
     def list_commit(self, repo: str, branch: str | None = None, number: int | None = None,
-                    ancestry: int = 0) -> list[CommitInfo]:
-        """Newest first; with a branch, that branch's ancestry from its head."""
+                    ancestry: int = 0, commit: str | None = None) -> list[CommitInfo]:
+        """Newest first; with a branch or commit, the chain of parents from it (its ancestry)."""
         self._repo_row(repo)
-        if branch is None:
+        if branch is None and commit is None:
             rows = self.store.query("SELECT * FROM commits WHERE repo=? ORDER BY seq DESC", (repo,))
             out = [self._commit(r) for r in rows]
             return out[:number] if number else out
         out = []
-        cid = self.resolve(Address(repo, branch, ancestry=ancestry)).id \
-            if self._has_head(repo, branch) else None
+        cid = self.resolve(Address(repo, branch, commit, ancestry)).id \
+            if commit or self._has_head(repo, branch) else None
         while cid and (number is None or len(out) < number):
             row = self.store.one("SELECT * FROM commits WHERE id=?", (cid,))
             out.append(self._commit(row))
@@ -319,27 +329,20 @@ class PFS:
     def put_files(self, a: Address, sources: Sequence[Source], append: bool = False,
                   description: str = "") -> CommitInfo:
         """Store contents at their paths on a.branch: one new commit (or the open one)."""
-        self._repo_row(a.repo)
-        if a.commit:
-            raise InvalidInput(f"cannot put files into commit {a.commit}: finished commits are "
-                               "immutable", f"put into a branch: {a.repo}@{a.branch or 'master'}")
-        branch = a.branch or "master"
-        addr.validate_name(branch, "branch")
+        branch = self._writable_branch(a, "put files into")
         store = self.store
         changes: dict[str, tuple[str, int] | None] = {}
         objects: list[tuple[str, int, bytes | None]] = []
-        base: dict[str, tuple[str, int]] = {}
-        if append and self._has_head(a.repo, branch):
-            head = self.resolve(Address(a.repo, branch))
-            base = {r[0]: (r[1], r[2]) for r in store.query(
-                "SELECT path, hash, size FROM files WHERE commit_id=? AND path IN (%s)"
-                % ",".join("?" * len(sources)), (head.id, *[s.dest for s in sources]))}
+        head = self.resolve(Address(a.repo, branch)).id \
+            if append and self._has_head(a.repo, branch) else None
         for s in sources:
-            f = s.stream if s.stream is not None else open(s.local, "rb")
+            f = s.stream if s.stream is not None else _open_local(s.local, str(a))
             try:
-                if append and (s.dest in base or s.dest in changes):
-                    old_hash = (changes.get(s.dest) or base[s.dest])[0]
-                    f = io.BytesIO(store.read_object(old_hash) + f.read())
+                if append:
+                    old = changes.get(s.dest) or (head and store.one(
+                        "SELECT hash FROM files WHERE commit_id=? AND path=?", (head, s.dest)))
+                    if old:
+                        f = io.BytesIO(store.read_object(old[0]) + f.read())
                 h, size, data = store.read_content(f)
             finally:
                 if s.stream is None:
@@ -350,13 +353,23 @@ class PFS:
                                 where=str(a))
         return self.resolve(Address(a.repo, commit=cid))
 
+    def _writable_branch(self, a: Address, verb: str) -> str:
+        """The branch a write goes to; a commit or an ancestor is immutable, as in Pachyderm."""
+        self._repo_row(a.repo)
+        branch = a.branch or "master"
+        if a.commit or a.ancestry:
+            raise InvalidInput(f"cannot {verb} {a.with_path(None)}: finished commits are immutable",
+                               f"write to a branch instead, e.g. {a.repo}@{branch}", where=str(a))
+        return addr.validate_name(branch, "branch")
+
     def delete_file(self, a: Address) -> CommitInfo:
-        c = self.resolve(a)
+        """Delete a file or a directory (everything under it) in a new commit on a.branch."""
+        branch = self._writable_branch(a, "delete files from")
         path = a.path or "/"
-        if not self.list_file(Address(a.repo, commit=c.id, path=path)):
-            raise NotFound(f"{a}: no such file or directory", "list files with 'pachlite list file'")
-        cid = self.write_commit(a.repo, a.branch or c.branch or "master",
-                                {path if path != "/" else "/": None}, where=str(a))
+        if not self.list_file(a.with_path(path)):
+            raise NotFound(f"{a}: no such file or directory",
+                           f"list what is there with 'pachlite list file {a.repo}@{branch}:/'")
+        cid = self.write_commit(a.repo, branch, {path: None}, where=str(a))
         return self.resolve(Address(a.repo, commit=cid))
 
     def files(self, commit_id: str, prefix: str = "/") -> list[tuple[str, str, int]]:
@@ -437,44 +450,55 @@ class PFS:
         return sorted(out, key=lambda c: c.path)
 
 
-def collect_sources(dest: str, locals_: Sequence[str], recursive: bool, where: str) -> list[Source]:
-    """Expand `-f` arguments into Sources, as `pachctl put file` does.
+def collect_sources(dest: str | None, locals_: Sequence[str], recursive: bool,
+                    where: str) -> list[Source]:
+    """Expand `-f` arguments into Sources, as `pachctl put file` (2.x) names them.
 
-    One `-f FILE`: stored at dest (or at /basename when dest is `/` or ends with `/`).
-    Several files, or `-r DIR`: stored under dest as a directory. `-f -` reads stdin.
+    No path given (dest None): each source goes to /<its base name>, a directory with `-r` to
+    /<dir>/... . A path and one source: the file goes to that path, a directory's contents go
+    under it (`/` as the path means "into the root", keeping a file's base name). A path and
+    several sources: each goes to <path>/<its base name>. `-f -` reads stdin and needs a path.
     Symlinks are followed only while they stay inside the uploaded directory.
     """
     import sys
     out: list[Source] = []
-    as_dir = len(locals_) > 1 or dest.endswith("/") or dest == "/"
+    one = len(locals_) == 1 and dest is not None
     for local in locals_:
         if local == "-":
-            if as_dir:
-                raise InvalidInput("-f - (stdin) needs a file path", "give one: repo@branch:/file",
-                                   where=where)
+            if not one or dest == "/":
+                raise InvalidInput("-f - (stdin) needs a file path and no other -f",
+                                   "give one, e.g. repo@master:/data.csv -f -", where=where)
             out.append(Source(dest, stream=sys.stdin.buffer))
             continue
         p = Path(local)
-        if not p.exists() and not p.is_symlink():
-            raise InvalidInput(f"local file {local!r} does not exist", "check the path given to -f",
-                               where=where)
+        if not p.exists():
+            raise InvalidInput(f"local file {local!r} does not exist",
+                               "check the path given to -f", where=where)
+        named = (dest or "").rstrip("/") + "/" + p.resolve().name
         if p.is_dir():
             if not recursive:
                 raise InvalidInput(f"{local!r} is a directory", "add -r to upload it recursively",
                                    where=where)
-            root_dir = dest.rstrip("/") if (as_dir or len(locals_) == 1) else dest
-            out.extend(_walk(p, root_dir, where))
-            continue
-        target = (dest.rstrip("/") + "/" + p.name) if as_dir else dest
-        out.append(Source(addr.clean_path(target, where), local=p))
+            out.extend(_walk(p, dest if one else named, where))
+        else:
+            out.append(Source(addr.clean_path(dest if one and dest != "/" else named, where),
+                              local=p))
     return out
 
 
+def _open_local(path: Path, where: str) -> BinaryIO:
+    try:
+        return open(path, "rb")
+    except OSError as e:
+        raise InvalidInput(f"cannot read local file {str(path)!r}: {e.strerror}",
+                           "check that it exists and is readable", where=where) from None
+
+
 def _walk(top: Path, dest: str, where: str) -> list[Source]:
+    """Every file under top, at dest/<relative path>, sorted; refuse links leaving top."""
     real_top = os.path.realpath(top)
     out: list[Source] = []
-    prefix = dest.rstrip("/")
-    stack = [(str(top), prefix)]
+    stack = [(str(top), addr.clean_path(dest, where).rstrip("/"))]
     while stack:
         d, rel = stack.pop()
         with os.scandir(d) as it:
@@ -486,10 +510,18 @@ def _walk(top: Path, dest: str, where: str) -> list[Source]:
                         raise InvalidInput(f"symlink {e.path} points outside {top} (to {real})",
                                            "copy the target into the directory or remove the link",
                                            where=where)
+                    if not os.path.exists(real):
+                        raise InvalidInput(f"symlink {e.path} is broken (its target {real} does "
+                                           "not exist)", "remove the link or restore its target",
+                                           where=where)
                     if os.path.isdir(real):
+                        here = os.path.realpath(d)
+                        if here == real or here.startswith(real + os.sep):
+                            raise InvalidInput(f"symlink {e.path} loops back to {real}",
+                                               "remove the link", where=where)
                         stack.append((e.path, name))
-                        continue
-                    out.append(Source(name, local=Path(e.path)))
+                    else:
+                        out.append(Source(name, local=Path(e.path)))
                 elif e.is_dir():
                     stack.append((e.path, name))
                 elif e.is_file():

@@ -67,8 +67,12 @@ def list_pipeline(pfs: PFS) -> list[PipelineInfo]:
 
 
 def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool = False,
-                    reprocess: bool = False) -> PipelineInfo:
-    """Register (or update) a pipeline and its output repo. Does not run it: see `run`."""
+                    reprocess: bool | None = False) -> PipelineInfo:
+    """Register (or update) a pipeline and its output repo. Does not run it: see `run`.
+
+    reprocess=None reprocesses only if the transform changed: how a workflow rule updates its
+    pipeline, since a changed command makes every old output stale.
+    """
     spec = specs.normalize(raw, source)
     name = spec["pipeline"]["name"]
     for repo in specs.input_repos(spec):
@@ -89,6 +93,8 @@ def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool
                            "name the pipeline differently or delete the repo", where=source)
     _check_acyclic(pfs, name, specs.input_repos(spec), source)
     now = time.time()
+    if reprocess is None:
+        reprocess = bool(existing) and json.loads(existing["spec"]).get("transform") != spec.get("transform")
     salt = existing["salt"] if existing and not reprocess else uuid.uuid4().hex
     if spec.get("reprocessSpec") == "every_job" and existing:
         salt = uuid.uuid4().hex

@@ -127,7 +127,8 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
     @click.option("--dry-run", is_flag=True, help="Print the datum plan; run nothing.")
     @click.option("--container", is_flag=True, help="Run datums in transform.image with Docker.")
     @click.option("--spec", "spec_json", help="Create or update this pipeline (JSON) first, then "
-                  "run it: how a Snakemake rule runs its pipeline.")
+                  "run it: how a Snakemake rule runs its pipeline. A changed transform "
+                  "reprocesses every datum.")
     @click.option("--head-file", type=click.Path(dir_okay=False),
                   help="Afterwards, write the output repo's head commit id here (for Snakemake).")
     def run_cmd(pipelines, workers, dry_run, container, spec_json, head_file) -> None:
@@ -141,7 +142,7 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
                 raw = json.loads(spec_json)
             except json.JSONDecodeError as e:
                 raise InvalidInput(f"--spec is not JSON: {e}", "pass one pipeline spec as JSON")
-            names = [pl.create_pipeline(pfs, raw, "--spec", update=True).name]
+            names = [pl.create_pipeline(pfs, raw, "--spec", update=True, reprocess=None).name]
         status = report(pl.run(pfs, names, workers=workers, dry_run=dry_run,
                                runner=_runner(container), cwd=os.getcwd()))
         if head_file and status == 0 and not dry_run:

@@ -41,7 +41,7 @@ DEFAULT_PROJECT = "default"
 MAX_PIPELINE_NAME = 51
 DNS_LABEL_LIMIT = 63
 NAME_RE = re.compile(r"[a-zA-Z0-9_-]+")  # pachd's ancestry.ValidateName, for pipelines and repos
-UPGRADE_HINT = "or let pachlite upgrade the whole 1.x spec"
+UPGRADE_HINT = "or upgrade the whole 1.x spec with 'pachlite upgrade spec -f FILE'"
 
 # Pachyderm 1.x fields that 2.x renamed: (schema definition, camelCase key) -> 2.x key.
 RENAMED_IN_2X = {
@@ -463,6 +463,23 @@ def canonical_hash(spec: dict) -> str:
     or reordering keys, does not change it."""
     text = json.dumps(with_defaults(spec), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def dag_order(pipelines: list[dict]) -> list[dict]:
+    """Upstream pipelines before the ones that read their output; ties keep the given order."""
+    names = {p["pipeline"]["name"] for p in pipelines}
+    done: list[dict] = []
+    placed: set[str] = set()
+    while len(done) < len(pipelines):
+        ready = [p for p in pipelines if p["pipeline"]["name"] not in placed
+                 and all(r not in names or r in placed for r in input_repos(p))]
+        if not ready:
+            raise SpecError("the pipelines read each other's outputs in a cycle",
+                            "remove the cycle from their inputs")
+        for p in ready:
+            done.append(p)
+            placed.add(p["pipeline"]["name"])
+    return done
 
 
 def pfs_inputs(input: dict | None) -> list[dict]:

@@ -14,6 +14,7 @@ before the transaction that references them, so a crash leaves at worst an unref
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import sqlite3
@@ -130,14 +131,18 @@ class Store:
                                     f"create one with 'pachlite create repo NAME' or set ${ENV_VAR}")
             (self.root / "objects").mkdir(parents=True, exist_ok=True)
         self.objects_dir = self.root / "objects"
-        self.db = sqlite3.connect(db, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                                  check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a crash of the process never loses a committed transaction.
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=OFF")
-        self._init_schema()
+        # Switching a new database to WAL takes an exclusive lock that SQLite's busy timeout does
+        # not wait for; processes opening the store at once (parallel Snakemake rules) take turns.
+        with open(self.root / "init.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.db = sqlite3.connect(db, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                      check_same_thread=False)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a crash of the process never loses a committed transaction.
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=OFF")
+            self._init_schema()
 
     def _init_schema(self) -> None:
         row = None

@@ -1,0 +1,130 @@
+"""User code in the stage image against a real Docker engine: /pfs in and out, env, stdin, exit
+codes, timeouts and a non-root user, for both ways of running a datum. Skipped where no engine
+answers, except under CI, where container mode is part of what is checked."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from pachlite.container import (CANNOT_EXECUTE, ContainerWorker, build_image, docker_available,
+                                run_datum)
+from pachlite.errors import NotFound, PachliteError
+
+pytestmark = pytest.mark.docker
+
+ROOT = Path(__file__).resolve().parents[1]
+TAG = "pachlite-stage:test"
+
+
+@pytest.fixture(scope="module")
+def image() -> str:
+    reason = docker_available()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs a Docker engine (bash .ci/docker.sh start): {reason}")
+        pytest.skip(reason)
+    return build_image(ROOT, ROOT / "pachyderm" / "Dockerfile", TAG)
+
+
+@pytest.fixture
+def pfs(tmp_path) -> Path:
+    """A datum's /pfs as the job engine lays it out: inputs under in/, an empty out/."""
+    root = tmp_path / "pfs"
+    (root / "out").mkdir(parents=True)
+    (root / "in").mkdir()
+    return root
+
+
+@pytest.fixture(params=["run_datum", "ContainerWorker"])
+def run(request, image, pfs):
+    """Run a command on the pfs fixture, one container per datum or one exec per datum."""
+    if request.param == "run_datum":
+        yield lambda cmd, env={}, stdin=None, timeout=None: run_datum(
+            image, cmd, pfs, env, stdin=stdin, timeout=timeout)
+    else:
+        with ContainerWorker(image, pfs) as worker:
+            yield lambda cmd, env={}, stdin=None, timeout=None: worker.run(
+                cmd, env, stdin=stdin, timeout=timeout)
+
+
+def test_the_stage_image_holds_the_stage_programs_and_their_imports(image, pfs):
+    result = run_datum(image, ["python3", "scripts/train.py", "--help"], pfs, {})
+    assert result.exit_code == 0, result.stderr
+    assert "--out-dir" in result.stdout
+
+
+def test_a_datum_reads_its_inputs_and_the_host_gets_its_outputs(run, pfs):
+    data = os.urandom(4096) + b"\x00\xff end"
+    (pfs / "in" / "x").write_bytes(data)
+    result = run(["sh", "-c", "mkdir /pfs/out/sub && cat /pfs/in/x /pfs/in/x > /pfs/out/sub/y"])
+    assert result.exit_code == 0, result.stderr
+    assert (pfs / "out" / "sub" / "y").read_bytes() == data + data
+    shutil.rmtree(pfs / "out" / "sub")  # the job engine must be able to clear it
+
+
+def test_env_and_stdin_reach_the_command_and_stderr_stays_apart(run):
+    env = {"PACH_DATUM_ID": "d41d8c", "in": "/pfs/in/x"}
+    result = run(["sh", "-c", 'echo "$PACH_DATUM_ID $in"; cat; echo oops >&2'], env,
+                 stdin="first line\nsecond line\n", timeout=30)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "d41d8c /pfs/in/x\nfirst line\nsecond line\n"
+    assert result.stderr == "oops\n"
+
+
+def test_a_command_that_leaves_stdin_unread_still_succeeds(run):
+    result = run(["true"], stdin="x\n" * 200_000)
+    assert (result.exit_code, result.timed_out) == (0, False)
+
+
+def test_a_failing_command_reports_its_exit_code_and_stderr(run):
+    result = run(["sh", "-c", "echo half done; echo bad input >&2; exit 3"])
+    assert (result.exit_code, result.timed_out) == (3, False)
+    assert result.stdout == "half done\n"
+    assert result.stderr == "bad input\n"
+
+
+def test_a_missing_program_fails_the_datum_with_the_engines_reason(run):
+    result = run(["no-such-program", "--flag"])
+    assert result.exit_code == CANNOT_EXECUTE
+    assert "no-such-program" in result.stdout + result.stderr
+
+
+def test_a_datum_past_its_timeout_is_killed_and_reported(run):
+    started = time.monotonic()
+    result = run(["sh", "-c", "echo started; sleep 60"], timeout=1)
+    assert result.timed_out
+    assert result.stdout == "started\n"
+    assert time.monotonic() - started < 15
+    # The next datum runs normally (the worker replaces its killed container).
+    assert run(["true"]).exit_code == 0
+
+
+def test_user_code_runs_as_a_non_root_user(run):
+    result = run(["id", "-u"])
+    assert result.exit_code == 0, result.stderr
+    assert int(result.stdout) != 0
+
+
+def test_the_stage_image_declares_a_non_root_user_and_workdir(image):
+    config = docker.from_env().images.get(image).attrs["Config"]
+    assert config["User"] not in ("", "0", "root") and not config["User"].startswith("0:")
+    assert config["WorkingDir"] == "/app"
+
+
+def test_an_unknown_image_is_not_found(image, pfs):
+    with pytest.raises(NotFound, match="no-such-image:0"):
+        run_datum("no-such-image:0", ["true"], pfs, {})
+
+
+def test_a_failed_build_reports_the_tail_of_its_log(image, tmp_path):
+    (tmp_path / "Dockerfile").write_text(f"FROM {image}\nRUN echo sentinel-output && exit 7\n")
+    with pytest.raises(PachliteError) as err:
+        build_image(tmp_path, tmp_path / "Dockerfile", "pachlite-broken:test")
+    assert "sentinel-output" in str(err.value)
+    assert "\n" not in str(err.value)

@@ -1,0 +1,200 @@
+"""The diabetes workflow, run by the real `snakemake` in a copy of the project: incremental jobs,
+provenance, rollback, quality-control failure, the report, and the tutorials' numbers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+WORKFLOW = ["Snakefile", "pipelines.py", "rules", "config", "data", "scripts", "report"]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def wf(tmp_path: Path) -> "Workflow":
+    for name in WORKFLOW:
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
+    return Workflow(tmp_path)
+
+
+class Workflow:
+    def __init__(self, root: Path):
+        self.root = root
+        self.env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+        self.env.pop("PACHLITE_STORE", None)
+
+    def snakemake(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        p = subprocess.run([str(BIN / "snakemake"), "--cores", "2", *args], cwd=self.root,
+                           env=self.env, capture_output=True, text=True)
+        if ok:
+            assert p.returncode == 0, p.stdout + p.stderr
+        return p
+
+    def pachlite(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        p = subprocess.run([str(BIN / "pachlite"), *args], cwd=self.root, env=self.env,
+                           capture_output=True, text=True)
+        if ok:
+            assert p.returncode == 0, p.stdout + p.stderr
+        return p
+
+    def raw(self, *args: str):
+        return json.loads(self.pachlite(*args, "--raw").stdout)
+
+    def jobs(self) -> list[dict]:
+        return self.raw("list", "job")
+
+    def get(self, address: str) -> str:
+        return self.pachlite("get", "file", address).stdout
+
+    def head(self, repo: str) -> str:
+        return self.raw("inspect", "commit", f"{repo}@master")["id"]
+
+
+def ols(rows: list[dict], features: list[str]) -> np.ndarray:
+    """The regression computed independently of the stage programs."""
+    X = np.column_stack([np.ones(len(rows))] + [[float(r[f]) for r in rows] for f in features])
+    y = np.array([float(r["y"]) for r in rows])
+    return np.linalg.lstsq(X, y, rcond=None)[0]
+
+
+def read_rows(path: Path) -> list[dict]:
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_cold_run_gives_the_workshop_pipeline_and_a_rerun_does_nothing(wf):
+    out = wf.snakemake()
+    assert "pachlite list job" in out.stdout + out.stderr  # says where the results are
+    jobs = wf.jobs()
+    assert sorted(j["pipeline"] for j in jobs) == ["infer", "model", "qc_pre_process", "qcontrol", "split"]
+    assert all(j["state"] == "success" for j in jobs)
+    rows = read_rows(wf.root / "data/diabetes.csv")
+    model = json.loads(wf.get("qcontrol@master:/model.json"))
+    beta = ols(rows[:398], ["bmi", "ltg"])
+    assert model["intercept"] == pytest.approx(beta[0], abs=1e-9)
+    assert [c["coefficient"] for c in model["coefficients"]] == pytest.approx(beta[1:], abs=1e-9)
+    holdout = rows[398:]
+    pred = [beta[0] + beta[1] * float(r["bmi"]) + beta[2] * float(r["ltg"]) for r in holdout]
+    rmse = float(np.sqrt(np.mean([(float(r["y"]) - p) ** 2 for r, p in zip(holdout, pred)])))
+    assert model["rmse"] == pytest.approx(rmse, abs=1e-9) and rmse < 60.0
+    for name in ("1.json", "2.json", "3.json"):
+        attrs = {v["name"]: v["value"] for v in
+                 json.loads((wf.root / "data/attributes" / name).read_text())["independent_variables"]}
+        got = json.loads(wf.get(f"infer@master:/{name}"))["predicted_diabetes_progression"]
+        assert got == pytest.approx(beta[0] + beta[1] * attrs["bmi"] + beta[2] * attrs["ltg"], abs=1e-9)
+
+    again = wf.snakemake()
+    assert "Nothing to be done" in again.stdout + again.stderr
+    assert len(wf.jobs()) == len(jobs)
+
+
+def test_new_attribute_file_runs_only_infer_for_that_datum(wf):
+    wf.snakemake()
+    before = len(wf.jobs())
+    shutil.copy(wf.root / "data/attributes/1.json", wf.root / "data/attributes/4.json")
+    wf.snakemake()
+    new = wf.jobs()[: len(wf.jobs()) - before]
+    assert [(j["pipeline"], j["processed"], j["skipped"], j["total"]) for j in new] == [("infer", 1, 3, 4)]
+    assert "4.json" in wf.pachlite("list", "file", "infer@master").stdout
+
+
+def test_deleted_attribute_file_loses_its_prediction(wf):
+    wf.snakemake()
+    (wf.root / "data/attributes/2.json").unlink()
+    wf.snakemake()
+    names = [f["path"] for f in wf.raw("list", "file", "infer@master")]
+    assert names == ["/1.json", "/3.json"]
+
+
+def test_new_training_data_retrains_requalifies_and_repredicts_with_provenance(wf):
+    wf.snakemake()
+    before = len(wf.jobs())
+    lines = (wf.root / "data/diabetes.csv").read_text().splitlines(keepends=True)
+    (wf.root / "data/diabetes.csv").write_text("".join(lines[:1] + lines[3:]))  # drop two rows
+    wf.snakemake()
+    new = wf.jobs()[: len(wf.jobs()) - before]
+    assert sorted(j["pipeline"] for j in new) == ["infer", "model", "qc_pre_process", "qcontrol", "split"]
+    infer = next(j for j in new if j["pipeline"] == "infer")
+    assert (infer["processed"], infer["skipped"]) == (3, 0)
+    training = wf.head("training")
+    for repo in ("model", "qcontrol", "infer"):
+        prov = [c for _, _, c in wf.raw("inspect", "commit", f"{repo}@master")["provenance"]]
+        assert training in prov, repo
+    model = json.loads(wf.get("model@master:/model.json"))
+    beta = ols(read_rows(wf.root / "data/diabetes.csv")[:398], ["bmi", "ltg"])
+    assert model["intercept"] == pytest.approx(beta[0], abs=1e-9)
+
+
+def test_rollback_of_the_model_branch_repredicts_with_the_older_model(wf):
+    wf.snakemake()
+    first_model = wf.head("model")
+    first = wf.get("infer@master:/1.json")
+    lines = (wf.root / "data/diabetes.csv").read_text().splitlines(keepends=True)
+    (wf.root / "data/diabetes.csv").write_text("".join(lines[:1] + lines[3:]))
+    wf.snakemake()
+    assert wf.get("infer@master:/1.json") != first
+    wf.pachlite("create", "branch", "model@master", "--head", first_model)
+    wf.snakemake()
+    assert wf.get("infer@master:/1.json") == first
+    assert wf.head("model") == first_model  # the model was not retrained over the rollback
+
+
+def test_qc_failure_stops_the_workflow_and_keeps_the_last_good_predictions(wf):
+    wf.snakemake()
+    good = wf.get("infer@master:/1.json")
+    infer_head = wf.head("infer")
+    config = (wf.root / "config/config.yaml").read_text().replace("threshold: 60.0", "threshold: 1.0")
+    (wf.root / "config/strict.yaml").write_text(config)
+    p = wf.snakemake("--configfile", "config/strict.yaml", ok=False)
+    assert p.returncode != 0
+    assert "RMSE" in p.stderr and "threshold 1.0" in p.stderr
+    assert wf.head("infer") == infer_head and wf.get("infer@master:/1.json") == good
+    failed = [j for j in wf.jobs() if j["pipeline"] == "qcontrol"][0]
+    assert failed["state"] == "failure" and "RMSE" in failed["reason"]
+
+
+def test_tutorial_config_is_the_two_stage_dag_with_the_tutorial_numbers(wf):
+    wf.snakemake("--configfile", "config/tutorial.yaml")
+    assert sorted(j["pipeline"] for j in wf.jobs()) == ["infer", "model"]
+    model = json.loads(wf.get("model@master:/model.json"))
+    assert model["intercept"] == pytest.approx(152.13348416289818, abs=1e-6)
+    assert model["coefficients"] == [{"name": "bmi", "coefficient": pytest.approx(949.4352603839862, abs=1e-6)}]
+
+
+def test_rulegraph_is_the_repo_to_stage_dag(wf):
+    dot = wf.snakemake("--rulegraph").stdout
+    names = {}
+    edges = set()
+    for line in dot.splitlines():
+        line = line.strip()
+        if "[label" in line:
+            names[line.split("[")[0].strip()] = line.split('label = "')[1].split('"')[0]
+        elif "->" in line:
+            a, b = (x.strip() for x in line.rstrip(";").split("->"))
+            edges.add((a, b))
+    named = {(names[a], names[b]) for a, b in edges}
+    assert {("ingest_training", "split"), ("split", "model"), ("split", "qc_pre_process"),
+            ("model", "qcontrol"), ("qc_pre_process", "qcontrol"), ("qcontrol", "infer"),
+            ("ingest_attributes", "infer")} <= named
+
+
+def test_report_has_the_plots(wf):
+    wf.snakemake()
+    wf.snakemake("plots")
+    for name in ("profile", "fit", "residuals", "rmse"):
+        assert (wf.root / f"results/plots/{name}.png").stat().st_size > 10_000
+    wf.snakemake("--report", "report.html", "plots")
+    html = (wf.root / "report.html").read_text(errors="replace")
+    assert "profile.png" in html and "rmse.png" in html
