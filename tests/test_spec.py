@@ -12,7 +12,7 @@ import pytest
 from pachlite import spec
 from pachlite.errors import SpecError
 
-REFERENCE = Path("/work/shared/reference/pachyderm")
+REFERENCE = Path(__file__).parent / "data" / "pachyderm"
 EXAMPLES = sorted((REFERENCE / "examples-2x").glob("*.json"))
 WORKSHOP = sorted((REFERENCE / "gc2018-workshop").glob("*.json"))
 

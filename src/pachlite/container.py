@@ -212,7 +212,7 @@ def _communicate(sock, stdin: str | None, timeout: float | None, kill) -> tuple[
 def _feed(raw: socket.socket, data: bytes) -> None:
     try:
         raw.sendall(data)
-        pass
+        raw.shutdown(socket.SHUT_WR)  # EOF on the command's stdin
     except OSError:
         pass  # the command exited without reading it all; Pachyderm ignores that too
 

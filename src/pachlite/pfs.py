@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable, Sequence
 
@@ -460,7 +461,6 @@ def collect_sources(dest: str | None, locals_: Sequence[str], recursive: bool,
     several sources: each goes to <path>/<its base name>. `-f -` reads stdin and needs a path.
     Symlinks are followed only while they stay inside the uploaded directory.
     """
-    import sys
     out: list[Source] = []
     one = len(locals_) == 1 and dest is not None
     for local in locals_:
@@ -474,7 +474,8 @@ def collect_sources(dest: str | None, locals_: Sequence[str], recursive: bool,
         if not p.exists():
             raise InvalidInput(f"local file {local!r} does not exist",
                                "check the path given to -f", where=where)
-        named = (dest or "").rstrip("/") + "/" + p.resolve().name
+        # abspath, not resolve: a link keeps its own name, as filepath.Base gives it in pachctl.
+        named = (dest or "").rstrip("/") + "/" + Path(os.path.abspath(p)).name
         if p.is_dir():
             if not recursive:
                 raise InvalidInput(f"{local!r} is a directory", "add -r to upload it recursively",

@@ -8,7 +8,8 @@ Why small objects live in SQLite: a repo of 100,000 small files would otherwise 
 file creations and renames; inside one transaction they cost one fsync and appear atomically with
 the commit that names them. Large objects are written to a temporary name and renamed into place
 before the transaction that references them, so a crash leaves at worst an unreferenced object
-(reported by fsck), never a reference to a missing or partial one.
+file (harmless: the next put of that content reuses it), never a reference to a missing or
+partial one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from .errors import Conflict, InvalidInput, PachliteError
+from .errors import Conflict, PachliteError
 
 FORMAT_VERSION = 1
 INLINE_MAX = 256 * 1024
@@ -250,21 +251,12 @@ class Tx:
         self.db.executemany("INSERT OR IGNORE INTO objects VALUES(?,?,?)", objs)
 
 
-def check_local_file(path: str) -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise InvalidInput(f"local file {path!r} does not exist", "check the path given to -f",
-                           where=path)
-    return p
-
-
 def fsck(store: Store) -> list[str]:
     """Every problem in the store: bad object hashes, dangling references. Empty means clean."""
-    problems: list[str] = []
-    inline: set[str] = set()
+    problems = [f"database: {r[0]}" for r in store.db.execute("PRAGMA quick_check")
+                if r[0] != "ok"]
     for h, size, data in store.db.execute("SELECT hash, size, data FROM objects"):
         if data is not None:
-            inline.add(h)
             if hash_bytes(data) != h or len(data) != size:
                 problems.append(f"object {h}: stored content does not match its hash")
             continue
@@ -272,11 +264,12 @@ def fsck(store: Store) -> list[str]:
         if not p.exists():
             problems.append(f"object {h}: file {p} is missing")
             continue
-        d = hashlib.sha256()
+        d, n = hashlib.sha256(), 0
         with open(p, "rb") as f:
             for chunk in iter(lambda: f.read(CHUNK), b""):
                 d.update(chunk)
-        if d.hexdigest() != h:
+                n += len(chunk)
+        if d.hexdigest() != h or n != size:
             problems.append(f"object {h}: file content does not match its hash")
     checks = [
         ("SELECT DISTINCT f.hash FROM files f LEFT JOIN objects o ON o.hash=f.hash "
@@ -289,6 +282,10 @@ def fsck(store: Store) -> list[str]:
          "WHERE b.head IS NOT NULL AND c.id IS NULL", "branch {} points at a missing commit"),
         ("SELECT c.id FROM commits c LEFT JOIN repos r ON r.name=c.repo WHERE r.name IS NULL",
          "commit {} belongs to a missing repo"),
+        ("SELECT b.repo || '@' || b.name FROM branches b LEFT JOIN repos r ON r.name=b.repo "
+         "WHERE r.name IS NULL", "branch {} belongs to a missing repo"),
+        ("SELECT c.id FROM commits c JOIN commits p ON p.id=c.parent WHERE p.repo != c.repo",
+         "commit {} has a parent in another repo"),
         ("SELECT p.commit_id || ' -> ' || p.prov_commit FROM provenance p "
          "LEFT JOIN commits c ON c.id=p.prov_commit WHERE c.id IS NULL",
          "provenance {} names a missing commit"),
