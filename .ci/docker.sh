@@ -55,7 +55,7 @@ try_dockerd() {
     sleep 0.1
   done
   kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  say "dockerd with storage driver $driver did not come up; its log ends:"
+  say "dockerd with storage driver $driver did not come up; its log ends:" >&2
   tail -n 5 "$LOG" | sed 's/^/    /' >&2
   return 1
 }

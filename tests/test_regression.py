@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import csv
 import json
+from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from pachlite.errors import InvalidInput, NotFound, PachliteError
 from pachlite.regression import (
     Model,
+    column,
     fit,
     go_json,
+    least_squares,
     model_json,
     parse_features,
     parse_model,
@@ -59,6 +61,39 @@ def test_bmi_and_ltg_on_all_rows_match_pach_go_regression():
     }
     record = parse_record((ATTRIBUTES / "1.json").read_text(), "1.json", dependent=False)
     assert predict(model, record) == pytest.approx(206.02542184806308, abs=1e-6)
+
+
+def exact_least_squares(columns, y) -> list[float]:
+    """The least-squares solution in exact rationals (normal equations, Gauss-Jordan), rounded once."""
+    X, Y = [[Fraction(v) for v in c] for c in columns], [Fraction(v) for v in y]
+    rows = [[sum(a * b for a, b in zip(u, w)) for w in X] + [sum(a * b for a, b in zip(u, Y))] for u in X]
+    for i in range(len(rows)):
+        for r in range(len(rows)):
+            if r != i:
+                f = rows[r][i] / rows[i][i]
+                rows[r] = [a - f * b for a, b in zip(rows[r], rows[i])]
+    return [float(row[-1] / row[i]) for i, row in enumerate(rows)]
+
+
+@pytest.mark.parametrize("features", [["bmi"], ["bmi", "ltg"], ["age", "sex", "bmi", "map", "tc", "ldl", "hdl",
+                                                                  "tch", "ltg", "glu"]])
+def test_fit_is_the_exact_least_squares_solution_to_rounding(features):
+    table = read_table(DIABETES)
+    y = column(table, "y")
+    expected = exact_least_squares([(1.0,) * len(y)] + [column(table, f) for f in features], y)
+    model = fit(table, features)
+    assert [model.intercept, *coefficients(model).values()] == pytest.approx(expected, rel=1e-13, abs=0)
+
+
+@pytest.mark.parametrize("scale", [2.0**-600, 2.0**600])
+def test_a_feature_in_tiny_or_huge_units_fits_to_the_same_bits(scale):
+    # power-of-two units change no rounding, so the coefficient moves by exactly the unit: nothing
+    # underflows or overflows (squares of 1e180 would, unscaled)
+    table = read_table(DIABETES)
+    y, bmi, ltg = column(table, "y"), column(table, "bmi"), column(table, "ltg")
+    plain = least_squares([(1.0,) * len(y), bmi, ltg], y)
+    scaled = least_squares([(1.0,) * len(y), [v * scale for v in bmi], ltg], y)
+    assert scaled == [plain[0], plain[1] / scale, plain[2]]
 
 
 WORKSHOP_QC_MODEL = """{
@@ -225,9 +260,17 @@ def test_too_few_rows_or_dependent_features_cannot_fit():
     two_rows = parse_table("bmi,ltg,y\n0.1,0.2,1\n0.3,0.1,2\n", "t.csv")
     with pytest.raises(InvalidInput, match="has 2 rows, too few to fit 2 feature.*need at least 3"):
         fit(two_rows, ["bmi", "ltg"])
-    collinear = parse_table("bmi,twice,y\n1,2,1\n2,4,3\n3,6,2\n4,8,5\n", "t.csv")
-    with pytest.raises(InvalidInput, match="linearly dependent.*drop the redundant feature"):
-        fit(collinear, ["bmi", "twice"])
+    # total = bmi + ltg in decimal, so only to rounding in binary; nudged = total but one row off by 1e-9
+    dependent = parse_table(
+        "bmi,ltg,total,nudged,twice,flat,y\n"
+        "0.1,0.2,0.3,0.3,0.2,7,1\n0.2,0.7,0.9,0.9,0.4,7,3\n0.3,0.1,0.4,0.4,0.6,7,2\n"
+        "0.4,0.5,0.9,0.900000001,0.8,7,5\n0.6,0.3,0.9,0.9,1.2,7,4\n",
+        "t.csv",
+    )
+    for features in (["bmi", "twice"], ["flat", "bmi"], ["bmi", "ltg", "total"]):  # a constant is the intercept's
+        with pytest.raises(InvalidInput, match="linearly dependent.*drop the redundant feature"):
+            fit(dependent, features)
+    assert len(fit(dependent, ["bmi", "ltg", "nudged"]).coefficients) == 3  # independent, though nearly not
 
 
 @pytest.mark.parametrize(

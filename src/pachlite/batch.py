@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import time
 import traceback
 from functools import wraps
@@ -68,6 +69,9 @@ def _one(task, pfs_root: Path, objects_dir: Path, fn, args, kwargs) -> Outcome:
     try:
         with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
             fn(*args, **kwargs)
+    except SystemExit as e:  # sys.exit(n) ends this datum as exit code n would end a process
+        if e.code not in (None, 0):
+            ok, reason = False, f"user code called sys.exit({e.code!r})"
     except Exception as e:  # user code's failure is the datum's failure, not the worker's
         ok, reason = False, f"{type(e).__name__}: {e}"
         buf.write(traceback.format_exc())
@@ -75,7 +79,7 @@ def _one(task, pfs_root: Path, objects_dir: Path, fn, args, kwargs) -> Outcome:
     if ok:
         outputs, err = collect(pfs_root, objects_dir, inputs)
         ok, reason = not err, err
-    _reset(pfs_root, inputs)
+    _reset(pfs_root)
     for k, v in old_env.items():
         if v is None:
             os.environ.pop(k, None)
@@ -85,35 +89,13 @@ def _one(task, pfs_root: Path, objects_dir: Path, fn, args, kwargs) -> Outcome:
                    time.time() - started)
 
 
-def _reset(pfs_root: Path, inputs: list[Path]) -> None:
-    """Leave /pfs as before the datum: only the top-level input folders and an empty out/."""
-    import shutil
-    for p in inputs:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(p)
-    out = pfs_root / "out"
-    with os.scandir(out) as it:
+def _reset(pfs_root: Path) -> None:
+    """Leave /pfs as before the datum: an empty out/ and nothing else, so neither the datum's
+    inputs nor anything it wrote beside them is seen by the next datum."""
+    with os.scandir(pfs_root) as it:
         for e in it:
             if e.is_dir(follow_symlinks=False):
                 shutil.rmtree(e.path)
             else:
                 os.unlink(e.path)
-    with os.scandir(pfs_root) as it:
-        for e in it:
-            if e.name == "out":
-                continue
-            if e.is_dir(follow_symlinks=False):
-                _prune(Path(e.path))
-            else:
-                os.unlink(e.path)
-
-
-def _prune(d: Path) -> None:
-    """Remove empty subfolders a datum's layout created, keep the input's own folder."""
-    with os.scandir(d) as it:
-        subs = [Path(e.path) for e in it if e.is_dir(follow_symlinks=False)]
-    for s in subs:
-        _prune(s)
-        with contextlib.suppress(OSError):
-            s.rmdir()
-
+    (pfs_root / "out").mkdir()

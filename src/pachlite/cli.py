@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 import sys
 
 import click
@@ -36,6 +37,15 @@ def _raw(obj) -> None:
 
 def _addr(text: str, **kw) -> Address:
     return parse(text, **kw)
+
+
+def _branch(text: str) -> Address:
+    """A `repo@branch` argument: a commit id or ancestry there would name no branch."""
+    a = parse(text, path_allowed=False)
+    if a.commit or a.ancestry:
+        raise InvalidInput(f"{text!r} names a commit, not a branch",
+                           f"write it as {a.repo}@BRANCH, e.g. {a.repo}@{a.branch or 'master'}")
+    return a
 
 
 raw_option = click.option("--raw", is_flag=True, help="Print JSON instead of a table.")
@@ -153,7 +163,7 @@ def delete_repo(name: str, force: bool) -> None:
 @click.option("--head", help="Commit (or branch) the branch points at, e.g. model@master^ to roll back.")
 def create_branch(branch_addr: str, head: str | None) -> None:
     """Create a branch, or move it to another head."""
-    a = _addr(branch_addr, path_allowed=False)
+    a = _branch(branch_addr)
     if not a.branch:
         raise InvalidInput(f"{branch_addr!r} names no branch", "write it as repo@branch")
     h = None
@@ -186,8 +196,8 @@ def _commit_rows(cs):
 def list_commit(repo_addr: str, number: int | None, raw: bool) -> None:
     """List commits, newest first."""
     a = _addr(repo_addr, path_allowed=False)
-    cs = _open().list_commit(a.repo, a.branch or ("master" if a.ancestry else None), number,
-                             a.ancestry)
+    cs = _open().list_commit(a.repo, a.branch or ("master" if a.ancestry and not a.commit else None),
+                             number, a.ancestry, a.commit)
     if raw:
         return _raw(cs)
     click.echo(pretty.table(["REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE", "ORIGIN",
@@ -222,7 +232,7 @@ def inspect_commit(commit_addr: str, raw: bool) -> None:
 @click.option("-m", "--message", "--description", "description", default="")
 def start_commit(branch_addr: str, description: str) -> None:
     """Start a commit; put files into it, then finish it."""
-    a = _addr(branch_addr, path_allowed=False)
+    a = _branch(branch_addr)
     click.echo(_open().start_commit(a.repo, a.branch or "master", description).id)
 
 
@@ -253,11 +263,10 @@ def put_file(file_addr: str, files: tuple[str, ...], recursive: bool, append: bo
     """Put files into a repo: one commit (or into the open commit of the branch)."""
     from .pfs import collect_sources
     a = _addr(file_addr)
-    dest = a.path if a.path is not None else "/"
     pfs = _open()
     if not sync:
         pfs.inspect_repo(a.repo)
-    sources = collect_sources(dest, files, recursive, file_addr)
+    sources = collect_sources(a.path, files, recursive, file_addr)
     if not sources and not sync:
         raise InvalidInput(f"nothing to put from {', '.join(files)}", "give a non-empty file or directory",
                            where=file_addr)
@@ -282,16 +291,24 @@ def get_file(file_addr: str, output: str | None) -> None:
     a = _addr(file_addr)
     src = _open().get_file(a)
     with src:
-        if output:
-            import os
-            import tempfile
-            d = os.path.dirname(os.path.abspath(output))
-            fd, tmp = tempfile.mkstemp(dir=d, prefix=".pachlite-")
+        if not output:
+            shutil.copyfileobj(src, sys.stdout.buffer)
+            return
+        import os
+        import tempfile
+        d = os.path.dirname(os.path.abspath(output))
+        if not os.path.isdir(d):
+            raise InvalidInput(f"folder {d} does not exist", "create it first or choose another -o",
+                               where=output)
+        # Written aside and renamed, so -o never leaves a half-written file behind.
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=".pachlite-")
+        try:
             with os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(src, out)
             os.replace(tmp, output)
-        else:
-            shutil.copyfileobj(src, sys.stdout.buffer)
+        except BaseException:
+            os.unlink(tmp)
+            raise
 
 
 def _file_rows(fs):
@@ -397,6 +414,14 @@ def main() -> None:
         sys.exit(1 if e.exit_code != 0 else 0)
     except BrokenPipeError:
         sys.exit(0)
+    except sqlite3.Error as e:
+        click.echo(f"pachlite: error: the store's database: {e}; run 'pachlite fsck', or restore "
+                   "the store from a backup", err=True)
+        sys.exit(1)
+    except OSError as e:
+        # e.g. a full disk or an unreadable store: the cause, without a traceback.
+        click.echo(f"pachlite: error: {e}; check the path and its permissions", err=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

@@ -16,7 +16,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -27,11 +26,11 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from . import datum as dm
-from .errors import NotFound, PachliteError
-from .pfs import AUTO, PFS, check_tree, new_id
+from .errors import PachliteError
+from .pfs import AUTO, PFS, new_id
 from .plan import (DELETE, FAILED, RECOVERED, RUN, SKIP, SKIPPED, SUCCESS, BaseDatum, Plan,
                    Step, plan)
-from .worker import Outcome, Transform, map_pfs, process_datum
+from .worker import Outcome, Transform, kill_running, process_datum, reap, start_process
 
 # Job states, as Pachyderm names them (JOB_SUCCESS → "success").
 CREATED, RUNNING, JOB_SUCCESS, FAILURE, UNRUNNABLE, KILLED = (
@@ -177,7 +176,9 @@ class Job:
     def plan(self) -> tuple[Plan, JobInfo | None]:
         datums = dm.datums(self.spec["input"], self.resolve)
         base = self.base_job()
-        return plan(datums, self.salt, self.base_datums(base), base.id if base else None), base
+        no_skip = self.spec.get("reprocessSpec") == "every_job"
+        return plan(datums, self.salt, self.base_datums(base), base.id if base else None,
+                    no_skip=no_skip), base
 
     # ---- execution -------------------------------------------------------------------------
 
@@ -252,11 +253,13 @@ class Job:
         root = scratch_dir() / job_id
         root.mkdir(parents=True, exist_ok=True)
         objects = self.pfs.store.objects_dir
+        stop = threading.Event()
         try:
             if t.get("datumBatching") and self.runner is None:
-                results = _run_batched(tasks, transform, base_env, root, objects, self.workers, tries)
+                results = _run_batched(tasks, transform, base_env, root, objects, self.workers,
+                                       tries, stop)
             else:
-                results = self._run_each(tasks, transform, base_env, root, objects, tries)
+                results = self._run_each(tasks, transform, base_env, root, objects, tries, stop)
             if transform.err_cmd:
                 err_t = Transform(transform.err_cmd, transform.err_stdin, transform.env,
                                   timeout=timeout, cwd=self.cwd)
@@ -273,17 +276,18 @@ class Job:
         finally:
             shutil.rmtree(root, ignore_errors=True)
 
-    def _run_each(self, tasks, transform, base_env, root, objects, tries):
+    def _run_each(self, tasks, transform, base_env, root, objects, tries, stop):
         def one(i_task):
             i, task = i_task
-            o = None
+            logs = []
             for n in range(1, tries + 1):
                 o = process_datum(task, root / f"{i}-{n}", transform, base_env, objects, self.runner)
-                if o.ok:
-                    return task[0], (SUCCESS, o, n)
-            return task[0], (FAILED, o, tries)
-        with ThreadPoolExecutor(self.workers) as ex:
-            return dict(ex.map(one, enumerate(tasks)))
+                logs.append(o.log)
+                if o.ok or stop.is_set():
+                    break
+            o.log = b"".join(logs)  # every try's output: the first failure is often the telling one
+            return task[0], (SUCCESS if o.ok else FAILED, o, n)
+        return dict(_pool_map(one, enumerate(tasks), self.workers, stop))
 
     # ---- commit ----------------------------------------------------------------------------
 
@@ -317,22 +321,17 @@ class Job:
             for s in p.runs:
                 for path, h, size, data in results[s.datum_id][1].outputs:
                     other = owner.setdefault(path, s.datum_id)
-                    if other != s.datum_id:
-                        state = FAILURE
-                        reason = (f"duplicate path output by different datums: {path} "
-                                  f"(datums {other} and {s.datum_id})")
-                        break
+                    if other != s.datum_id and not reason:
+                        reason = (f"duplicate path output by different datums ({path} from "
+                                  f"{other} and {path} from {s.datum_id})")
                     changes[path] = (h, size)
                     objects.append((h, size, data))
-                if state == FAILURE:
-                    break
-            if state == JOB_SUCCESS:
-                try:
-                    check_tree(owner, f"pipeline {self.name}")
-                except PachliteError as e:
-                    state, reason = FAILURE, f"output paths conflict: {e.problem}"
-        if state == JOB_SUCCESS and not p.runs and p.total:
-            reason = "there were no datums to process"
+            reason = reason or _path_collision(owner)
+            if reason:
+                state = FAILURE
+        if state == JOB_SUCCESS and not p.runs:
+            reason = "there were no datums to process" + (
+                "" if p.total else " (the input matched no files)")
         logs = {s.datum_id: results[s.datum_id][1].log for s in p.runs if results[s.datum_id][1].log}
         rows = []
         for seq, s in enumerate(p.steps):
@@ -384,6 +383,29 @@ class Job:
         return uniq
 
 
+def _path_collision(paths) -> str:
+    """Pachyderm's check of a merged output: no path may be both a file and a directory."""
+    ordered = sorted(paths, key=lambda p: p.replace("/", "\x00"))  # a path's subtree follows it
+    for a, b in zip(ordered, ordered[1:]):
+        if b.startswith(a + "/"):
+            return f"file / directory path collision ({b})"
+    return ""
+
+
+def _pool_map(fn, items, workers: int, stop: threading.Event) -> list:
+    """ex.map, except that an interrupted job (Ctrl-C) kills the datums still running and
+    starts no more, instead of waiting for every queued datum to finish."""
+    ex = ThreadPoolExecutor(workers)
+    try:
+        return list(ex.map(fn, items))
+    except BaseException:
+        stop.set()
+        kill_running()
+        raise
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
 def _hash(b: bytes) -> str:
     from .store import hash_bytes
     return hash_bytes(b)
@@ -411,9 +433,9 @@ class _BatchWorker:
                OBJECTS_VAR: str(objects)}
         self.log = open(root / "worker.log", "w+b")
         try:
-            self.proc = subprocess.Popen(list(local.cmd), stdin=subprocess.PIPE, stdout=self.log,
-                                         stderr=subprocess.STDOUT, env=env, cwd=t.cwd,
-                                         pass_fds=[child.fileno()])
+            self.proc = start_process(local.cmd, stdin=subprocess.PIPE, stdout=self.log,
+                                      stderr=subprocess.STDOUT, env=env, cwd=t.cwd,
+                                      pass_fds=[child.fileno()])
         except OSError as e:
             raise PachliteError(f"cannot start transform.cmd {list(t.cmd)}: {e}",
                                 "check the command exists and is executable") from None
@@ -429,7 +451,7 @@ class _BatchWorker:
             self.conn.send(tasks)
             limit = self.timeout * len(tasks) if self.timeout else None
             if not self.conn.poll(limit):
-                self.proc.kill()
+                reap(self.proc, kill=True)
                 return [Outcome(t[0], False, f"timed out after {self.timeout:g}s") for t in tasks]
             return self.conn.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError):
@@ -450,13 +472,13 @@ class _BatchWorker:
             self.conn.send(None)
         with contextlib.suppress(Exception):
             self.proc.wait(timeout=10)
-        if self.proc.poll() is None:
-            self.proc.kill()
+        reap(self.proc, kill=self.proc.poll() is None)
         self.conn.close()
         self.log.close()
 
 
-def _run_batched(tasks, t: Transform, base_env, root: Path, objects: Path, workers: int, tries: int):
+def _run_batched(tasks, t: Transform, base_env, root: Path, objects: Path, workers: int, tries: int,
+                 stop: threading.Event):
     results: dict[str, tuple[str, Outcome, int]] = {}
     attempts: dict[str, int] = {}
     queue = collections.deque(tasks)
@@ -468,7 +490,7 @@ def _run_batched(tasks, t: Transform, base_env, root: Path, objects: Path, worke
         try:
             while True:
                 with lock:
-                    if not queue:
+                    if not queue or stop.is_set():
                         return
                     batch = [queue.popleft() for _ in range(min(chunk, len(queue)))]
                 if worker is None or not worker.alive:
@@ -491,6 +513,5 @@ def _run_batched(tasks, t: Transform, base_env, root: Path, objects: Path, worke
             if worker is not None:
                 worker.close()
 
-    with ThreadPoolExecutor(workers) as ex:
-        list(ex.map(serve, range(workers)))
+    _pool_map(serve, range(workers), workers, stop)
     return results

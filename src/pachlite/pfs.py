@@ -331,28 +331,43 @@ class PFS:
                   description: str = "") -> CommitInfo:
         """Store contents at their paths on a.branch: one new commit (or the open one)."""
         branch = self._writable_branch(a, "put files into")
+        if not append:
+            # Read and hash outside the transaction: other writers wait only for the commit.
+            changes, objects = self._read_sources(sources, str(a))
+            cid = self.write_commit(a.repo, branch, changes, objects, description=description,
+                                    where=str(a))
+        else:
+            # Old content read and new written in one transaction: no append can be lost.
+            with self.store.transaction() as tx:
+                b = tx.one("SELECT head FROM branches WHERE repo=? AND name=?", (a.repo, branch))
+                changes, objects = self._read_sources(sources, str(a), tx, b and b[0])
+                cid = self.write_commit(a.repo, branch, changes, objects, description=description,
+                                        where=str(a), tx=tx)
+        return self.resolve(Address(a.repo, commit=cid))
+
+    def _read_sources(self, sources: Sequence[Source], where: str, append_tx: Tx | None = None,
+                      base: str | None = None):
+        """→ ({dest: (hash, size)}, objects). With append_tx, each content goes after the one
+        already at its path (in commit `base` or earlier in `sources`), stored as it is read."""
         store = self.store
         changes: dict[str, tuple[str, int] | None] = {}
         objects: list[tuple[str, int, bytes | None]] = []
-        head = self.resolve(Address(a.repo, branch)).id \
-            if append and self._has_head(a.repo, branch) else None
         for s in sources:
-            f = s.stream if s.stream is not None else _open_local(s.local, str(a))
+            f = s.stream if s.stream is not None else _open_local(s.local, where)
             try:
-                if append:
-                    old = changes.get(s.dest) or (head and store.one(
-                        "SELECT hash FROM files WHERE commit_id=? AND path=?", (head, s.dest)))
-                    if old:
-                        f = io.BytesIO(store.read_object(old[0]) + f.read())
+                old = append_tx and (changes.get(s.dest) or (base and store.one(
+                    "SELECT hash FROM files WHERE commit_id=? AND path=?", (base, s.dest))))
+                if old:
+                    f = io.BytesIO(store.read_object(old[0]) + f.read())
                 h, size, data = store.read_content(f)
             finally:
                 if s.stream is None:
                     f.close()
             changes[s.dest] = (h, size)
             objects.append((h, size, data))
-        cid = self.write_commit(a.repo, branch, changes, objects, description=description,
-                                where=str(a))
-        return self.resolve(Address(a.repo, commit=cid))
+            if append_tx:
+                append_tx.put_objects(objects[-1:])
+        return changes, objects
 
     def _writable_branch(self, a: Address, verb: str) -> str:
         """The branch a write goes to; a commit or an ancestor is immutable, as in Pachyderm."""

@@ -16,7 +16,7 @@ from typing import Callable
 
 from . import spec as specs
 from .errors import Conflict, NotFound, SpecError
-from .job import FAILURE, UNRUNNABLE, Job, JobInfo, job_from_row, pipeline_lock
+from .job import FAILURE, KILLED, RUNNING, UNRUNNABLE, Job, JobInfo, job_from_row, pipeline_lock
 from .pfs import PFS, new_id
 from .plan import Plan
 
@@ -96,8 +96,6 @@ def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool
     if reprocess is None:
         reprocess = bool(existing) and json.loads(existing["spec"]).get("transform") != spec.get("transform")
     salt = existing["salt"] if existing and not reprocess else uuid.uuid4().hex
-    if spec.get("reprocessSpec") == "every_job" and existing:
-        salt = uuid.uuid4().hex
     if existing and not reprocess and json.loads(existing["spec"]) == spec:
         return _info(pfs, existing)
     pfs.create_repo(name, spec.get("description", ""), kind="pipeline", exist_ok=True)
@@ -159,8 +157,8 @@ def dag_order(pipelines: list[PipelineInfo]) -> list[PipelineInfo]:
     pending = sorted(by_name)
     while pending:
         ready = [n for n in pending if all(r not in by_name or r in placed
-                                           for r in by_name[n].inputs)]
-        for n in ready:
+                                           for r in by_name[n].inputs)] or pending[:1]
+        for n in ready:  # (`or pending[:1]`: a cycle, refused at create, must not hang us)
             done.append(by_name[n])
             placed.add(n)
         pending = [n for n in pending if n not in placed]
@@ -188,10 +186,16 @@ def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, runner, cwd) -> RunRes
     full = specs.with_defaults(p.spec)
     n = workers or int((full.get("parallelismSpec") or {}).get("constant") or 1)
     job = Job(pfs, full, p.salt, p.version, n, runner, cwd)
-    for repo in p.inputs:
-        b = pfs.store.one("SELECT head FROM branches WHERE repo=? AND name='master'", (repo,))
+    for node in specs.pfs_inputs(full["input"]):
+        b = pfs.store.one("SELECT head FROM branches WHERE repo=? AND name=?",
+                          (node["repo"], node["branch"]))
         if b is None or b[0] is None:
-            return RunResult(p.name, "waiting", detail=f"input repo {repo} has no commits yet")
+            return RunResult(p.name, "waiting",
+                             detail=f"input {node['repo']}@{node['branch']} has no commits yet")
+    if p.last_job and p.last_job.state == RUNNING and not dry_run:
+        # We hold the pipeline's lock, so no job of it runs: this one's process died mid-job.
+        _end_job(pfs, p.last_job.id, KILLED, "the pachlite process running this job was stopped")
+        p = inspect_pipeline(pfs, p.name)
     failed_up = _failed_upstream(pfs, p)
     if failed_up:
         if dry_run:
@@ -199,13 +203,20 @@ def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, runner, cwd) -> RunRes
         return RunResult(p.name, "unrunnable", _unrunnable(pfs, p, job, failed_up))
     inputs = job.input_commits()
     last = p.last_job
-    if last and list(map(list, last.inputs)) == list(map(list, inputs)) and \
+    if last and last.state not in (KILLED, RUNNING) and \
+            list(map(list, last.inputs)) == list(map(list, inputs)) and \
             _job_version(pfs, last.id) == p.version:
         return RunResult(p.name, "up to date", last)
     if dry_run:
         plan, _ = job.plan()
         return RunResult(p.name, "planned", plan=plan)
     return RunResult(p.name, "ran", job.run())
+
+
+def _end_job(pfs: PFS, job_id: str, state: str, reason: str) -> None:
+    with pfs.store.transaction() as tx:
+        tx.execute("UPDATE jobs SET state=?, reason=?, finished=? WHERE id=?",
+                   (state, reason, time.time(), job_id))
 
 
 def _job_version(pfs: PFS, job_id: str) -> int:

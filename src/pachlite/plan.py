@@ -54,7 +54,10 @@ class Plan:
 
 
 def plan(datums: Sequence[Datum], salt: str, base: Mapping[str, BaseDatum],
-         base_job: str | None = None) -> Plan:
+         base_job: str | None = None, *, no_skip: bool = False) -> Plan:
+    """Compare the job's datums with the base job's: new, changed, failed or recovered ones run,
+    unchanged ones are skipped (unless no_skip: `reprocessSpec: every_job`), and the base's
+    datums that are gone are deleted, which removes their outputs."""
     steps: list[Step] = []
     seen: set[str] = set()
     for d in datums:
@@ -67,6 +70,8 @@ def plan(datums: Sequence[Datum], salt: str, base: Mapping[str, BaseDatum],
             steps.append(Step(RUN, d.id, f"{b.state} in job {b.job_id}", d, h, b))
         elif b.hash != h:
             steps.append(Step(RUN, d.id, "input or pipeline changed", d, h, b))
+        elif no_skip:
+            steps.append(Step(RUN, d.id, "reprocessSpec is every_job", d, h, b))
         else:
             steps.append(Step(SKIP, d.id, f"unchanged since job {b.job_id}", d, h, b))
     for did, b in base.items():

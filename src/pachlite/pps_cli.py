@@ -45,7 +45,11 @@ def _job(pfs, pipeline: str, job_id: str | None):
 def _runner(container: bool):
     if not container:
         return None
-    from .container import datum_runner
+    try:
+        from .container import datum_runner
+    except ImportError:
+        raise PachliteError("--container needs pachlite.container.datum_runner, which this "
+                            "install lacks", "run without --container") from None
     return datum_runner()
 
 
@@ -71,12 +75,13 @@ def report(results, out=sys.stdout) -> int:
         line = f"{r.pipeline}: job {j.id} {j.state}: {j.progress}"
         if r.action == "up to date":
             line = f"{r.pipeline}: up to date (job {j.id} {j.state})"
-        if j.reason:
-            line += f" ({j.reason})"
+        reason = " ".join(j.reason.split())  # one line, whatever the user code printed
+        if reason:
+            line += f" ({reason})"
         click.echo(line)
         if j.state != "success":
             status = 1
-            click.echo(f"pachlite: error: pipeline {r.pipeline} job {j.id} {j.state}: {j.reason}; "
+            click.echo(f"pachlite: error: pipeline {r.pipeline} job {j.id} {j.state}: {reason}; "
                        f"see 'pachlite logs --pipeline {r.pipeline} --job {j.id}'", err=True)
     return status
 

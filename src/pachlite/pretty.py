@@ -36,12 +36,18 @@ def duration(seconds: float | None) -> str:
         return "About a minute"
     if m < 60:
         return f"{m} minutes"
-    h = round(m / 60)
+    h = int(seconds / 3600 + 0.5)
     if h == 1:
         return "About an hour"
     if h < 48:
         return f"{h} hours"
-    return f"{h // 24} days"
+    if h < 24 * 7 * 2:
+        return f"{h // 24} days"
+    if h < 24 * 30 * 2:
+        return f"{h // 24 // 7} weeks"
+    if h < 24 * 365 * 2:
+        return f"{h // 24 // 30} months"
+    return f"{int(seconds / 3600) // 24 // 365} years"
 
 
 def ago(ts: float | None) -> str:

@@ -5,10 +5,13 @@ Formats mirror the GopherCon 2018 workshop's Go programs (ardanlabs/training-ai,
 machine-learning-with-go/ml_workflow) byte for byte: Go's `json.MarshalIndent(v, "", "  ")`,
 so two-space indent, no trailing newline and Go's float text (151, not 151.0).
 
-This module runs inside the stage image (Debian python3 + numpy), so it imports only the standard
-library, numpy and pachlite.errors. CSV is read with the csv module, not pandas: that saves the
-~0.8 s pandas import on every datum, keeps each row's text as written (a split commits
-byte-identical rows, so unchanged data deduplicates) and gives line numbers for errors.
+This module runs inside the stage image, so it imports only the standard library and
+pachlite.errors. No numpy: the last digits of `np.linalg.lstsq` depend on the numpy/LAPACK build,
+so a container's model.json would differ from a local one; `fit` below is plain IEEE-754 double
+arithmetic in a fixed order, the same bits under any CPython. CSV is read with the csv module, not
+pandas: that saves the ~0.8 s pandas import on every datum, keeps each row's text as written (a
+split commits byte-identical rows, so unchanged data deduplicates) and gives line numbers for
+errors.
 
 Each `run_*` function is one stage: it reads its inputs, checks everything, and returns the files
 to write; `write_outputs` then writes them all or none.
@@ -21,13 +24,12 @@ import io
 import json
 import math
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
-
-import numpy as np
 
 from pachlite.errors import InvalidInput, NotFound
 
@@ -43,7 +45,7 @@ class Table:
     path: str
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
-    values: np.ndarray  # float64, shape (len(rows), len(columns))
+    values: tuple[tuple[float, ...], ...]  # one tuple per row, one float per column
 
 
 @dataclass(frozen=True)
@@ -168,22 +170,22 @@ def parse_table(text: str, where: str) -> Table:
     if len(lines) == 1:
         raise InvalidInput("has a header but no data rows", "add data rows below the header", where=where)
     rows = tuple(tuple(row) for _, row in lines[1:])
-    values = np.empty((len(rows), len(columns)))
-    for i, ((line, _), row) in enumerate(zip(lines[1:], rows)):
+    values = []
+    for (line, _), row in zip(lines[1:], rows):
         if len(row) != len(columns):
             raise InvalidInput(
                 f"has {len(row)} value(s) but the header names {len(columns)} columns",
                 "give every row one value per column",
                 where=f"{where}:{line}",
             )
-        for j, cell in enumerate(row):
-            values[i, j] = _number(
-                cell, f"{where}:{line}", f"column {columns[j]!r}", "put a number there or remove the row"
-            )
-    return Table(where, columns, rows, values)
+        values.append(tuple(
+            _number(cell, f"{where}:{line}", f"column {name!r}", "put a number there or remove the row")
+            for name, cell in zip(columns, row)
+        ))
+    return Table(where, columns, rows, tuple(values))
 
 
-def column(table: Table, name: str) -> np.ndarray:
+def column(table: Table, name: str) -> tuple[float, ...]:
     if name not in table.columns:
         raise InvalidInput(
             f"has no column {name!r} (it has: {', '.join(table.columns)})",
@@ -192,7 +194,8 @@ def column(table: Table, name: str) -> np.ndarray:
             else "add the column, or use only features among its columns",
             where=table.path,
         )
-    return table.values[:, table.columns.index(name)]
+    j = table.columns.index(name)
+    return tuple(row[j] for row in table.values)
 
 
 def _json(text: str, where: str) -> object:
@@ -285,23 +288,72 @@ def parse_features(text: str) -> tuple[str, ...]:
 def fit(table: Table, features: Sequence[str]) -> Model:
     """Ordinary least squares of y on `features` plus an intercept."""
     y = column(table, TARGET)
-    X = np.column_stack([np.ones(len(y))] + [column(table, name) for name in features])
-    if len(y) < X.shape[1]:
+    design = [(1.0,) * len(y)] + [column(table, name) for name in features]
+    if len(y) < len(design):
         raise InvalidInput(
             f"has {len(y)} rows, too few to fit {len(features)} feature(s) and an intercept "
-            f"(need at least {X.shape[1]})",
+            f"(need at least {len(design)})",
             "add training rows or use fewer features",
             where=table.path,
         )
-    beta, _, rank, _ = np.linalg.lstsq(X, y, rcond=None)
-    if rank < X.shape[1]:
+    beta = least_squares(design, y)
+    if beta is None:
         raise InvalidInput(
             f"features {', '.join(features)} are linearly dependent here (a constant column, or one "
             "feature a combination of others), so the fit is not unique",
             "drop the redundant feature or add varied rows",
             where=table.path,
         )
-    return Model(float(beta[0]), tuple((name, float(b)) for name, b in zip(features, beta[1:])))
+    return Model(beta[0], tuple(zip(features, beta[1:])))
+
+
+def least_squares(columns: Sequence[Sequence[float]], y: Sequence[float]) -> list[float] | None:
+    """b minimising |y - sum(b[j] * columns[j])|, by Householder QR and back substitution; None
+    when a column is, to rounding, a combination of the ones before it (rank deficient).
+
+    Every step is IEEE-754 double arithmetic in a fixed order, and every inner product is `_dot`,
+    so the bits depend on the data alone, not on the interpreter, platform or a BLAS build.
+    """
+    n, p = len(y), len(columns)
+    # Power-of-two scales are exact: the arithmetic below rounds exactly as it would unscaled,
+    # but with every value below 1 no square overflows (and fsum meets no intermediate overflow).
+    scales = [_binary_scale(c) for c in columns]
+    y_scale = _binary_scale(y)
+    a = [[x * scale for x in c] for c, scale in zip(columns, scales)]  # a[k][i]: row i, column k
+    qty = [v * y_scale for v in y]
+    norms = [math.sqrt(_dot(c, c)) for c in a]
+    tolerance = max(n, p) * sys.float_info.epsilon  # numpy lstsq's default rcond, per column here
+    for j in range(p):
+        x = a[j][j:]
+        s = math.sqrt(_dot(x, x))  # what is left of column j beside columns 0..j-1
+        if s <= tolerance * norms[j]:
+            return None
+        alpha = -s if x[0] >= 0 else s  # the sign that keeps v[0] = x[0] - alpha free of cancellation
+        v = [x[0] - alpha] + x[1:]
+        half_vv = s * (s + abs(x[0]))  # v.v / 2
+        for target in a[j + 1 :] + [qty]:  # reflect the later columns and y by I - v v^T / half_vv
+            f = _dot(v, target[j:]) / half_vv
+            target[j:] = [t - f * vi for t, vi in zip(target[j:], v)]
+        a[j][j] = alpha  # R[j][j]; R[i][k] = a[k][i] above it
+    b = [0.0] * p
+    for i in reversed(range(p)):
+        b[i] = math.fsum([qty[i]] + [-a[k][i] * b[k] for k in range(i + 1, p)]) / a[i][i]
+    return [bi * scale / y_scale for bi, scale in zip(b, scales)]
+
+
+def _dot(u: Sequence[float], w: Sequence[float]) -> float:
+    """The correctly rounded sum of the rounded products: a value IEEE-754 fixes, whatever the
+    order or interpreter. Not built-in sum(), whose float algorithm changed in Python 3.12
+    (compensated), so 3.11 and 3.12 would round differently; and, unlike a running `s += x * y`,
+    its error does not grow with the number of rows.
+    """
+    return math.fsum([x * y for x, y in zip(u, w)])
+
+
+def _binary_scale(values: Sequence[float]) -> float:
+    """The power of two that brings max |value| into [0.5, 1) (1 for all zeros)."""
+    exponent = math.frexp(max(map(abs, values)))[1]
+    return math.ldexp(1.0, -max(exponent, -1021))  # for a subnormal maximum, a scale that is still finite
 
 
 def predict(model: Model, record: Record) -> float:
@@ -440,7 +492,7 @@ def run_qc_pre_process(in_file: str) -> StageOutput:
             "independent_variables": _variables((table.columns[j], row[j]) for j in features),
             "dependent_variable": y,
         })
-        for n, (row, y) in enumerate(zip(table.values.tolist(), observed.tolist()), start=1)
+        for n, (row, y) in enumerate(zip(table.values, observed), start=1)
     }
     return StageOutput(files, f"wrote {len(files)} QC records from {in_file}")
 

@@ -17,7 +17,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from pachlite.regression import TARGET, Model, Table, column, read_model, read_table
+from pachlite import regression
+from pachlite.regression import TARGET, Model, Table, read_model, read_table
 
 PathLike = str | os.PathLike
 COLUMNS = 4  # panels per row in grids
@@ -29,23 +30,28 @@ def _figure(rows: int, cols: int, width: float = 3.2, height: float = 2.6) -> tu
     return fig, list(fig.subplots(rows, cols, squeeze=False).flat)
 
 
+def _column(table: Table, name: str) -> np.ndarray:
+    """The column as an array for plotting arithmetic (regression keeps to plain floats)."""
+    return np.asarray(regression.column(table, name))
+
+
 def _predictions(model: Model, table: Table) -> np.ndarray:
-    return model.intercept + sum(c * column(table, name) for name, c in model.coefficients)
+    return model.intercept + sum(c * _column(table, name) for name, c in model.coefficients)
 
 
 def profile_training(csv: PathLike, out_png: PathLike) -> None:
     """A histogram of every column, then each feature plotted against y."""
     table = read_table(csv)
-    y = column(table, TARGET)
+    y = _column(table, TARGET)
     features = [name for name in table.columns if name != TARGET]
     hist_rows = math.ceil(len(table.columns) / COLUMNS)
     fig, axes = _figure(hist_rows + math.ceil(len(features) / COLUMNS), COLUMNS)
     hists, scatters = axes[: hist_rows * COLUMNS], axes[hist_rows * COLUMNS :]
     for ax, name in zip(hists, table.columns):
-        ax.hist(column(table, name), bins=16, color="tab:blue", alpha=0.8)
+        ax.hist(_column(table, name), bins=16, color="tab:blue", alpha=0.8)
         ax.set_title(f"distribution of {name}", fontsize=9)
     for ax, name in zip(scatters, features):
-        ax.scatter(column(table, name), y, s=6, alpha=0.5, color="tab:purple")
+        ax.scatter(_column(table, name), y, s=6, alpha=0.5, color="tab:purple")
         ax.set(xlabel=name, ylabel=TARGET)
         ax.set_title(f"{TARGET} against {name}", fontsize=9)
     for ax in hists[len(table.columns) :] + scatters[len(features) :]:
@@ -58,11 +64,11 @@ def fitted(csv: PathLike, model: PathLike, out_png: PathLike) -> None:
     """One feature: the data and the fitted line. Several: a partial-residual plot per feature
     (y's residual plus that feature's term against the feature, so its slope is the coefficient)."""
     table, fit = read_table(csv), read_model(model)
-    y = column(table, TARGET)
+    y = _column(table, TARGET)
     residual = y - _predictions(fit, table)
     fig, axes = _figure(1, len(fit.coefficients), width=4.2, height=3.6)
     for ax, (name, coefficient) in zip(axes, fit.coefficients):
-        x = column(table, name)
+        x = _column(table, name)
         line = np.linspace(x.min(), x.max(), 2)
         if len(fit.coefficients) == 1:
             ax.scatter(x, y, s=8, alpha=0.5, label="observed")
@@ -82,7 +88,7 @@ def fitted(csv: PathLike, model: PathLike, out_png: PathLike) -> None:
 def residuals(holdout_csv: PathLike, model: PathLike, out_png: PathLike) -> None:
     """Predicted against observed y on the holdout rows, and the residuals, with their RMSE."""
     table, fit = read_table(holdout_csv), read_model(model)
-    y = column(table, TARGET)
+    y = _column(table, TARGET)
     predicted = _predictions(fit, table)
     error = y - predicted
     rmse = float(np.sqrt(np.mean(error**2)))

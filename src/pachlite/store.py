@@ -23,13 +23,15 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from .errors import Conflict, PachliteError
+from .errors import Conflict, InvalidInput, PachliteError
 
 FORMAT_VERSION = 1
 INLINE_MAX = 256 * 1024
 CHUNK = 1 << 20
 BUSY_TIMEOUT_S = 30.0
 ENV_VAR = "PACHLITE_STORE"
+# How long a writer waits for another one before it gives up with "the store is busy".
+TIMEOUT_VAR = "PACHLITE_BUSY_TIMEOUT"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -116,6 +118,15 @@ def default_root() -> Path:
     return Path(os.environ.get(ENV_VAR) or Path.cwd() / ".pachlite")
 
 
+def _busy_timeout() -> float:
+    text = os.environ.get(TIMEOUT_VAR) or str(BUSY_TIMEOUT_S)
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInput(f"${TIMEOUT_VAR}={text!r} is not a number of seconds",
+                           f"set it to e.g. {BUSY_TIMEOUT_S:g}, or unset it") from None
+
+
 def hash_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -132,11 +143,12 @@ class Store:
                                     f"create one with 'pachlite create repo NAME' or set ${ENV_VAR}")
             (self.root / "objects").mkdir(parents=True, exist_ok=True)
         self.objects_dir = self.root / "objects"
+        self.db_timeout = _busy_timeout()
         # Switching a new database to WAL takes an exclusive lock that SQLite's busy timeout does
         # not wait for; processes opening the store at once (parallel Snakemake rules) take turns.
         with open(self.root / "init.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            self.db = sqlite3.connect(db, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+            self.db = sqlite3.connect(db, timeout=self.db_timeout, isolation_level=None,
                                       check_same_thread=False)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -172,7 +184,8 @@ class Store:
         except sqlite3.OperationalError as e:
             if "locked" in str(e) or "busy" in str(e):
                 raise Conflict(f"the store {self.root} is busy: another pachlite process is writing",
-                               "wait for it to finish and run the command again") from None
+                               f"wait for it to finish and run the command again (or raise "
+                               f"${TIMEOUT_VAR}, now {self.db_timeout:g} s)") from None
             raise
         try:
             yield Tx(self.db)

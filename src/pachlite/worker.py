@@ -9,10 +9,13 @@ process (`pachlite.batch`), so they import nothing heavy.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,12 +72,14 @@ def collect(pfs_root: Path, objects_dir: Path, inputs: list[Path]) -> tuple[list
     """Read /pfs/out into (path, hash, size, data|None) rows; report writes outside /pfs/out.
 
     Returns (outputs, error). Symlinks in out/ are followed while they stay inside the datum's
-    /pfs (Pachyderm uploads the target's content), refused otherwise.
+    /pfs (Pachyderm uploads the target's content), refused otherwise; so are broken links, links
+    that loop, and anything that is not a regular file or directory (a fifo would block forever).
     """
-    out_dir = pfs_root / "out"
     outputs = []
     real_root = os.path.realpath(pfs_root)
-    stack = [(str(out_dir), "")]
+    out_dir = str(pfs_root / "out")
+    stack = [(out_dir, "")]
+    visited = {os.path.realpath(out_dir)}
     while stack:
         d, rel = stack.pop()
         with os.scandir(d) as it:
@@ -86,10 +91,19 @@ def collect(pfs_root: Path, objects_dir: Path, inputs: list[Path]) -> tuple[list
                     if not real.startswith(real_root + os.sep):
                         return [], (f"/pfs/out{path} is a symlink to {real}, outside /pfs; "
                                     "write the content itself")
+                    if not os.path.exists(real):
+                        return [], f"/pfs/out{path} is a broken symlink; write the content itself"
                     src = real
                 if os.path.isdir(src):
+                    if os.path.realpath(src) in visited:
+                        return [], (f"/pfs/out{path} is a symlink back into a folder already "
+                                    "written; write the content itself")
+                    visited.add(os.path.realpath(src))
                     stack.append((src, path))
                     continue
+                if not os.path.isfile(src):
+                    return [], (f"/pfs/out{path} is not a regular file; "
+                                "write only files and folders under /pfs/out")
                 with open(src, "rb") as f:
                     head = f.read(INLINE_MAX + 1)
                     if len(head) <= INLINE_MAX:
@@ -152,22 +166,65 @@ class Transform:
                          self.cwd)
 
 
+# Process groups of user code still running: a timed-out datum's whole group is killed (a
+# `sh -c` command's children too), and an interrupted job ends every one of them.
+_running: set[int] = set()
+_running_lock = threading.Lock()
+
+
+def start_process(cmd, **kw) -> subprocess.Popen:
+    """Popen in a new process group, registered until `reap` so kill_running can end it."""
+    p = subprocess.Popen(list(cmd), start_new_session=True, **kw)
+    with _running_lock:
+        _running.add(p.pid)
+    return p
+
+
+def reap(p: subprocess.Popen, kill: bool = False) -> None:
+    """Forget a process group; kill it first (the whole group) if asked."""
+    if kill:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(p.pid, signal.SIGKILL)
+    with _running_lock:
+        _running.discard(p.pid)
+
+
+def kill_running() -> None:
+    """Kill the user code of every datum still running in this process (the job was interrupted)."""
+    with _running_lock:
+        groups = list(_running)
+    for pgid in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
 def run_process(cmd, stdin: str | None, env: dict, cwd: str | None, timeout: float | None
                 ) -> tuple[int | None, bytes]:
-    """Run a command; stdout and stderr interleaved in one log. None exit code = timed out."""
+    """Run a command; stdout and stderr interleaved in one log. None exit code = timed out.
+
+    Without transform.stdin the command reads an empty stdin, as in a worker pod (never the
+    terminal pachlite was started from).
+    """
     if not cmd:
         return 127, b"transform.cmd is empty"
+    if cwd and not os.path.isdir(cwd):
+        return 127, f"working directory {cwd} does not exist".encode()
     try:
-        p = subprocess.run(list(cmd), input=stdin.encode() if stdin else None,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                           timeout=timeout)
-        return p.returncode, p.stdout
-    except subprocess.TimeoutExpired as e:
-        return None, (e.output or b"")
+        p = start_process(cmd, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     except FileNotFoundError:
         return 127, f"{cmd[0]}: command not found".encode()
     except PermissionError:
         return 126, f"{cmd[0]}: permission denied".encode()
+    try:
+        log, _ = p.communicate(stdin.encode() if stdin else None, timeout=timeout)
+        return p.returncode, log
+    except subprocess.TimeoutExpired:
+        reap(p, kill=True)
+        log, _ = p.communicate()
+        return None, log
+    finally:
+        reap(p)
 
 
 def process_datum(task: Task, root: Path, t: Transform, base_env: dict, objects_dir: Path,

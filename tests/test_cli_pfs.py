@@ -1,0 +1,326 @@
+"""PFS through the real `pachlite` command, as a user runs it: tables, --raw, errors, crashes.
+
+Each test has its own store (PACHLITE_STORE in tmp_path). Set-up that is not under test goes
+through the library, so the subprocess calls are the ones that matter.
+"""
+
+import hashlib
+import io
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pachlite.address import parse
+from pachlite.pfs import PFS, Source
+from pachlite.store import Store
+
+PACHLITE = str(Path(sys.executable).parent / "pachlite")
+CID = "0123456789abcdef0123456789abcdef"
+
+
+class CLI:
+    def __init__(self, store: Path, cwd: Path):
+        self.store, self.cwd = store, cwd
+        self.env = dict(os.environ, PACHLITE_STORE=str(store))
+
+    def popen(self, *args, **kw) -> subprocess.Popen:
+        return subprocess.Popen([PACHLITE, *args], env=self.env, cwd=self.cwd,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+    def run(self, *args, input: bytes | None = None, ok: bool = True) -> subprocess.CompletedProcess:
+        r = subprocess.run([PACHLITE, *args], env=self.env, cwd=self.cwd, input=input,
+                           capture_output=True)
+        if ok:
+            assert r.returncode == 0, r.stderr.decode()
+        return r
+
+    def out(self, *args, **kw) -> str:
+        return self.run(*args, **kw).stdout.decode()
+
+    def raw(self, *args):
+        return json.loads(self.out(*args, "--raw"))
+
+    def pfs(self) -> PFS:
+        return PFS(Store(self.store))
+
+
+@pytest.fixture
+def cli(tmp_path):
+    return CLI(tmp_path / "store", tmp_path)
+
+
+def write_tree(root: Path, n: int) -> dict[str, str]:
+    """n small files in 10 folders; returns {relative path: sha256} computed here."""
+    out = {}
+    for i in range(n):
+        p = root / f"d{i % 10}" / f"f{i:05d}.json"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        data = json.dumps({"id": i, "v": i * 7 % 13}).encode()
+        p.write_bytes(data)
+        out[f"/d{i % 10}/f{i:05d}.json"] = hashlib.sha256(data).hexdigest()
+    return out
+
+
+def lib_put(cli: CLI, address: str, files: dict[str, bytes]) -> str:
+    pfs = cli.pfs()
+    if not any(r.name == parse(address).repo for r in pfs.list_repo()):
+        pfs.create_repo(parse(address).repo)
+    c = pfs.put_files(parse(address), [Source(p, stream=io.BytesIO(d))
+                                       for p, d in files.items()])
+    pfs.store.close()
+    return c.id
+
+
+# ---- the everyday verbs ----------------------------------------------------------------------
+
+def test_repo_commit_and_file_verbs_print_pachctl_tables(cli, tmp_path):
+    (tmp_path / "a.csv").write_text("x,y\n1,2\n")
+    (tmp_path / "dir" / "sub").mkdir(parents=True)
+    (tmp_path / "dir" / "b.json").write_text("{}")
+    (tmp_path / "dir" / "sub" / "c.txt").write_text("hello")
+    cli.run("create", "repo", "data", "-d", "inputs")
+    cli.run("put", "file", "data@master:/a.csv", "-f", "a.csv", "-m", "first")
+    cli.run("put", "file", "data@master", "-r", "-f", "dir")
+    cli.run("put", "file", "data@master:/notes.txt", "-f", "-", input=b"from stdin\n")
+
+    repos = cli.out("list", "repo").splitlines()
+    assert repos[0].split() == ["NAME", "CREATED", "SIZE", "(MASTER)", "DESCRIPTION"]
+    assert repos[1].split()[0] == "data" and repos[1].endswith("inputs")
+    assert "Less than a second ago" in repos[1]
+
+    files = cli.out("list", "file", "data@master").splitlines()
+    assert [line.split() for line in files] == [
+        ["NAME", "TYPE", "SIZE"], ["/a.csv", "file", "8B"], ["/dir/", "dir", "7B"],
+        ["/notes.txt", "file", "11B"]]
+    assert cli.out("list", "file", "data@master:/dir").split()[3:] == [
+        "/dir/b.json", "file", "2B", "/dir/sub/", "dir", "5B"]
+    assert [f["path"] for f in cli.raw("glob", "file", "data@master:/**.t?t")] == [
+        "/dir/sub/c.txt", "/notes.txt"]
+
+    commits = cli.raw("list", "commit", "data")
+    assert [c["description"] for c in commits] == ["", "", "first"]
+    assert [c["origin"] for c in commits] == ["USER"] * 3
+    assert commits[0]["parent"] == commits[1]["id"] and commits[2]["parent"] is None
+    table = cli.out("list", "commit", "data@master", "-n", "2").splitlines()
+    assert table[0].split() == ["REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE", "ORIGIN",
+                                "DESCRIPTION"]
+    assert len(table) == 3 and commits[0]["id"] in table[1]
+
+    inspect = cli.out("inspect", "commit", "data@master^")
+    assert f"Commit: data@{commits[1]['id']}" in inspect
+    assert f"Parent: {commits[2]['id']}" in inspect
+    assert "Size: 15B" in inspect and "Provenance: <none>" in inspect
+
+    assert cli.out("get", "file", "data@master:/dir/sub/c.txt") == "hello"
+    cli.run("get", "file", "data@master~2:/a.csv", "-o", "copy.csv")
+    assert (tmp_path / "copy.csv").read_text() == "x,y\n1,2\n"
+
+    diff = cli.out("diff", "file", "data@master").splitlines()
+    assert [line.split() for line in diff] == [["OP", "NAME", "SIZE"], ["+", "/notes.txt", "11B"]]
+    assert cli.out("fsck").strip() == "no problems found"
+
+
+def test_append_overwrite_delete_and_rollback(cli, tmp_path):
+    (tmp_path / "l1").write_text("one\n")
+    (tmp_path / "l2").write_text("two\n")
+    cli.run("create", "repo", "logs")
+    cli.run("put", "file", "logs@master:/log", "-f", "l1")
+    cli.run("put", "file", "logs@master:/log", "-f", "l2", "--append")
+    assert cli.out("get", "file", "logs@master:/log") == "one\ntwo\n"
+    cli.run("put", "file", "logs@master:/log", "-f", "l1")  # overwrite is the default
+    assert cli.out("get", "file", "logs@master:/log") == "one\n"
+    cli.run("delete", "file", "logs@master:/log")
+    assert cli.out("list", "file", "logs@master").splitlines() == ["NAME TYPE SIZE"]
+    # Roll master back two commits; the newer ones stay reachable by id.
+    newest = cli.raw("list", "commit", "logs")[0]["id"]
+    cli.run("create", "branch", "logs@master", "--head", "master~2")
+    assert cli.out("get", "file", "logs@master:/log") == "one\ntwo\n"
+    assert cli.raw("list", "branch", "logs")[0]["head"] != newest
+    assert cli.out("list", "file", f"logs@{newest}").splitlines() == ["NAME TYPE SIZE"]
+
+
+def test_start_and_finish_commit(cli, tmp_path):
+    (tmp_path / "f").write_text("x")
+    cli.run("create", "repo", "r")
+    cid = cli.out("start", "commit", "r@master", "-m", "batch").strip()
+    cli.run("put", "file", "r@master:/a", "-f", "f")
+    cli.run("put", "file", "r@master:/b", "-f", "f")
+    assert cli.raw("inspect", "commit", f"r@{cid}")["finished"] is None
+    cli.run("finish", "commit", "r@master")
+    c = cli.raw("inspect", "commit", "r@master")
+    assert (c["id"], c["size"], c["description"]) == (cid, 2, "batch")
+    assert c["finished"] >= c["started"]
+    assert len(cli.raw("list", "commit", "r")) == 1
+
+
+# ---- bad input: exit 1, one line naming problem and fix, nothing stored changes ---------------
+
+BAD = [
+    (["list", "file", "nope@master"], "repo nope not found"),
+    (["list", "file", "r@dev"], "branch dev not found in repo r"),
+    (["inspect", "commit", f"r@{CID}"], f"commit {CID} not found in repo r"),
+    (["get", "file", "r@master:/missing.csv"], "r@master:/missing.csv: no such file or directory"),
+    (["get", "file", "r@master:/d"], "is a directory"),
+    (["delete", "file", "r@master:/missing.csv"], "no such file or directory"),
+    (["create", "repo", "my repo"], "invalid repo name 'my repo'"),
+    (["put", "file", "bad.name@master:/x", "-f", "f.txt"], "invalid repo name 'bad.name'"),
+    (["create", "branch", "r@bad/branch"], "invalid branch name 'bad/branch'"),
+    (["put", "file", "r@master:../escape", "-f", "f.txt"], "escapes the repo"),
+    (["put", "file", "r@master:/x/../../escape", "-f", "f.txt"], "escapes the repo"),
+    (["put", "file", "r@master", "-r", "-f", "linked"], "points outside"),
+    (["put", "file", "r@master:/x", "-f", "missing.txt"], "local file 'missing.txt' does not exist"),
+    (["put", "file", "r@master", "-f", "linked"], "'linked' is a directory"),
+    (["put", "file", "r@master", "-f", "-"], "needs a file path"),
+    (["list", "file", "empty@master"], "empty@master has no commits yet"),
+    (["put", "file", "r@{head}:/x", "-f", "f.txt"], "finished commits are immutable"),
+    (["put", "file", "r@master^:/x", "-f", "f.txt"], "finished commits are immutable"),
+    (["delete", "file", "r@{head}:/d"], "finished commits are immutable"),
+    (["start", "commit", "r@{head}"], "names a commit, not a branch"),
+    (["put", "file", "r@master:/d/f.txt/x", "-f", "f.txt"], "/d/f.txt is a file"),
+    (["list", "commit", "r@master^^^"], "goes back 3 commits"),
+    (["finish", "commit", "r@master"], "is already finished"),
+    (["create", "repo", "r"], "repo r already exists"),
+]
+
+
+@pytest.mark.parametrize("args, problem", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_fails_with_one_line_and_changes_nothing(cli, tmp_path, args, problem):
+    (tmp_path / "f.txt").write_text("data")
+    (tmp_path / "linked").mkdir()
+    (tmp_path / "linked" / "ok.txt").write_text("ok")
+    os.symlink(tmp_path / "f.txt", tmp_path / "linked" / "outside.txt")
+    head = lib_put(cli, "r@master", {"/d/f.txt": b"x"})
+    cli.pfs().create_repo("empty")
+    before = cli.out("list", "commit", "r", "--raw"), branches(cli)
+
+    r = cli.run(*[a.format(head=head) for a in args], ok=False)
+
+    err = r.stderr.decode()
+    assert r.returncode == 1
+    assert err.count("\n") == 1 and err.startswith("pachlite: error: "), err
+    assert problem.format(head=head) in err
+    assert "; " in err.split(problem, 1)[1], f"no fix after the problem: {err}"
+    assert "Traceback" not in err and r.stdout == b""
+    assert (cli.out("list", "commit", "r", "--raw"), branches(cli)) == before
+
+
+# ---- crashes and concurrent writers --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tree")
+    return root, write_tree(root, 3000)
+
+
+def files_of(store: Path, commit: str) -> dict[str, str]:
+    s = Store(store)
+    try:
+        return {p: h for p, h in s.query("SELECT path, hash FROM files WHERE commit_id=?", (commit,))}
+    finally:
+        s.close()
+
+
+def branches(cli: CLI) -> list[tuple]:
+    s = Store(cli.store)
+    try:
+        return [tuple(r) for r in s.query("SELECT * FROM branches ORDER BY repo, name")]
+    finally:
+        s.close()
+
+
+def head(cli: CLI, repo: str = "r") -> str:
+    return dict(((r, b), h) for r, b, h in branches(cli))[(repo, "master")]
+
+
+def test_kill_9_during_put_leaves_the_old_head_or_the_whole_new_commit(cli, tree):
+    """Kill -9 `put file -r` of 3,000 files at random moments: never a partial commit."""
+    src, hashes = tree
+    cli.run("create", "repo", "r")
+    t = time.perf_counter()
+    cli.run("put", "file", "r@master:/v0", "-r", "-f", str(src))
+    full = time.perf_counter() - t
+    expected = {f"/v0{p}": h for p, h in hashes.items()}
+    # Moments spread over the whole run (stratified): reading files, committing, exiting.
+    rnd = random.Random(20261122)
+    n = 12
+    delays = [1.2 * full * (i + rnd.random()) / n for i in range(n)]
+    outcomes = []
+    for k, delay in enumerate(delays, start=1):
+        old = head(cli)
+        p = cli.popen("put", "file", f"r@master:/v{k}", "-r", "-f", str(src))
+        time.sleep(delay)
+        p.send_signal(signal.SIGKILL)
+        p.communicate()
+        where = f"attempt {k}, killed after {delay:.3f} s of {full:.3f}"
+
+        new = head(cli)  # the store opens and reads
+        outcomes.append("whole new commit" if new != old else "old head")
+        if new != old:
+            pfs = cli.pfs()
+            c = pfs.resolve(parse(f"r@{new}"))
+            pfs.store.close()
+            assert c.parent == old and c.finished is not None, where
+            expected.update({f"/v{k}{p}": h for p, h in hashes.items()})
+        assert files_of(cli.store, new) == expected, where
+        assert cli.run("fsck", ok=False).stdout == b"no problems found\n", where
+    # The store still takes writes after all that.
+    cli.run("put", "file", "r@master:/v99", "-r", "-f", str(src))
+    assert len(files_of(cli.store, head(cli))) == len(expected) + len(hashes)
+    print("kill outcomes:", outcomes)
+
+
+def test_two_writers_at_once_are_serialised(cli, tree):
+    src, hashes = tree
+    cli.run("create", "repo", "r")
+    procs = [cli.popen("put", "file", f"r@master:/{name}", "-r", "-f", str(src))
+             for name in ("a", "b")]
+    results = [(p.wait(), p.stderr.read().decode()) for p in procs]
+    for p in procs:
+        p.stdout.close()
+        p.stderr.close()
+    landed = [name for name, (rc, _) in zip("ab", results) if rc == 0]
+    print("landed:", landed)
+    for rc, err in results:
+        assert rc == 0 or "is busy: another pachlite process is writing" in err, err
+    commits = cli.raw("list", "commit", "r@master")
+    assert len(commits) == len(landed) >= 1
+    if len(commits) == 2:
+        assert commits[0]["parent"] == commits[1]["id"]  # in sequence, not side by side
+    head = files_of(cli.store, commits[0]["id"])
+    assert head == {f"/{n}{p}": h for n in landed for p, h in hashes.items()}
+    assert cli.run("fsck").returncode == 0
+
+
+def test_a_writer_that_waits_too_long_is_refused(cli):
+    lib_put(cli, "r@master", {"/a": b"1"})
+    before = cli.out("list", "commit", "r", "--raw")
+    holder = Store(cli.store)
+    holder.db.execute("BEGIN IMMEDIATE")  # another writer, mid-transaction
+    try:
+        cli.env["PACHLITE_BUSY_TIMEOUT"] = "0.2"
+        r = cli.run("put", "file", "r@master:/b", "-f", "-", input=b"2", ok=False)
+    finally:
+        holder.db.execute("ROLLBACK")
+        holder.close()
+    err = r.stderr.decode()
+    assert r.returncode == 1 and err.count("\n") == 1
+    assert "is busy: another pachlite process is writing; wait for it to finish" in err
+    assert cli.out("list", "commit", "r", "--raw") == before
+
+
+def test_concurrent_appends_are_not_lost(cli):
+    lib_put(cli, "r@master", {"/log": b"start\n"})
+    procs = [cli.popen("put", "file", "r@master:/log", "--append", "-f", "-", stdin=subprocess.PIPE)
+             for _ in range(2)]
+    for i, p in enumerate(procs):
+        p.communicate(f"line {i}\n".encode())
+        assert p.returncode == 0
+    lines = cli.out("get", "file", "r@master:/log").splitlines()
+    assert lines[0] == "start" and sorted(lines[1:]) == ["line 0", "line 1"]

@@ -1,0 +1,309 @@
+"""PFS at the library level: repos, branches, commits, files, atomicity, fsck.
+
+Behaviour mirrored from Pachyderm 2.x (reference/SEMANTICS.md "PFS"; pachctl's put file naming
+from src/server/pfs/cmds/cmds.go; create branch keeping an existing head from the driver's
+createBranch).
+"""
+
+import io
+import os
+
+import pytest
+
+from pachlite.address import Address, parse
+from pachlite.errors import Conflict, InvalidInput, NotFound
+from pachlite.pfs import AUTO, PFS, USER, Source, collect_sources
+from pachlite.store import INLINE_MAX, Store, fsck
+
+
+@pytest.fixture
+def pfs(tmp_path):
+    p = PFS(Store(tmp_path / "store"))
+    yield p
+    p.store.close()
+
+
+def put(pfs, address, files: dict[str, bytes], **kw):
+    """Put {path: content} in one commit, as `put file` does."""
+    srcs = [Source(path, stream=io.BytesIO(data)) for path, data in files.items()]
+    return pfs.put_files(parse(address), srcs, **kw)
+
+
+def content(pfs, address) -> bytes:
+    with pfs.get_file(parse(address)) as f:
+        return f.read()
+
+
+def snapshot(pfs):
+    """Everything a failed write must leave untouched."""
+    q = pfs.store.query
+    return (q("SELECT * FROM commits ORDER BY seq"), q("SELECT * FROM branches ORDER BY repo, name"),
+            q("SELECT * FROM files ORDER BY commit_id, path"), q("SELECT hash FROM objects ORDER BY 1"))
+
+
+# ---- repos ---------------------------------------------------------------------------------
+
+def test_repo_lifecycle(pfs):
+    pfs.create_repo("images", "raw pictures")
+    put(pfs, "images@master", {"/a.png": b"12345"})
+    r = pfs.inspect_repo("images")
+    assert (r.name, r.description, r.size, r.branches) == ("images", "raw pictures", 5, ("master",))
+    assert [x.name for x in pfs.list_repo()] == ["images"]
+    pfs.delete_repo("images")
+    assert pfs.list_repo() == []
+    with pytest.raises(NotFound, match="repo images not found"):
+        pfs.inspect_repo("images")
+    assert fsck(pfs.store) == []
+
+
+def test_repo_names_and_duplicates_are_refused(pfs):
+    pfs.create_repo("a")
+    with pytest.raises(Conflict, match="repo a already exists"):
+        pfs.create_repo("a")
+    with pytest.raises(InvalidInput, match="invalid repo name"):
+        pfs.create_repo("a/b")
+
+
+# ---- commits -------------------------------------------------------------------------------
+
+def test_each_put_is_a_commit_on_top_of_the_last(pfs):
+    pfs.create_repo("r")
+    c1 = put(pfs, "r@master", {"/a": b"one", "/d/b": b"two"}, description="first")
+    c2 = put(pfs, "r@master", {"/a": b"ONE!"})
+    assert (c1.parent, c2.parent) == (None, c1.id)
+    assert (c1.origin, c1.description, c1.branch) == (USER, "first", "master")
+    assert (c1.size, c2.size) == (6, 7)
+    assert c2.finished is not None and c2.started <= c2.finished
+    # Overwrite by default (Pachyderm 2.x); the old commit still holds the old content.
+    assert content(pfs, "r@master:/a") == b"ONE!"
+    assert content(pfs, f"r@{c1.id}:/a") == b"one"
+    assert content(pfs, "r@master^:/a") == b"one"
+    assert [c.id for c in pfs.list_commit("r")] == [c2.id, c1.id]
+    assert [c.id for c in pfs.list_commit("r", "master", number=1)] == [c2.id]
+    assert [c.id for c in pfs.list_commit("r", commit=c1.id)] == [c1.id]
+
+
+def test_append_adds_to_the_existing_content(pfs):
+    pfs.create_repo("r")
+    put(pfs, "r@master", {"/log": b"a\n"})
+    put(pfs, "r@master", {"/log": b"b\n", "/new": b"n"}, append=True)
+    assert content(pfs, "r@master:/log") == b"a\nb\n"
+    assert content(pfs, "r@master:/new") == b"n"
+
+
+def test_the_same_path_twice_in_one_put(pfs):
+    pfs.create_repo("r")
+    twice = [Source("/f", stream=io.BytesIO(b"1")), Source("/f", stream=io.BytesIO(b"2"))]
+    pfs.put_files(parse("r@master"), twice)
+    assert content(pfs, "r@master:/f") == b"2"
+    twice = [Source("/f", stream=io.BytesIO(b"3")), Source("/f", stream=io.BytesIO(b"4"))]
+    pfs.put_files(parse("r@master"), twice, append=True)
+    assert content(pfs, "r@master:/f") == b"234"
+
+
+def test_ancestry_resolves_parents_and_stops_at_the_first_commit(pfs):
+    pfs.create_repo("r")
+    ids = [put(pfs, "r@master", {"/f": str(i).encode()}).id for i in range(3)]
+    assert pfs.resolve(parse("r@master~2")).id == ids[0]
+    assert pfs.resolve(parse(f"r@{ids[2]}^")).id == ids[1]
+    with pytest.raises(NotFound, match="goes back 3 commits"):
+        pfs.resolve(parse("r@master~3"))
+
+
+def test_start_put_finish(pfs):
+    pfs.create_repo("r")
+    put(pfs, "r@master", {"/old": b"x"})
+    open_ = pfs.start_commit("r", "master", "batch")
+    assert open_.finished is None
+    with pytest.raises(Conflict, match="already has an open commit"):
+        pfs.start_commit("r", "master")
+    put(pfs, "r@master", {"/a": b"1"})
+    put(pfs, "r@master", {"/b": b"22"})
+    done = pfs.finish_commit(parse("r@master"))
+    assert done.id == open_.id and done.finished is not None
+    assert done.size == 4  # /old, /a, /b
+    assert len(pfs.list_commit("r")) == 2
+    with pytest.raises(Conflict, match="already finished"):
+        pfs.finish_commit(parse("r@master"))
+
+
+def test_pipeline_commit_records_origin_and_provenance(pfs):
+    pfs.create_repo("in")
+    src = put(pfs, "in@master", {"/x": b"1"})
+    pfs.create_repo("out", kind="pipeline")
+    obj = pfs.store.read_content(io.BytesIO(b"result"))
+    cid = pfs.write_commit("out", "master", {"/y": obj[:2]}, [obj], origin=AUTO,
+                           provenance=[("in", "master", src.id)])
+    c = pfs.resolve(Address("out", commit=cid))
+    assert (c.origin, c.provenance) == (AUTO, (("in", "master", src.id),))
+
+
+# ---- branches ------------------------------------------------------------------------------
+
+def test_create_branch_with_head_rolls_back_and_without_keeps_it(pfs):
+    pfs.create_repo("r")
+    c1 = put(pfs, "r@master", {"/f": b"1"})
+    c2 = put(pfs, "r@master", {"/f": b"2"})
+    assert pfs.create_branch("r", "master").head == c2.id  # an existing branch keeps its head
+    assert pfs.create_branch("r", "master", parse("r@master^")).head == c1.id
+    assert content(pfs, "r@master:/f") == b"1"
+    assert pfs.create_branch("r", "dev", parse(f"r@{c2.id}")).head == c2.id
+    assert [(b.name, b.head) for b in pfs.list_branch("r")] == [("dev", c2.id), ("master", c1.id)]
+    with pytest.raises(InvalidInput, match="is in repo other"):
+        pfs.create_branch("r", "x", parse("other@master"))
+
+
+# ---- files ---------------------------------------------------------------------------------
+
+def test_list_glob_inspect_and_diff(pfs):
+    pfs.create_repo("r")
+    put(pfs, "r@master", {"/a.csv": b"1", "/d/b.csv": b"22", "/d/e/c.txt": b"333"})
+    put(pfs, "r@master", {"/a.csv": b"one", "/z": b""})
+    listing = [(f.path, f.type, f.size) for f in pfs.list_file(parse("r@master:/"))]
+    assert listing == [("/a.csv", "file", 3), ("/d/", "dir", 5), ("/z", "file", 0)]
+    assert [f.path for f in pfs.list_file(parse("r@master:/d"))] == ["/d/b.csv", "/d/e/"]
+    assert [f.path for f in pfs.glob_file(parse("r@master"), "/**.csv")] == ["/a.csv", "/d/b.csv"]
+    assert pfs.inspect_file(parse("r@master:/d")).type == "dir"
+    changes = [(c.status, c.path) for c in pfs.diff_file(parse("r@master"))]
+    assert changes == [("modified", "/a.csv"), ("added", "/z")]
+    old = [(c.status, c.path) for c in pfs.diff_file(parse("r@master~1"), parse("r@master"))]
+    assert old == [("modified", "/a.csv"), ("deleted", "/z")]
+
+
+def test_delete_file_and_directory(pfs):
+    pfs.create_repo("r")
+    put(pfs, "r@master", {"/keep": b"k", "/d/a": b"a", "/d/b/c": b"c", "/d-x": b"x"})
+    pfs.delete_file(parse("r@master:/d"))
+    assert [f.path for f in pfs.list_file(parse("r@master"))] == ["/d-x", "/keep"]
+    pfs.delete_file(parse("r@master:/keep"))
+    assert [f.path for f in pfs.list_file(parse("r@master"))] == ["/d-x"]
+    assert [f.path for f in pfs.list_file(parse("r@master~2"))] == ["/d-x", "/d/", "/keep"]
+
+
+def test_identical_contents_are_stored_once(pfs):
+    pfs.create_repo("r")
+    put(pfs, "r@master", {"/a": b"same", "/b": b"same"})
+    put(pfs, "r@master", {"/c": b"same"})
+    assert pfs.store.one("SELECT COUNT(*) FROM objects")[0] == 1
+
+
+def test_large_content_is_an_object_file(pfs):
+    pfs.create_repo("r")
+    big = os.urandom(INLINE_MAX + 10)
+    put(pfs, "r@master", {"/big": big})
+    assert content(pfs, "r@master:/big") == big
+    assert len(list(pfs.store.objects_dir.rglob("*"))) == 2  # objects/ab/ and the file
+    assert fsck(pfs.store) == []
+
+
+# ---- bad input: refused, and nothing changes ------------------------------------------------
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda p: p.list_file(parse("nope@master")), NotFound, "repo nope not found"),
+    (lambda p: p.list_file(parse("r@dev")), NotFound, "branch dev not found in repo r"),
+    (lambda p: p.list_file(parse("r@" + "a" * 32)), NotFound, "commit " + "a" * 32 + " not found"),
+    (lambda p: p.list_file(parse("r@master:/missing")), NotFound, "no such file or directory"),
+    (lambda p: p.get_file(parse("r@master:/d")), InvalidInput, "is a directory"),
+    (lambda p: p.delete_file(parse("r@master:/missing")), NotFound, "no such file or directory"),
+    (lambda p: put(p, "nope@master", {"/a": b"1"}), NotFound, "repo nope not found"),
+    (lambda p: put(p, "r@master^", {"/a": b"1"}), InvalidInput, "finished commits are immutable"),
+    (lambda p: put(p, "r@master", {"/d/f/x": b"1"}), Conflict, "/d/f is a file"),
+    (lambda p: put(p, "r@master", {"/d": b"1"}), Conflict, "/d is a file but /d/f"),
+    (lambda p: p.delete_file(parse(f"r@{p.resolve(parse('r@master')).id}:/d")), InvalidInput,
+     "finished commits are immutable"),
+    (lambda p: p.put_files(parse("r@master"), [Source("/a", stream=io.BytesIO(b"1")),
+                                                Source("/b", local=p.store.root / "gone")]),
+     InvalidInput, "cannot read local file"),
+])
+def test_bad_input_is_refused_and_changes_nothing(pfs, call, error, message):
+    pfs.create_repo("r")
+    put(pfs, "r@master", {"/d/f": b"x"})
+    before = snapshot(pfs)
+    with pytest.raises(error, match=message) as e:
+        call(pfs)
+    assert "; " in str(e.value)  # names the fix
+    assert snapshot(pfs) == before
+
+
+def test_an_empty_repo_has_no_files_to_list(pfs):
+    pfs.create_repo("r")
+    with pytest.raises(NotFound, match="r@master has no commits yet; put a file first"):
+        pfs.list_file(parse("r@master"))
+    assert pfs.list_commit("r", "master") == []
+
+
+# ---- put file naming (pachctl 2.x) ------------------------------------------------------------
+
+@pytest.fixture
+def local(tmp_path):
+    d = tmp_path / "local"
+    (d / "data" / "sub").mkdir(parents=True)
+    (d / "data" / "a.json").write_text("{}")
+    (d / "data" / "sub" / "b.json").write_text("[]")
+    (d / "one.csv").write_text("x\n")
+    return d
+
+
+def dests(dest, files, local, recursive=True):
+    return [s.dest for s in collect_sources(dest, [str(local / f) for f in files], recursive, "t")]
+
+
+def test_put_file_naming_follows_pachctl(local):
+    assert dests(None, ["one.csv"], local) == ["/one.csv"]
+    assert dests("/x.csv", ["one.csv"], local) == ["/x.csv"]
+    assert dests("/", ["one.csv"], local) == ["/one.csv"]
+    assert dests(None, ["data"], local) == ["/data/a.json", "/data/sub/b.json"]
+    assert dests("/in", ["data"], local) == ["/in/a.json", "/in/sub/b.json"]
+    assert dests("/", ["data"], local) == ["/a.json", "/sub/b.json"]
+    assert dests("/in", ["one.csv", "data"], local) == [
+        "/in/one.csv", "/in/data/a.json", "/in/data/sub/b.json"]
+
+
+def test_put_file_local_problems(local, tmp_path):
+    with pytest.raises(InvalidInput, match="is a directory; add -r"):
+        dests(None, ["data"], local, recursive=False)
+    with pytest.raises(InvalidInput, match="does not exist; check the path given to -f"):
+        dests(None, ["missing.csv"], local)
+    with pytest.raises(InvalidInput, match="needs a file path"):
+        collect_sources(None, ["-"], False, "t")
+    os.symlink(tmp_path, local / "data" / "out")
+    with pytest.raises(InvalidInput, match="points outside"):
+        dests(None, ["data"], local)
+    os.unlink(local / "data" / "out")
+    os.symlink("..", local / "data" / "sub" / "loop")
+    with pytest.raises(InvalidInput, match="loops back"):
+        dests(None, ["data"], local)
+    os.unlink(local / "data" / "sub" / "loop")
+    os.symlink("nothing", local / "data" / "broken")
+    with pytest.raises(InvalidInput, match="is broken"):
+        dests(None, ["data"], local)
+    os.unlink(local / "data" / "broken")
+    os.symlink("sub/b.json", local / "data" / "link.json")  # inside: followed
+    assert dests("/", ["data"], local) == ["/a.json", "/link.json", "/sub/b.json"]
+
+
+# ---- fsck ----------------------------------------------------------------------------------
+
+def test_fsck_finds_damage(pfs):
+    pfs.create_repo("r")
+    put(pfs, "r@master", {"/small": b"s", "/big": b"B" * (INLINE_MAX + 1)})
+    assert fsck(pfs.store) == []
+    big = next(p for p in pfs.store.objects_dir.rglob("*") if p.is_file())
+    os.chmod(big, 0o644)
+    big.write_bytes(b"tampered")
+    with pfs.store.transaction() as tx:
+        tx.execute("UPDATE objects SET data=? WHERE size=1", (b"t",))
+        tx.execute("INSERT INTO branches VALUES('r', 'ghost', 'f' || hex(randomblob(15)))")
+    problems = fsck(pfs.store)
+    assert len(problems) == 3
+    assert sum("does not match its hash" in p for p in problems) == 2
+    assert any("branch r@ghost points at a missing commit" in p for p in problems)
+
+
+def test_deleting_an_input_repo_leaves_no_dangling_provenance(pfs):
+    pfs.create_repo("in")
+    src = put(pfs, "in@master", {"/x": b"1"})
+    pfs.create_repo("out", kind="pipeline")
+    pfs.write_commit("out", "master", {}, origin=AUTO, provenance=[("in", "master", src.id)])
+    pfs.delete_repo("in")
+    assert fsck(pfs.store) == []
