@@ -13,7 +13,7 @@ set -euo pipefail
 
 BASE_IMAGE=pachlite-base:bookworm
 SUITE=bookworm
-PACKAGES=python3,python3-numpy,python3-pandas
+PACKAGES=python3  # the stage programs use only the standard library
 CACHE_DIR=${PACHLITE_CACHE_DIR:-/var/cache/pachlite}
 LOG=${PACHLITE_DOCKERD_LOG:-/var/log/pachlite-dockerd.log}
 PIDFILE=/var/run/pachlite-dockerd.pid
@@ -75,7 +75,7 @@ debian_mirror() {
     awk -v suite="$SUITE" '$2 == suite { print $1; exit }'
 }
 
-# A Debian root file system with Python, numpy and pandas, imported as an image: no registry.
+# A minimal Debian root file system with Python, imported as an image: no registry.
 build_base_image() {
   if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
     say "$BASE_IMAGE is already in the engine"

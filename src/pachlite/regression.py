@@ -309,7 +309,8 @@ def fit(table: Table, features: Sequence[str]) -> Model:
 
 def least_squares(columns: Sequence[Sequence[float]], y: Sequence[float]) -> list[float] | None:
     """b minimising |y - sum(b[j] * columns[j])|, by Householder QR and back substitution; None
-    when a column is, to rounding, a combination of the ones before it (rank deficient).
+    when a column is, to rounding, a combination of the ones before it (rank deficient). Needs
+    len(y) >= len(columns) >= 1, every column as long as y.
 
     Every step is IEEE-754 double arithmetic in a fixed order, and every inner product is `_dot`,
     so the bits depend on the data alone, not on the interpreter, platform or a BLAS build.

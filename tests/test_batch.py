@@ -1,0 +1,166 @@
+"""Datum batching: with `datumBatching`, one user process per worker serves many datums through
+`pachlite.batch.batch_all_datums` (the API of python_pachyderm's batch_all_datums), each datum
+with its own /pfs layout, environment, log and success or failure."""
+
+import io
+import json
+import sys
+
+import pytest
+
+from pachlite import pipeline as pl
+from pachlite.address import Address
+from pachlite.pfs import PFS, Source
+from pachlite.store import Store
+
+PROGRAM = """\
+import os, sys
+from pachlite.batch import batch_all_datums
+
+with open(sys.argv[2], "a") as f:  # one line per process start
+    f.write(f"{os.getpid()}\\n")
+
+@batch_all_datums
+def main():
+    path = os.environ["data"]
+    name, text = os.path.basename(path), open(path).read()
+    print(f"datum {name} in {os.getpid()}")
+    if text == "raise":
+        raise ValueError(f"bad input {name}")
+    if text == "exit":
+        sys.exit(2)
+    if len(os.listdir(os.path.dirname(path))) != 1:
+        raise RuntimeError("another datum's files are still here")
+    if text == "stray":
+        open(path + ".extra", "w").write("written beside the input")
+    with open(os.path.join(sys.argv[1], name), "w") as f:
+        f.write(f"{os.getpid()} {text}")
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+@pytest.fixture
+def env(tmp_path):
+    store = Store(tmp_path / "store")
+    pfs = PFS(store)
+    pfs.create_repo("data")
+    program = tmp_path / "program.py"
+    program.write_text(PROGRAM)
+    starts = tmp_path / "starts"
+    yield pfs, program, starts
+    store.close()
+
+
+def run(pfs, program, starts, files: dict, workers: int = 1, batching: bool = True, **extra):
+    pfs.put_files(Address("data", "master"),
+                  [Source(p, stream=io.BytesIO(t.encode())) for p, t in files.items()])
+    spec = {"pipeline": {"name": "batched"}, "input": {"pfs": {"repo": "data", "glob": "/*"}},
+            "transform": {"cmd": [sys.executable, str(program), "/pfs/out", str(starts)],
+                          "datumBatching": batching}, **extra}
+    pl.create_pipeline(pfs, spec, update=True)
+    [r] = pl.run(pfs, workers=workers)
+    return r.job
+
+
+def outputs(pfs, job) -> dict[str, str]:
+    return {p: pfs.store.read_object(h).decode() for p, h, _ in pfs.files(job.output_commit)}
+
+
+def datums(pfs, job) -> dict[str, dict]:
+    rows = pfs.store.query("SELECT * FROM datums WHERE job_id=? ORDER BY seq", (job.id,))
+    return {json.loads(r["inputs"])[0][3]: dict(r) for r in rows}
+
+
+def log(pfs, row) -> str:
+    return pfs.store.read_object(row["log_hash"]).decode()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_one_process_per_worker_serves_every_datum(env, workers):
+    pfs, program, starts = env
+    files = {f"/f{i:02}": f"text {i}" for i in range(12)}
+    job = run(pfs, program, starts, files, workers)
+    assert (job.state, job.processed) == ("success", 12)
+    pids = starts.read_text().split()
+    assert len(pids) == workers
+    out = outputs(pfs, job)
+    assert {p: t.split(" ", 1)[1] for p, t in out.items()} == files
+    assert {t.split()[0] for t in out.values()} == set(pids)  # every datum ran in those processes
+    for path, row in datums(pfs, job).items():
+        pid = out[path].split()[0]
+        assert log(pfs, row) == f"datum {path[1:]} in {pid}\n"  # each datum's own output only
+
+
+def test_without_batching_the_program_runs_once_per_datum(env):
+    pfs, program, starts = env
+    job = run(pfs, program, starts, {"/a": "1", "/b": "2", "/c": "3"}, batching=False)
+    assert job.state == "success" and len(starts.read_text().split()) == 3
+
+
+def test_an_exception_fails_just_that_datum(env):
+    pfs, program, starts = env
+    job = run(pfs, program, starts, {"/a": "1", "/bad": "raise", "/c": "3"}, datumTries=2)
+    rows = datums(pfs, job)
+    assert {p: r["state"] for p, r in rows.items()} == {
+        "/a": "success", "/bad": "failed", "/c": "success"}
+    assert rows["/bad"]["reason"] == "ValueError: bad input bad"
+    assert job.reason == f"datum {rows['/bad']['id']} failed: ValueError: bad input bad"
+    assert "Traceback" in log(pfs, rows["/bad"]) and "datum a" not in log(pfs, rows["/bad"])
+    assert len(starts.read_text().split()) == 1  # the failure did not cost the process
+
+
+def test_sys_exit_fails_just_that_datum(env):
+    pfs, program, starts = env
+    job = run(pfs, program, starts, {"/a": "1", "/quit": "exit", "/c": "3"}, datumTries=1)
+    rows = datums(pfs, job)
+    assert rows["/quit"]["state"] == "failed" and rows["/a"]["state"] == rows["/c"]["state"] == "success"
+    assert rows["/quit"]["reason"] == "user code called sys.exit(2)"
+    assert len(starts.read_text().split()) == 1
+
+
+def test_a_stray_write_fails_its_datum_and_is_cleaned_before_the_next(env):
+    pfs, program, starts = env
+    job = run(pfs, program, starts, {"/a": "1", "/b": "stray", "/c": "3", "/d": "4"}, datumTries=1)
+    rows = datums(pfs, job)
+    assert rows["/b"]["reason"] == ("the datum wrote /pfs/data/b.extra outside /pfs/out; "
+                                    "write outputs only under /pfs/out")
+    assert [p for p, r in rows.items() if r["state"] == "success"] == ["/a", "/c", "/d"]
+
+
+def test_a_program_that_does_not_batch_gets_a_clear_reason(env, tmp_path):
+    pfs, _, starts = env
+    plain = tmp_path / "plain.py"
+    plain.write_text("print('processed once, then exit')\n")
+    job = run(pfs, plain, starts, {"/a": "1"}, datumTries=1)
+    [row] = datums(pfs, job).values()
+    assert job.state == "failure"
+    assert row["reason"] == ("the batching worker exited with code 0 before serving its datums: "
+                             "processed once, then exit; wrap the per-datum code with "
+                             "pachlite.batch.batch_all_datums")
+
+
+def test_a_missing_program_fails_the_job_with_the_command(env):
+    pfs, _, _ = env
+    pfs.put_files(Address("data", "master"), [Source("/a", stream=io.BytesIO(b"1"))])
+    pl.create_pipeline(pfs, {"pipeline": {"name": "batched"},
+                             "input": {"pfs": {"repo": "data", "glob": "/*"}},
+                             "transform": {"cmd": ["no-such-program-xyz"], "datumBatching": True}})
+    with pytest.raises(Exception, match=r"cannot start transform.cmd \['no-such-program-xyz'\]"):
+        pl.run(pfs)
+    job = pl.inspect_pipeline(pfs, "batched").last_job
+    assert job.state == "failure" and "no-such-program-xyz" in job.reason
+
+
+def test_outside_a_batching_worker_the_function_runs_once(tmp_path, monkeypatch):
+    from pachlite.batch import FD_VAR, batch_all_datums
+    monkeypatch.delenv(FD_VAR, raising=False)
+    calls = []
+
+    @batch_all_datums
+    def main(x):
+        calls.append(x)
+
+    main(7)
+    assert calls == [7]

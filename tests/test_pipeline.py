@@ -1,0 +1,314 @@
+"""Pipelines: create and update (salt, reprocess), run in DAG order, unrunnable downstream of a
+failure, --dry-run, bad input, and two of Pachyderm's 2.x examples end to end.
+
+The examples are examples/joins (inner join) and examples/group (lab results by patient) from
+reference/pachyderm/examples-2x, with data laid out as their READMEs describe.
+"""
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pachlite import pipeline as pl
+from pachlite.address import Address
+from pachlite.errors import Conflict, NotFound, SpecError
+from pachlite.pfs import PFS, Source
+from pachlite.spec import load_specs
+from pachlite.store import Store
+
+DATA = Path(__file__).parent / "data"
+COPY = ["sh", "-c", "cp -r /pfs/data/* /pfs/out/"]
+
+
+@pytest.fixture
+def pfs(tmp_path):
+    store = Store(tmp_path / "store")
+    p = PFS(store)
+    yield p
+    store.close()
+
+
+def put(pfs, repo: str, files: dict) -> str:
+    return pfs.put_files(Address(repo, "master"), [
+        Source(path, stream=io.BytesIO(text.encode())) for path, text in files.items()]).id
+
+
+def content(pfs, repo: str) -> dict[str, str]:
+    c = pfs.resolve(Address(repo, "master"))
+    return {path: pfs.store.read_object(h).decode() for path, h, _ in pfs.files(c.id)}
+
+
+def spec(name: str, repo: str, cmd, glob: str = "/*", **extra) -> dict:
+    return {"pipeline": {"name": name}, "input": {"pfs": {"repo": repo, "glob": glob}},
+            "transform": {"cmd": cmd}, **extra}
+
+
+def ran(results) -> dict:
+    return {r.pipeline: r for r in results}
+
+
+def state(pfs) -> tuple:
+    """Everything a run could change."""
+    q = pfs.store.query
+    return (tuple(map(tuple, q("SELECT * FROM jobs ORDER BY seq"))),
+            tuple(map(tuple, q("SELECT * FROM commits ORDER BY seq"))),
+            tuple(map(tuple, q("SELECT * FROM branches ORDER BY repo, name"))),
+            tuple(map(tuple, q("SELECT job_id, id, state FROM datums ORDER BY job_id, id"))))
+
+
+# ---- create, update, delete ------------------------------------------------------------------
+
+def test_update_keeps_the_salt_so_datums_stay_skipped(pfs):
+    pfs.create_repo("data")
+    put(pfs, "data", {"/a": "1", "/b": "2"})
+    first = pl.create_pipeline(pfs, spec("copy", "data", COPY))
+    pl.run(pfs)
+    updated = pl.create_pipeline(pfs, spec("copy", "data", ["sh", "-c", "echo new > /pfs/out/x"]),
+                                 update=True)
+    assert (updated.version, updated.salt) == (2, first.salt)
+    [r] = pl.run(pfs)  # a new pipeline version makes a job even with no new input commit
+    assert (r.action, r.job.processed, r.job.skipped) == ("ran", 0, 2)
+    assert content(pfs, "copy") == {"/a": "1", "/b": "2"}  # the old outputs are kept
+
+    again = pl.create_pipeline(pfs, spec("copy", "data", ["sh", "-c", "basename $data > /pfs/out/$(basename $data)"]),
+                               update=True, reprocess=True)
+    assert again.salt != first.salt and again.version == 3
+    [r] = pl.run(pfs)
+    assert (r.job.processed, r.job.skipped) == (2, 0)
+    assert content(pfs, "copy") == {"/a": "a\n", "/b": "b\n"}
+
+
+def test_update_with_the_same_spec_changes_nothing(pfs):
+    pfs.create_repo("data")
+    first = pl.create_pipeline(pfs, spec("copy", "data", COPY))
+    same = pl.create_pipeline(pfs, spec("copy", "data", COPY), update=True)
+    assert (same.version, same.salt) == (first.version, first.salt)
+
+
+@pytest.mark.parametrize("raw,error,message", [
+    (spec("copy", "nope", COPY), NotFound,
+     "<spec>: pipeline copy reads repo nope, which does not exist; create it with "
+     "'pachlite create repo nope' and put data in it"),
+    ({"pipeline": {"name": "copy"}, "input": {"pfs": {"repo": "data", "glob": "/*"}}}, SpecError,
+     "the pipeline has no transform"),
+    (spec("copy", "data", COPY, datumTimeout="soon"), SpecError,
+     "`datumTimeout` must be a duration in seconds"),
+    (spec("data", "data", COPY), SpecError, "pipeline 'data' reads its own output repo 'data'"),
+])
+def test_bad_specs_are_refused_with_the_field_and_fix(pfs, raw, error, message):
+    pfs.create_repo("data")
+    with pytest.raises(error) as e:
+        pl.create_pipeline(pfs, raw)
+    assert message in str(e.value)
+    assert pl.list_pipeline(pfs) == []
+
+
+def test_create_refuses_an_existing_pipeline_and_a_user_repo_of_its_name(pfs):
+    pfs.create_repo("data")
+    pfs.create_repo("taken")
+    pl.create_pipeline(pfs, spec("copy", "data", COPY))
+    with pytest.raises(Conflict, match="pipeline copy already exists"):
+        pl.create_pipeline(pfs, spec("copy", "data", COPY))
+    with pytest.raises(Conflict, match="repo taken already exists and is not a pipeline's output"):
+        pl.create_pipeline(pfs, spec("taken", "data", COPY))
+
+
+def test_update_refuses_a_cycle_through_another_pipeline(pfs):
+    pfs.create_repo("data")
+    pl.create_pipeline(pfs, spec("a", "data", COPY))
+    pl.create_pipeline(pfs, spec("b", "a", COPY))
+    with pytest.raises(SpecError, match="pipeline a would read its own output through its inputs"):
+        pl.create_pipeline(pfs, spec("a", "b", COPY), update=True)
+    assert pl.inspect_pipeline(pfs, "a").inputs == ["data"]
+
+
+def test_delete_pipeline_refuses_while_downstream_reads_it(pfs):
+    pfs.create_repo("data")
+    put(pfs, "data", {"/a": "1"})
+    pl.create_pipeline(pfs, spec("up", "data", COPY))
+    pl.create_pipeline(pfs, spec("down", "up", ["sh", "-c", "cp -r /pfs/up/* /pfs/out/"]))
+    pl.run(pfs)
+    with pytest.raises(Conflict, match="pipelines down read the output of pipeline up"):
+        pl.delete_pipeline(pfs, "up")
+    pl.delete_pipeline(pfs, "down")
+    pl.delete_pipeline(pfs, "up")
+    assert pl.list_pipeline(pfs) == [] and [r.name for r in pfs.list_repo()] == ["data"]
+    assert pfs.store.query("SELECT * FROM jobs") == []
+
+
+def test_a_pipeline_waits_for_its_first_input_commit(pfs):
+    pfs.create_repo("data")
+    pl.create_pipeline(pfs, spec("copy", "data", COPY))
+    [r] = pl.run(pfs)
+    assert (r.action, r.detail) == ("waiting", "input data@master has no commits yet")
+
+
+# ---- DAG -------------------------------------------------------------------------------------
+
+def test_pipelines_run_in_dag_order_with_transitive_provenance(pfs):
+    pfs.create_repo("data")
+    data_commit = put(pfs, "data", {"/a": "1"})
+    # "down" sorts before "up": the run order comes from the inputs, not from the names.
+    pl.create_pipeline(pfs, spec("up", "data", COPY))
+    pl.create_pipeline(pfs, spec("down", "up", ["sh", "-c", "cat /pfs/up/* > /pfs/out/all"]))
+    results = pl.run(pfs)
+    assert [(r.pipeline, r.action) for r in results] == [("up", "ran"), ("down", "ran")]
+    down = pfs.resolve(Address("down", "master"))
+    up = results[0].job.output_commit
+    assert {c for _, _, c in down.provenance} == {up, data_commit}
+    assert content(pfs, "down") == {"/all": "1"}
+
+
+def test_failure_makes_downstream_unrunnable_and_a_fix_reprocesses_only_it(pfs):
+    pfs.create_repo("data")
+    put(pfs, "data", {"/a": "ok", "/b": "ok"})
+    pl.create_pipeline(pfs, spec("check", "data", ["sh", "-c", "grep -q ok $data && cp $data /pfs/out/"],
+                                 datumTries=1))
+    pl.create_pipeline(pfs, spec("down", "check", ["sh", "-c", "cat /pfs/check/* > /pfs/out/all"],
+                                 glob="/"))
+    first = ran(pl.run(pfs))
+    good_head = first["down"].job.output_commit
+
+    put(pfs, "data", {"/b": "bad"})
+    second = ran(pl.run(pfs))
+    failed = second["check"].job
+    bad = pfs.store.one("SELECT id FROM datums WHERE job_id=? AND state='failed'", (failed.id,))[0]
+    assert (failed.state, failed.reason) == ("failure", f"datum {bad} failed: command exited with code 1")
+    assert (failed.processed, failed.skipped, failed.failed) == (0, 1, 1)
+    assert second["down"].action == "unrunnable"
+    assert second["down"].job.state == "unrunnable"
+    assert second["down"].job.reason == (f"upstream pipeline check job {failed.id} did not "
+                                         f"succeed (failure)")
+    assert pfs.resolve(Address("down", "master")).id == good_head  # head kept
+    assert content(pfs, "check") == {"/a": "ok", "/b": "ok"}
+
+    third = ran(pl.run(pfs))  # nothing changed: no new jobs
+    assert {n: r.action for n, r in third.items()} == {"check": "up to date", "down": "up to date"}
+
+    put(pfs, "data", {"/b": "ok again"})
+    fixed = ran(pl.run(pfs))
+    job = fixed["check"].job
+    assert (job.state, job.processed, job.skipped) == ("success", 1, 1)
+    assert fixed["down"].job.state == "success"
+    assert content(pfs, "down") == {"/all": "okok again"}
+
+
+# ---- dry run ---------------------------------------------------------------------------------
+
+def test_dry_run_plans_without_changing_anything(pfs):
+    pfs.create_repo("data")
+    put(pfs, "data", {"/keep": "1", "/change": "2", "/drop": "3"})
+    pl.create_pipeline(pfs, spec("copy", "data", COPY))
+    [first] = pl.run(pfs)
+    c = pfs.start_commit("data")
+    pfs.delete_file(Address("data", "master", path="/drop"))
+    put(pfs, "data", {"/change": "22", "/new": "4"})
+    pfs.finish_commit(Address("data", commit=c.id))
+    before = state(pfs)
+    [r] = pl.run(pfs, dry_run=True)
+    assert state(pfs) == before
+    assert r.action == "planned"
+    steps = {(s.datum.inputs[0].path if s.datum else s.base.outputs[0][0]): (s.action, s.reason)
+             for s in r.plan.steps}
+    assert steps == {
+        "/keep": ("skip", f"unchanged since job {first.job.id}"),
+        "/change": ("run", "input or pipeline changed"),
+        "/new": ("run", "new datum"),
+        "/drop": ("delete", "datum no longer in the input; outputs removed")}
+    [real] = pl.run(pfs)
+    assert (real.job.processed, real.job.skipped) == (2, 1)
+    assert content(pfs, "copy") == {"/keep": "1", "/change": "22", "/new": "4"}
+
+
+def test_a_job_left_running_by_a_dead_process_is_marked_killed_and_redone(pfs):
+    pfs.create_repo("data")
+    put(pfs, "data", {"/a": "1"})
+    pl.create_pipeline(pfs, spec("copy", "data", COPY))
+    [r] = pl.run(pfs)
+    with pfs.store.transaction() as tx:  # as a process killed mid-job leaves its record
+        tx.execute("UPDATE jobs SET state='running' WHERE id=?", (r.job.id,))
+    [again] = pl.run(pfs)
+    assert again.action == "ran" and again.job.state == "success"
+    old = pfs.store.one("SELECT state, reason FROM jobs WHERE id=?", (r.job.id,))
+    assert tuple(old) == ("killed", "the pachlite process running this job was stopped")
+
+
+# ---- Pachyderm's examples, end to end --------------------------------------------------------
+
+STORES = {1: ("02108", "Beacon St."), 2: ("90210", "Rodeo Dr."), 3: ("02108", "Tremont St."),
+          4: ("10001", "Broadway")}
+PURCHASES = {"/ORDERW080520_STOREID1.txt": "2 apples\n", "/ORDERW080521_STOREID1.txt": "1 pear\n",
+             "/ORDERW078929_STOREID2.txt": "3 figs\n", "/ORDERW598471_STOREID3.txt": "1 plum\n",
+             "/ORDERW000001_STOREID9.txt": "no such store\n"}
+
+
+def test_inner_join_example(pfs, tmp_path):
+    # tests/data/inner_join.pipeline.json is examples-2x/inner_join.pipeline.json with only
+    # transform.cmd changed: the image's inner/main.py is replaced by tests/data/inner_join.py.
+    pfs.create_repo("stores")
+    pfs.create_repo("purchases")
+    put(pfs, "stores", {f"/STOREID{i}.txt": json.dumps(
+        {"storeid": str(i), "name": name, "address": {"zipcode": z, "country": "US"}})
+        for i, (z, name) in STORES.items()})
+    put(pfs, "purchases", PURCHASES)
+    [raw] = load_specs(DATA / "inner_join.pipeline.json")
+    pl.create_pipeline(pfs, raw)
+    [r] = pl.run(pfs, cwd=str(DATA))
+    job = r.job
+    assert job.state == "success", job.reason
+    # Inner join: a datum per (store, purchase) with the same store ID; store 4 has no
+    # purchase and store 9 no store file, so neither appears.
+    rows = pfs.store.query("SELECT inputs FROM datums WHERE job_id=?", (job.id,))
+    pairs = sorted(tuple(i[3] for i in json.loads(row[0])) for row in rows)
+    assert pairs == [("/STOREID1.txt", "/ORDERW080520_STOREID1.txt"),
+                     ("/STOREID1.txt", "/ORDERW080521_STOREID1.txt"),
+                     ("/STOREID2.txt", "/ORDERW078929_STOREID2.txt"),
+                     ("/STOREID3.txt", "/ORDERW598471_STOREID3.txt")]
+    expected = {}
+    for path, text in PURCHASES.items():
+        store = int(path.split("STOREID")[1].split(".")[0])
+        if store in STORES:
+            zipcode, name = STORES[store]
+            expected[f"/{zipcode}{path}"] = f"\nPurchase at store: {store} - {name} \n{text}"
+    assert content(pfs, "inner_join") == expected
+
+
+LABS = ["/T1606707557-LIPID-PATID1-CLIA24D9871327.txt",
+        "/T1606331395-LIPID-PATID2-CLIA24D9871327.txt",
+        "/T1606707613-LIPID-PATID1-CLIA24D9871328.txt",
+        "/T1606707579-LIPID-PATID3-CLIA24D9871327.txt",
+        "/T1606707635-LIPID-PATID3-CLIA24D9871328.txt",
+        "/T1606707597-LIPID-PATID4-CLIA24D9871327.txt"]
+
+
+def patient(path: str) -> str:
+    return path.split("-PATID")[1].split("-")[0]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="the example's transform is bash")
+def test_group_by_patient_example_runs_as_is(pfs):
+    # tests/data/lab_group_by_patient.pipeline.json is the example's spec, unchanged.
+    pfs.create_repo("labresults")
+    put(pfs, "labresults", {p: f"result of {p[1:]}\n" for p in LABS})
+    [raw] = load_specs(DATA / "lab_group_by_patient.pipeline.json")
+    pl.create_pipeline(pfs, raw)
+    [r] = pl.run(pfs)
+    job = r.job
+    assert (job.state, job.total) == ("success", 4)  # one datum per patient ID
+    rows = pfs.store.query("SELECT inputs FROM datums WHERE job_id=? ORDER BY seq", (job.id,))
+    groups = [sorted(i[3] for i in json.loads(row[0])) for row in rows]
+    assert groups == [sorted(p for p in LABS if patient(p) == n) for n in "1234"]
+    assert content(pfs, "group_by_patient") == {f"/{patient(p)}{p}": f"result of {p[1:]}\n"
+                                                for p in LABS}
+
+    # A new result for patient 2 changes that group's datum only: it runs, the old one's
+    # outputs are replaced, the other patients are skipped.
+    new = "/T1606800000-LIPID-PATID2-CLIA24D9871328.txt"
+    put(pfs, "labresults", {new: "late result\n"})
+    [r2] = pl.run(pfs)
+    assert (r2.job.processed, r2.job.skipped, r2.job.total) == (1, 3, 4)
+    out = content(pfs, "group_by_patient")
+    assert out[f"/2{new}"] == "late result\n" and len(out) == 7

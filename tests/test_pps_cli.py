@@ -1,0 +1,175 @@
+"""The pipeline, job, datum and logs verbs through the real `pachlite` command (PACHLITE_STORE).
+
+Columns and progress follow pachctl 2.x (`list job`: PIPELINE ID STARTED DURATION PROGRESS DL UL
+STATE; progress `processed + skipped / total`). Every failure is one line on stderr, exit 1.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent / "pachlite"
+COPY = {"pipeline": {"name": "copy"}, "input": {"pfs": {"repo": "data", "glob": "/*"}},
+        "transform": {"cmd": ["sh", "-c", "echo out $(basename $data); echo err $(basename $data) >&2; "
+                                          "cp -r /pfs/data/* /pfs/out/"]}}
+
+
+class Cli:
+    def __init__(self, root: Path):
+        self.root = root
+        self.env = {**os.environ, "PACHLITE_STORE": str(root / "store")}
+
+    def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        p = subprocess.run([str(BIN), *args], cwd=self.root, env=self.env, capture_output=True,
+                           text=True, timeout=60)
+        assert (p.returncode == 0) == ok, (args, p.returncode, p.stdout, p.stderr)
+        if not ok:
+            assert p.returncode == 1 and p.stderr.startswith("pachlite: error: ")
+            assert p.stderr.count("\n") == 1, p.stderr  # one line, no traceback
+        return p
+
+    def raw(self, *args: str):
+        return json.loads(self(*args, "--raw").stdout)
+
+    def file(self, name: str, text: str) -> str:
+        (self.root / name).write_text(text)
+        return name
+
+    def spec(self, spec: dict, name: str = "spec.json") -> str:
+        return self.file(name, json.dumps(spec))
+
+
+@pytest.fixture
+def cli(tmp_path):
+    c = Cli(tmp_path)
+    c("create", "repo", "data")
+    return c
+
+
+def test_quick_demo_round_trip(cli):
+    cli("put", "file", "data@master:/", "-f", cli.file("f1", "one"), "-f", cli.file("f2", "two"))
+    created = cli("create", "pipeline", "-f", cli.spec(COPY)).stdout
+    [first] = cli.raw("list", "job")
+    assert created == f"copy: job {first['id']} success: 2 + 0 / 2\n"
+
+    cli("put", "file", "data@master:/f3", "-f", cli.file("f3", "three"))
+    dry = cli("run", "--dry-run").stdout.splitlines()
+    assert dry[0] == "copy: would run 1, skip 2, delete 0 datum(s)"
+    assert sorted(line.split()[0] for line in dry[1:]) == ["run", "skip", "skip"]
+    assert any(line.startswith("  run ") and ":/f3" in line and line.endswith("(new datum)")
+               for line in dry)
+    assert len(cli.raw("list", "job")) == 1  # the dry run made no job
+
+    cli("run")
+    table = cli("list", "job").stdout.splitlines()
+    assert table[0].split() == ["PIPELINE", "ID", "STARTED", "DURATION", "PROGRESS", "DL", "UL",
+                                "STATE"]
+    second, _ = cli.raw("list", "job")  # newest first
+    assert "1 + 2 / 3" in table[1] and table[1].startswith(f"copy     {second['id']} ")
+    assert table[1].endswith(" 5B 5B success") and table[2].endswith(" 6B 6B success")
+
+    inspect = cli("inspect", "job", f"copy@{second['id']}").stdout
+    assert "State: success\n" in inspect and "Reason: -\n" in inspect
+    assert "Datums: 1 processed, 2 skipped, 0 failed, 0 recovered, 3 total\n" in inspect
+    assert f"Output commit: copy@{second['output_commit']}" in inspect
+
+    datums = cli("list", "datum", f"copy@{second['id']}").stdout.splitlines()
+    assert datums[0].split() == ["ID", "FILES", "STATUS", "TIME"]
+    rows = {line.split()[1].rsplit(":", 1)[1]: line.split() for line in datums[1:]}
+    assert {f: r[2] for f, r in rows.items()} == {"/f1": "skipped", "/f2": "skipped",
+                                                  "/f3": "success"}
+    assert rows["/f1"][3] == "-" and rows["/f3"][3] != "-"  # a time only where it ran
+
+    f3 = rows["/f3"][0]
+    shown = cli("inspect", "datum", f"copy@{second['id']}", f3[:10]).stdout
+    assert f"ID: {f3}\n" in shown and "State: success\n" in shown and "Outputs: /f3 (5B)" in shown
+
+    assert cli("logs", "-p", "copy").stdout == f"[{f3[:12]}] out f3\n[{f3[:12]}] err f3\n"
+    f1 = rows["/f1"][0]
+    first_logs = cli("logs", "--pipeline", "copy", "--job", first["id"], "--datum", f1).stdout
+    assert first_logs == f"[{f1[:12]}] out f1\n[{f1[:12]}] err f1\n"
+    assert cli("get", "file", "copy@master:/f3").stdout == "three"
+
+
+def test_preview_datums_of_a_spec_without_running_it(cli):
+    cli("put", "file", "data@master:/", "-f", cli.file("a", "1"), "-f", cli.file("b", "2"))
+    rows = cli.raw("list", "datum", "-f", cli.spec(COPY))
+    commit = cli.raw("inspect", "commit", "data@master")["id"]
+    assert [r["files"] for r in rows] == [[f"data@{commit}:/a"], [f"data@{commit}:/b"]]
+    assert cli("list", "pipeline").stdout.splitlines()[1:] == []  # nothing was created
+
+
+def test_failed_job_is_one_line_and_exit_1(cli):
+    cli("put", "file", "data@master:/a", "-f", cli.file("a", "1"))
+    bad = {**COPY, "transform": {"cmd": ["sh", "-c", "echo disk on fire >&2; exit 3"]},
+           "datumTries": 1}
+    p = cli("create", "pipeline", "-f", cli.spec(bad), ok=False)
+    [job] = cli.raw("list", "job")
+    [datum] = cli.raw("list", "datum", f"copy@{job['id']}")
+    assert p.stderr == (f"pachlite: error: pipeline copy job {job['id']} failure: datum "
+                        f"{datum['id']} failed: command exited with code 3: disk on fire; "
+                        f"see 'pachlite logs --pipeline copy --job {job['id']}'\n")
+    assert datum["state"] == "failed"
+    assert cli("logs", "-p", "copy").stdout.endswith("disk on fire\n")
+    assert cli("list", "file", "copy@master", ok=False).stderr.startswith(
+        "pachlite: error: copy@master has no commits yet")  # nothing was committed
+
+
+@pytest.mark.parametrize("spec_text,message", [
+    ('{"pipeline": {"name": "copy"}, ', "spec.json:1: not valid JSON"),
+    (json.dumps({**COPY, "input": {"pfs": {"repo": "nope", "glob": "/*"}}}),
+     "spec.json: pipeline copy reads repo nope, which does not exist"),
+    (json.dumps({**COPY, "transform": {"cmd": ["sh"]}, "parallelismSpec": {"constant": "many"}}),
+     "spec.json: parallelismSpec.constant"),
+])
+def test_bad_spec_is_one_line_naming_the_file(cli, spec_text, message):
+    cli.file("spec.json", spec_text)
+    p = cli("create", "pipeline", "-f", "spec.json", ok=False)
+    assert p.stderr.startswith(f"pachlite: error: {message}")
+
+
+def test_glob_matching_nothing_succeeds_with_zero_datums(cli):
+    cli("put", "file", "data@master:/a", "-f", cli.file("a", "1"))
+    spec = {**COPY, "input": {"pfs": {"repo": "data", "glob": "/nothing*"}}}
+    out = cli("create", "pipeline", "-f", cli.spec(spec)).stdout
+    assert out.endswith("success: 0 + 0 / 0 (there were no datums to process "
+                        "(the input matched no files))\n")
+
+
+def test_a_broken_glob_is_one_line(cli):
+    cli("put", "file", "data@master:/a", "-f", cli.file("a", "1"))
+    spec = {**COPY, "input": {"pfs": {"repo": "data", "glob": "/[a"}}}
+    p = cli("create", "pipeline", "-f", cli.spec(spec), ok=False)
+    assert "/[a" in p.stderr
+    [job] = cli.raw("list", "job")
+    assert job["state"] == "failure" and job["reason"] in p.stderr
+
+
+def test_interrupt_kills_the_running_datums_and_marks_the_job_killed(cli, tmp_path):
+    cli("put", "file", "data@master:/", "-f", cli.file("a", "1"), "-f", cli.file("b", "2"))
+    pids = tmp_path / "pids"
+    slow = {**COPY, "transform": {"cmd": ["sh", "-c", f"echo $$ >> {pids}; sleep 30"]}}
+    p = subprocess.Popen([str(BIN), "create", "pipeline", "-f", cli.spec(slow), "--workers", "2"],
+                         cwd=cli.root, env=cli.env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 20
+    while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+    _, err = p.communicate(timeout=20)
+    assert p.returncode == 1 and time.monotonic() - started < 10, err
+    [job] = cli.raw("list", "job")
+    assert job["state"] == "killed"
+    for pid in pids.read_text().split():  # no user process outlives the job
+        status = Path(f"/proc/{pid}/status")
+        assert not status.exists() or "zombie" in status.read_text()
+    cli("put", "file", "data@master:/a", "-f", cli.file("a", "1"))
+    cli("update", "pipeline", "-f", cli.spec(COPY))  # the next run starts afresh
+    assert cli.raw("list", "job")[0]["state"] == "success"
