@@ -6,7 +6,6 @@ examples (examples/joins, examples/group; reference/pachyderm/examples-2x).
 
 import hashlib
 import struct
-import time
 
 import pytest
 
@@ -309,15 +308,12 @@ def test_datum_hash_function_matches_the_method():
     assert d == Datum(d.id, d.inputs)
 
 
-# --- speed --------------------------------------------------------------------------------------
+# --- scale (speed is measured by benchmarks/pps_bench.py, not asserted here) ---------------------
 
-def test_hundred_thousand_files_crossed_with_a_model_fast():
+def test_hundred_thousand_files_crossed_with_a_model_give_distinct_datums():
     files = [FileInfo(f"/file{i:06d}.csv", content_hash(str(i)), 10) for i in range(100_000)]
     listings = {"data": Listing("data", "master", "c1", files),
                 "model": Listing("model", "master", "c2", [FileInfo("/model.json", "ab" * 32, 5)])}
-    start = time.perf_counter()
     got = datums({"cross": [pfs("data", "/*"), pfs("model", "/")]}, lambda s: listings[s["repo"]])
     hashes = {d.hash("salt") for d in got}
-    elapsed = time.perf_counter() - start
     assert len(got) == len(hashes) == 100_000
-    assert elapsed < 1.5

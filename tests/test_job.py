@@ -352,15 +352,16 @@ def test_a_symlink_inside_pfs_uploads_its_target(pfs):
 def test_environment_stdin_and_transform_env(pfs):
     make(pfs, ["sh"], glob="/dir/*", transform={
         "stdin": ['printf "%s\\n" "$data_COMMIT" "$PACH_JOB_ID" "$PACH_DATUM_ID" '
-                  '"$PACH_OUTPUT_COMMIT_ID" "$GREETING" > /pfs/out/env',
+                  '"$PACH_OUTPUT_COMMIT_ID" "$GREETING" "$data" > /pfs/out/env',
                   'cp "$data" /pfs/out/via-env', 'echo "$OUT_DIR" > /pfs/out/mapped'],
         "env": {"GREETING": "hello", "OUT_DIR": "/pfs/out"}})
     in_commit = put(pfs, {"/dir/f": "payload"})
     job = run(pfs)
     [row] = datum_rows(pfs, job)
     out = content(pfs, "copy")
-    assert out["/env"].decode().split("\n")[:5] == [in_commit, job.id, row["id"],
-                                                    job.output_commit, "hello"]
+    env = out["/env"].decode().split("\n")
+    assert env[:5] == [in_commit, job.id, row["id"], job.output_commit, "hello"]
+    assert env[5].endswith("/pfs/data/dir/f")  # <input>: the datum's path under /pfs/<input>
     assert out["/via-env"] == b"payload"  # $data is the datum's file, under /pfs/data/dir/f
     assert out["/mapped"].decode().strip().endswith("/pfs/out")
 

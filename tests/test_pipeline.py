@@ -73,8 +73,8 @@ def test_update_keeps_the_salt_so_datums_stay_skipped(pfs):
     assert (r.action, r.job.processed, r.job.skipped) == ("ran", 0, 2)
     assert content(pfs, "copy") == {"/a": "1", "/b": "2"}  # the old outputs are kept
 
-    again = pl.create_pipeline(pfs, spec("copy", "data", ["sh", "-c", "basename $data > /pfs/out/$(basename $data)"]),
-                               update=True, reprocess=True)
+    name_only = ["sh", "-c", "basename $data > /pfs/out/$(basename $data)"]
+    again = pl.create_pipeline(pfs, spec("copy", "data", name_only), update=True, reprocess=True)
     assert again.salt != first.salt and again.version == 3
     [r] = pl.run(pfs)
     assert (r.job.processed, r.job.skipped) == (2, 0)

@@ -105,18 +105,26 @@ def test_preview_datums_of_a_spec_without_running_it(cli):
     assert cli("list", "pipeline").stdout.splitlines()[1:] == []  # nothing was created
 
 
-def test_failed_job_is_one_line_and_exit_1(cli):
+@pytest.mark.parametrize("cmd,reason,log", [
+    (["sh", "-c", "echo disk on fire >&2; exit 3"], "command exited with code 3: disk on fire",
+     "disk on fire"),
+    (["no-such-program"], "command exited with code 127: no-such-program: command not found",
+     "no-such-program: command not found"),
+    (["sh", "-c", "echo x > /pfs/data/x"], "the datum wrote /pfs/data/x outside /pfs/out; write "
+     "outputs only under /pfs/out", None),
+])
+def test_failed_job_is_one_line_and_exit_1(cli, cmd, reason, log):
     cli("put", "file", "data@master:/a", "-f", cli.file("a", "1"))
-    bad = {**COPY, "transform": {"cmd": ["sh", "-c", "echo disk on fire >&2; exit 3"]},
-           "datumTries": 1}
+    bad = {**COPY, "transform": {"cmd": cmd}, "datumTries": 1}
     p = cli("create", "pipeline", "-f", cli.spec(bad), ok=False)
     [job] = cli.raw("list", "job")
     [datum] = cli.raw("list", "datum", f"copy@{job['id']}")
     assert p.stderr == (f"pachlite: error: pipeline copy job {job['id']} failure: datum "
-                        f"{datum['id']} failed: command exited with code 3: disk on fire; "
+                        f"{datum['id']} failed: {reason}; "
                         f"see 'pachlite logs --pipeline copy --job {job['id']}'\n")
-    assert datum["state"] == "failed"
-    assert cli("logs", "-p", "copy").stdout.endswith("disk on fire\n")
+    assert datum["state"] == "failed" and job["reason"] == f"datum {datum['id']} failed: {reason}"
+    if log:
+        assert cli("logs", "-p", "copy").stdout.endswith(f"{log}\n")
     assert cli("list", "file", "copy@master", ok=False).stderr.startswith(
         "pachlite: error: copy@master has no commits yet")  # nothing was committed
 

@@ -4,7 +4,10 @@ The same API as Pachyderm's Python SDK (`python_pachyderm.batch_all_datums`): a 
 `"datumBatching": true` starts its command once per worker, and the decorated function is called
 once per datum, with that datum's files laid out under /pfs and its environment set. Outside a
 batching worker the decorated function simply runs once, on the datum the environment describes,
-so the same program works in every mode:
+so the same program works in every mode. A datum whose call raises (or calls sys.exit with a
+non-zero code) fails alone; the process goes on serving the next datum. Literal "/pfs" paths in
+the code are not rewritten locally: read inputs from the environment (`$<input>`) and take the
+output folder as an argument (the command line's `/pfs/out` is rewritten).
 
     from pachlite.batch import batch_all_datums
 

@@ -185,7 +185,8 @@ def list_branch(repo: str, raw: bool) -> None:
 
 def _commit_rows(cs):
     return [(c.repo, c.branch or "-", c.id,
-             pretty.ago(c.finished) if c.finished else "-", pretty.size(c.size), c.origin,
+             pretty.ago(c.finished) if c.finished else "-",
+             pretty.size(c.size) if c.finished else "-", c.origin,
              c.description) for c in cs]
 
 
@@ -260,7 +261,18 @@ def finish_commit(commit_addr: str, description: str | None) -> None:
               help="pachlite: afterwards, write the branch's head commit id here (for Snakemake).")
 def put_file(file_addr: str, files: tuple[str, ...], recursive: bool, append: bool,
              description: str, sync: bool, head_file: str | None) -> None:
-    """Put files into a repo: one commit (or into the open commit of the branch)."""
+    """Put files into a repo: one commit (or into the open commit of the branch).
+
+    Files are named as pachctl 2.x names them:
+
+    \b
+      put file images@master -f a.png            ->  /a.png
+      put file images@master:/b.png -f a.png     ->  /b.png
+      put file images@master -r -f photos        ->  /photos/...
+      put file images@master:/in -r -f photos    ->  /in/...
+      put file images@master:/in -f a -f b       ->  /in/a, /in/b
+      cat a.png | put file images@master:/a.png -f -
+    """
     from .pfs import collect_sources
     a = _addr(file_addr)
     pfs = _open()
@@ -415,8 +427,9 @@ def main() -> None:
     except BrokenPipeError:
         sys.exit(0)
     except sqlite3.Error as e:
-        click.echo(f"pachlite: error: the store's database: {e}; run 'pachlite fsck', or restore "
-                   "the store from a backup", err=True)
+        fix = ("wait for the other pachlite process and run the command again" if "locked" in str(e)
+               else "run 'pachlite fsck', or restore the store from a backup")
+        click.echo(f"pachlite: error: the store's database: {e}; {fix}", err=True)
         sys.exit(1)
     except OSError as e:
         # e.g. a full disk or an unreadable store: the cause, without a traceback.

@@ -80,7 +80,7 @@ class FileChange:
 class Source:
     """One content to put: `dest` in the repo, read from `local` (a path) or `stream`."""
     dest: str
-    local: Path | None = None
+    local: str | Path | None = None
     stream: BinaryIO | None = None
 
 
@@ -331,42 +331,41 @@ class PFS:
                   description: str = "") -> CommitInfo:
         """Store contents at their paths on a.branch: one new commit (or the open one)."""
         branch = self._writable_branch(a, "put files into")
-        if not append:
-            # Read and hash outside the transaction: other writers wait only for the commit.
-            changes, objects = self._read_sources(sources, str(a))
+        # Read and hash outside the transaction: other writers wait only for the commit,
+        # never for this process to read a slow disk or stdin.
+        read = [(s.dest, self._read_source(s, str(a))) for s in sources]
+        with self.store.transaction() as tx:
+            if append:
+                # Old content read and new written in one transaction: no append is lost.
+                changes, objects = self._append(tx, a.repo, branch, read)
+            else:
+                changes, objects = {dest: obj[:2] for dest, obj in read}, [obj for _, obj in read]
             cid = self.write_commit(a.repo, branch, changes, objects, description=description,
-                                    where=str(a))
-        else:
-            # Old content read and new written in one transaction: no append can be lost.
-            with self.store.transaction() as tx:
-                b = tx.one("SELECT head FROM branches WHERE repo=? AND name=?", (a.repo, branch))
-                changes, objects = self._read_sources(sources, str(a), tx, b and b[0])
-                cid = self.write_commit(a.repo, branch, changes, objects, description=description,
-                                        where=str(a), tx=tx)
+                                    where=str(a), tx=tx)
         return self.resolve(Address(a.repo, commit=cid))
 
-    def _read_sources(self, sources: Sequence[Source], where: str, append_tx: Tx | None = None,
-                      base: str | None = None):
-        """→ ({dest: (hash, size)}, objects). With append_tx, each content goes after the one
-        already at its path (in commit `base` or earlier in `sources`), stored as it is read."""
-        store = self.store
+    def _read_source(self, s: Source, where: str) -> tuple[str, int, bytes | None]:
+        if s.stream is not None:
+            return self.store.read_content(s.stream)
+        with _open_local(s.local, where) as f:
+            return self.store.read_content(f)
+
+    def _append(self, tx: Tx, repo: str, branch: str,
+                read: Sequence[tuple[str, tuple[str, int, bytes | None]]]):
+        """Each content appended to what its path already holds → (changes, objects)."""
+        b = tx.one("SELECT head FROM branches WHERE repo=? AND name=?", (repo, branch))
         changes: dict[str, tuple[str, int] | None] = {}
-        objects: list[tuple[str, int, bytes | None]] = []
-        for s in sources:
-            f = s.stream if s.stream is not None else _open_local(s.local, where)
-            try:
-                old = append_tx and (changes.get(s.dest) or (base and store.one(
-                    "SELECT hash FROM files WHERE commit_id=? AND path=?", (base, s.dest))))
-                if old:
-                    f = io.BytesIO(store.read_object(old[0]) + f.read())
-                h, size, data = store.read_content(f)
-            finally:
-                if s.stream is None:
-                    f.close()
-            changes[s.dest] = (h, size)
-            objects.append((h, size, data))
-            if append_tx:
-                append_tx.put_objects(objects[-1:])
+        objects = []
+        for dest, obj in read:
+            old = changes.get(dest) or (b and b[0] and tx.one(
+                "SELECT hash FROM files WHERE commit_id=? AND path=?", (b[0], dest)))
+            if old:
+                h, _, data = obj
+                new = data if data is not None else self.store.object_path(h).read_bytes()
+                obj = self.store.read_content(io.BytesIO(self.store.read_object(old[0]) + new))
+            tx.put_objects([obj])  # a later source may append to it in turn
+            changes[dest] = obj[:2]
+            objects.append(obj)
         return changes, objects
 
     def _writable_branch(self, a: Address, verb: str) -> str:
@@ -502,9 +501,10 @@ def collect_sources(dest: str | None, locals_: Sequence[str], recursive: bool,
     return out
 
 
-def _open_local(path: Path, where: str) -> BinaryIO:
+def _open_local(path: str | Path, where: str) -> BinaryIO:
     try:
-        return open(path, "rb")
+        # Unbuffered: one read() takes a small file whole, without a buffer object per file.
+        return open(path, "rb", buffering=0)
     except OSError as e:
         raise InvalidInput(f"cannot read local file {str(path)!r}: {e.strerror}",
                            "check that it exists and is readable", where=where) from None
@@ -537,10 +537,10 @@ def _walk(top: Path, dest: str, where: str) -> list[Source]:
                                                "remove the link", where=where)
                         stack.append((e.path, name))
                     else:
-                        out.append(Source(name, local=Path(e.path)))
+                        out.append(Source(name, local=e.path))
                 elif e.is_dir():
                     stack.append((e.path, name))
                 elif e.is_file():
-                    out.append(Source(name, local=Path(e.path)))
+                    out.append(Source(name, local=e.path))
     out.sort(key=lambda s: s.dest)
     return out

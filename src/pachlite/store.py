@@ -78,7 +78,8 @@ CREATE TABLE IF NOT EXISTS datums(
 def write_large(objects_dir: Path, src: BinaryIO, first: bytes = b"") -> tuple[str, int, None]:
     """Stream a large content into objects/ (temp name, then rename); return (hash, size, None).
 
-    Called outside any transaction: the object is complete before anything refers to it.
+    Written under a temporary name, synced, and renamed before the transaction that refers to
+    it commits: no commit ever names a partial object.
     """
     h = hashlib.sha256()
     size = 0
@@ -91,6 +92,8 @@ def write_large(objects_dir: Path, src: BinaryIO, first: bytes = b"") -> tuple[s
                 out.write(chunk)
                 size += len(chunk)
                 chunk = src.read(CHUNK)
+            out.flush()
+            os.fsync(out.fileno())
         digest = h.hexdigest()
         dest = Path(objects_dir) / digest[:2] / digest
         if dest.exists():
@@ -109,6 +112,11 @@ def write_large(objects_dir: Path, src: BinaryIO, first: bytes = b"") -> tuple[s
 def read_content(objects_dir: Path, src: BinaryIO) -> tuple[str, int, bytes | None]:
     """Hash a content: small ones are returned to be inlined, large ones streamed to objects/."""
     head = src.read(INLINE_MAX + 1)
+    while 0 < len(head) <= INLINE_MAX:  # a pipe or an unbuffered file may return less
+        more = src.read(INLINE_MAX + 1 - len(head))
+        if not more:
+            break
+        head += more
     if len(head) <= INLINE_MAX:
         return hash_bytes(head), len(head), head
     return write_large(objects_dir, src, head)
@@ -261,7 +269,9 @@ class Tx:
 
     def put_objects(self, objs) -> None:
         """Insert (hash, size, data-or-None) rows; identical contents are stored once."""
-        self.db.executemany("INSERT OR IGNORE INTO objects VALUES(?,?,?)", objs)
+        # In hash order, SQLite appends to its B-tree instead of inserting at random places.
+        unique = sorted({o[0]: o for o in objs}.values())
+        self.db.executemany("INSERT OR IGNORE INTO objects VALUES(?,?,?)", unique)
 
 
 def fsck(store: Store) -> list[str]:
