@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
 
-.PHONY: run test bench specs check-specs clean
+.PHONY: run test bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,9 @@ test: $(BIN)/.installed
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
 bench: $(BIN)/.installed
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/run.py
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/pfs_bench.py
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/pps_bench.py
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/workflow_bench.py
 
 clean:
 	rm -rf .pachlite .snakemake results

@@ -4,9 +4,11 @@
 1. no-op `snakemake` of the whole workflow vs the no-op of a bare Snakemake workflow with the same
    number of rules (target ≤ 1.2×);
 2. a cold run of the whole workflow on the embedded data vs the same stage programs run once each,
-   in order, by a plain shell script (target ≤ 2×).
+   in order, by a plain shell script (target ≤ 2×);
+3. with --container (needs a Docker engine): the stage image's size, and a cold run with every
+   datum in that image (`--config container=True`) next to the local cold run.
 
-Usage: .venv/bin/python benchmarks/workflow_bench.py [--repeat 3]
+Usage: .venv/bin/python benchmarks/workflow_bench.py [--repeat 3] [--container]
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ o={dest}/o; rm -rf $o; mkdir -p $o/split $o/model $o/qc $o/qcontrol $o/infer
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--container", action="store_true",
+                    help="also build the stage image and time a cold run in container mode")
     args = ap.parse_args()
     smk = [str(BIN / "snakemake"), "--cores", "2"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -94,12 +98,23 @@ def main() -> None:
         bare_noop = [timed(smk, bare) for _ in range(args.repeat)]
         script = stage_script(tmp)
         plain = [timed(["bash", str(script)], tmp) for _ in range(args.repeat)]
+        if args.container:
+            import docker
+            from pachlite.container import build_image
+            image = build_image(ROOT, ROOT / "pachyderm" / "Dockerfile", "pachlite/diabetes:latest")
+            size = docker.from_env().images.get(image).attrs["Size"] / 1e6
+            in_containers = [timed(smk + ["--config", "container=True"], copy_workflow(tmp / f"c{i}"))
+                             for i in range(args.repeat)]
     m = statistics.median
     print(f"rules in the workflow: {n}")
     print(f"no-op snakemake, pachlite workflow: {m(noop):.2f} s   bare {n}-rule workflow: "
           f"{m(bare_noop):.2f} s   ratio {m(noop) / m(bare_noop):.2f} (target <= 1.2)")
     print(f"cold run, pachlite workflow: {m(cold):.2f} s   stage programs by a shell script: "
           f"{m(plain):.2f} s   ratio {m(cold) / m(plain):.2f} (target <= 2.0)")
+    if args.container:
+        print(f"stage image pachlite/diabetes:latest: {size:.0f} MB")
+        print(f"cold run, every datum in a container: {m(in_containers):.2f} s   "
+              f"local: {m(cold):.2f} s")
 
 
 if __name__ == "__main__":

@@ -16,4 +16,6 @@ def pipeline_workers(name):
 
 # Create or update the pipeline from its declaration, run a job if its inputs moved, record the
 # output repo's head for Snakemake.
-RUN_PIPELINE = "pachlite run --spec {params.spec:q} --workers {threads} --head-file {output:q}"
+# With `--config container=True` each datum runs in the stage image, as on a cluster.
+RUN_PIPELINE = ("pachlite run --spec {params.spec:q} --workers {threads} --head-file {output:q}"
+                + (" --container" if config.get("container") else ""))

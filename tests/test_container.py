@@ -128,3 +128,51 @@ def test_a_failed_build_reports_the_tail_of_its_log(image, tmp_path):
         build_image(tmp_path, tmp_path / "Dockerfile", "pachlite-broken:test")
     assert "sentinel-output" in str(err.value)
     assert "\n" not in str(err.value)
+
+
+# ---- the job engine in container mode ----------------------------------------------------------
+
+def _job(tmp_path, image, cmd, **transform):
+    import io
+    from pachlite import pipeline as pl
+    from pachlite.address import Address
+    from pachlite.container import datum_runner
+    from pachlite.pfs import PFS, Source
+    from pachlite.store import Store
+    pfs = PFS(Store(tmp_path / "store"))
+    pfs.create_repo("data")
+    pfs.put_files(Address("data", "master"), [Source(f"/{n}", stream=io.BytesIO(n.encode()))
+                                               for n in ("a", "b")])
+    spec = {"pipeline": {"name": "echo"}, "input": {"pfs": {"repo": "data", "glob": "/*"}},
+            "transform": {"cmd": cmd, **({"image": image} if image else {}), **transform},
+            "datumTries": 1}
+    pl.create_pipeline(pfs, spec)
+    [r] = pl.run(pfs, ["echo"], workers=2, runner=datum_runner())
+    return pfs, r.job
+
+
+def test_a_job_in_container_mode_sees_pfs_and_only_the_pods_environment(image, tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.setenv("HOST_SECRET", "must-not-leak")
+    pfs, job = _job(tmp_path, image, ["sh", "-c", "cat $data > /pfs/out/$(basename $data); "
+                                      "env | sort > /pfs/out/env-$(basename $data)"],
+                    env={"GREETING": "hi"})
+    assert job.state == "success", job.reason
+    files = {p: pfs.store.read_object(h).decode() for p, h, _ in pfs.files(job.output_commit)}
+    assert files["/a"] == "a" and files["/b"] == "b"
+    env = dict(line.split("=", 1) for line in files["/env-a"].splitlines())
+    assert env["data"] == "/pfs/data/a" and env["GREETING"] == "hi"
+    assert env["PACH_JOB_ID"] == job.id and env["data_COMMIT"] == job.inputs[0][2]
+    assert "HOST_SECRET" not in env and "PYTHONPATH" in env  # the image's own, not the host's
+    assert env["PYTHONPATH"] == "/app/src"
+
+
+def test_a_job_without_an_image_uses_pachyderms_default_and_says_it_is_missing(image, tmp_path):
+    with pytest.raises(NotFound, match="image ubuntu:20.04 is not in the Docker engine") as err:
+        _job(tmp_path, None, ["true"])
+    assert "name another in transform.image" in str(err.value)
+
+
+def test_a_failing_datum_in_a_container_fails_the_job_with_its_exit_code(image, tmp_path):
+    pfs, job = _job(tmp_path, image, ["sh", "-c", "echo oops >&2; exit 4"])
+    assert job.state == "failure" and "command exited with code 4: oops" in job.reason

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -198,3 +199,49 @@ def test_report_has_the_plots(wf):
     wf.snakemake("--report", "report.html", "plots")
     html = (wf.root / "report.html").read_text(errors="replace")
     assert "profile.png" in html and "rmse.png" in html
+
+
+@pytest.mark.docker
+def test_container_mode_commits_equal_local_mode_commits(tmp_path):
+    """The whole workflow with every datum in the stage image (as on a cluster) gives the same
+    output commits, byte for byte, as the local run."""
+    from pachlite.container import build_image, docker_available
+    from pachlite.pfs import PFS
+    from pachlite.store import Store
+    import docker
+
+    reason = docker_available()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs a Docker engine (bash .ci/docker.sh start): {reason}")
+        pytest.skip(reason)
+    image = "pachlite/diabetes:latest"  # the tag config/config.yaml names
+    build_image(ROOT, ROOT / "pachyderm" / "Dockerfile", image)
+    runs = {}
+    for mode in ("local", "container"):
+        (tmp_path / mode).mkdir()
+        for name in WORKFLOW:
+            src = ROOT / name
+            (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / mode / name)
+        runs[mode] = Workflow(tmp_path / mode)
+    runs["local"].snakemake()
+    client = docker.from_env()
+    since = datetime.now(timezone.utc)
+    runs["container"].snakemake("--config", "container=True")
+    events = client.events(since=since, until=datetime.now(timezone.utc) + timedelta(seconds=1),
+                           decode=True,
+                           filters={"type": "container", "event": "start", "image": image})
+    jobs = runs["container"].jobs()
+    assert sum(1 for _ in events) == sum(j["processed"] for j in jobs) >= 7  # one per datum
+
+    def commits(wf: Workflow) -> dict:
+        store = Store(wf.root / ".pachlite")
+        pfs = PFS(store)
+        try:
+            return {j["pipeline"]: pfs.files(wf.head(j["pipeline"])) for j in wf.jobs()}
+        finally:
+            store.close()
+
+    local, container = commits(runs["local"]), commits(runs["container"])
+    assert sorted(local) == ["infer", "model", "qc_pre_process", "qcontrol", "split"]
+    assert container == local

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import shutil
 import time
 import traceback
 from functools import wraps
@@ -33,7 +32,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Callable
 
-from .worker import Outcome, collect, lay_out, map_pfs
+from .worker import Outcome, Scratch, map_pfs
 
 FD_VAR, ROOT_VAR, OBJECTS_VAR = "PACHLITE_BATCH_FD", "PACHLITE_PFS_ROOT", "PACHLITE_OBJECTS"
 
@@ -46,7 +45,7 @@ def batch_all_datums(user_code: Callable[..., None]) -> Callable[..., None]:
             user_code(*args, **kwargs)
             return
         conn = Connection(int(fd))
-        pfs_root = Path(os.environ[ROOT_VAR])
+        scratch = Scratch(Path(os.environ[ROOT_VAR]))
         objects_dir = Path(os.environ[OBJECTS_VAR])
         while True:
             try:
@@ -55,16 +54,16 @@ def batch_all_datums(user_code: Callable[..., None]) -> Callable[..., None]:
                 return
             if tasks is None:
                 return
-            conn.send([_one(t, pfs_root, objects_dir, user_code, args, kwargs) for t in tasks])
+            conn.send([_one(t, scratch, objects_dir, user_code, args, kwargs) for t in tasks])
 
     return wrapper
 
 
-def _one(task, pfs_root: Path, objects_dir: Path, fn, args, kwargs) -> Outcome:
+def _one(task, scratch: Scratch, objects_dir: Path, fn, args, kwargs) -> Outcome:
     datum_id, files, env = task
     started = time.time()
-    root = str(pfs_root)
-    inputs = lay_out(pfs_root, files)
+    root = scratch.root
+    scratch.lay_out(files)
     old_env = {k: os.environ.get(k) for k in env}
     os.environ.update({k: map_pfs(v, root) for k, v in env.items()})
     buf = io.StringIO()
@@ -80,9 +79,9 @@ def _one(task, pfs_root: Path, objects_dir: Path, fn, args, kwargs) -> Outcome:
         buf.write(traceback.format_exc())
     outputs: list = []
     if ok:
-        outputs, err = collect(pfs_root, objects_dir, inputs)
+        outputs, err = scratch.collect(objects_dir)
         ok, reason = not err, err
-    _reset(pfs_root)
+    scratch.reset()
     for k, v in old_env.items():
         if v is None:
             os.environ.pop(k, None)
@@ -90,15 +89,3 @@ def _one(task, pfs_root: Path, objects_dir: Path, fn, args, kwargs) -> Outcome:
             os.environ[k] = v
     return Outcome(datum_id, ok, reason, outputs, buf.getvalue().encode(), started,
                    time.time() - started)
-
-
-def _reset(pfs_root: Path) -> None:
-    """Leave /pfs as before the datum: an empty out/ and nothing else, so neither the datum's
-    inputs nor anything it wrote beside them is seen by the next datum."""
-    with os.scandir(pfs_root) as it:
-        for e in it:
-            if e.is_dir(follow_symlinks=False):
-                shutil.rmtree(e.path)
-            else:
-                os.unlink(e.path)
-    (pfs_root / "out").mkdir()

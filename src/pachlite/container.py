@@ -97,6 +97,20 @@ def run_datum(image: str, cmd: list[str], pfs_dir: Path, env: dict[str, str],
         container.remove(force=True)
 
 
+def datum_runner(user: str | None = None):
+    """The job engine's runner for container mode: each datum's command in transform.image
+    (Pachyderm's default, ubuntu:20.04, when unset), its scratch /pfs bind-mounted, stdout then
+    stderr as the datum's log (None exit code = timed out)."""
+    _client()  # no engine: one clear error before any datum runs
+
+    def run(image: str | None, cmd, stdin: str | None, env: dict, pfs_dir: Path,
+            timeout: float | None) -> tuple[int | None, bytes]:
+        r = run_datum(image, list(cmd), Path(pfs_dir), env, stdin=stdin, timeout=timeout,
+                      user=user)
+        return (None if r.timed_out else r.exit_code), (r.stdout + r.stderr).encode()
+    return run
+
+
 class ContainerWorker:
     """One long-lived container per worker, each datum an `exec` in it: the fast path.
 
@@ -184,7 +198,8 @@ def _create(client: docker.DockerClient, image: str, cmd: list[str], pfs_dir: Pa
             volumes={str(pfs_dir.resolve()): {"bind": "/pfs", "mode": "rw"}})
     except docker.errors.ImageNotFound:
         raise NotFound(f"image {image} is not in the Docker engine",
-                       f"build it: docker build -f pachyderm/Dockerfile -t {image} .",
+                       f"build it (docker build -f pachyderm/Dockerfile -t {image} .) or pull "
+                       "it, or name another in transform.image",
                        where="transform.image") from None
 
 

@@ -30,6 +30,7 @@ from .errors import PachliteError
 from .pfs import AUTO, PFS, new_id
 from .plan import (DELETE, FAILED, RECOVERED, RUN, SKIP, SKIPPED, SUCCESS, BaseDatum, Plan,
                    Step, plan)
+from .pyworker import WARM_VAR, python_script, warm_command
 from .worker import Outcome, Transform, kill_running, process_datum, reap, start_process
 
 # Job states, as Pachyderm names them (JOB_SUCCESS → "success").
@@ -211,7 +212,7 @@ class Job:
         for di in step.datum.inputs:
             for f in di.files:
                 data = inline.get(f.hash)
-                files.append((f"{di.name}{f.path}", data,
+                files.append((f"{di.name}{f.path}", f.hash, data,
                               None if data is not None else str(self.pfs.store.object_path(f.hash))))
         env = dm.datum_env(step.datum)
         env["PACH_DATUM_ID"] = step.datum_id
@@ -229,11 +230,15 @@ class Job:
         return out
 
     def _base_env(self, job_id: str) -> dict[str, str]:
-        env = dict(os.environ)
+        # A container gets the worker pod's environment (Pachyderm's variables and transform.env),
+        # never the host's; a local process inherits the host's, as any command would.
+        env = {} if self.runner else dict(os.environ)
         env.update({"PACH_JOB_ID": job_id, "PACH_OUTPUT_COMMIT_ID": job_id,
                     "PPS_PIPELINE_NAME": self.name})
         for node in _pfs_nodes(self.spec["input"]):
             env[f"{node.get('name', node['repo'])}_COMMIT"] = self.resolve(node).commit
+        if self.runner:
+            return env
         # Stage programs and pachlite.batch import from here, whichever python runs them.
         src = str(Path(__file__).resolve().parent.parent)
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -255,14 +260,17 @@ class Job:
         objects = self.pfs.store.objects_dir
         stop = threading.Event()
         try:
-            if t.get("datumBatching") and self.runner is None:
+            # One process per worker serves many datums: the user's own batching loop, or a warm
+            # interpreter for a plain Python script; otherwise (or in a container) one per datum.
+            warm = self.runner is None and python_script(transform.cmd, transform.stdin, self.cwd)
+            if self.runner is None and (t.get("datumBatching") or warm):
                 results = _run_batched(tasks, transform, base_env, root, objects, self.workers,
-                                       tries, stop)
+                                       tries, stop, warm=bool(warm and not t.get("datumBatching")))
             else:
                 results = self._run_each(tasks, transform, base_env, root, objects, tries, stop)
             if transform.err_cmd:
                 err_t = Transform(transform.err_cmd, transform.err_stdin, transform.env,
-                                  timeout=timeout, cwd=self.cwd)
+                                  timeout=timeout, cwd=self.cwd, image=transform.image)
                 by_id = {task[0]: task for task in tasks}
                 for did, (state, o, n) in list(results.items()):
                     if state == FAILED:
@@ -420,10 +428,13 @@ def _pfs_nodes(node: dict):
     return pfs_inputs(node)
 
 
-# ---- datum batching: one user process per worker serves many datums ----------------------------
+# ---- one user process per worker serves many datums --------------------------------------------
 
 class _BatchWorker:
-    def __init__(self, t: Transform, base_env: dict, root: Path, objects: Path):
+    """A datum-batching user process (`pachlite.batch`), or with warm=True the transform's Python
+    interpreter running `pachlite.pyworker`; both serve task lists over a socket."""
+
+    def __init__(self, t: Transform, base_env: dict, root: Path, objects: Path, warm: bool):
         from .batch import FD_VAR, OBJECTS_VAR, ROOT_VAR
         pfs_root = root / "pfs"
         (pfs_root / "out").mkdir(parents=True, exist_ok=True)
@@ -431,9 +442,11 @@ class _BatchWorker:
         parent, child = socket.socketpair()
         env = {**base_env, **local.env, FD_VAR: str(child.fileno()), ROOT_VAR: str(pfs_root),
                OBJECTS_VAR: str(objects)}
+        self.warm = warm
+        cmd = warm_command(local.cmd, t.accept) if warm else local.cmd
         self.log = open(root / "worker.log", "w+b")
         try:
-            self.proc = start_process(local.cmd, stdin=subprocess.PIPE, stdout=self.log,
+            self.proc = start_process(cmd, stdin=subprocess.PIPE, stdout=self.log,
                                       stderr=subprocess.STDOUT, env=env, cwd=t.cwd,
                                       pass_fds=[child.fileno()])
         except OSError as e:
@@ -452,15 +465,18 @@ class _BatchWorker:
             limit = self.timeout * len(tasks) if self.timeout else None
             if not self.conn.poll(limit):
                 reap(self.proc, kill=True)
+                self.proc.wait()  # dead before anyone asks `alive`: the next batch gets a new one
                 return [Outcome(t[0], False, f"timed out after {self.timeout:g}s") for t in tasks]
             return self.conn.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError):
             code = self.proc.wait()
             self.log.seek(0)
             tail = self.log.read().decode(errors="replace").strip().splitlines()[-3:]
-            why = (f"the batching worker exited with code {code} before serving its datums"
-                   + (f": {' | '.join(tail)}" if tail else "")
-                   + "; wrap the per-datum code with pachlite.batch.batch_all_datums")
+            fix = (f"set {WARM_VAR}=0 to run one process per datum" if self.warm
+                   else "wrap the per-datum code with pachlite.batch.batch_all_datums")
+            why = (f"the {'Python' if self.warm else 'batching'} worker exited with code {code} "
+                   f"before serving its datums" + (f": {' | '.join(tail)}" if tail else "")
+                   + f"; {fix}")
             return [Outcome(t[0], False, why, log=("\n".join(tail)).encode()) for t in tasks]
 
     @property
@@ -478,12 +494,13 @@ class _BatchWorker:
 
 
 def _run_batched(tasks, t: Transform, base_env, root: Path, objects: Path, workers: int, tries: int,
-                 stop: threading.Event):
+                 stop: threading.Event, warm: bool):
     results: dict[str, tuple[str, Outcome, int]] = {}
     attempts: dict[str, int] = {}
     queue = collections.deque(tasks)
     lock = threading.Lock()
-    chunk = max(1, min(BATCH_CHUNK, len(tasks) // (workers * 4) or 1))
+    # A datumTimeout is enforced per message: one datum per message keeps it per datum.
+    chunk = 1 if t.timeout else max(1, min(BATCH_CHUNK, len(tasks) // (workers * 4) or 1))
 
     def serve(w: int) -> None:
         worker = None
@@ -498,7 +515,7 @@ def _run_batched(tasks, t: Transform, base_env, root: Path, objects: Path, worke
                         worker.close()
                     wroot = root / f"worker-{w}-{time.monotonic_ns()}"
                     wroot.mkdir(parents=True)
-                    worker = _BatchWorker(t, base_env, wroot, objects)
+                    worker = _BatchWorker(t, base_env, wroot, objects, warm)
                 by_id = {task[0]: task for task in batch}
                 for o in worker.run(batch):
                     with lock:

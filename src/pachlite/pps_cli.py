@@ -8,7 +8,7 @@ import sys
 import click
 
 from . import pretty
-from .errors import InvalidInput, NotFound, PachliteError
+from .errors import InvalidInput, NotFound
 
 
 def _pfs():
@@ -43,13 +43,10 @@ def _job(pfs, pipeline: str, job_id: str | None):
 
 
 def _runner(container: bool):
+    """None runs datums as local processes; --container runs them in transform.image."""
     if not container:
         return None
-    try:
-        from .container import datum_runner
-    except ImportError:
-        raise PachliteError("--container needs pachlite.container.datum_runner, which this "
-                            "install lacks", "run without --container") from None
+    from .container import datum_runner
     return datum_runner()
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from .store import INLINE_MAX, hash_bytes, write_large
 
 # A task is plain data so it pickles cheaply to batching workers:
-# (datum_id, [(rel path under pfs root, inline bytes | None, object file | None)], env)
+# (datum_id, [(rel path under pfs root, content hash, inline bytes | None, object file | None)], env)
 Task = tuple
 
 _PFS = re.compile(r"(?<![\w./-])/pfs(?=/|\b|$)")
@@ -48,90 +48,177 @@ class Outcome:
     duration: float = 0.0
 
 
-def lay_out(pfs_root: Path, files) -> list[Path]:
-    """Write a datum's input files under pfs_root and make an empty out/; return what was written."""
-    (pfs_root / "out").mkdir(parents=True, exist_ok=True)
-    written = []
-    made: set[Path] = set()
-    for rel, data, obj in files:
-        dest = pfs_root / rel
-        parent = dest.parent
-        if parent not in made:
-            parent.mkdir(parents=True, exist_ok=True)
-            made.add(parent)
-        if data is not None:
-            with open(dest, "wb") as f:
-                f.write(data)
-        else:
-            shutil.copyfile(obj, dest)
-        written.append(dest)
-    return written
+class Scratch:
+    """A worker's /pfs: a datum's inputs laid out, its out/ collected, then cleared for the next.
 
-
-def collect(pfs_root: Path, objects_dir: Path, inputs: list[Path]) -> tuple[list, str]:
-    """Read /pfs/out into (path, hash, size, data|None) rows; report writes outside /pfs/out.
-
-    Returns (outputs, error). Symlinks in out/ are followed while they stay inside the datum's
-    /pfs (Pachyderm uploads the target's content), refused otherwise; so are broken links, links
-    that loop, and anything that is not a regular file or directory (a fifo would block forever).
+    A worker serving many datums keeps the input files the next datum has too (same path, same
+    content, untouched since: the model crossed with every attribute file) instead of rewriting
+    them, and finds writes outside /pfs/out by listing only the folders it laid out (any stray
+    file or folder is a new entry in one of them): a few system calls per datum, not a tree walk.
     """
-    outputs = []
-    real_root = os.path.realpath(pfs_root)
-    out_dir = str(pfs_root / "out")
-    stack = [(out_dir, "")]
-    visited = {os.path.realpath(out_dir)}
-    while stack:
-        d, rel = stack.pop()
-        with os.scandir(d) as it:
-            for e in it:
-                path = rel + "/" + e.name
-                src = e.path
-                if e.is_symlink():
-                    real = os.path.realpath(src)
-                    if not real.startswith(real_root + os.sep):
-                        return [], (f"/pfs/out{path} is a symlink to {real}, outside /pfs; "
-                                    "write the content itself")
-                    if not os.path.exists(real):
-                        return [], f"/pfs/out{path} is a broken symlink; write the content itself"
-                    src = real
-                if os.path.isdir(src):
-                    if os.path.realpath(src) in visited:
-                        return [], (f"/pfs/out{path} is a symlink back into a folder already "
-                                    "written; write the content itself")
-                    visited.add(os.path.realpath(src))
-                    stack.append((src, path))
-                    continue
-                if not os.path.isfile(src):
-                    return [], (f"/pfs/out{path} is not a regular file; "
-                                "write only files and folders under /pfs/out")
-                with open(src, "rb") as f:
-                    head = f.read(INLINE_MAX + 1)
-                    if len(head) <= INLINE_MAX:
-                        outputs.append((path, hash_bytes(head), len(head), head))
+
+    def __init__(self, pfs_root: Path):
+        self.root = str(pfs_root)
+        self.out = os.path.join(self.root, "out")
+        os.makedirs(self.out, exist_ok=True)
+        self.real_root = os.path.realpath(self.root)
+        self.real_out = os.path.realpath(self.out)
+        self.checked = False  # collect() already looked for stray writes of this datum
+        self.files: dict[str, tuple[str, int, int]] = {}  # path → (content key, mtime_ns, size)
+        self.dirs: set[str] = set()                       # input folders made, below root
+        self.entries = {self.root: {"out"}}               # folder laid out → the names it holds
+
+    def lay_out(self, files) -> None:
+        """Make /pfs hold exactly these (rel path, content key, inline bytes | None, object file)."""
+        self.checked = False
+        want = {self.root + "/" + rel: (key, data, obj) for rel, key, data, obj in files}
+        gone = self.files.keys() - want.keys()
+        for path in gone:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            parent, name = os.path.split(path)
+            self.entries[parent].discard(name)
+        rebuild = False
+        if gone and not {os.path.dirname(p) for p in gone} <= {os.path.dirname(p) for p in want}:
+            needed = {d for path in want for d in _parents(path, self.root)}
+            for d in sorted(self.dirs - needed, key=len, reverse=True):
+                shutil.rmtree(d, ignore_errors=True)
+            self.dirs &= needed
+            rebuild = True
+        files_now = {}
+        for dest, (key, data, obj) in want.items():
+            old = self.files.get(dest)
+            if old is not None and old[0] == key and _unchanged(dest, old):
+                files_now[dest] = old
+                continue
+            parent, name = os.path.split(dest)
+            if parent not in self.dirs and parent != self.root:
+                os.makedirs(parent, exist_ok=True)
+                self.dirs.update(_parents(dest, self.root))
+                rebuild = True
+            if data is not None:
+                fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view):]
+                    st = os.fstat(fd)
+                finally:
+                    os.close(fd)
+            else:
+                shutil.copyfile(obj, dest)
+                st = os.stat(dest)
+            files_now[dest] = (key, st.st_mtime_ns, st.st_size)
+            if not rebuild:
+                self.entries[parent].add(name)
+        self.files = files_now
+        if rebuild:
+            self.entries = {d: set() for d in (self.root, *self.dirs)}
+            self.entries[self.root].add("out")
+            for path in (*files_now, *self.dirs):
+                parent, name = os.path.split(path)
+                self.entries[parent].add(name)
+
+    def collect(self, objects_dir: Path) -> tuple[list, str]:
+        """Read /pfs/out into sorted (path, hash, size, data | None) rows; → (rows, error).
+
+        Symlinks in out/ are followed while they stay inside the datum's /pfs (Pachyderm uploads
+        the target's content), refused otherwise; so are broken links, links that loop, and
+        anything that is not a regular file or folder (a fifo would block forever). A file written
+        outside /pfs/out is an error too.
+        """
+        stray = self._stray()
+        self.checked = not stray
+        if stray:
+            return [], f"the datum wrote {stray} outside /pfs/out; write outputs only under /pfs/out"
+        outputs = []
+        stack = [(self.out, "")]
+        visited = {self.real_out}
+        while stack:
+            d, rel = stack.pop()
+            with os.scandir(d) as it:
+                for e in it:
+                    path = rel + "/" + e.name
+                    src = e.path
+                    if e.is_symlink():
+                        real = os.path.realpath(src)
+                        if not real.startswith(self.real_root + os.sep):
+                            return [], (f"/pfs/out{path} is a symlink to {real}, outside /pfs; "
+                                        "write the content itself")
+                        if not os.path.exists(real):
+                            return [], f"/pfs/out{path} is a broken symlink; write the content itself"
+                        src, is_dir, is_file = real, os.path.isdir(real), os.path.isfile(real)
                     else:
-                        h, size, _ = write_large(objects_dir, f, head)
-                        outputs.append((path, h, size, None))
-    stray = _stray_files(pfs_root, inputs)
-    if stray:
-        return [], (f"the datum wrote {stray[0]} outside /pfs/out; "
-                    "write outputs only under /pfs/out")
-    outputs.sort()
-    return outputs, ""
+                        is_dir, is_file = e.is_dir(), e.is_file()
+                    if is_dir:
+                        real = os.path.realpath(src)
+                        if real in visited:
+                            return [], (f"/pfs/out{path} is a symlink back into a folder already "
+                                        "written; write the content itself")
+                        visited.add(real)
+                        stack.append((src, path))
+                    elif not is_file:
+                        return [], (f"/pfs/out{path} is not a regular file; "
+                                    "write only files and folders under /pfs/out")
+                    else:
+                        with open(src, "rb") as f:
+                            head = f.read(INLINE_MAX + 1)
+                            if len(head) <= INLINE_MAX:
+                                outputs.append((path, hash_bytes(head), len(head), head))
+                            else:
+                                h, size, _ = write_large(objects_dir, f, head)
+                                outputs.append((path, h, size, None))
+        outputs.sort()
+        return outputs, ""
+
+    def _stray(self) -> str | None:
+        """The first entry (as /pfs/...) the datum made outside out/, if any."""
+        for d, names in self.entries.items():
+            try:
+                extra = sorted(set(os.listdir(d)) - names)
+            except FileNotFoundError:
+                continue  # the datum removed an input folder: the next lay_out remakes it
+            if extra:
+                return "/pfs/" + os.path.relpath(os.path.join(d, extra[0]), self.root)
+        return None
+
+    def reset(self) -> None:
+        """Empty out/ for the next datum; after a failure, clear everything laid out too."""
+        with os.scandir(self.out) as it:
+            for e in it:
+                if e.is_dir(follow_symlinks=False):
+                    shutil.rmtree(e.path)
+                else:
+                    os.unlink(e.path)
+        if not self.checked and self._stray():
+            self.clear_inputs()
+
+    def clear_inputs(self) -> None:
+        with os.scandir(self.root) as it:
+            for e in it:
+                if e.path == self.out:
+                    continue
+                if e.is_dir(follow_symlinks=False):
+                    shutil.rmtree(e.path)
+                else:
+                    os.unlink(e.path)
+        self.files, self.dirs, self.entries = {}, set(), {self.root: {"out"}}
 
 
-def _stray_files(pfs_root: Path, inputs: list[Path]) -> list[str]:
-    expected = {str(p) for p in inputs}
-    out_dir = str(pfs_root / "out")
-    stray = []
-    for d, dirs, files in os.walk(pfs_root):
-        if d == out_dir:
-            dirs[:] = []
-            continue
-        for f in files:
-            p = os.path.join(d, f)
-            if p not in expected:
-                stray.append("/pfs/" + os.path.relpath(p, pfs_root))
-    return sorted(stray)
+def _parents(path: str, root: str):
+    """The folders between root (excluded) and path (excluded)."""
+    d = os.path.dirname(path)
+    while d != root and len(d) > len(root):
+        yield d
+        d = os.path.dirname(d)
+
+
+def _unchanged(path: str, old: tuple[str, int, int]) -> bool:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (st.st_mtime_ns, st.st_size) == old[1:]
 
 
 def clear(pfs_root: Path) -> None:
@@ -149,6 +236,7 @@ class Transform:
     accept: frozenset = frozenset()
     timeout: float | None = None
     cwd: str | None = None
+    image: str | None = None
 
     @staticmethod
     def from_spec(t: dict, timeout: float | None, cwd: str | None) -> "Transform":
@@ -156,14 +244,15 @@ class Transform:
         err_stdin = "\n".join(t["errStdin"]) + "\n" if t.get("errStdin") else None
         return Transform(tuple(t.get("cmd") or ()), stdin, dict(t.get("env") or {}),
                          tuple(t.get("errCmd") or ()), err_stdin,
-                         frozenset(int(c) for c in t.get("acceptReturnCode") or ()), timeout, cwd)
+                         frozenset(int(c) for c in t.get("acceptReturnCode") or ()), timeout, cwd,
+                         t.get("image"))
 
     def mapped(self, pfs_root: str) -> "Transform":
         m = lambda s: map_pfs(s, pfs_root)  # noqa: E731
         return Transform(tuple(map(m, self.cmd)), m(self.stdin) if self.stdin else None,
                          {k: m(v) for k, v in self.env.items()}, tuple(map(m, self.err_cmd)),
                          m(self.err_stdin) if self.err_stdin else None, self.accept, self.timeout,
-                         self.cwd)
+                         self.cwd, self.image)
 
 
 # Process groups of user code still running: a timed-out datum's whole group is killed (a
@@ -234,14 +323,15 @@ def process_datum(task: Task, root: Path, t: Transform, base_env: dict, objects_
     pfs_root = root / "pfs"
     started = time.time()
     try:
-        inputs = lay_out(pfs_root, files)
+        scratch = Scratch(pfs_root)
+        scratch.lay_out(files)
         local = t.mapped(str(pfs_root)) if runner is None else t
         full_env = {**base_env, **{k: (map_pfs(v, str(pfs_root)) if runner is None else v)
                                    for k, v in env.items()}, **local.env}
         if runner is None:
             code, log = run_process(local.cmd, local.stdin, full_env, t.cwd, t.timeout)
         else:
-            code, log = runner(local.cmd, local.stdin, full_env, pfs_root, t.timeout)
+            code, log = runner(t.image, local.cmd, local.stdin, full_env, pfs_root, t.timeout)
         ok = code == 0 or (code is not None and code in t.accept)
         if not ok:
             why = (f"timed out after {t.timeout:g}s" if code is None
@@ -249,7 +339,7 @@ def process_datum(task: Task, root: Path, t: Transform, base_env: dict, objects_
             tail = log.decode(errors="replace").strip().splitlines()[-1:] if log else []
             return Outcome(datum_id, False, why + (f": {tail[0]}" if tail else ""), [], log,
                            started, time.time() - started)
-        outputs, err = collect(pfs_root, objects_dir, inputs)
+        outputs, err = scratch.collect(objects_dir)
         return Outcome(datum_id, not err, err, outputs, log, started, time.time() - started)
     finally:
         clear(root)

@@ -1,0 +1,136 @@
+"""Warm Python workers: a `python3 script.py` transform runs in one interpreter per worker, with
+the same results, failures and logs as one process per datum (PACHLITE_WARM_WORKERS=0)."""
+
+import io
+import json
+import sys
+
+import pytest
+
+from pachlite import pipeline as pl
+from pachlite.address import Address
+from pachlite.pfs import PFS, Source
+from pachlite.pyworker import python_script
+from pachlite.store import Store
+
+SCRIPT = '''\
+import json, os, sys
+seen = []                      # module globals are fresh for every datum
+seen.append(os.environ["data"])
+leak = os.environ.get("LEAK")  # a variable set by an earlier datum must not be seen
+os.environ["LEAK"] = "yes"
+name = os.path.basename(os.environ["data"])
+text = open(os.environ["data"]).read()
+print("datum", name)
+if text == "exit3":
+    sys.exit(3)
+if text == "boom":
+    raise ValueError("bad value in " + name)
+if text == "stray":
+    open(os.path.join(os.path.dirname(os.environ["data"]), "x"), "w").write("?")
+with open(os.path.join(sys.argv[1], name), "w") as f:
+    json.dump({"pid": os.getpid(), "seen": len(seen), "leak": leak, "argv0": sys.argv[0],
+               "datum": os.environ["PACH_DATUM_ID"], "text": text}, f)
+'''
+
+
+@pytest.fixture
+def pfs(tmp_path):
+    store = Store(tmp_path / "store")
+    p = PFS(store)
+    p.create_repo("data")
+    (tmp_path / "work.py").write_text(SCRIPT)
+    yield p
+    store.close()
+
+
+def put(pfs, files: dict) -> None:
+    pfs.put_files(Address("data", "master"),
+                  [Source(k, stream=io.BytesIO(v.encode())) for k, v in files.items()])
+
+
+def job(pfs, tmp_path, workers=1, **spec):
+    spec = {"pipeline": {"name": "work"}, "input": {"pfs": {"repo": "data", "glob": "/*"}},
+            "transform": {"cmd": ["python3", "work.py", "/pfs/out"], **spec.pop("transform", {})},
+            **spec}
+    pl.create_pipeline(pfs, spec)
+    [r] = pl.run(pfs, ["work"], workers=workers, cwd=str(tmp_path))
+    return r.job
+
+
+def outputs(pfs, commit) -> dict:
+    return {p: json.loads(pfs.store.read_object(h)) for p, h, _ in pfs.files(commit)}
+
+
+def test_python_script_recognises_plain_python_commands(tmp_path, monkeypatch):
+    (tmp_path / "s.py").write_text("")
+    cwd = str(tmp_path)
+    assert python_script(["python3", "s.py", "x"], None, cwd) == "s.py"
+    assert python_script([sys.executable, "s.py"], None, cwd) == "s.py"
+    assert python_script(["python3", "s.py"], "input\n", cwd) is None      # stdin: a process each
+    assert python_script(["python3", "-c", "pass"], None, cwd) is None
+    assert python_script(["python3", "missing.py"], None, cwd) is None
+    assert python_script(["bash", "s.py"], None, cwd) is None
+    monkeypatch.setenv("PACHLITE_WARM_WORKERS", "0")
+    assert python_script(["python3", "s.py"], None, cwd) is None
+
+
+def test_one_interpreter_serves_every_datum_with_fresh_globals_and_environment(pfs, tmp_path):
+    put(pfs, {f"/f{i}": f"text {i}" for i in range(8)})
+    j = job(pfs, tmp_path)
+    assert (j.state, j.processed) == ("success", 8)
+    out = outputs(pfs, j.output_commit)
+    assert len({o["pid"] for o in out.values()}) == 1       # one process start for the job
+    assert {o["seen"] for o in out.values()} == {1}         # no state carried between datums
+    assert {o["leak"] for o in out.values()} == {None}      # nor environment
+    assert {o["argv0"] for o in out.values()} == {"work.py"}
+    assert len({o["datum"] for o in out.values()}) == 8
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_warm_and_per_process_commits_are_identical(pfs, tmp_path, monkeypatch, workers):
+    put(pfs, {f"/f{i}": f"text {i}" for i in range(6)})
+    warm = outputs(pfs, job(pfs, tmp_path, workers).output_commit)
+    monkeypatch.setenv("PACHLITE_WARM_WORKERS", "0")
+    pl.delete_pipeline(pfs, "work")
+    cold = outputs(pfs, job(pfs, tmp_path, workers).output_commit)
+    assert len({o["pid"] for o in cold.values()}) == 6      # the per-datum mode, for contrast
+    strip = lambda d: {p: {k: v for k, v in o.items() if k != "pid"} for p, o in d.items()}  # noqa: E731
+    assert strip(warm) == strip(cold)
+
+
+def test_exit_codes_exceptions_and_stray_files_fail_only_their_datum(pfs, tmp_path):
+    put(pfs, {"/a": "fine", "/b": "exit3", "/c": "boom", "/d": "stray"})
+    j = job(pfs, tmp_path, datumTries=1)
+    assert (j.state, j.processed, j.failed) == ("failure", 1, 3)
+    rows = {json.loads(r["inputs"])[0][3]: r for r in pfs.store.query(
+        "SELECT * FROM datums WHERE job_id=?", (j.id,))}
+    assert rows["/b"]["reason"].startswith("command exited with code 3")
+    assert rows["/c"]["reason"] == "command exited with code 1: ValueError: bad value in c"
+    assert "wrote /pfs/data/x outside /pfs/out" in rows["/d"]["reason"]
+    log = pfs.store.read_object(rows["/c"]["log_hash"]).decode()
+    assert log.startswith("datum c\n") and "Traceback" in log      # stdout and stderr, this datum's only
+
+
+def test_accept_return_code_applies(pfs, tmp_path):
+    put(pfs, {"/a": "exit3"})
+    j = job(pfs, tmp_path, transform={"acceptReturnCode": [3]})
+    assert (j.state, j.processed) == ("success", 1)
+
+
+def test_a_datum_that_kills_its_worker_fails_alone(pfs, tmp_path):
+    (tmp_path / "work.py").write_text(SCRIPT.replace(
+        'if text == "exit3":', 'if text == "die":\n    os._exit(9)\nif text == "exit3":'))
+    put(pfs, {"/a": "one", "/b": "die", "/c": "three"})
+    j = job(pfs, tmp_path, datumTries=2)
+    assert (j.state, j.processed, j.failed) == ("failure", 2, 1)
+    assert "worker exited with code 9" in j.reason and "PACHLITE_WARM_WORKERS=0" in j.reason
+
+
+def test_datum_timeout_kills_a_hung_datum_and_the_others_run(pfs, tmp_path):
+    (tmp_path / "work.py").write_text(SCRIPT.replace(
+        'if text == "exit3":', 'if text == "hang":\n    import time; time.sleep(60)\nif text == "exit3":'))
+    put(pfs, {"/a": "one", "/b": "hang", "/c": "three"})
+    j = job(pfs, tmp_path, datumTries=1, datumTimeout="1s")
+    assert (j.state, j.processed, j.failed) == ("failure", 2, 1)
+    assert "timed out after 1s" in j.reason
