@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 WORKFLOW = ["Snakefile", "pipelines.py", "rules", "config", "data", "scripts", "report"]
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+ENV.pop("PYTHONDONTWRITEBYTECODE", None)  # cached bytecode, as Python's default
 ENV.pop("PACHLITE_STORE", None)
 
 

@@ -134,3 +134,18 @@ def test_datum_timeout_kills_a_hung_datum_and_the_others_run(pfs, tmp_path):
     j = job(pfs, tmp_path, datumTries=1, datumTimeout="1s")
     assert (j.state, j.processed, j.failed) == ("failure", 2, 1)
     assert "timed out after 1s" in j.reason
+
+
+@pytest.mark.parametrize("warm", ["1", "0"])
+def test_progress_counts_every_datum_once(pfs, tmp_path, monkeypatch, warm):
+    monkeypatch.setenv("PACHLITE_WARM_WORKERS", warm)
+    put(pfs, {f"/f{i}": f"text {i}" for i in range(7)})
+    pl.create_pipeline(pfs, {"pipeline": {"name": "work"},
+                             "input": {"pfs": {"repo": "data", "glob": "/*"}},
+                             "transform": {"cmd": ["python3", "work.py", "/pfs/out"]}})
+    seen = []
+    [r] = pl.run(pfs, ["work"], workers=2, cwd=str(tmp_path),
+                 progress=lambda name, done, total: seen.append((name, done, total)))
+    assert r.job.processed == 7
+    assert seen[0] == ("work", 0, 7) and seen[-1] == ("work", 7, 7)
+    assert [d for _, d, _ in seen] == sorted(d for _, d, _ in seen)

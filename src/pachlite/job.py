@@ -130,8 +130,12 @@ class Job:
     """Runs one job of `spec` (normalised, with defaults) on the current heads of its inputs."""
 
     def __init__(self, pfs: PFS, spec: dict, salt: str, version: int, workers: int = 1,
-                 runner: Callable | None = None, cwd: str | None = None):
+                 runner: Callable | None = None, cwd: str | None = None,
+                 progress: Callable[[str, int, int], None] | None = None):
         self.pfs, self.spec, self.salt, self.version = pfs, spec, salt, version
+        self.progress = progress  # (pipeline, datums done, datums to run), as datums finish
+        self._done = 0
+        self._done_lock = threading.Lock()
         self.name = spec["pipeline"]["name"]
         self.out_repo = self.name
         self.branch = spec.get("outputBranch", "master")
@@ -139,26 +143,34 @@ class Job:
         self.runner = runner
         self.cwd = cwd
         self._listings: dict[tuple[str, str], dm.Listing] = {}
+        self._commits: dict[tuple[str, str], str] = {}
 
     # ---- inputs and plan -------------------------------------------------------------------
 
     def resolve(self, node: dict) -> dm.Listing:
-        repo, branch = node["repo"], node.get("branch", "master")
+        repo, branch = node["repo"], node.get("branch") or "master"
         key = (repo, branch)
         if key not in self._listings:
-            from .address import Address
-            c = self.pfs.resolve(Address(repo, branch))
-            files = [dm.FileInfo(p, h, s) for p, h, s in self.pfs.files(c.id)]
-            self._listings[key] = dm.Listing(repo, branch, c.id, files)
+            c = self.commit_of(node)
+            files = [dm.FileInfo(p, h, s) for p, h, s in self.pfs.files(c)]
+            self._listings[key] = dm.Listing(repo, branch, c, files)
         return self._listings[key]
+
+    def commit_of(self, node: dict) -> str:
+        """The commit a pfs input reads (its branch's head when the job was set up)."""
+        key = (node["repo"], node.get("branch") or "master")
+        if key not in self._commits:
+            from .address import Address
+            self._commits[key] = self.pfs.resolve(Address(*key)).id
+        return self._commits[key]
 
     def input_commits(self) -> list[tuple[str, str, str]]:
         from .spec import pfs_inputs
         out = []
         for node in pfs_inputs(self.spec["input"]):
-            lst = self.resolve(node)
-            if (lst.repo, lst.branch, lst.commit) not in out:
-                out.append((lst.repo, lst.branch, lst.commit))
+            c = (node["repo"], node.get("branch") or "master", self.commit_of(node))
+            if c not in out:
+                out.append(c)
         return out
 
     def base_job(self) -> JobInfo | None:
@@ -170,14 +182,27 @@ class Job:
         if base is None:
             return {}
         rows = self.pfs.store.db.execute(
-            "SELECT id, hash, state, outputs, source_job FROM datums WHERE job_id=?", (base.id,))
+            "SELECT id, hash, state, outputs, source_job FROM datum_records WHERE job_id=?",
+            (base.id,))
         return {r[0]: BaseDatum(r[0], r[1], r[2], tuple(tuple(o) for o in json.loads(r[3])), r[4])
                 for r in rows}
 
-    def plan(self) -> tuple[Plan, JobInfo | None]:
-        datums = dm.datums(self.spec["input"], self.resolve)
+    def plan(self, full: bool = False) -> tuple[Plan, JobInfo | None]:
+        """The datum plan against the base job. Unless `full` (what --dry-run shows: a step for
+        every datum), unchanged datums may be carried without a step each (delta.py)."""
         base = self.base_job()
         no_skip = self.spec.get("reprocessSpec") == "every_job"
+        if base is not None and not no_skip and not full:
+            # Same pipeline version and salt as the base job: only what changed needs a look.
+            row = self.pfs.store.one("SELECT pipeline_version, salt FROM jobs WHERE id=?", (base.id,))
+            if tuple(row) == (self.version, self.salt):
+                from .delta import delta_plan
+                p = delta_plan(self.pfs.store, self.spec["input"], self.salt, base.id,
+                               {(r, b): c for r, b, c in base.inputs},
+                               {(r, b): c for r, b, c in self.input_commits()}, self.resolve)
+                if p is not None:
+                    return p, base
+        datums = dm.datums(self.spec["input"], self.resolve)
         return plan(datums, self.salt, self.base_datums(base), base.id if base else None,
                     no_skip=no_skip), base
 
@@ -236,7 +261,7 @@ class Job:
         env.update({"PACH_JOB_ID": job_id, "PACH_OUTPUT_COMMIT_ID": job_id,
                     "PPS_PIPELINE_NAME": self.name})
         for node in _pfs_nodes(self.spec["input"]):
-            env[f"{node.get('name', node['repo'])}_COMMIT"] = self.resolve(node).commit
+            env[f"{node.get('name') or node['repo']}_COMMIT"] = self.commit_of(node)
         if self.runner:
             return env
         # Stage programs and pachlite.batch import from here, whichever python runs them.
@@ -254,6 +279,7 @@ class Job:
         tries = int(self.spec.get("datumTries", 3))
         inline = self._inline(runs)
         tasks = [self._task(job_id, s, inline) for s in runs]
+        self._tick(0, len(tasks))
         base_env = self._base_env(job_id)
         root = scratch_dir() / job_id
         root.mkdir(parents=True, exist_ok=True)
@@ -265,7 +291,8 @@ class Job:
             warm = self.runner is None and python_script(transform.cmd, transform.stdin, self.cwd)
             if self.runner is None and (t.get("datumBatching") or warm):
                 results = _run_batched(tasks, transform, base_env, root, objects, self.workers,
-                                       tries, stop, warm=bool(warm and not t.get("datumBatching")))
+                                       tries, stop, warm=bool(warm and not t.get("datumBatching")),
+                                       tick=lambda n: self._tick(n, len(tasks)))
             else:
                 results = self._run_each(tasks, transform, base_env, root, objects, tries, stop)
             if transform.err_cmd:
@@ -294,8 +321,15 @@ class Job:
                 if o.ok or stop.is_set():
                     break
             o.log = b"".join(logs)  # every try's output: the first failure is often the telling one
+            self._tick(1, len(tasks))
             return task[0], (SUCCESS if o.ok else FAILED, o, n)
         return dict(_pool_map(one, enumerate(tasks), self.workers, stop))
+
+    def _tick(self, n: int, total: int) -> None:
+        if self.progress is not None:
+            with self._done_lock:
+                self._done += n
+                self.progress(self.name, self._done, total)
 
     # ---- commit ----------------------------------------------------------------------------
 
@@ -326,6 +360,7 @@ class Job:
                 if s.action in (RUN, DELETE) and s.base is not None:
                     for path, _, _ in s.base.outputs:
                         changes[path] = None
+            new_paths = []
             for s in p.runs:
                 for path, h, size, data in results[s.datum_id][1].outputs:
                     other = owner.setdefault(path, s.datum_id)
@@ -334,6 +369,13 @@ class Job:
                                   f"{other} and {path} from {s.datum_id})")
                     changes[path] = (h, size)
                     objects.append((h, size, data))
+                    new_paths.append((path, s.datum_id))
+            if p.carried and base is not None and base.output_commit:
+                # The carried datums' outputs are not in `owner`: ask the base output commit.
+                removed = {path for s in p.steps if s.action in (RUN, DELETE) and s.base
+                           for path, _, _ in s.base.outputs}
+                reason = reason or self._carried_collision(base, new_paths, removed)
+                owner = {path: d for path, d in owner.items() if path in changes}
             reason = reason or _path_collision(owner)
             if reason:
                 state = FAILURE
@@ -342,7 +384,12 @@ class Job:
                 "" if p.total else " (the input matched no files)")
         logs = {s.datum_id: results[s.datum_id][1].log for s in p.runs if results[s.datum_id][1].log}
         rows = []
-        for seq, s in enumerate(p.steps):
+        # Carried datums keep their base job's places; the listed ones come after them.
+        offset = 0
+        if p.carried:
+            offset = store.one("SELECT COALESCE(MAX(seq), -1) + 1 FROM datums WHERE job_id=?",
+                               (base.id,))[0]
+        for seq, s in enumerate(p.steps, start=offset):
             if s.action != RUN:
                 continue
             st, o, n = results[s.datum_id]
@@ -353,7 +400,8 @@ class Job:
                          _hash(log) if log else None,
                          sum(f.size for di in s.datum.inputs for f in di.files),
                          sum(x[2] for x in outs), job_id, seq))
-        skipped = [(s.datum_id, seq) for seq, s in enumerate(p.steps) if s.action == SKIP]
+        skipped = [(s.datum_id, seq) for seq, s in enumerate(p.steps, start=offset)
+                   if s.action == SKIP]
         with store.transaction() as tx:
             tx.put_objects([(_hash(v), len(v), v) for v in logs.values()])
             tx.executemany("INSERT INTO datums VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
@@ -361,9 +409,17 @@ class Job:
                 tx.execute("CREATE TEMP TABLE IF NOT EXISTS carry(id TEXT PRIMARY KEY, seq INTEGER)")
                 tx.execute("DELETE FROM carry")
                 tx.executemany("INSERT INTO carry VALUES(?,?)", skipped)
-                tx.execute("INSERT INTO datums SELECT ?, d.id, d.hash, ?, '', d.inputs, d.outputs, "
+                tx.execute("INSERT INTO datums SELECT ?, d.id, d.hash, ?, '', '', '', "
                            "NULL, NULL, NULL, 0, 0, d.source_job, c.seq FROM datums d "
                            "JOIN carry c ON c.id=d.id WHERE d.job_id=?", (job_id, SKIPPED, base.id))
+            if p.carried:
+                tx.execute("CREATE TEMP TABLE IF NOT EXISTS touched(id TEXT PRIMARY KEY)")
+                tx.execute("DELETE FROM touched")
+                tx.executemany("INSERT INTO touched VALUES(?)", [(s.datum_id,) for s in p.steps])
+                tx.execute("INSERT INTO datums SELECT ?, d.id, d.hash, ?, '', '', '', "
+                           "NULL, NULL, NULL, 0, 0, d.source_job, d.seq FROM datums d "
+                           "WHERE d.job_id=? AND d.id NOT IN (SELECT id FROM touched)",
+                           (job_id, SKIPPED, base.id))
             out_commit = None
             if state == JOB_SUCCESS:
                 out_commit = self.pfs.write_commit(
@@ -376,6 +432,32 @@ class Job:
                        "WHERE id=?", (state, reason, time.time(), out_commit, counts["processed"],
                                       counts["skipped"], counts["failed"], counts["recovered"],
                                       counts["total"], bytes_in, bytes_out, job_id))
+
+    def _carried_collision(self, base: JobInfo, new_paths, removed: set[str]) -> str:
+        """Pachyderm's checks of a merged output, for new outputs against the outputs of datums
+        carried over from the base job (what its output commit holds and this job keeps)."""
+        db, commit = self.pfs.store.db, base.output_commit
+
+        def kept(path: str) -> bool:
+            return path not in removed and db.execute(
+                "SELECT 1 FROM files WHERE commit_id=? AND path=?", (commit, path)).fetchone()
+        for path, did in new_paths:
+            if kept(path):
+                other = db.execute("SELECT id FROM datum_records WHERE job_id=? AND instr(outputs, ?) "
+                                   "LIMIT 1", (base.id, json.dumps(path))).fetchone()
+                return (f"duplicate path output by different datums ({path} from "
+                        f"{other[0] if other else '?'} and {path} from {did})")
+            d = path.rsplit("/", 1)[0]
+            while d:
+                if kept(d):
+                    return f"file / directory path collision ({path})"
+                d = d.rsplit("/", 1)[0]
+            under = db.execute("SELECT path FROM files WHERE commit_id=? AND path>? AND path<?",
+                               (commit, path + "/", path + "0")).fetchall()
+            clash = next((r[0] for r in under if r[0] not in removed), None)
+            if clash:
+                return f"file / directory path collision ({clash})"
+        return ""
 
     def _provenance(self, inputs) -> list[tuple[str, str | None, str]]:
         """The input commits and, transitively, what they were computed from."""
@@ -494,7 +576,7 @@ class _BatchWorker:
 
 
 def _run_batched(tasks, t: Transform, base_env, root: Path, objects: Path, workers: int, tries: int,
-                 stop: threading.Event, warm: bool):
+                 stop: threading.Event, warm: bool, tick: Callable[[int], None]):
     results: dict[str, tuple[str, Outcome, int]] = {}
     attempts: dict[str, int] = {}
     queue = collections.deque(tasks)
@@ -517,6 +599,7 @@ def _run_batched(tasks, t: Transform, base_env, root: Path, objects: Path, worke
                     wroot.mkdir(parents=True)
                     worker = _BatchWorker(t, base_env, wroot, objects, warm)
                 by_id = {task[0]: task for task in batch}
+                finished = 0
                 for o in worker.run(batch):
                     with lock:
                         n = attempts[o.datum_id] = attempts.get(o.datum_id, 0) + 1
@@ -524,8 +607,11 @@ def _run_batched(tasks, t: Transform, base_env, root: Path, objects: Path, worke
                             results[o.datum_id] = (SUCCESS, o, n)
                         elif n < tries:
                             queue.append(by_id[o.datum_id])
+                            continue
                         else:
                             results[o.datum_id] = (FAILED, o, n)
+                    finished += 1
+                tick(finished)
         finally:
             if worker is not None:
                 worker.close()

@@ -166,7 +166,8 @@ def dag_order(pipelines: list[PipelineInfo]) -> list[PipelineInfo]:
 
 
 def run(pfs: PFS, names: list[str] | None = None, *, workers: int | None = None,
-        dry_run: bool = False, runner: Callable | None = None, cwd: str | None = None) -> list[RunResult]:
+        dry_run: bool = False, runner: Callable | None = None, cwd: str | None = None,
+        progress: Callable[[str, int, int], None] | None = None) -> list[RunResult]:
     """Run a job for every named pipeline (default: all, in DAG order) whose inputs moved."""
     everything = list_pipeline(pfs)
     selected = dag_order(everything)
@@ -178,14 +179,14 @@ def run(pfs: PFS, names: list[str] | None = None, *, workers: int | None = None,
     for p in selected:
         with pipeline_lock(pfs, p.name):
             results.append(_run_one(pfs, inspect_pipeline(pfs, p.name), workers, dry_run, runner,
-                                    cwd))
+                                    cwd, progress))
     return results
 
 
-def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, runner, cwd) -> RunResult:
+def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, runner, cwd, progress=None) -> RunResult:
     full = specs.with_defaults(p.spec)
     n = workers or int((full.get("parallelismSpec") or {}).get("constant") or 1)
-    job = Job(pfs, full, p.salt, p.version, n, runner, cwd)
+    job = Job(pfs, full, p.salt, p.version, n, runner, cwd, progress)
     for node in specs.pfs_inputs(full["input"]):
         b = pfs.store.one("SELECT head FROM branches WHERE repo=? AND name=?",
                           (node["repo"], node["branch"]))
@@ -208,7 +209,7 @@ def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, runner, cwd) -> RunRes
             _job_version(pfs, last.id) == p.version:
         return RunResult(p.name, "up to date", last)
     if dry_run:
-        plan, _ = job.plan()
+        plan, _ = job.plan(full=True)
         return RunResult(p.name, "planned", plan=plan)
     return RunResult(p.name, "ran", job.run())
 

@@ -40,9 +40,14 @@ class Step:
 @dataclass(frozen=True)
 class Plan:
     steps: tuple[Step, ...]
+    # Unchanged datums of base_job skipped without a step each (delta.py): their records and
+    # outputs are carried over by the store.
+    carried: int = 0
+    base_job: str | None = None
 
     def count(self, action: str) -> int:
-        return sum(1 for s in self.steps if s.action == action)
+        listed = sum(1 for s in self.steps if s.action == action)
+        return listed + self.carried if action == SKIP else listed
 
     @property
     def runs(self) -> list[Step]:
@@ -50,7 +55,7 @@ class Plan:
 
     @property
     def total(self) -> int:
-        return len(self.steps) - self.count(DELETE)
+        return len(self.steps) - self.count(DELETE) + self.carried
 
 
 def plan(datums: Sequence[Datum], salt: str, base: Mapping[str, BaseDatum],

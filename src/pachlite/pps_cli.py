@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
@@ -48,6 +49,24 @@ def _runner(container: bool):
         return None
     from .container import datum_runner
     return datum_runner()
+
+
+@contextlib.contextmanager
+def _progress():
+    """A live datum count per job on a terminal (rich); nothing when stderr is not one."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    bars: dict[str, int] = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as p:
+        def update(pipeline: str, done: int, total: int) -> None:
+            if pipeline not in bars:
+                bars[pipeline] = p.add_task(f"{pipeline}: datums", total=total)
+            p.update(bars[pipeline], completed=done, total=total)
+        yield update
 
 
 def report(results, out=sys.stdout) -> int:
@@ -120,8 +139,10 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
         for i, raw in enumerate(load_specs(path)):
             src = path if i == 0 else f"{path}[{i}]"
             names.append(pl.create_pipeline(pfs, raw, src, update=update_, reprocess=reprocess).name)
-        sys.exit(report(pl.run(pfs, names, workers=workers, runner=_runner(container),
-                               cwd=os.getcwd())))
+        with _progress() as progress:
+            results = pl.run(pfs, names, workers=workers, runner=_runner(container),
+                             cwd=os.getcwd(), progress=progress)
+        sys.exit(report(results))
 
     @cli.command("run")
     @click.argument("pipelines", nargs=-1)
@@ -145,8 +166,10 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
             except json.JSONDecodeError as e:
                 raise InvalidInput(f"--spec is not JSON: {e}", "pass one pipeline spec as JSON")
             names = [pl.create_pipeline(pfs, raw, "--spec", update=True, reprocess=None).name]
-        status = report(pl.run(pfs, names, workers=workers, dry_run=dry_run,
-                               runner=_runner(container), cwd=os.getcwd()))
+        with _progress() as progress:
+            results = pl.run(pfs, names, workers=workers, dry_run=dry_run,
+                             runner=_runner(container), cwd=os.getcwd(), progress=progress)
+        status = report(results)
         if head_file and status == 0 and not dry_run:
             from .snake import write_head
             for name in names or []:
@@ -315,7 +338,7 @@ def _globs(spec: dict):
 def _datums(pfs, j, prefix: str | None = None):
     from .job import DatumInfo
     commits = {repo: c for repo, _, c in j.inputs}
-    rows = pfs.store.query("SELECT * FROM datums WHERE job_id=? AND (?2 IS NULL OR id LIKE ?2 || '%')"
+    rows = pfs.store.query("SELECT * FROM datum_records WHERE job_id=? AND (?2 IS NULL OR id LIKE ?2 || '%')"
                            " ORDER BY seq", (j.id, prefix))
     out = []
     for r in rows:

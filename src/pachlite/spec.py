@@ -23,7 +23,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from pachlite.errors import SpecError
@@ -271,6 +270,7 @@ class _Reader:
 
 def validate_schema(spec: dict, source: str = "<spec>") -> None:
     """Check a normalised spec against Pachyderm's JSON schema; SpecError names the failing path."""
+    import jsonschema.exceptions
     error = jsonschema.exceptions.best_match(_validator().iter_errors(spec))
     if error is None:
         return
@@ -503,7 +503,8 @@ def _schema() -> dict:
 
 
 @cache
-def _validator() -> jsonschema.Draft4Validator:
+def _validator():
+    import jsonschema  # ~0.1 s: only commands that check a spec pay it
     return jsonschema.Draft4Validator(_schema())
 
 
