@@ -29,7 +29,6 @@ from __future__ import annotations
 import functools
 import gc
 import hashlib
-import posixpath
 import struct
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -133,7 +132,8 @@ def datum_env(d: Datum, pfs_root: str = "/pfs") -> dict[str, str]:
     a join of one repo with itself) the last one's value wins, as in the worker's environment."""
     env = {}
     for i in d.inputs:
-        env[i.name] = posixpath.normpath(posixpath.join(pfs_root, i.name, i.path.lstrip("/")))
+        # Paths in a commit are already clean ("/a/b", "/dir/", "/"): no normpath needed.
+        env[i.name] = f"{pfs_root}/{i.name}{i.path.rstrip('/')}"
         env[f"{i.name}_COMMIT"] = i.commit
         if i.join_on:
             env[f"PACH_DATUM_{i.name}_JOIN_ON"] = i.join_on

@@ -136,6 +136,8 @@ class Job:
         self.progress = progress  # (pipeline, datums done, datums to run), as datums finish
         self._done = 0
         self._done_lock = threading.Lock()
+        self._rows: dict[str, tuple[str, tuple]] = {}  # datum id → (state, its record)
+        self._seq: dict[str, int] = {}
         self.name = spec["pipeline"]["name"]
         self.out_repo = self.name
         self.branch = spec.get("outputBranch", "master")
@@ -221,6 +223,12 @@ class Job:
                         json.dumps(inputs)))
         try:
             p, base = self.plan()
+            # Carried datums keep their base job's places; the listed ones come after them.
+            offset = 0
+            if p.carried:
+                offset = store.one("SELECT COALESCE(MAX(seq), -1) + 1 FROM datums WHERE job_id=?",
+                                   (base.id,))[0]
+            self._seq = {s.datum_id: i for i, s in enumerate(p.steps, start=offset)}
             outcomes = self._execute(job_id, p.runs)
             self._finish(job_id, p, base, outcomes, inputs)
         except BaseException as e:
@@ -234,14 +242,13 @@ class Job:
 
     def _task(self, job_id: str, step: Step, inline: dict[str, bytes]) -> tuple:
         files = []
+        objects = str(self.pfs.store.objects_dir)
         for di in step.datum.inputs:
             for f in di.files:
                 data = inline.get(f.hash)
-                files.append((f"{di.name}{f.path}", f.hash, data,
-                              None if data is not None else str(self.pfs.store.object_path(f.hash))))
-        env = dm.datum_env(step.datum)
-        env["PACH_DATUM_ID"] = step.datum_id
-        return (step.datum_id, files, env)
+                files.append((di.name + f.path, f.hash, data,
+                              None if data is not None else f"{objects}/{f.hash[:2]}/{f.hash}"))
+        return (step.datum_id, files, dm.datum_env(step.datum))
 
     def _inline(self, steps: Sequence[Step]) -> dict[str, bytes]:
         hashes = list({f.hash for s in steps for di in s.datum.inputs for f in di.files})
@@ -277,9 +284,18 @@ class Job:
         timeout = parse_duration(self.spec.get("datumTimeout"))
         transform = Transform.from_spec(t, timeout, self.cwd)
         tries = int(self.spec.get("datumTries", 3))
-        inline = self._inline(runs)
-        tasks = [self._task(job_id, s, inline) for s in runs]
-        self._tick(0, len(tasks))
+        by_id = {s.datum_id: s for s in runs}
+
+        def build(steps: Sequence[Step]) -> list[tuple]:
+            # Tasks are made as workers ask for them, so the first datums run while the rest
+            # are still being laid out as tasks.
+            inline = self._inline(steps)
+            return [self._task(job_id, s, inline) for s in steps]
+
+        def final(did: str, state: str, o: Outcome) -> None:
+            # Rows are made as results come in, while the workers run the next datums.
+            self._rows[did] = (state, self._row(job_id, by_id[did], state, o))
+        self._tick(0, len(runs))
         base_env = self._base_env(job_id)
         root = scratch_dir() / job_id
         root.mkdir(parents=True, exist_ok=True)
@@ -290,19 +306,20 @@ class Job:
             # interpreter for a plain Python script; otherwise (or in a container) one per datum.
             warm = self.runner is None and python_script(transform.cmd, transform.stdin, self.cwd)
             if self.runner is None and (t.get("datumBatching") or warm):
-                results = _run_batched(tasks, transform, base_env, root, objects, self.workers,
-                                       tries, stop, warm=bool(warm and not t.get("datumBatching")),
-                                       tick=lambda n: self._tick(n, len(tasks)))
+                results = _run_batched(runs, build, transform, base_env, root, objects,
+                                       self.workers, tries, stop,
+                                       warm=bool(warm and not t.get("datumBatching")),
+                                       tick=lambda n: self._tick(n, len(runs)), final=final)
             else:
-                results = self._run_each(tasks, transform, base_env, root, objects, tries, stop)
+                results = self._run_each(runs, build, transform, base_env, root, objects, tries,
+                                         stop)
             if transform.err_cmd:
                 err_t = Transform(transform.err_cmd, transform.err_stdin, transform.env,
                                   timeout=timeout, cwd=self.cwd, image=transform.image)
-                by_id = {task[0]: task for task in tasks}
                 for did, (state, o, n) in list(results.items()):
                     if state == FAILED:
-                        r = process_datum(by_id[did], root / f"err-{did[:16]}", err_t, base_env,
-                                          objects, self.runner)
+                        r = process_datum(build([by_id[did]])[0], root / f"err-{did[:16]}", err_t,
+                                          base_env, objects, self.runner)
                         if r.ok:
                             results[did] = (RECOVERED, Outcome(did, True, f"recovered by errCmd after: "
                                                                f"{o.reason}", [], o.log + r.log,
@@ -311,9 +328,10 @@ class Job:
         finally:
             shutil.rmtree(root, ignore_errors=True)
 
-    def _run_each(self, tasks, transform, base_env, root, objects, tries, stop):
-        def one(i_task):
-            i, task = i_task
+    def _run_each(self, steps, build, transform, base_env, root, objects, tries, stop):
+        def one(i_step):
+            i, step = i_step
+            [task] = build([step])
             logs = []
             for n in range(1, tries + 1):
                 o = process_datum(task, root / f"{i}-{n}", transform, base_env, objects, self.runner)
@@ -321,9 +339,9 @@ class Job:
                 if o.ok or stop.is_set():
                     break
             o.log = b"".join(logs)  # every try's output: the first failure is often the telling one
-            self._tick(1, len(tasks))
+            self._tick(1, len(steps))
             return task[0], (SUCCESS if o.ok else FAILED, o, n)
-        return dict(_pool_map(one, enumerate(tasks), self.workers, stop))
+        return dict(_pool_map(one, enumerate(steps), self.workers, stop))
 
     def _tick(self, n: int, total: int) -> None:
         if self.progress is not None:
@@ -384,24 +402,12 @@ class Job:
                 "" if p.total else " (the input matched no files)")
         logs = {s.datum_id: results[s.datum_id][1].log for s in p.runs if results[s.datum_id][1].log}
         rows = []
-        # Carried datums keep their base job's places; the listed ones come after them.
-        offset = 0
-        if p.carried:
-            offset = store.one("SELECT COALESCE(MAX(seq), -1) + 1 FROM datums WHERE job_id=?",
-                               (base.id,))[0]
-        for seq, s in enumerate(p.steps, start=offset):
-            if s.action != RUN:
-                continue
+        for s in p.runs:
             st, o, n = results[s.datum_id]
-            outs = [(path, h, size) for path, h, size, _ in o.outputs]
-            log = logs.get(s.datum_id)
-            rows.append((job_id, s.datum_id, s.hash, st, o.reason if st != SUCCESS else "",
-                         _inputs_json(s.datum), json.dumps(outs), o.started, o.duration,
-                         _hash(log) if log else None,
-                         sum(f.size for di in s.datum.inputs for f in di.files),
-                         sum(x[2] for x in outs), job_id, seq))
-        skipped = [(s.datum_id, seq) for seq, s in enumerate(p.steps, start=offset)
-                   if s.action == SKIP]
+            pre = self._rows.get(s.datum_id)
+            rows.append(pre[1] if pre and pre[0] == st else self._row(job_id, s, st, o))
+        skipped = [(s.datum_id, self._seq[s.datum_id]) for s in p.steps if s.action == SKIP]
+        rows.sort(key=lambda r: r[1])  # in key order, SQLite appends instead of splitting pages
         with store.transaction() as tx:
             tx.put_objects([(_hash(v), len(v), v) for v in logs.values()])
             tx.executemany("INSERT INTO datums VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
@@ -432,6 +438,14 @@ class Job:
                        "WHERE id=?", (state, reason, time.time(), out_commit, counts["processed"],
                                       counts["skipped"], counts["failed"], counts["recovered"],
                                       counts["total"], bytes_in, bytes_out, job_id))
+
+    def _row(self, job_id: str, s: Step, state: str, o: Outcome) -> tuple:
+        """A datum's record (the datums table's columns) after it ran."""
+        return (job_id, s.datum_id, s.hash, state, o.reason if state != SUCCESS else "",
+                _inputs_json(s.datum), _outputs_json(o.outputs), o.started, o.duration,
+                _hash(o.log) if o.log else None,
+                sum(f.size for di in s.datum.inputs for f in di.files),
+                sum(x[2] for x in o.outputs), job_id, self._seq[s.datum_id])
 
     def _carried_collision(self, base: JobInfo, new_paths, removed: set[str]) -> str:
         """Pachyderm's checks of a merged output, for new outputs against the outputs of datums
@@ -501,8 +515,18 @@ def _hash(b: bytes) -> str:
     return hash_bytes(b)
 
 
+# JSON of a datum's inputs and outputs, built from json's own string encoder: the same text as
+# json.dumps, at a fraction of its per-call cost (a job writes 10^5 of each).
+_STR = json.encoder.encode_basestring_ascii
+
+
 def _inputs_json(d: dm.Datum) -> str:
-    return json.dumps([[di.name, di.repo, di.branch, di.path] for di in d.inputs])
+    return "[" + ", ".join(f"[{_STR(i.name)}, {_STR(i.repo)}, {_STR(i.branch)}, {_STR(i.path)}]"
+                           for i in d.inputs) + "]"
+
+
+def _outputs_json(outputs) -> str:
+    return "[" + ", ".join(f"[{_STR(path)}, {_STR(h)}, {size}]" for path, h, size, *_ in outputs) + "]"
 
 
 def _pfs_nodes(node: dict):
@@ -575,14 +599,15 @@ class _BatchWorker:
         self.log.close()
 
 
-def _run_batched(tasks, t: Transform, base_env, root: Path, objects: Path, workers: int, tries: int,
-                 stop: threading.Event, warm: bool, tick: Callable[[int], None]):
+def _run_batched(steps, build, t: Transform, base_env, root: Path, objects: Path, workers: int,
+                 tries: int, stop: threading.Event, warm: bool, tick: Callable[[int], None],
+                 final: Callable[[str, str, Outcome], None]):
     results: dict[str, tuple[str, Outcome, int]] = {}
     attempts: dict[str, int] = {}
-    queue = collections.deque(tasks)
+    queue = collections.deque(steps)  # steps, and the tasks of datums to try again
     lock = threading.Lock()
     # A datumTimeout is enforced per message: one datum per message keeps it per datum.
-    chunk = 1 if t.timeout else max(1, min(BATCH_CHUNK, len(tasks) // (workers * 4) or 1))
+    chunk = 1 if t.timeout else max(1, min(BATCH_CHUNK, len(steps) // (workers * 4) or 1))
 
     def serve(w: int) -> None:
         worker = None
@@ -592,6 +617,10 @@ def _run_batched(tasks, t: Transform, base_env, root: Path, objects: Path, worke
                     if not queue or stop.is_set():
                         return
                     batch = [queue.popleft() for _ in range(min(chunk, len(queue)))]
+                fresh = [x for x in batch if isinstance(x, Step)]
+                if fresh:
+                    built = iter(build(fresh))
+                    batch = [next(built) if isinstance(x, Step) else x for x in batch]
                 if worker is None or not worker.alive:
                     if worker is not None:
                         worker.close()
@@ -610,6 +639,7 @@ def _run_batched(tasks, t: Transform, base_env, root: Path, objects: Path, worke
                             continue
                         else:
                             results[o.datum_id] = (FAILED, o, n)
+                    final(o.datum_id, results[o.datum_id][0], o)
                     finished += 1
                 tick(finished)
         finally:

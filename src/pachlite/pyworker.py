@@ -25,6 +25,7 @@ from .batch import FD_VAR, OBJECTS_VAR, ROOT_VAR
 from .worker import Outcome, Scratch, map_pfs
 
 WARM_VAR = "PACHLITE_WARM_WORKERS"
+LOG_ROLL = 1 << 20
 _PYTHON = re.compile(r"python(3(\.\d+)?)?")
 
 
@@ -78,8 +79,10 @@ def serve(conn, script: str, argv: list[str], env: dict, pfs_root: Path, objects
         results = []
         for datum_id, files, datum_env in tasks:
             started = time.time()
-            os.ftruncate(log_fd, 0)
-            os.lseek(log_fd, 0, os.SEEK_SET)
+            start = os.lseek(log_fd, 0, os.SEEK_CUR)
+            if start > LOG_ROLL:  # the log only grows while datums print; start over now and then
+                os.ftruncate(log_fd, 0)
+                start = os.lseek(log_fd, 0, os.SEEK_SET)
             scratch.lay_out(files)
             # Each datum starts from the worker's environment plus its own variables; resetting
             # the whole environment (~50 putenv calls) only when the last datum changed it.
@@ -92,7 +95,8 @@ def serve(conn, script: str, argv: list[str], env: dict, pfs_root: Path, objects
             rc = _exec(code, path)
             sys.stdout.flush()
             sys.stderr.flush()
-            log = os.pread(log_fd, os.fstat(log_fd).st_size, 0)
+            end = os.lseek(log_fd, 0, os.SEEK_CUR)
+            log = os.pread(log_fd, end - start, start) if end > start else b""
             ok, reason, outputs = rc == 0 or rc in accept, "", []
             if ok:
                 outputs, reason = scratch.collect(objects)
