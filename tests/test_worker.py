@@ -1,0 +1,91 @@
+"""A worker's scratch /pfs: inputs laid out exactly, shared inputs kept between datums only while
+untouched, writes outside /pfs/out caught on tmpfs and on other file systems alike."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pachlite.worker import Scratch
+
+SHM = Path("/dev/shm")
+
+
+@pytest.fixture(params=["tmpfs", "disk"])
+def scratch(request, tmp_path):
+    if request.param == "tmpfs":
+        if not (SHM.is_dir() and os.access(SHM, os.W_OK)):
+            pytest.skip("no writable /dev/shm")
+        import tempfile
+        with tempfile.TemporaryDirectory(dir=SHM) as d:
+            s = Scratch(Path(d) / "pfs")
+            assert s.per_entry is not None  # tmpfs counts folder entries in st_size
+            yield s
+    else:
+        s = Scratch(tmp_path / "pfs")
+        s.per_entry = None  # the listing path, as on ext4
+        yield s
+
+
+def tree(root: str) -> dict[str, bytes]:
+    out = {}
+    for d, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(d, f)
+            out[os.path.relpath(p, root)] = open(p, "rb").read()
+    return out
+
+
+def datum(n: int):
+    return [(f"data/d{n}/file", f"h{n}", f"content {n}".encode(), None),
+            ("model/model.json", "m", b"model", None)]
+
+
+def test_each_datum_sees_exactly_its_inputs(scratch):
+    for n in range(3):
+        scratch.lay_out(datum(n))
+        assert tree(scratch.root) == {f"data/d{n}/file": f"content {n}".encode(),
+                                      "model/model.json": b"model"}
+        assert scratch.collect(Path(scratch.root) / "objects-unused") == ([], "")
+        scratch.reset()
+
+
+def test_outputs_are_collected_and_cleared(scratch):
+    scratch.lay_out(datum(0))
+    Path(scratch.out, "a").write_bytes(b"1")
+    Path(scratch.out, "sub").mkdir()
+    Path(scratch.out, "sub", "b").write_bytes(b"22")
+    outputs, err = scratch.collect(Path(scratch.root))
+    assert err == "" and [(p, s) for p, _, s, _ in outputs] == [("/a", 1), ("/sub/b", 2)]
+    scratch.reset()
+    assert os.listdir(scratch.out) == []
+
+
+@pytest.mark.parametrize("where", ["", "data", "data/d0", "model"])
+def test_a_write_outside_out_is_caught_and_cleared(scratch, where):
+    scratch.lay_out(datum(0))
+    Path(scratch.root, where, "stray").write_text("?")
+    _, err = scratch.collect(Path(scratch.root))
+    stray = "/pfs/" + (where + "/" if where else "") + "stray"
+    assert err == f"the datum wrote {stray} outside /pfs/out; write outputs only under /pfs/out"
+    scratch.reset()
+    scratch.lay_out(datum(1))
+    assert "stray" not in str(tree(scratch.root))
+
+
+def test_a_shared_input_the_datum_rewrote_is_laid_out_again(scratch):
+    scratch.lay_out(datum(0))
+    with open(os.path.join(scratch.root, "model/model.json"), "wb") as f:
+        f.write(b"MODEL-CHANGED")
+    scratch.collect(Path(scratch.root))
+    scratch.reset()
+    scratch.lay_out(datum(1))
+    assert tree(scratch.root)["model/model.json"] == b"model"
+
+
+def test_folders_no_datum_needs_are_removed(scratch):
+    scratch.lay_out([("data/a/b/c", "1", b"x", None)])
+    scratch.collect(Path(scratch.root))
+    scratch.reset()
+    scratch.lay_out([("data/z", "2", b"y", None)])
+    assert sorted(os.listdir(os.path.join(scratch.root, "data"))) == ["z"]
