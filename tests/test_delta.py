@@ -167,3 +167,25 @@ def test_random_changes_keep_plans_equal(pfs):
         assert delta.total == full.total
         [r] = pl.run(pfs, ["p"])
         assert r.job.state == "success", r.job.reason
+
+
+def test_a_branch_moved_back_is_compared_by_its_file_lists(pfs):
+    pl.create_pipeline(pfs, {"pipeline": {"name": "p"}, "input": INPUTS["nested"],
+                             "transform": {"cmd": WRITE_ID}})
+    before = pfs.resolve(Address("data", "master")).id
+    put(pfs, "data", {"/a/9": "new", "/b/1": "changed"})
+    pl.run(pfs, ["p"])
+    pfs.store.db.execute("UPDATE branches SET head=? WHERE repo='data' AND name='master'", (before,))
+    delta, full = assert_same_plan(pfs)  # no change log leads back: the lists are compared
+    assert {s.action for s in delta.steps} == {RUN, DELETE}
+
+
+def test_change_logs_follow_every_commit_since_the_base_job(pfs):
+    pl.create_pipeline(pfs, {"pipeline": {"name": "p"}, "input": INPUTS["everything"],
+                             "transform": {"cmd": WRITE_ID}})
+    pl.run(pfs, ["p"])
+    put(pfs, "data", {"/x/1": "one"})
+    delete(pfs, "data", ["/a"])          # a folder: every file under it is logged
+    put(pfs, "data", {"/x/1": "two"})
+    delta, _ = assert_same_plan(pfs)
+    assert delta.carried > 0

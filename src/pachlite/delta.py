@@ -26,6 +26,7 @@ from .store import Store
 
 # Beyond this many changed paths per input, listing the whole commit costs about the same.
 MAX_CHANGED = 2000
+MAX_CHAIN = 64  # commits between the base job's input and this job's, read from change logs
 SIMPLE = ("pfs", "cross", "union")
 
 
@@ -156,7 +157,22 @@ def _old_resolver(store: Store, commits: dict[tuple[str, str], str]) -> Callable
 # ---- what changed --------------------------------------------------------------------------
 
 def _changed_paths(store: Store, old: str, new: str) -> list[str] | None:
-    """Paths added, removed or rewritten between two commits; None when there are many."""
+    """Paths added, removed or rewritten between two commits (and maybe some rewritten with the
+    same content, which the datum hashes then tell apart); None when there are many."""
+    chain = []
+    c: str | None = new
+    while c != old and c is not None and len(chain) < MAX_CHAIN:
+        if store.one("SELECT 1 FROM change_logs WHERE commit_id=?", (c,)) is None:
+            break
+        chain.append(c)
+        c = store.one("SELECT parent FROM commits WHERE id=?", (c,))[0]
+    if c == old:  # new descends from old: what its commits changed, read from their logs
+        if not chain:
+            return []
+        rows = store.query(f"SELECT DISTINCT path FROM changes WHERE commit_id IN "
+                           f"({','.join('?' * len(chain))}) LIMIT ?", (*chain, MAX_CHANGED + 1))
+        return None if len(rows) > MAX_CHANGED else [r[0] for r in rows]
+    # Otherwise (a branch moved back, a commit made from another): compare the file lists.
     rows = store.query(
         "SELECT n.path FROM files n LEFT JOIN files o ON o.commit_id=?1 AND o.path=n.path "
         "WHERE n.commit_id=?2 AND (o.hash IS NULL OR o.hash != n.hash) "

@@ -147,7 +147,8 @@ class PFS:
         self._repo_row(name)
         with self.store.transaction() as tx:
             ids = "SELECT id FROM commits WHERE repo=?"
-            tx.execute(f"DELETE FROM files WHERE commit_id IN ({ids})", (name,))
+            for table in ("files", "changes", "change_logs"):
+                tx.execute(f"DELETE FROM {table} WHERE commit_id IN ({ids})", (name,))
             # Provenance of other repos' commits that names this repo's commits goes as well:
             # it would point at nothing (Pachyderm asks for --force before getting here).
             tx.execute(f"DELETE FROM provenance WHERE commit_id IN ({ids}) OR prov_commit IN ({ids})",
@@ -258,6 +259,8 @@ class PFS:
         tx.execute("INSERT INTO commits VALUES(?,?,?,?,?,?,?,NULL,0,?)",
                    (cid, repo, branch, parent, origin, description, time.time(), seq))
         source = copy_from if copy_from is not None else parent
+        if source == parent:
+            tx.execute("INSERT INTO change_logs VALUES(?)", (cid,))
         if source:
             tx.execute("INSERT INTO files SELECT ?, path, hash, size FROM files WHERE commit_id=?",
                        (cid, source))
@@ -312,12 +315,19 @@ class PFS:
         cid = open_row["id"] if open_row is not None else self._new_commit(
             tx, repo, branch, origin, description, None, provenance, commit_id, copy_from)
         tx.put_objects(objects)
+        logged = tx.one("SELECT 1 FROM change_logs WHERE commit_id=?", (cid,)) is not None
         for p in (p for p, v in changes.items() if v is None):
             d = p.rstrip("/")
+            where = (cid, p, d + "/", d + "0")
+            if logged:
+                tx.execute("INSERT OR IGNORE INTO changes SELECT commit_id, path FROM files "
+                           "WHERE commit_id=? AND (path=? OR (path>? AND path<?))", where)
             tx.execute("DELETE FROM files WHERE commit_id=? AND (path=? OR (path>? AND path<?))",
-                       (cid, p, d + "/", d + "0"))
+                       where)
         puts = [(cid, p, v[0], v[1]) for p, v in changes.items() if v is not None]
         tx.executemany("INSERT OR REPLACE INTO files VALUES(?,?,?,?)", puts)
+        if logged:
+            tx.executemany("INSERT OR IGNORE INTO changes VALUES(?,?)", [r[:2] for r in puts])
         if puts and check:
             check_tree((r[0] for r in tx.execute(
                 "SELECT path FROM files WHERE commit_id=?", (cid,))), where or repo)

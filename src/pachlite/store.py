@@ -25,7 +25,7 @@ from typing import BinaryIO, Iterator
 
 from .errors import Conflict, InvalidInput, PachliteError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 INLINE_MAX = 256 * 1024
 CHUNK = 1 << 20
 BUSY_TIMEOUT_S = 30.0
@@ -72,6 +72,12 @@ CREATE TABLE IF NOT EXISTS datums(
     started REAL, duration REAL, log_hash TEXT, bytes_in INTEGER NOT NULL DEFAULT 0,
     bytes_out INTEGER NOT NULL DEFAULT 0, source_job TEXT NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY(job_id, id)) WITHOUT ROWID;
+-- The paths a commit changed relative to its parent (put, or deleted), kept for commits whose
+-- files start as their parent's (change_logs): a job finds what changed in an input by reading
+-- these along the parent chain instead of comparing two whole file lists.
+CREATE TABLE IF NOT EXISTS change_logs(commit_id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes(
+    commit_id TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY(commit_id, path)) WITHOUT ROWID;
 -- A skipped datum's row leaves inputs and outputs empty: they are those of the row of the job
 -- that processed it (source_job), so carrying 10^5 unchanged datums copies ids, not contents.
 CREATE VIEW IF NOT EXISTS datum_records AS
