@@ -74,7 +74,7 @@ def delta_plan(store: Store, input: dict, salt: str, base_id: str,
             steps.append(Step(DELETE, did, "datum no longer in the input; outputs removed",
                               None, b.hash, b))
     (base_total,) = store.one("SELECT COUNT(*) FROM datums WHERE job_id=?", (base_id,))
-    return Plan(tuple(steps), carried=base_total - len(base), base_job=base_id)
+    return Plan(tuple(steps), carried=base_total - len(base))
 
 
 # ---- the input tree --------------------------------------------------------------------------

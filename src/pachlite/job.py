@@ -354,13 +354,11 @@ class Job:
     def _finish(self, job_id: str, p: Plan, base: JobInfo | None,
                 results: dict[str, tuple[str, Outcome, int]], inputs) -> None:
         store = self.pfs.store
-        failed = [s for s in p.runs if results[s.datum_id][0] == FAILED]
-        counts = dict(processed=sum(1 for s in p.runs if results[s.datum_id][0] == SUCCESS),
-                      skipped=p.count(SKIP), failed=len(failed),
-                      recovered=sum(1 for s in p.runs if results[s.datum_id][0] == RECOVERED),
-                      total=p.total)
-        bytes_in = sum(f.size for s in p.runs for di in s.datum.inputs for f in di.files)
-        bytes_out = sum(o[2] for s in p.runs for o in results[s.datum_id][1].outputs)
+        runs = p.runs
+        failed = [s for s in runs if results[s.datum_id][0] == FAILED]
+        states = collections.Counter(results[s.datum_id][0] for s in runs)
+        counts = dict(processed=states[SUCCESS], skipped=p.count(SKIP), failed=len(failed),
+                      recovered=states[RECOVERED], total=p.total)
         reason, state = "", JOB_SUCCESS
         changes: dict[str, tuple[str, int] | None] = {}
         objects: list[tuple[str, int, bytes | None]] = []
@@ -379,7 +377,7 @@ class Job:
                     for path, _, _ in s.base.outputs:
                         changes[path] = None
             new_paths = []
-            for s in p.runs:
+            for s in runs:
                 for path, h, size, data in results[s.datum_id][1].outputs:
                     other = owner.setdefault(path, s.datum_id)
                     if other != s.datum_id and not reason:
@@ -397,15 +395,16 @@ class Job:
             reason = reason or _path_collision(owner)
             if reason:
                 state = FAILURE
-        if state == JOB_SUCCESS and not p.runs:
+        if state == JOB_SUCCESS and not runs:
             reason = "there were no datums to process" + (
                 "" if p.total else " (the input matched no files)")
-        logs = {s.datum_id: results[s.datum_id][1].log for s in p.runs if results[s.datum_id][1].log}
+        logs = {s.datum_id: results[s.datum_id][1].log for s in runs if results[s.datum_id][1].log}
         rows = []
-        for s in p.runs:
+        for s in runs:
             st, o, n = results[s.datum_id]
             pre = self._rows.get(s.datum_id)
             rows.append(pre[1] if pre and pre[0] == st else self._row(job_id, s, st, o))
+        bytes_in, bytes_out = sum(r[10] for r in rows), sum(r[11] for r in rows)
         skipped = [(s.datum_id, self._seq[s.datum_id]) for s in p.steps if s.action == SKIP]
         rows.sort(key=lambda r: r[1])  # in key order, SQLite appends instead of splitting pages
         with store.transaction() as tx:

@@ -40,10 +40,9 @@ class Step:
 @dataclass(frozen=True)
 class Plan:
     steps: tuple[Step, ...]
-    # Unchanged datums of base_job skipped without a step each (delta.py): their records and
-    # outputs are carried over by the store.
+    # Unchanged datums of the base job skipped without a step each (delta.py): their records
+    # and outputs are carried over by the store.
     carried: int = 0
-    base_job: str | None = None
 
     def count(self, action: str) -> int:
         listed = sum(1 for s in self.steps if s.action == action)
