@@ -259,7 +259,8 @@ class PFS:
         tx.execute("INSERT INTO commits VALUES(?,?,?,?,?,?,?,NULL,0,?)",
                    (cid, repo, branch, parent, origin, description, time.time(), seq))
         source = copy_from if copy_from is not None else parent
-        if source == parent:
+        if source == parent and parent is not None:
+            # (A first commit needs no log: a diff never reads the log of the commit it ends at.)
             tx.execute("INSERT INTO change_logs VALUES(?)", (cid,))
         if source:
             tx.execute("INSERT INTO files SELECT ?, path, hash, size FROM files WHERE commit_id=?",
