@@ -19,11 +19,8 @@ import posixpath
 import re
 from collections.abc import Callable, Iterator
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from pachlite.errors import SpecError
 
@@ -122,6 +119,7 @@ def _parse_json(text: str, path: Path) -> list[Any]:
 
 
 def _parse_yaml(text: str, path: Path) -> list[Any]:
+    import yaml  # only YAML specs pay its import, not every `pachlite run`
     try:
         return [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except yaml.YAMLError as e:
@@ -498,6 +496,7 @@ def input_repos(spec: dict) -> list[str]:
 
 @cache
 def _schema() -> dict:
+    from importlib import resources
     text = resources.files("pachlite").joinpath("schemas/CreatePipelineRequest.schema.json").read_text("utf-8")
     return json.loads(text)
 
