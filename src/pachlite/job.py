@@ -414,14 +414,14 @@ class Job:
                 tx.execute("CREATE TEMP TABLE IF NOT EXISTS carry(id TEXT PRIMARY KEY, seq INTEGER)")
                 tx.execute("DELETE FROM carry")
                 tx.executemany("INSERT INTO carry VALUES(?,?)", skipped)
-                tx.execute("INSERT INTO datums SELECT ?, d.id, d.hash, ?, '', '', '', "
+                tx.execute("INSERT INTO datums SELECT ?, d.id, '', ?, '', '', '', "
                            "NULL, NULL, NULL, 0, 0, d.source_job, c.seq FROM datums d "
                            "JOIN carry c ON c.id=d.id WHERE d.job_id=?", (job_id, SKIPPED, base.id))
             if p.carried:
                 tx.execute("CREATE TEMP TABLE IF NOT EXISTS touched(id TEXT PRIMARY KEY)")
                 tx.execute("DELETE FROM touched")
                 tx.executemany("INSERT INTO touched VALUES(?)", [(s.datum_id,) for s in p.steps])
-                tx.execute("INSERT INTO datums SELECT ?, d.id, d.hash, ?, '', '', '', "
+                tx.execute("INSERT INTO datums SELECT ?, d.id, '', ?, '', '', '', "
                            "NULL, NULL, NULL, 0, 0, d.source_job, d.seq FROM datums d "
                            "WHERE d.job_id=? AND d.id NOT IN (SELECT id FROM touched)",
                            (job_id, SKIPPED, base.id))

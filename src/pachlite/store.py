@@ -25,7 +25,7 @@ from typing import BinaryIO, Iterator
 
 from .errors import Conflict, InvalidInput, PachliteError
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 INLINE_MAX = 256 * 1024
 CHUNK = 1 << 20
 BUSY_TIMEOUT_S = 30.0
@@ -78,10 +78,11 @@ CREATE TABLE IF NOT EXISTS datums(
 CREATE TABLE IF NOT EXISTS change_logs(commit_id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS changes(
     commit_id TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY(commit_id, path)) WITHOUT ROWID;
--- A skipped datum's row leaves inputs and outputs empty: they are those of the row of the job
--- that processed it (source_job), so carrying 10^5 unchanged datums copies ids, not contents.
+-- A skipped datum's row leaves its hash, inputs and outputs empty: they are those of the row of
+-- the job that processed it (source_job), so carrying 10^5 unchanged datums copies ids only.
 CREATE VIEW IF NOT EXISTS datum_records AS
-    SELECT d.job_id, d.id, d.hash, d.state, d.reason,
+    SELECT d.job_id, d.id, CASE d.inputs WHEN '' THEN s.hash ELSE d.hash END AS hash, d.state,
+           d.reason,
            CASE d.inputs WHEN '' THEN s.inputs ELSE d.inputs END AS inputs,
            CASE d.inputs WHEN '' THEN s.outputs ELSE d.outputs END AS outputs,
            d.started, d.duration, d.log_hash, d.bytes_in, d.bytes_out, d.source_job, d.seq
