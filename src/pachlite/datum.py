@@ -207,12 +207,16 @@ def _expand(node: dict, resolve: Resolve, where: str) -> list[Inputs]:
     return _COMBINE[kind](expanded)
 
 
+def with_pfs_defaults(spec: dict) -> dict:
+    """A pfs input with Pachyderm's defaults: named after its repo, on branch master."""
+    return {**spec, "name": spec.get("name") or spec["repo"], "branch": spec.get("branch") or "master"}
+
+
 def _pfs(spec: dict, resolve: Resolve, where: str) -> list[Inputs]:
     if not isinstance(spec, dict) or not spec.get("repo") or not spec.get("glob"):
         raise InvalidInput("a pfs input needs a repo and a glob",
                            'add e.g. "repo": "data", "glob": "/*"', where=where)
-    spec = {**spec, "name": spec.get("name") or spec["repo"],
-            "branch": spec.get("branch") or "master"}
+    spec = with_pfs_defaults(spec)
     listing = resolve(spec)
     by_path = {f.path: f for f in listing.files}
     try:

@@ -19,8 +19,10 @@ import posixpath
 from itertools import product
 from typing import Callable
 
-from .datum import Datum, DatumInput, FileInfo, Inputs, Listing, _expand, datum_id
+from .datum import (Datum, DatumInput, FileInfo, Inputs, Listing, _expand, datum_id,
+                    with_pfs_defaults)
 from .glob import compile_glob, expand_template
+from .pfs import PFS
 from .plan import DELETE, FAILED, RECOVERED, RUN, SKIP, BaseDatum, Plan, Step
 from .store import Store
 
@@ -30,7 +32,7 @@ MAX_CHAIN = 64  # commits between the base job's input and this job's, read from
 SIMPLE = ("pfs", "cross", "union")
 
 
-def delta_plan(store: Store, input: dict, salt: str, base_id: str,
+def delta_plan(pfs: PFS, input: dict, salt: str, base_id: str,
                base_commits: dict[tuple[str, str], str], commits: dict[tuple[str, str], str],
                new: Callable[[dict], Listing]) -> Plan | None:
     """The plan of a job reading `commits` whose base job read `base_commits` ((repo, branch) →
@@ -38,10 +40,11 @@ def delta_plan(store: Store, input: dict, salt: str, base_id: str,
     (called only for inputs crossed with a changed one)."""
     if not _simple(input):
         return None
+    store = pfs.store
     if store.one("SELECT 1 FROM datums WHERE job_id=? AND state IN (?, ?) LIMIT 1",
                  (base_id, FAILED, RECOVERED)):
         return None
-    sides = {"new": _Side(store, new), "old": _Side(store, _old_resolver(store, base_commits))}
+    sides = {"new": _Side(new), "old": _Side(_old_resolver(pfs, base_commits))}
     for leaf in _leaves(input):
         key = (leaf["repo"], leaf.get("branch") or "master")
         if key not in base_commits or key not in commits:
@@ -53,7 +56,7 @@ def delta_plan(store: Store, input: dict, salt: str, base_id: str,
         if changed is None:
             return None
         for side, commit in (("new", current), ("old", base_commits[key])):
-            sides[side].dirty[id(leaf)] = _dirty_matches(store, leaf, commit, changed)
+            sides[side].dirty[id(leaf)] = _dirty_matches(pfs, leaf, commit, changed)
     touched_new = {datum_id(d): d for d in sides["new"].datums(input)}
     touched_old = {datum_id(d) for d in sides["old"].datums(input)}
     base = _base_rows(store, base_id, list(touched_new.keys() | touched_old))
@@ -102,8 +105,8 @@ class _Side:
     """One side of the comparison (the new commits or the base job's): its dirty matches per
     pfs input, and the datums of the tree that contain at least one of them."""
 
-    def __init__(self, store: Store, resolve: Callable[[dict], Listing]):
-        self.store, self.resolve = store, resolve
+    def __init__(self, resolve: Callable[[dict], Listing]):
+        self.resolve = resolve
         self.dirty: dict[int, list[DatumInput]] = {}
 
     def datums(self, node: dict) -> list[Inputs]:
@@ -122,8 +125,10 @@ class _Side:
         for j, part in enumerate(dirty):
             if not part:
                 continue
-            ranges = [part if k == j else full.setdefault(k, self._full(children[k]))
-                      for k in range(len(children))]
+            for k, child in enumerate(children):
+                if k != j and k not in full:
+                    full[k] = _expand(child, self.resolve, "input")  # each sibling once
+            ranges = [part if k == j else full[k] for k in range(len(children))]
             for combo in product(*ranges):
                 d = sum(combo, ())
                 i = datum_id(d)
@@ -132,24 +137,15 @@ class _Side:
                     out.append(d)
         return out
 
-    def _full(self, node: dict) -> list[Inputs]:
-        return _expand(node, lambda spec: self.resolve(_normal(spec)), "input")
-
-
-def _normal(spec: dict) -> dict:
-    return {**spec, "name": spec.get("name") or spec["repo"], "branch": spec.get("branch") or "master"}
-
-
-def _old_resolver(store: Store, commits: dict[tuple[str, str], str]) -> Callable[[dict], Listing]:
+def _old_resolver(pfs: PFS, commits: dict[tuple[str, str], str]) -> Callable[[dict], Listing]:
+    """Lists a pfs input (with its defaults, as datum._pfs passes it) at the base job's commit."""
     cache: dict[str, Listing] = {}
 
     def resolve(spec: dict) -> Listing:
-        spec = _normal(spec)
         c = commits[(spec["repo"], spec["branch"])]
         if c not in cache:
-            rows = store.query("SELECT path, hash, size FROM files WHERE commit_id=? ORDER BY path",
-                               (c,))
-            cache[c] = Listing(spec["repo"], spec["branch"], c, [FileInfo(*r) for r in rows])
+            cache[c] = Listing(spec["repo"], spec["branch"], c,
+                               [FileInfo(*r) for r in pfs.files(c)])
         return cache[c]
     return resolve
 
@@ -182,9 +178,9 @@ def _changed_paths(store: Store, old: str, new: str) -> list[str] | None:
     return None if len(rows) > MAX_CHANGED else [r[0] for r in rows]
 
 
-def _dirty_matches(store: Store, leaf: dict, commit: str, changed: list[str]) -> list[DatumInput]:
+def _dirty_matches(pfs: PFS, leaf: dict, commit: str, changed: list[str]) -> list[DatumInput]:
     """The glob matches of `commit` that contain a changed path, as datum inputs, in path order."""
-    spec = _normal(leaf)
+    spec = with_pfs_defaults(leaf)
     glob = compile_glob(spec["glob"])
     found: dict[str, tuple[str, ...]] = {}
     for p in changed:
@@ -196,7 +192,9 @@ def _dirty_matches(store: Store, leaf: dict, commit: str, changed: list[str]) ->
                 found[candidate] = groups
     out = []
     for path in sorted(found):
-        files = _files_under(store, commit, path)
+        # A match "/a/" holds the files under it, "/a" the file itself, "/" them all (a commit
+        # never has both a file and a folder at one path).
+        files = [FileInfo(*r) for r in pfs.files(commit, path)]
         if not files:
             continue  # not in this commit: the match exists only on the other side
         is_dir = path.endswith("/")
@@ -220,20 +218,6 @@ def _self_and_ancestors(path: str, root: bool) -> list[str]:
     if root:
         out.append("/")
     return out
-
-
-def _files_under(store: Store, commit: str, path: str) -> list[FileInfo]:
-    if path == "/":
-        rows = store.query("SELECT path, hash, size FROM files WHERE commit_id=? ORDER BY path",
-                           (commit,))
-    elif path.endswith("/"):
-        d = path.rstrip("/")
-        rows = store.query("SELECT path, hash, size FROM files WHERE commit_id=? AND path>? AND "
-                           "path<? ORDER BY path", (commit, d + "/", d + "0"))
-    else:
-        rows = store.query("SELECT path, hash, size FROM files WHERE commit_id=? AND path=?",
-                           (commit, path))
-    return [FileInfo(*r) for r in rows]
 
 
 def _base_rows(store: Store, job_id: str, ids: list[str]) -> dict[str, BaseDatum]:

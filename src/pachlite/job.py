@@ -199,7 +199,7 @@ class Job:
             row = self.pfs.store.one("SELECT pipeline_version, salt FROM jobs WHERE id=?", (base.id,))
             if tuple(row) == (self.version, self.salt):
                 from .delta import delta_plan
-                p = delta_plan(self.pfs.store, self.spec["input"], self.salt, base.id,
+                p = delta_plan(self.pfs, self.spec["input"], self.salt, base.id,
                                {(r, b): c for r, b, c in base.inputs},
                                {(r, b): c for r, b, c in self.input_commits()}, self.resolve)
                 if p is not None:
@@ -398,33 +398,36 @@ class Job:
         if state == JOB_SUCCESS and not runs:
             reason = "there were no datums to process" + (
                 "" if p.total else " (the input matched no files)")
-        logs = {s.datum_id: results[s.datum_id][1].log for s in runs if results[s.datum_id][1].log}
         rows = []
         for s in runs:
             st, o, n = results[s.datum_id]
             pre = self._rows.get(s.datum_id)
             rows.append(pre[1] if pre and pre[0] == st else self._row(job_id, s, st, o))
         bytes_in, bytes_out = sum(r[10] for r in rows), sum(r[11] for r in rows)
-        skipped = [(s.datum_id, self._seq[s.datum_id]) for s in p.steps if s.action == SKIP]
+        logs = []  # (hash, size, content) of each log: the rows hold their hashes
+        for r in rows:
+            if r[9]:
+                log = results[r[1]][1].log
+                logs.append((r[9], len(log), log))
         rows.sort(key=lambda r: r[1])  # in key order, SQLite appends instead of splitting pages
+        # Skipped datums are the base job's rows, carried by SQL: a delta plan's are every base
+        # datum it did not run or delete, in their places; a full plan's are its skip steps.
+        carried = "INSERT INTO datums SELECT ?, d.id, '', ?, '', '', '', NULL, NULL, NULL, 0, 0, " \
+                  "d.source_job, "
+        if p.carried:
+            carry = [(s.datum_id, None) for s in p.steps if s.action != SKIP]
+            carried += "d.seq FROM datums d WHERE d.job_id=? AND d.id NOT IN (SELECT id FROM carry)"
+        else:
+            carry = [(s.datum_id, self._seq[s.datum_id]) for s in p.steps if s.action == SKIP]
+            carried += "c.seq FROM datums d JOIN carry c ON c.id=d.id WHERE d.job_id=?"
         with store.transaction() as tx:
-            tx.put_objects([(_hash(v), len(v), v) for v in logs.values()])
+            tx.put_objects(logs)
             tx.executemany("INSERT INTO datums VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-            if skipped:
+            if p.count(SKIP):
                 tx.execute("CREATE TEMP TABLE IF NOT EXISTS carry(id TEXT PRIMARY KEY, seq INTEGER)")
                 tx.execute("DELETE FROM carry")
-                tx.executemany("INSERT INTO carry VALUES(?,?)", skipped)
-                tx.execute("INSERT INTO datums SELECT ?, d.id, '', ?, '', '', '', "
-                           "NULL, NULL, NULL, 0, 0, d.source_job, c.seq FROM datums d "
-                           "JOIN carry c ON c.id=d.id WHERE d.job_id=?", (job_id, SKIPPED, base.id))
-            if p.carried:
-                tx.execute("CREATE TEMP TABLE IF NOT EXISTS touched(id TEXT PRIMARY KEY)")
-                tx.execute("DELETE FROM touched")
-                tx.executemany("INSERT INTO touched VALUES(?)", [(s.datum_id,) for s in p.steps])
-                tx.execute("INSERT INTO datums SELECT ?, d.id, '', ?, '', '', '', "
-                           "NULL, NULL, NULL, 0, 0, d.source_job, d.seq FROM datums d "
-                           "WHERE d.job_id=? AND d.id NOT IN (SELECT id FROM touched)",
-                           (job_id, SKIPPED, base.id))
+                tx.executemany("INSERT INTO carry VALUES(?,?)", carry)
+                tx.execute(carried, (job_id, SKIPPED, base.id))
             out_commit = None
             if state == JOB_SUCCESS:
                 out_commit = self.pfs.write_commit(

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .store import INLINE_MAX, hash_bytes, write_large
+from .store import read_content
 
 # A task is plain data so it pickles cheaply to batching workers:
 # (datum_id, [(rel path under pfs root, content hash, inline bytes | None, object file | None)], env)
@@ -53,8 +53,9 @@ class Scratch:
 
     A worker serving many datums keeps the input files the next datum has too (same path, same
     content, untouched since: the model crossed with every attribute file) instead of rewriting
-    them, and finds writes outside /pfs/out by listing only the folders it laid out (any stray
-    file or folder is a new entry in one of them): a few system calls per datum, not a tree walk.
+    them. Any write outside /pfs/out is a new entry in a folder it laid out: on tmpfs one stat per
+    such folder shows it (the folder's size counts its entries), elsewhere a listing of each; a
+    few system calls per datum, not a tree walk.
     """
 
     def __init__(self, pfs_root: Path):
@@ -226,22 +227,9 @@ class Scratch:
 
 def _read_output(path: str, src: str, objects_dir: Path) -> tuple:
     """(path, hash, size, data) of a small output, (path, hash, size, None) once stored as an
-    object. Raw reads: a buffered file costs two extra system calls per output."""
-    fd = os.open(src, os.O_RDONLY)
-    try:
-        head = os.read(fd, INLINE_MAX + 1)
-        while 0 < len(head) <= INLINE_MAX:
-            more = os.read(fd, INLINE_MAX + 1 - len(head))
-            if not more:
-                return path, hash_bytes(head), len(head), head
-            head += more
-        if len(head) <= INLINE_MAX:
-            return path, hash_bytes(head), len(head), head
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            h, size, _ = write_large(objects_dir, f, head)
-        return path, h, size, None
-    finally:
-        os.close(fd)
+    object. Unbuffered: a buffered file costs two more system calls per output."""
+    with open(src, "rb", buffering=0) as f:
+        return (path, *read_content(objects_dir, f))
 
 
 def _dir_size_per_entry(root: str) -> tuple[int, int] | None:
