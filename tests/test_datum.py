@@ -10,7 +10,7 @@ import struct
 import pytest
 
 from pachlite.datum import (Datum, DatumInput, FileInfo, Listing, datum_env, datum_hash,
-                            datum_id, datums)
+                            datum_id, datum_stream, datums)
 from pachlite.errors import InvalidInput
 
 F50 = [f"/foo{i}" for i in range(50)]
@@ -251,6 +251,28 @@ def test_bad_input_trees(tree, problem):
     with pytest.raises(InvalidInput) as e:
         datums(tree, Repos(F50=F50))
     assert problem in e.value.problem and e.value.fix
+    with pytest.raises(InvalidInput) as e:  # at once, before any datum is asked for
+        datum_stream(tree, Repos(F50=F50))
+    assert problem in e.value.problem
+
+
+@pytest.mark.parametrize("tree", [
+    pfs("F50", "/*"),
+    {"cross": [pfs("F50", "/foo?1"), pfs("F50", "/foo*2", name="b")]},
+    {"cross": [pfs("F50", "/*"), pfs("F50", "/nothing", name="b")]},
+    {"cross": [{"cross": [pfs("F50", "/foo?1"), pfs("F50", "/foo1", name="b")]},
+               pfs("F50", "/foo*2", name="c"), pfs("F50", "/foo3", name="d")]},
+    {"cross": [{"union": [pfs("F50", "/foo?1"), pfs("F50", "/foo*2")]}, pfs("F50", "/", name="b")]},
+    {"union": [pfs("F50", "/foo?1"), pfs("F50", "/foo*2")]},
+    {"join": [pfs("STORES", STORES_GLOB, joinOn="$1"), pfs("PURCHASES", ORDERS_GLOB, joinOn="$1")]},
+])
+def test_the_datum_stream_makes_the_same_datums_lazily(tree):
+    repos = Repos(F50=F50, STORES=STORES, PURCHASES=PURCHASES)
+    count, stream = datum_stream(tree, repos)
+    listed = len(repos.calls)
+    assert listed and count == len(datums(tree, Repos(F50=F50, STORES=STORES, PURCHASES=PURCHASES)))
+    assert list(stream) == datums(tree, repos)
+    assert len(repos.calls) == 2 * listed  # the stream listed every commit before its first datum
 
 
 def test_a_bad_glob_names_the_input_and_the_pattern():

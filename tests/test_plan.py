@@ -35,7 +35,7 @@ def test_first_job_runs_every_datum_as_new():
 
 def test_unchanged_datum_is_skipped_new_one_runs():
     a, b = datum("/file", "x"), datum("/file2", "y")
-    p = plan([a, b], SALT, {a.id: base_of(a)}, "job1")
+    p = plan([a, b], SALT, {a.id: base_of(a)})
     assert [(s.action, s.datum_id) for s in p.steps] == [(SKIP, a.id), (RUN, b.id)]
     assert p.steps[0].reason == "unchanged since job job1"
     assert p.steps[0].base.outputs == (("/out", "h", 1),)  # what the skipped datum keeps

@@ -149,3 +149,37 @@ def test_progress_counts_every_datum_once(pfs, tmp_path, monkeypatch, warm):
     assert r.job.processed == 7
     assert seen[0] == ("work", 0, 7) and seen[-1] == ("work", 7, 7)
     assert [d for _, d, _ in seen] == sorted(d for _, d, _ in seen)
+
+
+def test_a_datum_that_kills_its_worker_does_not_take_its_batch_with_it(pfs, tmp_path):
+    # 40 datums on one worker travel in batches of 10, two at a time; the killer's batch-mates
+    # and the batch queued behind it run again without losing a try.
+    (tmp_path / "work.py").write_text(SCRIPT.replace(
+        'if text == "exit3":', 'if text == "die":\n    os._exit(9)\nif text == "exit3":'))
+    put(pfs, {f"/f{i:02d}": "die" if i == 13 else f"text {i}" for i in range(40)})
+    j = job(pfs, tmp_path, datumTries=1)
+    assert (j.state, j.processed, j.failed) == ("failure", 39, 1)
+    assert "worker exited with code 9" in j.reason
+    failed = [json.loads(r["inputs"])[0][3] for r in pfs.store.query(
+        "SELECT * FROM datums WHERE job_id=? AND state='failed'", (j.id,))]
+    assert failed == ["/f13"]
+
+
+def test_a_datum_sees_only_its_own_inputs_variables(pfs, tmp_path):
+    # A union's datums come from one input each: a datum of `b` must not see the `a` of the
+    # datum that ran before it in the same interpreter.
+    (tmp_path / "env.py").write_text(
+        "import json, os, sys\n"
+        "seen = {k: os.environ.get(k) for k in ('a', 'b')}\n"
+        "name = os.path.basename(seen['a'] or seen['b']) + ('-a' if seen['a'] else '-b')\n"
+        "json.dump(seen, open(os.path.join(sys.argv[1], name), 'w'))\n")
+    put(pfs, {"/x": "1", "/y": "2"})
+    pl.create_pipeline(pfs, {"pipeline": {"name": "work"},
+                             "input": {"union": [{"pfs": {"repo": "data", "glob": "/*", "name": "a"}},
+                                                 {"pfs": {"repo": "data", "glob": "/*", "name": "b"}}]},
+                             "transform": {"cmd": ["python3", "env.py", "/pfs/out"]}})
+    [r] = pl.run(pfs, ["work"], workers=1, cwd=str(tmp_path))
+    assert r.job.state == "success", r.job.reason
+    got = outputs(pfs, r.job.output_commit)
+    assert sorted(got) == ["/x-a", "/x-b", "/y-a", "/y-b"]
+    assert all((v["a"] is None) != (v["b"] is None) for v in got.values()), got

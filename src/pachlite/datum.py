@@ -33,7 +33,7 @@ import struct
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, product
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from .errors import InvalidInput
 from .glob import expand_template, glob_paths
@@ -41,7 +41,7 @@ from .glob import expand_template, glob_paths
 INPUT_TYPES = ("pfs", "cron", "cross", "union", "join", "group")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per input file, and a frozen __init__ costs 3x as much
 class FileInfo:
     """One file of a commit."""
 
@@ -65,7 +65,7 @@ class Listing:
 Resolve = Callable[[dict], Listing]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a job makes 10^5, and a frozen __init__ costs 4x as much
 class DatumInput:
     """What one pfs input contributes to a datum: a matched file or directory of a commit."""
 
@@ -95,8 +95,8 @@ class DatumInput:
             content = h.hexdigest().encode()
         else:
             content = self.files[0].hash.encode()
-        object.__setattr__(self, "_id_part", id_part)
-        object.__setattr__(self, "_content", content)
+        self._id_part = id_part
+        self._content = content
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +121,17 @@ def datum_hash(inputs: Sequence[DatumInput], salt: str) -> str:
 
 def datums(input: dict, resolve: Resolve) -> list[Datum]:
     """The datums of a pipeline's input tree (camelCase keys), reading commits through resolve."""
-    with _gc_paused():
+    with gc_paused():
         return [Datum(datum_id(d), d) for d in _expand(input, resolve, "input")]
+
+
+def datum_stream(input: dict, resolve: Resolve) -> tuple[int, Iterator[Datum]]:
+    """datums(), as (how many, an iterator that makes them in the same order). The commits are
+    listed and the globs matched here, so their errors come here too; a pfs input, or a cross
+    whose first input is one, then makes each datum only when it is asked for: a job starts
+    running the first datums while the rest are still being made."""
+    count, inputs = _lazy(input, resolve, "input")
+    return count, (Datum(datum_id(d), d) for d in inputs)
 
 
 def datum_env(d: Datum, pfs_root: str = "/pfs") -> dict[str, str]:
@@ -149,7 +158,7 @@ Inputs = tuple[DatumInput, ...]
 
 
 @contextmanager
-def _gc_paused():
+def gc_paused():
     """Making 10^5 datums would trigger full garbage collections that rescan every object made
     so far (about half the time); none of these objects form reference cycles."""
     enabled = gc.isenabled()
@@ -179,7 +188,24 @@ def _hash(id: str, inputs: Sequence[DatumInput], salt: str) -> str:
         id.encode() + b"".join(i._content for i in inputs) + salt.encode()).hexdigest()
 
 
-def _expand(node: dict, resolve: Resolve, where: str) -> list[Inputs]:
+def _lazy(node: dict, resolve: Resolve, where: str) -> tuple[int, Iterable[Inputs]]:
+    kind, where_ = _kind(node, where)
+    children = node[kind]
+    if kind == "pfs":
+        make, matches = _pfs_matches(children, resolve, where_)
+        return len(matches), map(make, matches)
+    if kind == "cross" and isinstance(children, list) and children:
+        count, first = _lazy(children[0], resolve, f"{where_}[0]")
+        rest = [_expand(c, resolve, f"{where_}[{n}]") for n, c in enumerate(children[1:], 1)]
+        for r in rest:
+            count *= len(r)
+        return count, (a + sum(combo, ()) for a in first for combo in product(*rest))
+    out = _expand(node, resolve, where)
+    return len(out), out
+
+
+def _kind(node: dict, where: str) -> tuple[str, str]:
+    """The one input type a node of the input tree has, and where it is, for messages."""
     keys = [k for k, v in node.items() if v is not None] if isinstance(node, dict) else []
     kinds = [k for k in keys if k in INPUT_TYPES]
     if not kinds and keys:
@@ -189,8 +215,11 @@ def _expand(node: dict, resolve: Resolve, where: str) -> list[Inputs]:
         raise InvalidInput(f"an input needs exactly one of {', '.join(INPUT_TYPES)}",
                            'give this input one type, e.g. {"pfs": {"repo": …, "glob": "/*"}}',
                            where=where)
-    kind = kinds[0]
-    where = f"{where}.{kind}"
+    return kinds[0], f"{where}.{kinds[0]}"
+
+
+def _expand(node: dict, resolve: Resolve, where: str) -> list[Inputs]:
+    kind, where = _kind(node, where)
     if kind == "pfs":
         return _pfs(node["pfs"], resolve, where)
     if kind == "cron":  # as Pachyderm's newCronIterator: each tick file of the cron repo
@@ -213,6 +242,12 @@ def with_pfs_defaults(spec: dict) -> dict:
 
 
 def _pfs(spec: dict, resolve: Resolve, where: str) -> list[Inputs]:
+    make, matches = _pfs_matches(spec, resolve, where)
+    return [make(m) for m in matches]
+
+
+def _pfs_matches(spec: dict, resolve: Resolve, where: str):
+    """A pfs input's glob matches, and the function that makes each one's datum inputs."""
     if not isinstance(spec, dict) or not spec.get("repo") or not spec.get("glob"):
         raise InvalidInput("a pfs input needs a repo and a glob",
                            'add e.g. "repo": "data", "glob": "/*"', where=where)
@@ -226,16 +261,16 @@ def _pfs(spec: dict, resolve: Resolve, where: str) -> list[Inputs]:
     join_on, group_by = spec.get("joinOn"), spec.get("groupBy")
     outer, empty = bool(spec.get("outerJoin")), bool(spec.get("emptyFiles"))
     name, repo, branch, commit = spec["name"], listing.repo, listing.branch, listing.commit
-    out = []
-    for m in matches:
+
+    def make(m) -> Inputs:
         whole = m.path.rstrip("/")  # Pachyderm expands templates over the path sans trailing /
-        out.append((DatumInput(
+        return (DatumInput(
             name, repo, branch, commit, m.path, m.is_dir,
             tuple(by_path[p] for p in m.files) if m.is_dir else (by_path[m.path],),
             None if join_on is None else expand_template(join_on, m.groups, whole),
             None if group_by is None else expand_template(group_by, m.groups, whole),
-            outer, empty),))
-    return out
+            outer, empty),)
+    return make, matches
 
 
 def _union(children: list[list[Inputs]]) -> list[Inputs]:

@@ -23,13 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from . import datum as dm
 from .errors import PachliteError
 from .pfs import AUTO, PFS, new_id
 from .plan import (DELETE, FAILED, RECOVERED, RUN, SKIP, SKIPPED, SUCCESS, BaseDatum, Plan,
-                   Step, plan)
+                   Step, plan, plan_steps)
 from .pyworker import WARM_VAR, python_script, warm_command
 from .worker import Outcome, Transform, kill_running, process_datum, reap, start_process
 
@@ -205,8 +205,7 @@ class Job:
                 if p is not None:
                     return p, base
         datums = dm.datums(self.spec["input"], self.resolve)
-        return plan(datums, self.salt, self.base_datums(base), base.id if base else None,
-                    no_skip=no_skip), base
+        return plan(datums, self.salt, self.base_datums(base), no_skip=no_skip), base
 
     # ---- execution -------------------------------------------------------------------------
 
@@ -222,14 +221,22 @@ class Job:
                        (job_id, self.name, self.version, self.salt, RUNNING, created, created,
                         json.dumps(inputs)))
         try:
-            p, base = self.plan()
-            # Carried datums keep their base job's places; the listed ones come after them.
-            offset = 0
-            if p.carried:
-                offset = store.one("SELECT COALESCE(MAX(seq), -1) + 1 FROM datums WHERE job_id=?",
-                                   (base.id,))[0]
-            self._seq = {s.datum_id: i for i, s in enumerate(p.steps, start=offset)}
-            outcomes = self._execute(job_id, p.runs)
+            if self.base_job() is None:
+                # A first job runs every datum: workers start on the first ones while the plan
+                # is still making the rest.
+                count, made = dm.datum_stream(self.spec["input"], self.resolve)
+                feed = Feed(count, self._numbered(plan_steps(made, self.salt, {})))
+                outcomes = self._execute(job_id, feed)
+                p, base = feed.plan(), None
+            else:
+                p, base = self.plan()
+                # Carried datums keep their base job's places; the listed ones come after them.
+                offset = 0
+                if p.carried:
+                    offset = store.one("SELECT COALESCE(MAX(seq), -1) + 1 FROM datums "
+                                       "WHERE job_id=?", (base.id,))[0]
+                self._seq = {s.datum_id: i for i, s in enumerate(p.steps, start=offset)}
+                outcomes = self._execute(job_id, Feed.of(p.runs))
             self._finish(job_id, p, base, outcomes, inputs)
         except BaseException as e:
             reason = str(e) if isinstance(e, PachliteError) else f"{type(e).__name__}: {e}"
@@ -239,6 +246,11 @@ class Job:
                             time.time(), job_id))
             raise
         return job_from_row(store.one("SELECT * FROM jobs WHERE id=?", (job_id,)))
+
+    def _numbered(self, steps: Iterator[Step]) -> Iterator[Step]:
+        for i, s in enumerate(steps):
+            self._seq[s.datum_id] = i
+            yield s
 
     def _task(self, job_id: str, step: Step, inline: dict[str, bytes]) -> tuple:
         files = []
@@ -276,26 +288,27 @@ class Job:
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         return env
 
-    def _execute(self, job_id: str, runs: Sequence[Step]) -> dict[str, tuple[str, Outcome, int]]:
+    def _execute(self, job_id: str, feed: "Feed") -> dict[str, tuple[str, Outcome, int]]:
         """Run every datum up to datumTries times; errCmd may recover one. → id: (state, outcome, tries)."""
-        if not runs:
+        if not feed.total:
             return {}
         t = self.spec["transform"]
         timeout = parse_duration(self.spec.get("datumTimeout"))
         transform = Transform.from_spec(t, timeout, self.cwd)
         tries = int(self.spec.get("datumTries", 3))
-        by_id = {s.datum_id: s for s in runs}
+        by_id: dict[str, Step] = {}
 
         def build(steps: Sequence[Step]) -> list[tuple]:
             # Tasks are made as workers ask for them, so the first datums run while the rest
             # are still being laid out as tasks.
+            by_id.update((s.datum_id, s) for s in steps)
             inline = self._inline(steps)
             return [self._task(job_id, s, inline) for s in steps]
 
         def final(did: str, state: str, o: Outcome) -> None:
             # Rows are made as results come in, while the workers run the next datums.
             self._rows[did] = (state, self._row(job_id, by_id[did], state, o))
-        self._tick(0, len(runs))
+        self._tick(0, feed.total)
         base_env = self._base_env(job_id)
         root = scratch_dir() / job_id
         root.mkdir(parents=True, exist_ok=True)
@@ -306,12 +319,12 @@ class Job:
             # interpreter for a plain Python script; otherwise (or in a container) one per datum.
             warm = self.runner is None and python_script(transform.cmd, transform.stdin, self.cwd)
             if self.runner is None and (t.get("datumBatching") or warm):
-                results = _run_batched(runs, build, transform, base_env, root, objects,
+                results = _run_batched(feed, build, transform, base_env, root, objects,
                                        self.workers, tries, stop,
                                        warm=bool(warm and not t.get("datumBatching")),
-                                       tick=lambda n: self._tick(n, len(runs)), final=final)
+                                       tick=lambda n: self._tick(n, feed.total), final=final)
             else:
-                results = self._run_each(runs, build, transform, base_env, root, objects, tries,
+                results = self._run_each(feed, build, transform, base_env, root, objects, tries,
                                          stop)
             if transform.err_cmd:
                 err_t = Transform(transform.err_cmd, transform.err_stdin, transform.env,
@@ -328,7 +341,7 @@ class Job:
         finally:
             shutil.rmtree(root, ignore_errors=True)
 
-    def _run_each(self, steps, build, transform, base_env, root, objects, tries, stop):
+    def _run_each(self, feed, build, transform, base_env, root, objects, tries, stop):
         def one(i_step):
             i, step = i_step
             [task] = build([step])
@@ -339,9 +352,9 @@ class Job:
                 if o.ok or stop.is_set():
                     break
             o.log = b"".join(logs)  # every try's output: the first failure is often the telling one
-            self._tick(1, len(steps))
+            self._tick(1, feed.total)
             return task[0], (SUCCESS if o.ok else FAILED, o, n)
-        return dict(_pool_map(one, enumerate(steps), self.workers, stop))
+        return dict(_pool_map(one, enumerate(feed), self.workers, stop))
 
     def _tick(self, n: int, total: int) -> None:
         if self.progress is not None:
@@ -489,6 +502,69 @@ class Job:
         return uniq
 
 
+class Feed:
+    """The steps a job runs, as its plan makes them: a thread makes the steps while the workers
+    take the first ones. A plan made beforehand is a feed with every step ready (Feed.of)."""
+
+    def __init__(self, total: int, steps: Iterator[Step] | None = None):
+        self.total = total                 # how many steps run
+        self.steps: list[Step] = []        # every step made so far, in plan order
+        self.error: BaseException | None = None
+        self._ready: collections.deque[Step] = collections.deque()
+        self._cond = threading.Condition()
+        self._done = steps is None
+        self._thread = None
+        if steps is not None:
+            self._thread = threading.Thread(target=self._make, args=(steps,), daemon=True)
+            self._thread.start()
+
+    @classmethod
+    def of(cls, runs: Sequence[Step]) -> "Feed":
+        feed = cls(len(runs))
+        feed.steps = list(runs)
+        feed._ready.extend(runs)
+        return feed
+
+    def _make(self, steps: Iterator[Step]) -> None:
+        ready: list[Step] = []
+        try:
+            with dm.gc_paused():
+                for s in steps:
+                    self.steps.append(s)
+                    if s.action == RUN:
+                        ready.append(s)
+                        if len(ready) == 64:  # handed over in groups: one wake-up, not 64
+                            with self._cond:
+                                self._ready.extend(ready)
+                                self._cond.notify_all()
+                            ready = []
+        except BaseException as e:  # raised by plan(), after the workers stop
+            self.error = e
+        finally:
+            with self._cond:
+                self._ready.extend(ready)
+                self._done = True
+                self._cond.notify_all()
+
+    def take(self, n: int) -> list[Step]:
+        """Up to n steps to run, waiting for the plan to make one; [] once it has made them all."""
+        with self._cond:
+            while not self._ready and not self._done:
+                self._cond.wait()
+            return [self._ready.popleft() for _ in range(min(n, len(self._ready)))]
+
+    def __iter__(self) -> Iterator[Step]:
+        while batch := self.take(64):
+            yield from batch
+
+    def plan(self) -> Plan:
+        if self._thread is not None:
+            self._thread.join()
+        if self.error is not None:
+            raise self.error
+        return Plan(tuple(self.steps))
+
+
 def _path_collision(paths) -> str:
     """Pachyderm's check of a merged output: no path may be both a file and a directory."""
     ordered = sorted(paths, key=lambda p: p.replace("/", "\x00"))  # a path's subtree follows it
@@ -566,17 +642,31 @@ class _BatchWorker:
         self.proc.stdin.close()
         self.conn = Connection(parent.detach())
         self.timeout = t.timeout
+        self._sender: threading.Thread | None = None
 
-    def run(self, tasks: list) -> list[Outcome]:
-        try:
+    def post(self, tasks: list) -> None:
+        """Send a batch without waiting: the worker may still be writing the last one's results,
+        which the caller must be free to read (a blocking send could deadlock with it)."""
+        if self._sender is not None:
+            self._sender.join()
+        self._sender = threading.Thread(target=self._send, args=(tasks,), daemon=True)
+        self._sender.start()
+
+    def _send(self, tasks: list) -> None:
+        with contextlib.suppress(OSError):  # a dead worker shows up when its results are read
             self.conn.send(tasks)
+
+    def receive(self, tasks: list) -> tuple[list[Outcome], bool]:
+        """The outcomes of the oldest batch posted, and whether the worker is gone (crashed or
+        killed at the timeout): then any later batch posted to it never ran."""
+        try:
             limit = self.timeout * len(tasks) if self.timeout else None
             if not self.conn.poll(limit):
                 reap(self.proc, kill=True)
-                self.proc.wait()  # dead before anyone asks `alive`: the next batch gets a new one
-                return [Outcome(t[0], False, f"timed out after {self.timeout:g}s") for t in tasks]
-            return self.conn.recv()
-        except (EOFError, BrokenPipeError, ConnectionResetError):
+                self.proc.wait()
+                return [Outcome(t[0], False, f"timed out after {self.timeout:g}s") for t in tasks], True
+            return self.conn.recv(), False
+        except (EOFError, OSError):
             code = self.proc.wait()
             self.log.seek(0)
             tail = self.log.read().decode(errors="replace").strip().splitlines()[-3:]
@@ -585,13 +675,15 @@ class _BatchWorker:
             why = (f"the {'Python' if self.warm else 'batching'} worker exited with code {code} "
                    f"before serving its datums" + (f": {' | '.join(tail)}" if tail else "")
                    + f"; {fix}")
-            return [Outcome(t[0], False, why, log=("\n".join(tail)).encode()) for t in tasks]
+            return [Outcome(t[0], False, why, log=("\n".join(tail)).encode()) for t in tasks], True
 
     @property
     def alive(self) -> bool:
         return self.proc.poll() is None
 
     def close(self) -> None:
+        if self._sender is not None:
+            self._sender.join()
         with contextlib.suppress(Exception):
             self.conn.send(None)
         with contextlib.suppress(Exception):
@@ -601,49 +693,76 @@ class _BatchWorker:
         self.log.close()
 
 
-def _run_batched(steps, build, t: Transform, base_env, root: Path, objects: Path, workers: int,
+def _run_batched(feed: "Feed", build, t: Transform, base_env, root: Path, objects: Path, workers: int,
                  tries: int, stop: threading.Event, warm: bool, tick: Callable[[int], None],
                  final: Callable[[str, str, Outcome], None]):
     results: dict[str, tuple[str, Outcome, int]] = {}
     attempts: dict[str, int] = {}
-    queue = collections.deque(steps)  # steps, and the tasks of datums to try again
+    # Batches to run before the feed's next steps: a datum to try again (alone, as it may be the
+    # one that kills its worker), or a batch that went back unstarted.
+    queue: collections.deque[list] = collections.deque()
     lock = threading.Lock()
-    # A datumTimeout is enforced per message: one datum per message keeps it per datum.
-    chunk = 1 if t.timeout else max(1, min(BATCH_CHUNK, len(steps) // (workers * 4) or 1))
+    # A datumTimeout is timed per message: one datum per message keeps it per datum. Otherwise a
+    # worker holds the next batch while its last results travel back and are recorded, so it
+    # never waits on this process.
+    chunk = 1 if t.timeout else max(1, min(BATCH_CHUNK, feed.total // (workers * 4) or 1))
+    depth = 1 if t.timeout else 2
+
+    def take() -> list | None:
+        if stop.is_set():
+            return None
+        with lock:
+            if queue:
+                return queue.popleft()
+        fresh = feed.take(chunk)
+        return build(fresh) if fresh else None
 
     def serve(w: int) -> None:
         worker = None
+        inflight: collections.deque[list] = collections.deque()
         try:
             while True:
-                with lock:
-                    if not queue or stop.is_set():
-                        return
-                    batch = [queue.popleft() for _ in range(min(chunk, len(queue)))]
-                fresh = [x for x in batch if isinstance(x, Step)]
-                if fresh:
-                    built = iter(build(fresh))
-                    batch = [next(built) if isinstance(x, Step) else x for x in batch]
-                if worker is None or not worker.alive:
-                    if worker is not None:
-                        worker.close()
-                    wroot = root / f"worker-{w}-{time.monotonic_ns()}"
-                    wroot.mkdir(parents=True)
-                    worker = _BatchWorker(t, base_env, wroot, objects, warm)
+                while len(inflight) < depth and (batch := take()) is not None:
+                    if worker is not None and not inflight and not worker.alive:
+                        worker.close()  # it ended between batches (e.g. its program returned)
+                        worker = None
+                    if worker is None:
+                        wroot = root / f"worker-{w}-{time.monotonic_ns()}"
+                        wroot.mkdir(parents=True)
+                        worker = _BatchWorker(t, base_env, wroot, objects, warm)
+                    worker.post(batch)
+                    inflight.append(batch)
+                if not inflight:
+                    return
+                batch = inflight.popleft()
+                outcomes, gone = worker.receive(batch)
+                if gone and len(batch) > 1:
+                    # Which datum took the worker down is unknown: each runs again alone, and
+                    # this does not count as a try of any of them.
+                    with lock:
+                        queue.extendleft([task] for task in reversed(batch))
+                    outcomes = []
                 by_id = {task[0]: task for task in batch}
                 finished = 0
-                for o in worker.run(batch):
+                for o in outcomes:
                     with lock:
                         n = attempts[o.datum_id] = attempts.get(o.datum_id, 0) + 1
                         if o.ok:
                             results[o.datum_id] = (SUCCESS, o, n)
                         elif n < tries:
-                            queue.append(by_id[o.datum_id])
+                            queue.append([by_id[o.datum_id]])
                             continue
                         else:
                             results[o.datum_id] = (FAILED, o, n)
                     final(o.datum_id, results[o.datum_id][0], o)
                     finished += 1
                 tick(finished)
+                if gone:  # batches posted after the fatal one never started: not a try either
+                    with lock:
+                        queue.extendleft(reversed(inflight))
+                    inflight.clear()
+                    worker.close()
+                    worker = None
         finally:
             if worker is not None:
                 worker.close()

@@ -69,6 +69,8 @@ def serve(conn, script: str, argv: list[str], env: dict, pfs_root: Path, objects
     root = str(pfs_root)
     scratch = Scratch(pfs_root)
     expected: dict = {}
+    last: dict = {}  # the last datum's own variables, as sent
+    start = 0        # where the next datum's output begins in the log
     while True:
         try:
             tasks = conn.recv()
@@ -79,17 +81,23 @@ def serve(conn, script: str, argv: list[str], env: dict, pfs_root: Path, objects
         results = []
         for datum_id, files, datum_env in tasks:
             started = time.time()
-            start = os.lseek(log_fd, 0, os.SEEK_CUR)
             if start > LOG_ROLL:  # the log only grows while datums print; start over now and then
                 os.ftruncate(log_fd, 0)
                 start = os.lseek(log_fd, 0, os.SEEK_SET)
             scratch.lay_out(files)
-            # Each datum starts from the worker's environment plus its own variables; resetting
-            # the whole environment (~50 putenv calls) only when the last datum changed it.
+            # Each datum starts from the worker's environment plus its own variables. Only what
+            # differs from the last datum's is set, unless its code changed the environment:
+            # then all of it is reset (~50 putenv calls).
             if os.environ._data != expected:  # type: ignore[attr-defined]
                 os.environ.clear()
                 os.environ.update(env)
-            os.environ.update({k: map_pfs(v, root) for k, v in datum_env.items()})
+                last = {}
+            for k in last.keys() - datum_env.keys():
+                del os.environ[k]
+            for k, v in datum_env.items():
+                if last.get(k) != v:
+                    os.environ[k] = map_pfs(v, root)
+            last = datum_env
             expected = dict(os.environ._data)  # type: ignore[attr-defined]
             sys.argv = [script, *argv]
             rc = _exec(code, path)
@@ -97,6 +105,7 @@ def serve(conn, script: str, argv: list[str], env: dict, pfs_root: Path, objects
             sys.stderr.flush()
             end = os.lseek(log_fd, 0, os.SEEK_CUR)
             log = os.pread(log_fd, end - start, start) if end > start else b""
+            start = end
             ok, reason, outputs = rc == 0 or rc in accept, "", []
             if ok:
                 outputs, reason = scratch.collect(objects)

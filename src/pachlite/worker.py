@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .store import read_content
+from .store import hash_bytes, read_content
 
 # A task is plain data so it pickles cheaply to batching workers:
 # (datum_id, [(rel path under pfs root, content hash, inline bytes | None, object file | None)], env)
@@ -31,7 +31,7 @@ _PFS = re.compile(r"(?<![\w./-])/pfs(?=/|\b|$)")
 
 def map_pfs(text: str, pfs_root: str) -> str:
     """Rewrite `/pfs` at the start of a path (also after `=` or a space) to the local root."""
-    if pfs_root == "/pfs":
+    if pfs_root == "/pfs" or "/pfs" not in text:
         return text
     return _PFS.sub(pfs_root.replace("\\", "\\\\"), text)
 
@@ -46,6 +46,10 @@ class Outcome:
     log: bytes = b""
     started: float = 0.0
     duration: float = 0.0
+
+    def __reduce__(self):  # positional: half the pickling cost of a dataclass's __dict__
+        return Outcome, (self.datum_id, self.ok, self.reason, self.outputs, self.log, self.started,
+                         self.duration)
 
 
 class Scratch:
@@ -65,7 +69,8 @@ class Scratch:
         self.real_root = os.path.realpath(self.root)
         self.real_out = os.path.realpath(self.out)
         self.checked = False  # collect() already looked for stray writes of this datum
-        self.files: dict[str, tuple[str, int, int]] = {}  # path → (content key, mtime_ns, size)
+        # path → (content key, mtime_ns, size); mtime None until the file is wanted a second time
+        self.files: dict[str, tuple[str, int | None, int]] = {}
         self.dirs: set[str] = set()                       # input folders made, below root
         self.entries = {self.root: {"out"}}               # folder laid out → the names it holds
         self.out_files: list[str] | None = None           # what collect() found in out/, if flat
@@ -76,13 +81,15 @@ class Scratch:
         self.checked = False
         want = {self.root + "/" + rel: (key, data, obj) for rel, key, data, obj in files}
         gone = self.files.keys() - want.keys()
+        # Paths here are absolute and clean: str.rpartition is a cheap os.path.split.
         for path in gone:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
-            parent, name = os.path.split(path)
+            parent, _, name = path.rpartition("/")
             self.entries[parent].discard(name)
         rebuild = False
-        if gone and not {os.path.dirname(p) for p in gone} <= {os.path.dirname(p) for p in want}:
+        if gone and not ({p.rpartition("/")[0] for p in gone}
+                         <= {p.rpartition("/")[0] for p in want}):
             needed = {d for path in want for d in _parents(path, self.root)}
             for d in sorted(self.dirs - needed, key=len, reverse=True):
                 shutil.rmtree(d, ignore_errors=True)
@@ -94,24 +101,31 @@ class Scratch:
             if old is not None and old[0] == key and _unchanged(dest, old):
                 files_now[dest] = old
                 continue
-            parent, name = os.path.split(dest)
+            parent, _, name = dest.rpartition("/")
             if parent not in self.dirs and parent != self.root:
                 os.makedirs(parent, exist_ok=True)
                 self.dirs.update(_parents(dest, self.root))
                 rebuild = True
+            # Most files are laid out once (a datum's own file): their mtime is taken only when
+            # a next datum wants the same content there, which then checks it before reuse.
+            again = old is not None and old[0] == key
             if data is not None:
                 fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                 try:
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(fd, view):]
-                    st = os.fstat(fd)
+                    n = os.write(fd, data)
+                    if n < len(data):
+                        view = memoryview(data)[n:]
+                        while view:
+                            view = view[os.write(fd, view):]
+                    mtime = os.fstat(fd).st_mtime_ns if again else None
                 finally:
                     os.close(fd)
+                size = len(data)
             else:
                 shutil.copyfile(obj, dest)
                 st = os.stat(dest)
-            files_now[dest] = (key, st.st_mtime_ns, st.st_size)
+                mtime, size = st.st_mtime_ns, st.st_size
+            files_now[dest] = (key, mtime, size)
             if not rebuild:
                 self.entries[parent].add(name)
         self.files = files_now
@@ -227,9 +241,21 @@ class Scratch:
 
 def _read_output(path: str, src: str, objects_dir: Path) -> tuple:
     """(path, hash, size, data) of a small output, (path, hash, size, None) once stored as an
-    object. Unbuffered: a buffered file costs two more system calls per output."""
-    with open(src, "rb", buffering=0) as f:
-        return (path, *read_content(objects_dir, f))
+    object. One read for a small file, as a regular file's short read is its end; a file object
+    would add a stat and a second read per output."""
+    fd = os.open(src, os.O_RDONLY)
+    try:
+        head = os.read(fd, _SMALL)
+        if len(head) < _SMALL:
+            return path, hash_bytes(head), len(head), head
+        os.lseek(fd, 0, os.SEEK_SET)
+        with open(fd, "rb", buffering=0, closefd=False) as f:
+            return (path, *read_content(objects_dir, f))
+    finally:
+        os.close(fd)
+
+
+_SMALL = 64 * 1024
 
 
 def _dir_size_per_entry(root: str) -> tuple[int, int] | None:
@@ -256,7 +282,9 @@ def _parents(path: str, root: str):
         d = os.path.dirname(d)
 
 
-def _unchanged(path: str, old: tuple[str, int, int]) -> bool:
+def _unchanged(path: str, old: tuple[str, int | None, int]) -> bool:
+    if old[1] is None:
+        return False
     try:
         st = os.stat(path)
     except FileNotFoundError:
