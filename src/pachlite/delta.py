@@ -23,7 +23,7 @@ from .datum import (Datum, DatumInput, FileInfo, Inputs, Listing, _expand, datum
                     with_pfs_defaults)
 from .glob import compile_glob, expand_template
 from .pfs import PFS
-from .plan import DELETE, FAILED, RECOVERED, RUN, SKIP, BaseDatum, Plan, Step
+from .plan import DELETE, RUN, SKIP, BaseDatum, Plan, Step
 from .store import Store
 
 # Beyond this many changed paths per input, listing the whole commit costs about the same.
@@ -41,8 +41,10 @@ def delta_plan(pfs: PFS, input: dict, salt: str, base_id: str,
     if not _simple(input):
         return None
     store = pfs.store
-    if store.one("SELECT 1 FROM datums WHERE job_id=? AND state IN (?, ?) LIMIT 1",
-                 (base_id, FAILED, RECOVERED)):
+    # The base job's counts, not a scan of its datums: a successful job has no failed datum, and
+    # its recovered ones (which must run again) are counted; every datum of it has a row.
+    recovered, base_total = store.one("SELECT recovered, total FROM jobs WHERE id=?", (base_id,))
+    if recovered:
         return None
     sides = {"new": _Side(new), "old": _Side(_old_resolver(pfs, base_commits))}
     for leaf in _leaves(input):
@@ -76,7 +78,6 @@ def delta_plan(pfs: PFS, input: dict, salt: str, base_id: str,
         if b is not None:
             steps.append(Step(DELETE, did, "datum no longer in the input; outputs removed",
                               None, b.hash, b))
-    (base_total,) = store.one("SELECT COUNT(*) FROM datums WHERE job_id=?", (base_id,))
     return Plan(tuple(steps), carried=base_total - len(base))
 
 
