@@ -221,23 +221,26 @@ class Job:
                        (job_id, self.name, self.version, self.salt, RUNNING, created, created,
                         json.dumps(inputs)))
         try:
-            if self.base_job() is None:
-                # A first job runs every datum: workers start on the first ones while the plan
-                # is still making the rest.
-                count, made = dm.datum_stream(self.spec["input"], self.resolve)
-                feed = Feed(count, self._numbered(plan_steps(made, self.salt, {})))
-                outcomes = self._execute(job_id, feed)
-                p, base = feed.plan(), None
-            else:
-                p, base = self.plan()
-                # Carried datums keep their base job's places; the listed ones come after them.
-                offset = 0
-                if p.carried:
-                    offset = store.one("SELECT COALESCE(MAX(seq), -1) + 1 FROM datums "
-                                       "WHERE job_id=?", (base.id,))[0]
-                self._seq = {s.datum_id: i for i, s in enumerate(p.steps, start=offset)}
-                outcomes = self._execute(job_id, Feed.of(p.runs))
-            self._finish(job_id, p, base, outcomes, inputs)
+            # No garbage collection while the job runs: a full one walks the 10^6 objects of a
+            # large plan and stops every thread feeding the workers; none of them form cycles.
+            with dm.gc_paused():
+                if self.base_job() is None:
+                    # A first job runs every datum: workers start on the first ones while
+                    # the plan is still making the rest.
+                    count, made = dm.datum_stream(self.spec["input"], self.resolve)
+                    feed = Feed(count, self._numbered(plan_steps(made, self.salt, {})))
+                    outcomes = self._execute(job_id, feed)
+                    p, base = feed.plan(), None
+                else:
+                    p, base = self.plan()
+                    # Carried datums keep their base job's places; the listed ones come after them.
+                    offset = 0
+                    if p.carried:
+                        offset = store.one("SELECT COALESCE(MAX(seq), -1) + 1 FROM datums "
+                                           "WHERE job_id=?", (base.id,))[0]
+                    self._seq = {s.datum_id: i for i, s in enumerate(p.steps, start=offset)}
+                    outcomes = self._execute(job_id, Feed.of(p.runs))
+                self._finish(job_id, p, base, outcomes, inputs)
         except BaseException as e:
             reason = str(e) if isinstance(e, PachliteError) else f"{type(e).__name__}: {e}"
             with store.transaction() as tx:
@@ -508,6 +511,7 @@ class Feed:
 
     def __init__(self, total: int, steps: Iterator[Step] | None = None):
         self.total = total                 # how many steps run
+        self.left = total                  # how many are not yet taken
         self.steps: list[Step] = []        # every step made so far, in plan order
         self.error: BaseException | None = None
         self._ready: collections.deque[Step] = collections.deque()
@@ -528,16 +532,15 @@ class Feed:
     def _make(self, steps: Iterator[Step]) -> None:
         ready: list[Step] = []
         try:
-            with dm.gc_paused():
-                for s in steps:
-                    self.steps.append(s)
-                    if s.action == RUN:
-                        ready.append(s)
-                        if len(ready) == 64:  # handed over in groups: one wake-up, not 64
-                            with self._cond:
-                                self._ready.extend(ready)
-                                self._cond.notify_all()
-                            ready = []
+            for s in steps:
+                self.steps.append(s)
+                if s.action == RUN:
+                    ready.append(s)
+                    if len(ready) == 64:  # handed over in groups: one wake-up, not 64
+                        with self._cond:
+                            self._ready.extend(ready)
+                            self._cond.notify_all()
+                        ready = []
         except BaseException as e:  # raised by plan(), after the workers stop
             self.error = e
         finally:
@@ -551,7 +554,9 @@ class Feed:
         with self._cond:
             while not self._ready and not self._done:
                 self._cond.wait()
-            return [self._ready.popleft() for _ in range(min(n, len(self._ready)))]
+            taken = [self._ready.popleft() for _ in range(min(n, len(self._ready)))]
+            self.left -= len(taken)
+            return taken
 
     def __iter__(self) -> Iterator[Step]:
         while batch := self.take(64):
@@ -714,7 +719,8 @@ def _run_batched(feed: "Feed", build, t: Transform, base_env, root: Path, object
         with lock:
             if queue:
                 return queue.popleft()
-        fresh = feed.take(chunk)
+        # Smaller batches at the end, so that no worker sits idle while another has two to go.
+        fresh = feed.take(max(1, min(chunk, feed.left // (2 * workers))))
         return build(fresh) if fresh else None
 
     def serve(w: int) -> None:
