@@ -141,6 +141,17 @@ def test_a_program_that_does_not_batch_gets_a_clear_reason(env, tmp_path):
                              "pachlite.batch.batch_all_datums")
 
 
+def test_a_program_that_never_serves_fails_each_batch_not_each_datum(env, tmp_path):
+    # 40 datums in batches of up to 10 on one worker, three tries each: a program that exits at
+    # once is started a few times per batch, not once per datum and try.
+    pfs, _, starts = env
+    plain = tmp_path / "plain.py"
+    plain.write_text("import sys\nopen(sys.argv[2], 'a').write('start\\n')\n")
+    job = run(pfs, plain, starts, {f"/f{i:02d}": str(i) for i in range(40)})
+    assert (job.state, job.failed) == ("failure", 40)
+    assert len(starts.read_text().splitlines()) < 40
+
+
 def test_a_missing_program_fails_the_job_with_the_command(env):
     pfs, _, _ = env
     pfs.put_files(Address("data", "master"), [Source("/a", stream=io.BytesIO(b"1"))])

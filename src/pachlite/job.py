@@ -703,22 +703,28 @@ def _run_batched(feed: "Feed", build, t: Transform, base_env, root: Path, object
                  final: Callable[[str, str, Outcome], None]):
     results: dict[str, tuple[str, Outcome, int]] = {}
     attempts: dict[str, int] = {}
-    # Batches to run before the feed's next steps: a datum to try again (alone, as it may be the
-    # one that kills its worker), or a batch that went back unstarted.
-    queue: collections.deque[list] = collections.deque()
+    # What runs before the feed's next steps: tasks of datums to try again, and [task] lists,
+    # batches to send as they are (a batch that went back unstarted, or a datum to run alone).
+    queue: collections.deque = collections.deque()
     lock = threading.Lock()
     # A datumTimeout is timed per message: one datum per message keeps it per datum. Otherwise a
     # worker holds the next batch while its last results travel back and are recorded, so it
     # never waits on this process.
     chunk = 1 if t.timeout else max(1, min(BATCH_CHUNK, feed.total // (workers * 4) or 1))
     depth = 1 if t.timeout else 2
+    served = threading.Event()
 
     def take() -> list | None:
         if stop.is_set():
             return None
         with lock:
-            if queue:
+            if queue and isinstance(queue[0], list):
                 return queue.popleft()
+            if queue:  # datums to try again, batched like fresh ones
+                batch = []
+                while queue and len(batch) < chunk and not isinstance(queue[0], list):
+                    batch.append(queue.popleft())
+                return batch
         # Smaller batches at the end, so that no worker sits idle while another has two to go.
         fresh = feed.take(max(1, min(chunk, feed.left // (2 * workers))))
         return build(fresh) if fresh else None
@@ -742,9 +748,12 @@ def _run_batched(feed: "Feed", build, t: Transform, base_env, root: Path, object
                     return
                 batch = inflight.popleft()
                 outcomes, gone = worker.receive(batch)
-                if gone and len(batch) > 1:
+                if not gone:
+                    served.set()
+                elif len(batch) > 1 and served.is_set():
                     # Which datum took the worker down is unknown: each runs again alone, and
-                    # this does not count as a try of any of them.
+                    # this does not count as a try of any of them. (Not while no worker has
+                    # served a batch yet: a program that never serves fails every datum fast.)
                     with lock:
                         queue.extendleft([task] for task in reversed(batch))
                     outcomes = []
@@ -756,7 +765,7 @@ def _run_batched(feed: "Feed", build, t: Transform, base_env, root: Path, object
                         if o.ok:
                             results[o.datum_id] = (SUCCESS, o, n)
                         elif n < tries:
-                            queue.append([by_id[o.datum_id]])
+                            queue.append(by_id[o.datum_id])
                             continue
                         else:
                             results[o.datum_id] = (FAILED, o, n)
