@@ -4,11 +4,13 @@ the same results, failures and logs as one process per datum (PACHLITE_WARM_WORK
 import io
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
 from pachlite import pipeline as pl
 from pachlite.address import Address
+from pachlite.job import scratch_dir
 from pachlite.pfs import PFS, Source
 from pachlite.pyworker import python_script
 from pachlite.store import Store
@@ -183,3 +185,27 @@ def test_a_datum_sees_only_its_own_inputs_variables(pfs, tmp_path):
     got = outputs(pfs, r.job.output_commit)
     assert sorted(got) == ["/x-a", "/x-b", "/y-a", "/y-b"]
     assert all((v["a"] is None) != (v["b"] is None) for v in got.values()), got
+
+
+def _workers_alive(script) -> list[str]:
+    alive = []
+    for p in Path("/proc").iterdir():
+        try:
+            cmd = (p / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"pachlite.pyworker" in cmd and str(script).encode() in cmd:
+            alive.append(p.name)
+    return alive
+
+
+def test_the_worker_started_with_a_job_ends_with_it_even_with_nothing_to_run(pfs, tmp_path):
+    # A job starts its first warm interpreter while it plans; a job that then has no datum to
+    # run leaves no interpreter and no scratch folder behind, and ran none of the script.
+    (tmp_path / "work.py").write_text("open('ran', 'w').write('the script ran')\n")
+    put(pfs, {"/a": "one"})
+    j = job(pfs, tmp_path, input={"pfs": {"repo": "data", "glob": "/nothing-matches"}})
+    assert (j.state, j.total) == ("success", 0)
+    assert not (tmp_path / "ran").exists()
+    assert not (scratch_dir() / j.id).exists()
+    assert _workers_alive("work.py") == []

@@ -145,6 +145,7 @@ class Job:
         self.runner = runner
         self.cwd = cwd
         self._listings: dict[tuple[str, str], dm.Listing] = {}
+        self._spare: _BatchWorker | None = None  # a warm worker started with the job
         self._commits: dict[tuple[str, str], str] = {}
 
     # ---- inputs and plan -------------------------------------------------------------------
@@ -220,6 +221,7 @@ class Job:
                        f"started, inputs, seq) VALUES(?,?,?,?,?,?,?,?,{seq_sql})",
                        (job_id, self.name, self.version, self.salt, RUNNING, created, created,
                         json.dumps(inputs)))
+        self._prestart(job_id)
         try:
             # No garbage collection while the job runs: a full one walks the 10^6 objects of a
             # large plan and stops every thread feeding the workers; none of them form cycles.
@@ -248,6 +250,11 @@ class Job:
                            (KILLED if isinstance(e, KeyboardInterrupt) else FAILURE, reason,
                             time.time(), job_id))
             raise
+        finally:
+            if self._spare is not None:  # nothing ran in it
+                self._spare.close()
+                self._spare = None
+            shutil.rmtree(scratch_dir() / job_id, ignore_errors=True)
         return job_from_row(store.one("SELECT * FROM jobs WHERE id=?", (job_id,)))
 
     def _numbered(self, steps: Iterator[Step]) -> Iterator[Step]:
@@ -291,13 +298,36 @@ class Job:
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         return env
 
+    def _transform(self) -> tuple[Transform, bool, bool]:
+        """The transform, whether one process per worker serves many datums (the user's own
+        batching loop, or a warm interpreter for a plain Python script; otherwise, or in a
+        container, one process per datum), and whether that process is a warm interpreter."""
+        t = self.spec["transform"]
+        transform = Transform.from_spec(t, parse_duration(self.spec.get("datumTimeout")), self.cwd)
+        warm = self.runner is None and bool(python_script(transform.cmd, transform.stdin, self.cwd))
+        batched = self.runner is None and (bool(t.get("datumBatching")) or warm)
+        return transform, batched, warm and not t.get("datumBatching")
+
+    def _prestart(self, job_id: str) -> None:
+        """Start a first warm interpreter now, so that it is ready when the plan is: it only
+        compiles the script until a datum comes, so a job with nothing to run loses nothing."""
+        transform, batched, warm = self._transform()
+        if not warm:
+            return
+        root = scratch_dir() / job_id / f"worker-first-{time.monotonic_ns()}"
+        try:
+            root.mkdir(parents=True)
+            self._spare = _BatchWorker(transform, self._base_env(job_id), root,
+                                       self.pfs.store.objects_dir, warm)
+        except (OSError, PachliteError):
+            pass  # the job reports it if a datum needs the worker
+
     def _execute(self, job_id: str, feed: "Feed") -> dict[str, tuple[str, Outcome, int]]:
         """Run every datum up to datumTries times; errCmd may recover one. → id: (state, outcome, tries)."""
         if not feed.total:
             return {}
-        t = self.spec["transform"]
-        timeout = parse_duration(self.spec.get("datumTimeout"))
-        transform = Transform.from_spec(t, timeout, self.cwd)
+        transform, batched, warm = self._transform()
+        timeout = transform.timeout
         tries = int(self.spec.get("datumTries", 3))
         by_id: dict[str, Step] = {}
 
@@ -318,14 +348,12 @@ class Job:
         objects = self.pfs.store.objects_dir
         stop = threading.Event()
         try:
-            # One process per worker serves many datums: the user's own batching loop, or a warm
-            # interpreter for a plain Python script; otherwise (or in a container) one per datum.
-            warm = self.runner is None and python_script(transform.cmd, transform.stdin, self.cwd)
-            if self.runner is None and (t.get("datumBatching") or warm):
+            if batched:
+                spare, self._spare = self._spare, None
                 results = _run_batched(feed, build, transform, base_env, root, objects,
-                                       self.workers, tries, stop,
-                                       warm=bool(warm and not t.get("datumBatching")),
-                                       tick=lambda n: self._tick(n, feed.total), final=final)
+                                       self.workers, tries, stop, warm=warm,
+                                       tick=lambda n: self._tick(n, feed.total), final=final,
+                                       spare=spare)
             else:
                 results = self._run_each(feed, build, transform, base_env, root, objects, tries,
                                          stop)
@@ -700,7 +728,7 @@ class _BatchWorker:
 
 def _run_batched(feed: "Feed", build, t: Transform, base_env, root: Path, objects: Path, workers: int,
                  tries: int, stop: threading.Event, warm: bool, tick: Callable[[int], None],
-                 final: Callable[[str, str, Outcome], None]):
+                 final: Callable[[str, str, Outcome], None], spare: "_BatchWorker | None" = None):
     results: dict[str, tuple[str, Outcome, int]] = {}
     attempts: dict[str, int] = {}
     # What runs before the feed's next steps: tasks of datums to try again, and [task] lists,
@@ -713,6 +741,7 @@ def _run_batched(feed: "Feed", build, t: Transform, base_env, root: Path, object
     chunk = 1 if t.timeout else max(1, min(BATCH_CHUNK, feed.total // (workers * 4) or 1))
     depth = 1 if t.timeout else 2
     served = threading.Event()
+    spares = [spare] if spare is not None else []
 
     def take() -> list | None:
         if stop.is_set():
@@ -738,6 +767,9 @@ def _run_batched(feed: "Feed", build, t: Transform, base_env, root: Path, object
                     if worker is not None and not inflight and not worker.alive:
                         worker.close()  # it ended between batches (e.g. its program returned)
                         worker = None
+                    if worker is None:
+                        with lock:
+                            worker = spares.pop() if spares else None
                     if worker is None:
                         wroot = root / f"worker-{w}-{time.monotonic_ns()}"
                         wroot.mkdir(parents=True)
@@ -782,5 +814,9 @@ def _run_batched(feed: "Feed", build, t: Transform, base_env, root: Path, object
             if worker is not None:
                 worker.close()
 
-    _pool_map(serve, range(workers), workers, stop)
+    try:
+        _pool_map(serve, range(workers), workers, stop)
+    finally:
+        for worker in spares:
+            worker.close()
     return results
