@@ -24,26 +24,30 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
 
-# The transform: one prediction per attribute file, paths from Pachyderm's environment variables.
-TRANSFORM = '''\
-import json, os, sys
-with open(os.path.join(os.environ["model"], "model.json")) as f:
-    model = json.load(f)
+# One prediction per attribute file, paths from Pachyderm's environment variables.
+PREDICT = """\
 path = os.environ["attributes"]
 with open(path) as f:
     values = {v["name"]: v["value"] for v in json.load(f)["independent_variables"]}
 y = model["intercept"] + sum(c["coefficient"] * values[c["name"]] for c in model["coefficients"])
 with open(os.path.join(sys.argv[1], os.path.basename(path)), "w") as f:
     json.dump({"predicted_diabetes_progression": y}, f)
-'''
+"""
+# A plain script, run once per datum (by a warm interpreter): it reads the model every time.
+TRANSFORM = """\
+import json, os, sys
+with open(os.path.join(os.environ["model"], "model.json")) as f:
+    model = json.load(f)
+""" + PREDICT
 # The same with datumBatching (pachlite.batch, Pachyderm's batch_all_datums): the model is read
 # once per worker and commit, as the plain loop reads it once.
-BATCHED = '''\
+BATCHED = """\
 import json, os, sys
 from pachlite.batch import batch_all_datums
 
@@ -57,17 +61,11 @@ def predict():
         with open(key[1]) as f:
             models[key] = json.load(f)
     model = models[key]
-    path = os.environ["attributes"]
-    with open(path) as f:
-        values = {v["name"]: v["value"] for v in json.load(f)["independent_variables"]}
-    y = model["intercept"] + sum(c["coefficient"] * values[c["name"]] for c in model["coefficients"])
-    with open(os.path.join(sys.argv[1], os.path.basename(path)), "w") as f:
-        json.dump({"predicted_diabetes_progression": y}, f)
-
+""" + textwrap.indent(PREDICT, "    ") + """
 
 if __name__ == "__main__":
     predict()
-'''
+"""
 MODEL = {"intercept": 152.13, "coefficients": [{"name": "bmi", "coefficient": 675.07},
                                                {"name": "ltg", "coefficient": 614.95}]}
 
