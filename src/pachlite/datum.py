@@ -159,8 +159,9 @@ Inputs = tuple[DatumInput, ...]
 
 @contextmanager
 def gc_paused():
-    """Making 10^5 datums would trigger full garbage collections that rescan every object made
-    so far (about half the time); none of these objects form reference cycles."""
+    """No garbage collection: making 10^5 datums, or running a job over them, would trigger full
+    collections that rescan every object made so far (about half the time of making them); none
+    of these objects form reference cycles."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -322,7 +322,7 @@ class Job:
         except (OSError, PachliteError):
             pass  # the job reports it if a datum needs the worker
 
-    def _execute(self, job_id: str, feed: "Feed") -> dict[str, tuple[str, Outcome, int]]:
+    def _execute(self, job_id: str, feed: Feed) -> dict[str, tuple[str, Outcome, int]]:
         """Run every datum up to datumTries times; errCmd may recover one. → id: (state, outcome, tries)."""
         if not feed.total:
             return {}
@@ -697,7 +697,8 @@ class _BatchWorker:
             if not self.conn.poll(limit):
                 reap(self.proc, kill=True)
                 self.proc.wait()
-                return [Outcome(t[0], False, f"timed out after {self.timeout:g}s") for t in tasks], True
+                why = f"timed out after {self.timeout:g}s"
+                return [Outcome(t[0], False, why) for t in tasks], True
             return self.conn.recv(), False
         except (EOFError, OSError):
             code = self.proc.wait()
@@ -726,9 +727,10 @@ class _BatchWorker:
         self.log.close()
 
 
-def _run_batched(feed: "Feed", build, t: Transform, base_env, root: Path, objects: Path, workers: int,
-                 tries: int, stop: threading.Event, warm: bool, tick: Callable[[int], None],
-                 final: Callable[[str, str, Outcome], None], spare: "_BatchWorker | None" = None):
+def _run_batched(feed: Feed, build, t: Transform, base_env, root: Path, objects: Path,
+                 workers: int, tries: int, stop: threading.Event, warm: bool,
+                 tick: Callable[[int], None], final: Callable[[str, str, Outcome], None],
+                 spare: _BatchWorker | None = None):
     results: dict[str, tuple[str, Outcome, int]] = {}
     attempts: dict[str, int] = {}
     # What runs before the feed's next steps: tasks of datums to try again, and [task] lists,

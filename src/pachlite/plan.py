@@ -87,4 +87,5 @@ def plan_steps(datums: Iterable[Datum], salt: str, base: Mapping[str, BaseDatum]
             yield Step(SKIP, d.id, f"unchanged since job {b.job_id}", d, h, b)
     for did, b in base.items():
         if did not in seen:
-            yield Step(DELETE, did, "datum no longer in the input; outputs removed", None, b.hash, b)
+            yield Step(DELETE, did, "datum no longer in the input; outputs removed", None, b.hash,
+                       b)
