@@ -87,6 +87,7 @@ def test_one_interpreter_serves_every_datum_with_fresh_globals_and_environment(p
     assert {o["leak"] for o in out.values()} == {None}      # nor environment
     assert {o["argv0"] for o in out.values()} == {"work.py"}
     assert len({o["datum"] for o in out.values()}) == 8
+    assert not (scratch_dir() / j.id).exists()              # every worker's /pfs is cleared
 
 
 @pytest.mark.parametrize("workers", [1, 2])

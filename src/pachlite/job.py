@@ -221,8 +221,8 @@ class Job:
                        f"started, inputs, seq) VALUES(?,?,?,?,?,?,?,?,{seq_sql})",
                        (job_id, self.name, self.version, self.salt, RUNNING, created, created,
                         json.dumps(inputs)))
-        self._prestart(job_id)
         try:
+            self._prestart(job_id)
             # No garbage collection while the job runs: a full one walks the 10^6 objects of a
             # large plan and stops every thread feeding the workers; none of them form cycles.
             with dm.gc_paused():
@@ -254,7 +254,7 @@ class Job:
             if self._spare is not None:  # nothing ran in it
                 self._spare.close()
                 self._spare = None
-            shutil.rmtree(scratch_dir() / job_id, ignore_errors=True)
+            shutil.rmtree(scratch_dir() / job_id, ignore_errors=True)  # every worker's /pfs
         return job_from_row(store.one("SELECT * FROM jobs WHERE id=?", (job_id,)))
 
     def _numbered(self, steps: Iterator[Step]) -> Iterator[Step]:
@@ -347,30 +347,27 @@ class Job:
         root.mkdir(parents=True, exist_ok=True)
         objects = self.pfs.store.objects_dir
         stop = threading.Event()
-        try:
-            if batched:
-                spare, self._spare = self._spare, None
-                results = _run_batched(feed, build, transform, base_env, root, objects,
-                                       self.workers, tries, stop, warm=warm,
-                                       tick=lambda n: self._tick(n, feed.total), final=final,
-                                       spare=spare)
-            else:
-                results = self._run_each(feed, build, transform, base_env, root, objects, tries,
-                                         stop)
-            if transform.err_cmd:
-                err_t = Transform(transform.err_cmd, transform.err_stdin, transform.env,
-                                  timeout=timeout, cwd=self.cwd, image=transform.image)
-                for did, (state, o, n) in list(results.items()):
-                    if state == FAILED:
-                        r = process_datum(build([by_id[did]])[0], root / f"err-{did[:16]}", err_t,
-                                          base_env, objects, self.runner)
-                        if r.ok:
-                            results[did] = (RECOVERED, Outcome(did, True, f"recovered by errCmd after: "
-                                                               f"{o.reason}", [], o.log + r.log,
-                                                               o.started, o.duration), n)
-            return results
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
+        if batched:
+            spare, self._spare = self._spare, None
+            results = _run_batched(feed, build, transform, base_env, root, objects,
+                                   self.workers, tries, stop, warm=warm,
+                                   tick=lambda n: self._tick(n, feed.total), final=final,
+                                   spare=spare)
+        else:
+            results = self._run_each(feed, build, transform, base_env, root, objects, tries,
+                                     stop)
+        if transform.err_cmd:
+            err_t = Transform(transform.err_cmd, transform.err_stdin, transform.env,
+                              timeout=timeout, cwd=self.cwd, image=transform.image)
+            for did, (state, o, n) in list(results.items()):
+                if state == FAILED:
+                    r = process_datum(build([by_id[did]])[0], root / f"err-{did[:16]}", err_t,
+                                      base_env, objects, self.runner)
+                    if r.ok:
+                        results[did] = (RECOVERED, Outcome(did, True, f"recovered by errCmd after: "
+                                                           f"{o.reason}", [], o.log + r.log,
+                                                           o.started, o.duration), n)
+        return results
 
     def _run_each(self, feed, build, transform, base_env, root, objects, tries, stop):
         def one(i_step):
@@ -540,7 +537,7 @@ class Feed:
     def __init__(self, total: int, steps: Iterator[Step] | None = None):
         self.total = total                 # how many steps run
         self.left = total                  # how many are not yet taken
-        self.steps: list[Step] = []        # every step made so far, in plan order
+        self.steps: list[Step] = []        # every step made so far, in plan order (streamed)
         self.error: BaseException | None = None
         self._ready: collections.deque[Step] = collections.deque()
         self._cond = threading.Condition()
@@ -553,7 +550,6 @@ class Feed:
     @classmethod
     def of(cls, runs: Sequence[Step]) -> "Feed":
         feed = cls(len(runs))
-        feed.steps = list(runs)
         feed._ready.extend(runs)
         return feed
 
