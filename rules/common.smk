@@ -2,7 +2,7 @@
 
 def pipeline_inputs(name):
     """The head markers of the repos the pipeline reads."""
-    from pachlite.spec import input_repos
+    from pachlite.pps.spec import input_repos
     return [snake.head(repo) for repo in input_repos(PIPELINES[name])]
 
 

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from pachlite import report_plots
-from pachlite.address import Address, parse
+from pachlite.pfs.address import Address, parse
 from pachlite.errors import PachliteError
 from pachlite.pfs import PFS
 from pachlite.store import Store

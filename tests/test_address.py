@@ -10,7 +10,7 @@ import itertools
 
 import pytest
 
-from pachlite.address import Address, clean_path, is_commit_id, parse, validate_name
+from pachlite.pfs.address import Address, clean_path, is_commit_id, parse, validate_name
 from pachlite.errors import InvalidInput
 
 CID = "0123456789abcdef0123456789abcdef"

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from pachlite import pipeline as pl
-from pachlite.address import Address
+from pachlite.pps import pipeline as pl
+from pachlite.pfs.address import Address
 from pachlite.pfs import PFS, Source
 from pachlite.store import Store
 

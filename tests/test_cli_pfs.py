@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from pachlite.address import parse
+from pachlite.pfs.address import parse
 from pachlite.pfs import PFS, Source
 from pachlite.store import Store
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from pachlite.container import (CANNOT_EXECUTE, ContainerWorker, build_image, docker_available,
+from pachlite.pps.executors.container import (CANNOT_EXECUTE, ContainerWorker, build_image, docker_available,
                                 run_datum)
 from pachlite.errors import NotFound, PachliteError
 
@@ -134,9 +134,9 @@ def test_a_failed_build_reports_the_tail_of_its_log(image, tmp_path):
 
 def _job(tmp_path, image, cmd, **transform):
     import io
-    from pachlite import pipeline as pl
-    from pachlite.address import Address
-    from pachlite.container import datum_runner
+    from pachlite.pps import pipeline as pl
+    from pachlite.pfs.address import Address
+    from pachlite.pps.executors.container import datum_runner
     from pachlite.pfs import PFS, Source
     from pachlite.store import Store
     pfs = PFS(Store(tmp_path / "store"))

@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from pachlite.datum import (Datum, DatumInput, FileInfo, Listing, datum_env, datum_hash,
+from pachlite.pps.datum import (Datum, DatumInput, FileInfo, Listing, datum_env, datum_hash,
                             datum_id, datum_stream, datums)
 from pachlite.errors import InvalidInput
 

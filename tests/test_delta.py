@@ -6,12 +6,12 @@ import random
 
 import pytest
 
-from pachlite import pipeline as pl
-from pachlite import spec as specs
-from pachlite.address import Address
-from pachlite.job import Job
+from pachlite.pps import pipeline as pl
+from pachlite.pps import spec as specs
+from pachlite.pfs.address import Address
+from pachlite.pps.job import Job
 from pachlite.pfs import PFS, Source
-from pachlite.plan import DELETE, RUN, SKIP
+from pachlite.pps.plan import DELETE, RUN, SKIP
 from pachlite.store import Store
 
 # Each datum writes one file named after its id: outputs can be compared across runs.

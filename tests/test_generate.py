@@ -11,8 +11,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from pachlite import generate as gen
-from pachlite import spec as specs
+from pachlite.pps import generate as gen
+from pachlite.pps import spec as specs
 from pachlite.errors import InvalidInput, PachliteError
 
 from test_workflow import ROOT, Workflow, wf  # noqa: F401 - the fixture

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pachlite import pipeline as pl
-from pachlite.address import Address
+from pachlite.pps import pipeline as pl
+from pachlite.pfs.address import Address
 from pachlite.errors import InvalidInput
 from pachlite.pfs import AUTO, PFS, Source
 from pachlite.store import Store

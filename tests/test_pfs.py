@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from pachlite.address import Address, parse
+from pachlite.pfs.address import Address, parse
 from pachlite.errors import Conflict, InvalidInput, NotFound
 from pachlite.pfs import AUTO, PFS, USER, Source, collect_sources
 from pachlite.store import INLINE_MAX, Store, fsck

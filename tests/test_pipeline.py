@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from pachlite import pipeline as pl
-from pachlite.address import Address
+from pachlite.pps import pipeline as pl
+from pachlite.pfs.address import Address
 from pachlite.errors import Conflict, NotFound, SpecError
 from pachlite.pfs import PFS, Source
-from pachlite.spec import load_specs
+from pachlite.pps.spec import load_specs
 from pachlite.store import Store
 
 DATA = Path(__file__).parent / "data"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pachlite import pipeline as pl
-from pachlite.address import Address
-from pachlite.job import scratch_dir
+from pachlite.pps import pipeline as pl
+from pachlite.pfs.address import Address
+from pachlite.pps.job import scratch_dir
 from pachlite.pfs import PFS, Source
-from pachlite.pyworker import python_script
+from pachlite.pps.executors.warm import python_script
 from pachlite.store import Store
 
 SCRIPT = '''\
@@ -195,7 +195,7 @@ def _workers_alive(script) -> list[str]:
             cmd = (p / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"pachlite.pyworker" in cmd and str(script).encode() in cmd:
+        if b"pachlite.pps.executors.warm" in cmd and str(script).encode() in cmd:
             alive.append(p.name)
     return alive
 

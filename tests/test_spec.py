@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from pachlite import spec
+from pachlite.pps import spec
 from pachlite.errors import SpecError
 
 REFERENCE = Path(__file__).parent / "data" / "pachyderm"

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from .errors import Conflict, InvalidInput, PachliteError
+from pachlite.errors import Conflict, InvalidInput, PachliteError
 
 FORMAT_VERSION = 3
 INLINE_MAX = 256 * 1024

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .store import hash_bytes, read_content
+from pachlite.store import hash_bytes, read_content
 
 # A task is plain data so it pickles cheaply to batching workers:
 # (datum_id, [(rel path under pfs root, content hash, inline bytes | None, object file | None)], env)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .address import Address
-from .errors import InvalidInput
-from .pfs import PFS, CommitInfo, Source
+from pachlite.pfs.address import Address
+from pachlite.errors import InvalidInput
+from pachlite.pfs import PFS, CommitInfo, Source
 
 
 def sync(pfs: PFS, a: Address, sources: Sequence[Source], description: str = "") -> CommitInfo | None:

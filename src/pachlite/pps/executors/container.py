@@ -23,7 +23,7 @@ import docker
 import docker.errors
 from docker.utils.socket import STDERR, STDOUT, frames_iter
 
-from .errors import InvalidInput, NotFound, PachliteError
+from pachlite.errors import InvalidInput, NotFound, PachliteError
 
 # What the engine reports when the command cannot start; an `exec` of a missing program reports
 # the same, so both ways of running agree.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from .errors import InvalidInput
+from pachlite.errors import InvalidInput
 
 # Pachyderm's ancestry.ValidateName: alphanumerics, underscores and dashes.
 _NAME = re.compile(r"^[a-zA-Z0-9_-]+$")

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable, Sequence
 
-from . import address as addr
-from .address import Address
-from .errors import Conflict, InvalidInput, NotFound
-from .store import Store, Tx
+from pachlite.pfs import address as addr
+from pachlite.pfs.address import Address
+from pachlite.errors import Conflict, InvalidInput, NotFound
+from pachlite.store import Store, Tx
 
 USER, AUTO = "USER", "AUTO"
 
@@ -446,7 +446,7 @@ class PFS:
         return self.store.open_object(info.hash)
 
     def glob_file(self, a: Address, pattern: str) -> list[FileInfo]:
-        from .glob import glob_paths
+        from pachlite.pps.glob import glob_paths
         c = self.resolve(a)
         rows = self.files(c.id)
         sizes = {p: (h, s) for p, h, s in rows}

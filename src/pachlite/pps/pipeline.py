@@ -14,11 +14,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-from . import spec as specs
-from .errors import Conflict, NotFound, SpecError
-from .job import FAILURE, KILLED, RUNNING, UNRUNNABLE, Job, JobInfo, job_from_row, pipeline_lock
-from .pfs import PFS, new_id
-from .plan import Plan
+from pachlite.pps import spec as specs
+from pachlite.errors import Conflict, NotFound, SpecError
+from pachlite.pps.job import FAILURE, KILLED, RUNNING, UNRUNNABLE, Job, JobInfo, job_from_row, pipeline_lock
+from pachlite.pfs import PFS, new_id
+from pachlite.pps.plan import Plan
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from . import datum as dm
-from .errors import PachliteError
-from .pfs import AUTO, PFS, new_id
-from .plan import (DELETE, FAILED, RECOVERED, RUN, SKIP, SKIPPED, SUCCESS, BaseDatum, Plan,
+from pachlite.pps import datum as dm
+from pachlite.errors import PachliteError
+from pachlite.pfs import AUTO, PFS, new_id
+from pachlite.pps.plan import (DELETE, FAILED, RECOVERED, RUN, SKIP, SKIPPED, SUCCESS, BaseDatum, Plan,
                    Step, plan, plan_steps)
-from .pyworker import WARM_VAR, python_script, warm_command
-from .worker import Outcome, Transform, kill_running, process_datum, reap, start_process
+from pachlite.pps.executors.warm import WARM_VAR, python_script, warm_command
+from pachlite.pps.executors.process import Outcome, Transform, kill_running, process_datum, reap, start_process
 
 # Job states, as Pachyderm names them (JOB_SUCCESS → "success").
 CREATED, RUNNING, JOB_SUCCESS, FAILURE, UNRUNNABLE, KILLED = (
@@ -163,12 +163,12 @@ class Job:
         """The commit a pfs input reads (its branch's head when the job was set up)."""
         key = (node["repo"], node.get("branch") or "master")
         if key not in self._commits:
-            from .address import Address
+            from pachlite.pfs.address import Address
             self._commits[key] = self.pfs.resolve(Address(*key)).id
         return self._commits[key]
 
     def input_commits(self) -> list[tuple[str, str, str]]:
-        from .spec import pfs_inputs
+        from pachlite.pps.spec import pfs_inputs
         out = []
         for node in pfs_inputs(self.spec["input"]):
             c = (node["repo"], node.get("branch") or "master", self.commit_of(node))
@@ -199,7 +199,7 @@ class Job:
             # Same pipeline version and salt as the base job: only what changed needs a look.
             row = self.pfs.store.one("SELECT pipeline_version, salt FROM jobs WHERE id=?", (base.id,))
             if tuple(row) == (self.version, self.salt):
-                from .delta import delta_plan
+                from pachlite.pps.delta import delta_plan
                 p = delta_plan(self.pfs, self.spec["input"], self.salt, base.id,
                                {(r, b): c for r, b, c in base.inputs},
                                {(r, b): c for r, b, c in self.input_commits()}, self.resolve)
@@ -294,7 +294,7 @@ class Job:
         if self.runner:
             return env
         # Stage programs and pachlite.batch import from here, whichever python runs them.
-        src = str(Path(__file__).resolve().parent.parent)
+        src = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         return env
 
@@ -618,7 +618,7 @@ def _pool_map(fn, items, workers: int, stop: threading.Event) -> list:
 
 
 def _hash(b: bytes) -> str:
-    from .store import hash_bytes
+    from pachlite.store import hash_bytes
     return hash_bytes(b)
 
 
@@ -637,7 +637,7 @@ def _outputs_json(outputs) -> str:
 
 
 def _pfs_nodes(node: dict):
-    from .spec import pfs_inputs
+    from pachlite.pps.spec import pfs_inputs
     return pfs_inputs(node)
 
 
@@ -648,7 +648,7 @@ class _BatchWorker:
     interpreter running `pachlite.pyworker`; both serve task lists over a socket."""
 
     def __init__(self, t: Transform, base_env: dict, root: Path, objects: Path, warm: bool):
-        from .batch import FD_VAR, OBJECTS_VAR, ROOT_VAR
+        from pachlite.batch import FD_VAR, OBJECTS_VAR, ROOT_VAR
         pfs_root = root / "pfs"
         (pfs_root / "out").mkdir(parents=True, exist_ok=True)
         local = t.mapped(str(pfs_root))

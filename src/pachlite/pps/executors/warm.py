@@ -3,7 +3,7 @@
 Pachyderm pays a container start per worker, not per datum; locally the cost to avoid is the
 interpreter start and the imports (pandas alone is ~0.8 s). When a transform's command is
 `python`/`python3` followed by a `.py` file and no stdin, each worker starts that interpreter once
-as `python3 -m pachlite.pyworker script.py ARGS`; it compiles the script once and runs it as
+as `python3 -m pachlite.pps.executors.warm script.py ARGS`; it compiles the script once and runs it as
 `__main__` for each datum: fresh module globals, `sys.argv` and `os.environ` as the datum's,
 stdout and stderr (file descriptors 1 and 2) captured into the datum's log, `sys.exit` codes
 honoured. Modules the script imports stay loaded between datums, which is the point. Scripts that
@@ -21,8 +21,8 @@ import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from .batch import FD_VAR, OBJECTS_VAR, ROOT_VAR
-from .worker import Outcome, Scratch, map_pfs
+from pachlite.batch import FD_VAR, OBJECTS_VAR, ROOT_VAR
+from pachlite.pps.executors.process import Outcome, Scratch, map_pfs
 
 WARM_VAR = "PACHLITE_WARM_WORKERS"
 LOG_ROLL = 1 << 20
@@ -42,7 +42,7 @@ def python_script(cmd, stdin: str | None, cwd: str | None) -> str | None:
 def warm_command(cmd, accept) -> list[str]:
     """How a worker starts: the transform's own interpreter, serving its script."""
     codes = ",".join(str(c) for c in sorted(accept))
-    return [cmd[0], "-m", "pachlite.pyworker", codes, *cmd[1:]]
+    return [cmd[0], "-m", "pachlite.pps.executors.warm", codes, *cmd[1:]]
 
 
 def main() -> None:

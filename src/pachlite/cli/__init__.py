@@ -12,16 +12,16 @@ import sys
 
 import click
 
-from . import pretty
-from .address import Address, parse
-from .errors import InvalidInput, PachliteError
+from pachlite.cli import pretty
+from pachlite.pfs.address import Address, parse
+from pachlite.errors import InvalidInput, PachliteError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 def _open():
-    from .pfs import PFS
-    from .store import Store
+    from pachlite.pfs import PFS
+    from pachlite.store import Store
     return PFS(Store())
 
 
@@ -151,7 +151,7 @@ def inspect_repo(name: str, raw: bool) -> None:
 def delete_repo(name: str, force: bool) -> None:
     """Delete a repo with all its commits (contents shared with other repos are kept)."""
     pfs = _open()
-    from .pipeline import guard_repo_delete
+    from pachlite.pps.pipeline import guard_repo_delete
     guard_repo_delete(pfs, name, force)
     pfs.delete_repo(name)
 
@@ -273,7 +273,7 @@ def put_file(file_addr: str, files: tuple[str, ...], recursive: bool, append: bo
       put file images@master:/in -f a -f b       ->  /in/a, /in/b
       cat a.png | put file images@master:/a.png -f -
     """
-    from .pfs import collect_sources
+    from pachlite.pfs import collect_sources
     a = _addr(file_addr)
     pfs = _open()
     if not sync:
@@ -283,14 +283,14 @@ def put_file(file_addr: str, files: tuple[str, ...], recursive: bool, append: bo
         raise InvalidInput(f"nothing to put from {', '.join(files)}", "give a non-empty file or directory",
                            where=file_addr)
     if sync:
-        from .ingest import sync as sync_files
+        from pachlite.pfs.ingest import sync as sync_files
         if append:
             raise InvalidInput("--sync and --append do not go together", "drop one of them")
         sync_files(pfs, a, sources, description)
     else:
         pfs.put_files(a, sources, append=append, description=description)
     if head_file:
-        from .snake import write_head
+        from pachlite.snake import write_head
         write_head(pfs.store.root, a.repo, head_file, a.branch or "master")
 
 
@@ -391,7 +391,7 @@ def diff_file(new_addr: str, old_addr: str | None, raw: bool) -> None:
 @cli.command()
 def fsck() -> None:
     """Verify every object's hash and every reference in the store."""
-    from .store import Store, fsck as run_fsck
+    from pachlite.store import Store, fsck as run_fsck
     problems = run_fsck(Store(create=False))
     for p in problems:
         click.echo(p)
@@ -404,7 +404,8 @@ def fsck() -> None:
 def _register() -> None:
     # Pipeline, job and spec verbs live beside their modules; registered here so that
     # `pachlite --help` lists every verb.
-    from . import pps_cli, spec_cli
+    from pachlite.cli import pps as pps_cli
+    from pachlite.cli import spec as spec_cli
     pps_cli.register(cli, create=create, list_=list_, inspect=inspect, delete=delete)
     spec_cli.register(cli)
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .errors import PachliteError
+from pachlite.errors import PachliteError
 
 DEFAULTS = dict(declarations="pipelines.py", config="config/config.yaml", out_dir="pachyderm")
 
@@ -20,7 +20,7 @@ def register(cli) -> None:
     @click.option("--check", is_flag=True, help="Fail if a committed file is stale; write nothing.")
     def generate_cmd(declarations: str, config: str, out_dir: str, check: bool) -> None:
         """Write one Pachyderm 2.x spec per pipeline, and deploy.sh, from the declarations."""
-        from . import generate as gen
+        from pachlite.pps import generate as gen
         files = gen.generate(declarations, config)
         if check:
             stale = gen.stale(files, out_dir)
@@ -43,7 +43,7 @@ def register(cli) -> None:
     @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here, not stdout.")
     def upgrade_spec(path: str, output: str | None) -> None:
         """Turn 1.x specs into valid 2.x specs and say what changed (on stderr)."""
-        from . import spec as specs
+        from pachlite.pps import spec as specs
         texts = []
         for i, raw in enumerate(specs.load_specs(path)):
             new, changes = specs.upgrade_1x(raw, path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping
 
-from .datum import Datum
+from pachlite.pps.datum import Datum
 
 RUN, SKIP, DELETE = "run", "skip", "delete"
 

@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from itertools import chain, product
 from typing import Callable, Iterable, Iterator, Sequence
 
-from .errors import InvalidInput
-from .glob import expand_template, glob_paths
+from pachlite.errors import InvalidInput
+from pachlite.pps.glob import expand_template, glob_paths
 
 INPUT_TYPES = ("pfs", "cron", "cross", "union", "join", "group")
 

@@ -497,7 +497,7 @@ def input_repos(spec: dict) -> list[str]:
 @cache
 def _schema() -> dict:
     from importlib import resources
-    text = resources.files("pachlite").joinpath("schemas/CreatePipelineRequest.schema.json").read_text("utf-8")
+    text = resources.files("pachlite.pps").joinpath("schemas/CreatePipelineRequest.schema.json").read_text("utf-8")
     return json.loads(text)
 
 

@@ -8,17 +8,17 @@ import sys
 
 import click
 
-from . import pretty
-from .errors import InvalidInput, NotFound
+from pachlite.cli import pretty
+from pachlite.errors import InvalidInput, NotFound
 
 
 def _pfs():
-    from .cli import _open
+    from pachlite.cli import _open
     return _open()
 
 
 def _raw(obj) -> None:
-    from .cli import _raw as raw
+    from pachlite.cli import _raw as raw
     raw(obj)
 
 
@@ -28,8 +28,8 @@ def _split(text: str, what: str) -> tuple[str, str | None]:
 
 
 def _job(pfs, pipeline: str, job_id: str | None):
-    from .job import job_from_row
-    from .pipeline import inspect_pipeline
+    from pachlite.pps.job import job_from_row
+    from pachlite.pps.pipeline import inspect_pipeline
     inspect_pipeline(pfs, pipeline)
     if job_id:
         row = pfs.store.one("SELECT * FROM jobs WHERE pipeline=? AND id LIKE ?",
@@ -47,7 +47,7 @@ def _runner(container: bool):
     """None runs datums as local processes; --container runs them in transform.image."""
     if not container:
         return None
-    from .container import datum_runner
+    from pachlite.pps.executors.container import datum_runner
     return datum_runner()
 
 
@@ -132,8 +132,8 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
 
     def _create(path, update_, reprocess, workers, container):
         import os
-        from . import pipeline as pl
-        from .spec import load_specs
+        from pachlite.pps import pipeline as pl
+        from pachlite.pps.spec import load_specs
         pfs = _pfs()
         names = []
         for i, raw in enumerate(load_specs(path)):
@@ -157,7 +157,7 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
     def run_cmd(pipelines, workers, dry_run, container, spec_json, head_file) -> None:
         """Run a job for each pipeline whose inputs have new commits (all, in DAG order)."""
         import os
-        from . import pipeline as pl
+        from pachlite.pps import pipeline as pl
         pfs = _pfs()
         names = list(pipelines) or None
         if spec_json:
@@ -171,7 +171,7 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
                              runner=_runner(container), cwd=os.getcwd(), progress=progress)
         status = report(results)
         if head_file and status == 0 and not dry_run:
-            from .snake import write_head
+            from pachlite.snake import write_head
             for name in names or []:
                 write_head(pfs.store.root, name, head_file)
         sys.exit(status)
@@ -180,7 +180,7 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
     @click.option("--raw", is_flag=True)
     def list_pipeline(raw: bool) -> None:
         """List pipelines with their inputs and last job's state."""
-        from .pipeline import list_pipeline as lp
+        from pachlite.pps.pipeline import list_pipeline as lp
         ps = lp(_pfs())
         if raw:
             return _raw(ps)
@@ -194,8 +194,8 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
     @click.option("--raw", is_flag=True)
     def inspect_pipeline(name: str, raw: bool) -> None:
         """Show a pipeline's spec, salt, version and last job."""
-        from .pipeline import inspect_pipeline as ip
-        from .spec import emit
+        from pachlite.pps.pipeline import inspect_pipeline as ip
+        from pachlite.pps.spec import emit
         p = ip(_pfs(), name)
         if raw:
             return _raw(p)
@@ -209,7 +209,7 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
     @click.option("--keep-repo", is_flag=True, help="Keep the output repo.")
     def delete_pipeline(name: str, keep_repo: bool) -> None:
         """Delete a pipeline, its jobs and (unless --keep-repo) its output repo."""
-        from .pipeline import delete_pipeline as dp
+        from pachlite.pps.pipeline import delete_pipeline as dp
         dp(_pfs(), name, keep_repo)
 
     @list_.command("job")
@@ -217,10 +217,10 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
     @click.option("--raw", is_flag=True)
     def list_job(pipeline: str | None, raw: bool) -> None:
         """List jobs, newest first."""
-        from .job import job_from_row
+        from pachlite.pps.job import job_from_row
         pfs = _pfs()
         if pipeline:
-            from .pipeline import inspect_pipeline as ip
+            from pachlite.pps.pipeline import inspect_pipeline as ip
             ip(pfs, pipeline)
         rows = pfs.store.query("SELECT * FROM jobs WHERE ?1 IS NULL OR pipeline=?1 "
                                "ORDER BY seq DESC", (pipeline,))
@@ -274,9 +274,9 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
                                  for d in ds]))
 
     def _preview(pfs, spec_path: str, raw: bool) -> None:
-        from . import datum as dm
-        from .job import Job
-        from .spec import load_specs, normalize, with_defaults
+        from pachlite.pps import datum as dm
+        from pachlite.pps.job import Job
+        from pachlite.pps.spec import load_specs, normalize, with_defaults
         for i, rawspec in enumerate(load_specs(spec_path)):
             spec = with_defaults(normalize(rawspec, spec_path))
             job = Job(pfs, spec, "", 0)
@@ -331,12 +331,12 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
 
 
 def _globs(spec: dict):
-    from .spec import pfs_inputs
+    from pachlite.pps.spec import pfs_inputs
     return [(n["repo"], n.get("glob", "/")) for n in pfs_inputs(spec.get("input"))]
 
 
 def _datums(pfs, j, prefix: str | None = None):
-    from .job import DatumInfo
+    from pachlite.pps.job import DatumInfo
     commits = {repo: c for repo, _, c in j.inputs}
     rows = pfs.store.query("SELECT * FROM datum_records WHERE job_id=? AND (?2 IS NULL OR id LIKE ?2 || '%')"
                            " ORDER BY seq", (j.id, prefix))

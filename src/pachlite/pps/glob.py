@@ -29,7 +29,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from .errors import InvalidInput
+from pachlite.errors import InvalidInput
 
 # Markers that ohmyglob's compiler places in the regex text to scope `!( )` (see _negations).
 _NEG_END = "\x00"  # where a negation's alternatives end

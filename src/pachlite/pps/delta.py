@@ -19,12 +19,12 @@ import posixpath
 from itertools import product
 from typing import Callable
 
-from .datum import (Datum, DatumInput, FileInfo, Inputs, Listing, _expand, datum_id,
+from pachlite.pps.datum import (Datum, DatumInput, FileInfo, Inputs, Listing, _expand, datum_id,
                     with_pfs_defaults)
-from .glob import compile_glob, expand_template
-from .pfs import PFS
-from .plan import DELETE, RUN, SKIP, BaseDatum, Plan, Step
-from .store import Store
+from pachlite.pps.glob import compile_glob, expand_template
+from pachlite.pfs import PFS
+from pachlite.pps.plan import DELETE, RUN, SKIP, BaseDatum, Plan, Step
+from pachlite.store import Store
 
 # Beyond this many changed paths per input, listing the whole commit costs about the same.
 MAX_CHANGED = 2000
