@@ -136,7 +136,6 @@ def _job(tmp_path, image, cmd, **transform):
     import io
     from pachlite.pps import pipeline as pl
     from pachlite.pfs.address import Address
-    from pachlite.pps.executors.container import datum_runner
     from pachlite.pfs import PFS, Source
     from pachlite.store import Store
     pfs = PFS(Store(tmp_path / "store"))
@@ -147,7 +146,7 @@ def _job(tmp_path, image, cmd, **transform):
             "transform": {"cmd": cmd, **({"image": image} if image else {}), **transform},
             "datumTries": 1}
     pl.create_pipeline(pfs, spec)
-    [r] = pl.run(pfs, ["echo"], workers=2, runner=datum_runner())
+    [r] = pl.run(pfs, ["echo"], workers=2, container=True)
     return pfs, r.job
 
 

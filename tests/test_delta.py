@@ -11,7 +11,7 @@ from pachlite.pps import spec as specs
 from pachlite.pfs.address import Address
 from pachlite.pps.job import Job
 from pachlite.pfs import PFS, Source
-from pachlite.pps.plan import DELETE, RUN, SKIP
+from pachlite.pps.states import Action
 from pachlite.store import Store
 
 # Each datum writes one file named after its id: outputs can be compared across runs.
@@ -40,10 +40,10 @@ def assert_same_plan(pfs, name="p", delta_expected=True):
     delta, _ = job(pfs, name).plan()
     full, _ = job(pfs, name).plan(full=True)
     assert (delta.carried > 0) == delta_expected
-    assert steps(delta, RUN) == steps(full, RUN)
-    assert steps(delta, DELETE) == steps(full, DELETE)
-    assert steps(delta, SKIP) <= steps(full, SKIP)
-    assert (delta.count(SKIP), delta.total) == (full.count(SKIP), full.total)
+    assert steps(delta, Action.RUN) == steps(full, Action.RUN)
+    assert steps(delta, Action.DELETE) == steps(full, Action.DELETE)
+    assert steps(delta, Action.SKIP) <= steps(full, Action.SKIP)
+    assert (delta.count(Action.SKIP), delta.total) == (full.count(Action.SKIP), full.total)
     return delta, full
 
 
@@ -99,7 +99,7 @@ def test_delta_plan_equals_full_plan_and_the_job_commits_the_same(pfs, input_nam
     [second] = pl.run(pfs, ["p"])
     assert second.job.state == "success", second.job.reason
     assert (second.job.processed, second.job.skipped, second.job.total) == (
-        full.count(RUN), full.count(SKIP), full.total)
+        full.count(Action.RUN), full.count(Action.SKIP), full.total)
     # The same output as a pipeline that has only ever seen the new commits.
     pl.create_pipeline(pfs, {"pipeline": {"name": "fresh"}, "input": INPUTS[input_name],
                              "transform": {"cmd": WRITE_ID}})
@@ -112,7 +112,7 @@ def test_delta_plan_equals_full_plan_and_the_job_commits_the_same(pfs, input_nam
 
 def full_has_skips(pfs) -> bool:
     full, _ = job(pfs).plan(full=True)
-    return full.count(SKIP) > 0
+    return full.count(Action.SKIP) > 0
 
 
 def test_one_new_file_among_many_is_one_step(pfs):
@@ -124,7 +124,7 @@ def test_one_new_file_among_many_is_one_step(pfs):
     pl.run(pfs, ["p"])
     put(pfs, "data", {"/many/zzzz": "new"})
     delta, _ = assert_same_plan(pfs)
-    assert [s.action for s in delta.steps] == [RUN] and delta.carried == 500
+    assert [s.action for s in delta.steps] == [Action.RUN] and delta.carried == 500
 
 
 def test_a_new_output_clashing_with_a_carried_one_fails_the_job(pfs):
@@ -163,7 +163,7 @@ def test_random_changes_keep_plans_equal(pfs):
             put(pfs, "data", {f"/{rnd.choice('abxy')}/{rnd.randrange(5)}": str(rnd.random())})
         full, _ = job(pfs).plan(full=True)
         delta, _ = job(pfs).plan()
-        assert steps(delta, RUN) == steps(full, RUN) and steps(delta, DELETE) == steps(full, DELETE)
+        assert steps(delta, Action.RUN) == steps(full, Action.RUN) and steps(delta, Action.DELETE) == steps(full, Action.DELETE)
         assert delta.total == full.total
         [r] = pl.run(pfs, ["p"])
         assert r.job.state == "success", r.job.reason
@@ -177,7 +177,7 @@ def test_a_branch_moved_back_is_compared_by_its_file_lists(pfs):
     pl.run(pfs, ["p"])
     pfs.store.db.execute("UPDATE branches SET head=? WHERE repo='data' AND name='master'", (before,))
     delta, full = assert_same_plan(pfs)  # no change log leads back: the lists are compared
-    assert {s.action for s in delta.steps} == {RUN, DELETE}
+    assert {s.action for s in delta.steps} == {Action.RUN, Action.DELETE}
 
 
 def test_change_logs_follow_every_commit_since_the_base_job(pfs):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pachlite.pps.executors.process import Scratch
+from pachlite.pps.executors.scratch import Scratch
 
 SHM = Path("/dev/shm")
 

@@ -32,7 +32,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Callable
 
-from pachlite.pps.executors.process import Outcome, Scratch, map_pfs
+from pachlite.pps.executors.base import Outcome
+from pachlite.pps.executors.scratch import Scratch, map_pfs
 
 FD_VAR, ROOT_VAR, OBJECTS_VAR = "PACHLITE_BATCH_FD", "PACHLITE_PFS_ROOT", "PACHLITE_OBJECTS"
 

@@ -10,6 +10,7 @@ import click
 
 from pachlite.cli import pretty
 from pachlite.errors import InvalidInput, NotFound
+from pachlite.pps.states import JobState
 
 
 def _pfs():
@@ -28,7 +29,7 @@ def _split(text: str, what: str) -> tuple[str, str | None]:
 
 
 def _job(pfs, pipeline: str, job_id: str | None):
-    from pachlite.pps.job import job_from_row
+    from pachlite.pps.info import job_from_row
     from pachlite.pps.pipeline import inspect_pipeline
     inspect_pipeline(pfs, pipeline)
     if job_id:
@@ -41,14 +42,6 @@ def _job(pfs, pipeline: str, job_id: str | None):
         raise NotFound(f"job {pipeline}@{job_id or '<latest>'} not found",
                        f"list jobs with 'pachlite list job -p {pipeline}'")
     return job_from_row(row)
-
-
-def _runner(container: bool):
-    """None runs datums as local processes; --container runs them in transform.image."""
-    if not container:
-        return None
-    from pachlite.pps.executors.container import datum_runner
-    return datum_runner()
 
 
 @contextlib.contextmanager
@@ -95,7 +88,7 @@ def report(results, out=sys.stdout) -> int:
         if reason:
             line += f" ({reason})"
         click.echo(line)
-        if j.state != "success":
+        if j.state != JobState.SUCCESS:
             status = 1
             click.echo(f"pachlite: error: pipeline {r.pipeline} job {j.id} {j.state}: {reason}; "
                        f"see 'pachlite logs --pipeline {r.pipeline} --job {j.id}'", err=True)
@@ -140,7 +133,7 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
             src = path if i == 0 else f"{path}[{i}]"
             names.append(pl.create_pipeline(pfs, raw, src, update=update_, reprocess=reprocess).name)
         with _progress() as progress:
-            results = pl.run(pfs, names, workers=workers, runner=_runner(container),
+            results = pl.run(pfs, names, workers=workers, container=container,
                              cwd=os.getcwd(), progress=progress)
         sys.exit(report(results))
 
@@ -168,7 +161,7 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
             names = [pl.create_pipeline(pfs, raw, "--spec", update=True, reprocess=None).name]
         with _progress() as progress:
             results = pl.run(pfs, names, workers=workers, dry_run=dry_run,
-                             runner=_runner(container), cwd=os.getcwd(), progress=progress)
+                             container=container, cwd=os.getcwd(), progress=progress)
         status = report(results)
         if head_file and status == 0 and not dry_run:
             from pachlite.snake import write_head
@@ -217,7 +210,7 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
     @click.option("--raw", is_flag=True)
     def list_job(pipeline: str | None, raw: bool) -> None:
         """List jobs, newest first."""
-        from pachlite.pps.job import job_from_row
+        from pachlite.pps.info import job_from_row
         pfs = _pfs()
         if pipeline:
             from pachlite.pps.pipeline import inspect_pipeline as ip
@@ -336,7 +329,7 @@ def _globs(spec: dict):
 
 
 def _datums(pfs, j, prefix: str | None = None):
-    from pachlite.pps.job import DatumInfo
+    from pachlite.pps.info import DatumInfo
     commits = {repo: c for repo, _, c in j.inputs}
     rows = pfs.store.query("SELECT * FROM datum_records WHERE job_id=? AND (?2 IS NULL OR id LIKE ?2 || '%')"
                            " ORDER BY seq", (j.id, prefix))

@@ -23,7 +23,8 @@ from pachlite.pps.datum import (Datum, DatumInput, FileInfo, Inputs, Listing, _e
                     with_pfs_defaults)
 from pachlite.pps.glob import compile_glob, expand_template
 from pachlite.pfs import PFS
-from pachlite.pps.plan import DELETE, RUN, SKIP, BaseDatum, Plan, Step
+from pachlite.pps.plan import BaseDatum, Plan, Step
+from pachlite.pps.states import Action
 from pachlite.store import Store
 
 # Beyond this many changed paths per input, listing the whole commit costs about the same.
@@ -68,15 +69,15 @@ def delta_plan(pfs: PFS, input: dict, salt: str, base_id: str,
         h = d.hash(salt)
         b = base.get(did)
         if b is None:
-            steps.append(Step(RUN, did, "new datum", d, h))
+            steps.append(Step(Action.RUN, did, "new datum", d, h))
         elif b.hash != h:
-            steps.append(Step(RUN, did, "input or pipeline changed", d, h, b))
+            steps.append(Step(Action.RUN, did, "input or pipeline changed", d, h, b))
         else:
-            steps.append(Step(SKIP, did, f"unchanged since job {b.job_id}", d, h, b))
+            steps.append(Step(Action.SKIP, did, f"unchanged since job {b.job_id}", d, h, b))
     for did in sorted(touched_old - touched_new.keys()):
         b = base.get(did)
         if b is not None:
-            steps.append(Step(DELETE, did, "datum no longer in the input; outputs removed",
+            steps.append(Step(Action.DELETE, did, "datum no longer in the input; outputs removed",
                               None, b.hash, b))
     return Plan(tuple(steps), carried=base_total - len(base))
 

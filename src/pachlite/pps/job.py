@@ -1,9 +1,9 @@
 """A job: one run of a pipeline over its input commits.
 
-plan (pure, `plan.py`) → execute the datums that must run (`worker.py`, `batch.py`, or a
-container) → merge outputs with the base job's kept outputs → one transaction that writes the
-AUTO output commit, the job and its datum records. A failed job writes its records but no commit,
-so the output branch keeps its last good head.
+plan (pure: plan.py, delta.py) → run the datums that must run (an executor of executors/) →
+merge outputs with the base job's kept outputs (merge.py) → one transaction that writes the AUTO
+output commit, the job and its datum records. A failed job writes its records but no commit, so
+the output branch keeps its last good head.
 """
 
 from __future__ import annotations
@@ -14,81 +14,23 @@ import fcntl
 import json
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from pachlite.pps import datum as dm
 from pachlite.errors import PachliteError
 from pachlite.pfs import AUTO, PFS, new_id
-from pachlite.pps.plan import (DELETE, FAILED, RECOVERED, RUN, SKIP, SKIPPED, SUCCESS, BaseDatum, Plan,
-                   Step, plan, plan_steps)
-from pachlite.pps.executors.warm import WARM_VAR, python_script, warm_command
-from pachlite.pps.executors.process import Outcome, Transform, kill_running, process_datum, reap, start_process
-
-# Job states, as Pachyderm names them (JOB_SUCCESS → "success").
-CREATED, RUNNING, JOB_SUCCESS, FAILURE, UNRUNNABLE, KILLED = (
-    "created", "running", "success", "failure", "unrunnable", "killed")
-BATCH_CHUNK = 256
-
-
-@dataclass(frozen=True)
-class JobInfo:
-    id: str
-    pipeline: str
-    state: str
-    reason: str
-    output_commit: str | None
-    created: float
-    started: float | None
-    finished: float | None
-    processed: int
-    skipped: int
-    failed: int
-    recovered: int
-    total: int
-    bytes_in: int
-    bytes_out: int
-    inputs: tuple[tuple[str, str, str], ...]
-
-    @property
-    def progress(self) -> str:
-        s = f"{self.processed} + {self.skipped}"
-        if self.recovered:
-            s += f" + {self.recovered}"
-        return f"{s} / {self.total}"
-
-    @property
-    def duration(self) -> float | None:
-        return (self.finished - self.started) if self.finished and self.started else None
-
-
-@dataclass(frozen=True)
-class DatumInfo:
-    job_id: str
-    id: str
-    state: str
-    reason: str
-    hash: str
-    inputs: tuple[str, ...]  # repo@commit:/path
-    outputs: tuple[tuple[str, str, int], ...]
-    started: float | None
-    duration: float | None
-    source_job: str
-
-
-def job_from_row(r) -> JobInfo:
-    return JobInfo(r["id"], r["pipeline"], r["state"], r["reason"], r["output_commit"], r["created"],
-                   r["started"], r["finished"], r["processed"], r["skipped"], r["failed"],
-                   r["recovered"], r["total"], r["bytes_in"], r["bytes_out"],
-                   tuple(tuple(x) for x in json.loads(r["inputs"])))
+from pachlite.pps import datum as dm
+from pachlite.pps import executors
+from pachlite.pps.executors.base import Executor, Outcome, Result, Setup, Transform
+from pachlite.pps.feed import Feed
+from pachlite.pps.info import JobInfo, job_from_row
+from pachlite.pps.merge import merge
+from pachlite.pps.plan import BaseDatum, Plan, Step, plan, plan_steps
+from pachlite.pps.states import Action, DatumState, JobState
+from pachlite.store import hash_bytes
 
 
 def scratch_dir() -> Path:
@@ -130,7 +72,7 @@ class Job:
     """Runs one job of `spec` (normalised, with defaults) on the current heads of its inputs."""
 
     def __init__(self, pfs: PFS, spec: dict, salt: str, version: int, workers: int = 1,
-                 runner: Callable | None = None, cwd: str | None = None,
+                 container: bool = False, cwd: str | None = None,
                  progress: Callable[[str, int, int], None] | None = None):
         self.pfs, self.spec, self.salt, self.version = pfs, spec, salt, version
         self.progress = progress  # (pipeline, datums done, datums to run), as datums finish
@@ -142,10 +84,9 @@ class Job:
         self.out_repo = self.name
         self.branch = spec.get("outputBranch", "master")
         self.workers = max(1, workers)
-        self.runner = runner
+        self.container = container
         self.cwd = cwd
         self._listings: dict[tuple[str, str], dm.Listing] = {}
-        self._spare: _BatchWorker | None = None  # a warm worker started with the job
         self._commits: dict[tuple[str, str], str] = {}
 
     # ---- inputs and plan -------------------------------------------------------------------
@@ -178,7 +119,7 @@ class Job:
 
     def base_job(self) -> JobInfo | None:
         r = self.pfs.store.one("SELECT * FROM jobs WHERE pipeline=? AND state=? ORDER BY seq DESC "
-                               "LIMIT 1", (self.name, JOB_SUCCESS))
+                               "LIMIT 1", (self.name, JobState.SUCCESS))
         return job_from_row(r) if r else None
 
     def base_datums(self, base: JobInfo | None) -> dict[str, BaseDatum]:
@@ -219,10 +160,12 @@ class Job:
         with store.transaction() as tx:
             tx.execute(f"INSERT INTO jobs(id, pipeline, pipeline_version, salt, state, created, "
                        f"started, inputs, seq) VALUES(?,?,?,?,?,?,?,?,{seq_sql})",
-                       (job_id, self.name, self.version, self.salt, RUNNING, created, created,
+                       (job_id, self.name, self.version, self.salt, JobState.RUNNING, created, created,
                         json.dumps(inputs)))
+        executor = None
         try:
-            self._prestart(job_id)
+            # Made now, so a warm interpreter starts while the plan is made.
+            executor = self._executor(job_id)
             # No garbage collection while the job runs: a full one walks the 10^6 objects of a
             # large plan and stops every thread feeding the workers; none of them form cycles.
             with dm.gc_paused():
@@ -231,7 +174,7 @@ class Job:
                     # the plan is still making the rest.
                     count, made = dm.datum_stream(self.spec["input"], self.resolve)
                     feed = Feed(count, self._numbered(plan_steps(made, self.salt, {})))
-                    outcomes = self._execute(job_id, feed)
+                    outcomes = self._execute(executor, job_id, feed)
                     p, base = feed.plan(), None
                 else:
                     p, base = self.plan()
@@ -241,19 +184,18 @@ class Job:
                         offset = store.one("SELECT COALESCE(MAX(seq), -1) + 1 FROM datums "
                                            "WHERE job_id=?", (base.id,))[0]
                     self._seq = {s.datum_id: i for i, s in enumerate(p.steps, start=offset)}
-                    outcomes = self._execute(job_id, Feed.of(p.runs))
+                    outcomes = self._execute(executor, job_id, Feed.of(p.runs))
                 self._finish(job_id, p, base, outcomes, inputs)
         except BaseException as e:
             reason = str(e) if isinstance(e, PachliteError) else f"{type(e).__name__}: {e}"
             with store.transaction() as tx:
                 tx.execute("UPDATE jobs SET state=?, reason=?, finished=? WHERE id=?",
-                           (KILLED if isinstance(e, KeyboardInterrupt) else FAILURE, reason,
-                            time.time(), job_id))
+                           (JobState.KILLED if isinstance(e, KeyboardInterrupt) else JobState.FAILURE,
+                            reason, time.time(), job_id))
             raise
         finally:
-            if self._spare is not None:  # nothing ran in it
-                self._spare.close()
-                self._spare = None
+            if executor is not None:
+                executor.close()
             shutil.rmtree(scratch_dir() / job_id, ignore_errors=True)  # every worker's /pfs
         return job_from_row(store.one("SELECT * FROM jobs WHERE id=?", (job_id,)))
 
@@ -262,7 +204,7 @@ class Job:
             self._seq[s.datum_id] = i
             yield s
 
-    def _task(self, job_id: str, step: Step, inline: dict[str, bytes]) -> tuple:
+    def _task(self, step: Step, inline: dict[str, bytes]) -> tuple:
         files = []
         objects = str(self.pfs.store.objects_dir)
         for di in step.datum.inputs:
@@ -283,52 +225,25 @@ class Job:
                 "AND data IS NOT NULL", chunk)})
         return out
 
-    def _base_env(self, job_id: str) -> dict[str, str]:
-        # A container gets the worker pod's environment (Pachyderm's variables and transform.env),
-        # never the host's; a local process inherits the host's, as any command would.
-        env = {} if self.runner else dict(os.environ)
-        env.update({"PACH_JOB_ID": job_id, "PACH_OUTPUT_COMMIT_ID": job_id,
-                    "PPS_PIPELINE_NAME": self.name})
+    def _pachyderm_env(self, job_id: str) -> dict[str, str]:
+        """The variables a Pachyderm worker sets for user code."""
+        env = {"PACH_JOB_ID": job_id, "PACH_OUTPUT_COMMIT_ID": job_id, "PPS_PIPELINE_NAME": self.name}
         for node in _pfs_nodes(self.spec["input"]):
             env[f"{node.get('name') or node['repo']}_COMMIT"] = self.commit_of(node)
-        if self.runner:
-            return env
-        # Stage programs and pachlite.batch import from here, whichever python runs them.
-        src = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         return env
 
-    def _transform(self) -> tuple[Transform, bool, bool]:
-        """The transform, whether one process per worker serves many datums (the user's own
-        batching loop, or a warm interpreter for a plain Python script; otherwise, or in a
-        container, one process per datum), and whether that process is a warm interpreter."""
+    def _executor(self, job_id: str) -> Executor:
         t = self.spec["transform"]
         transform = Transform.from_spec(t, parse_duration(self.spec.get("datumTimeout")), self.cwd)
-        warm = self.runner is None and bool(python_script(transform.cmd, transform.stdin, self.cwd))
-        batched = self.runner is None and (bool(t.get("datumBatching")) or warm)
-        return transform, batched, warm and not t.get("datumBatching")
+        kind = executors.select(transform, bool(t.get("datumBatching")), self.container)
+        setup = Setup(transform, kind.environment(self._pachyderm_env(job_id)), scratch_dir() / job_id,
+                      self.pfs.store.objects_dir, self.workers, int(self.spec.get("datumTries", 3)))
+        return kind(setup)
 
-    def _prestart(self, job_id: str) -> None:
-        """Start a first warm interpreter now, so that it is ready when the plan is: it only
-        compiles the script until a datum comes, so a job with nothing to run loses nothing."""
-        transform, batched, warm = self._transform()
-        if not warm:
-            return
-        root = scratch_dir() / job_id / f"worker-first-{time.monotonic_ns()}"
-        try:
-            root.mkdir(parents=True)
-            self._spare = _BatchWorker(transform, self._base_env(job_id), root,
-                                       self.pfs.store.objects_dir, warm)
-        except (OSError, PachliteError):
-            pass  # the job reports it if a datum needs the worker
-
-    def _execute(self, job_id: str, feed: Feed) -> dict[str, tuple[str, Outcome, int]]:
+    def _execute(self, executor: Executor, job_id: str, feed: Feed) -> dict[str, Result]:
         """Run every datum up to datumTries times; errCmd may recover one. → id: (state, outcome, tries)."""
         if not feed.total:
             return {}
-        transform, batched, warm = self._transform()
-        timeout = transform.timeout
-        tries = int(self.spec.get("datumTries", 3))
         by_id: dict[str, Step] = {}
 
         def build(steps: Sequence[Step]) -> list[tuple]:
@@ -336,53 +251,27 @@ class Job:
             # are still being laid out as tasks.
             by_id.update((s.datum_id, s) for s in steps)
             inline = self._inline(steps)
-            return [self._task(job_id, s, inline) for s in steps]
+            return [self._task(s, inline) for s in steps]
 
-        def final(did: str, state: str, o: Outcome) -> None:
+        def final(did: str, state: DatumState, o: Outcome) -> None:
             # Rows are made as results come in, while the workers run the next datums.
             self._rows[did] = (state, self._row(job_id, by_id[did], state, o))
         self._tick(0, feed.total)
-        base_env = self._base_env(job_id)
-        root = scratch_dir() / job_id
-        root.mkdir(parents=True, exist_ok=True)
-        objects = self.pfs.store.objects_dir
-        stop = threading.Event()
-        if batched:
-            spare, self._spare = self._spare, None
-            results = _run_batched(feed, build, transform, base_env, root, objects,
-                                   self.workers, tries, stop, warm=warm,
-                                   tick=lambda n: self._tick(n, feed.total), final=final,
-                                   spare=spare)
-        else:
-            results = self._run_each(feed, build, transform, base_env, root, objects, tries,
-                                     stop)
-        if transform.err_cmd:
-            err_t = Transform(transform.err_cmd, transform.err_stdin, transform.env,
-                              timeout=timeout, cwd=self.cwd, image=transform.image)
+        executor.setup.root.mkdir(parents=True, exist_ok=True)
+        results = executor.run(feed, build, final, lambda n: self._tick(n, feed.total))
+        t = executor.setup.transform
+        if t.err_cmd:
+            err_t = Transform(t.err_cmd, t.err_stdin, t.env, timeout=t.timeout, cwd=t.cwd,
+                              image=t.image)
             for did, (state, o, n) in list(results.items()):
-                if state == FAILED:
-                    r = process_datum(build([by_id[did]])[0], root / f"err-{did[:16]}", err_t,
-                                      base_env, objects, self.runner)
+                if state == DatumState.FAILED:
+                    r = executor.run_alone(build([by_id[did]])[0],
+                                           executor.setup.root / f"err-{did[:16]}", err_t)
                     if r.ok:
-                        results[did] = (RECOVERED, Outcome(did, True, f"recovered by errCmd after: "
-                                                           f"{o.reason}", [], o.log + r.log,
-                                                           o.started, o.duration), n)
+                        results[did] = (DatumState.RECOVERED,
+                                        Outcome(did, True, f"recovered by errCmd after: {o.reason}",
+                                                [], o.log + r.log, o.started, o.duration), n)
         return results
-
-    def _run_each(self, feed, build, transform, base_env, root, objects, tries, stop):
-        def one(i_step):
-            i, step = i_step
-            [task] = build([step])
-            logs = []
-            for n in range(1, tries + 1):
-                o = process_datum(task, root / f"{i}-{n}", transform, base_env, objects, self.runner)
-                logs.append(o.log)
-                if o.ok or stop.is_set():
-                    break
-            o.log = b"".join(logs)  # every try's output: the first failure is often the telling one
-            self._tick(1, feed.total)
-            return task[0], (SUCCESS if o.ok else FAILED, o, n)
-        return dict(_pool_map(one, enumerate(feed), self.workers, stop))
 
     def _tick(self, n: int, total: int) -> None:
         if self.progress is not None:
@@ -390,53 +279,27 @@ class Job:
                 self._done += n
                 self.progress(self.name, self._done, total)
 
-    # ---- commit ----------------------------------------------------------------------------
-
-    def _finish(self, job_id: str, p: Plan, base: JobInfo | None,
-                results: dict[str, tuple[str, Outcome, int]], inputs) -> None:
+    def _finish(self, job_id: str, p: Plan, base: JobInfo | None, results: dict[str, Result],
+                inputs) -> None:
         store = self.pfs.store
         runs = p.runs
-        failed = [s for s in runs if results[s.datum_id][0] == FAILED]
+        failed = [s for s in runs if results[s.datum_id][0] == DatumState.FAILED]
         states = collections.Counter(results[s.datum_id][0] for s in runs)
-        counts = dict(processed=states[SUCCESS], skipped=p.count(SKIP), failed=len(failed),
-                      recovered=states[RECOVERED], total=p.total)
-        reason, state = "", JOB_SUCCESS
-        changes: dict[str, tuple[str, int] | None] = {}
-        objects: list[tuple[str, int, bytes | None]] = []
+        counts = dict(processed=states[DatumState.SUCCESS], skipped=p.count(Action.SKIP),
+                      failed=len(failed), recovered=states[DatumState.RECOVERED], total=p.total)
+        state = JobState.SUCCESS
         if failed:
-            state = FAILURE
-            o = results[failed[0].datum_id][1]
-            reason = f"datum {failed[0].datum_id} failed: {o.reason}"
+            state = JobState.FAILURE
+            reason = f"datum {failed[0].datum_id} failed: {results[failed[0].datum_id][1].reason}"
+            merged = None
         else:
-            owner: dict[str, str] = {}
-            for s in p.steps:
-                if s.action == SKIP:
-                    for path, _, _ in s.base.outputs:
-                        owner[path] = s.datum_id
-            for s in p.steps:
-                if s.action in (RUN, DELETE) and s.base is not None:
-                    for path, _, _ in s.base.outputs:
-                        changes[path] = None
-            new_paths = []
-            for s in runs:
-                for path, h, size, data in results[s.datum_id][1].outputs:
-                    other = owner.setdefault(path, s.datum_id)
-                    if other != s.datum_id and not reason:
-                        reason = (f"duplicate path output by different datums ({path} from "
-                                  f"{other} and {path} from {s.datum_id})")
-                    changes[path] = (h, size)
-                    objects.append((h, size, data))
-                    new_paths.append((path, s.datum_id))
-            if p.carried and base is not None and base.output_commit:
-                # The carried datums' outputs are not in `owner`: ask the base output commit.
-                removed = {path for s in p.steps if s.action in (RUN, DELETE) and s.base
-                           for path, _, _ in s.base.outputs}
-                reason = reason or self._carried_collision(base, new_paths, removed)
-                owner = {path: d for path, d in owner.items() if path in changes}
-            reason = reason or _path_collision(owner)
+            clash = (lambda paths, removed: self._carried_collision(base, paths, removed)) \
+                if base is not None and base.output_commit else None
+            merged = merge(p, results, clash)
+            reason = merged.reason
             if reason:
-                state = FAILURE
-        if state == JOB_SUCCESS and not runs:
+                state = JobState.FAILURE
+        if state == JobState.SUCCESS and not runs:
             reason = "there were no datums to process" + (
                 "" if p.total else " (the input matched no files)")
         rows = []
@@ -456,23 +319,23 @@ class Job:
         carried = "INSERT INTO datums SELECT ?, d.id, '', ?, '', '', '', NULL, NULL, NULL, 0, 0, " \
                   "d.source_job, "
         if p.carried:
-            carry = [(s.datum_id, None) for s in p.steps if s.action != SKIP]
+            carry = [(s.datum_id, None) for s in p.steps if s.action != Action.SKIP]
             carried += "d.seq FROM datums d WHERE d.job_id=? AND d.id NOT IN (SELECT id FROM carry)"
         else:
-            carry = [(s.datum_id, self._seq[s.datum_id]) for s in p.steps if s.action == SKIP]
+            carry = [(s.datum_id, self._seq[s.datum_id]) for s in p.steps if s.action == Action.SKIP]
             carried += "c.seq FROM datums d JOIN carry c ON c.id=d.id WHERE d.job_id=?"
         with store.transaction() as tx:
             tx.put_objects(logs)
             tx.executemany("INSERT INTO datums VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-            if p.count(SKIP):
+            if p.count(Action.SKIP):
                 tx.execute("CREATE TEMP TABLE IF NOT EXISTS carry(id TEXT PRIMARY KEY, seq INTEGER)")
                 tx.execute("DELETE FROM carry")
                 tx.executemany("INSERT INTO carry VALUES(?,?)", carry)
-                tx.execute(carried, (job_id, SKIPPED, base.id))
+                tx.execute(carried, (job_id, DatumState.SKIPPED, base.id))
             out_commit = None
-            if state == JOB_SUCCESS:
+            if state == JobState.SUCCESS:
                 out_commit = self.pfs.write_commit(
-                    self.out_repo, self.branch, changes, objects, origin=AUTO,
+                    self.out_repo, self.branch, merged.changes, merged.objects, origin=AUTO,
                     description=f"output of job {job_id}", provenance=self._provenance(inputs),
                     copy_from=base.output_commit if base else None, commit_id=job_id,
                     check=False, tx=tx)
@@ -484,9 +347,9 @@ class Job:
 
     def _row(self, job_id: str, s: Step, state: str, o: Outcome) -> tuple:
         """A datum's record (the datums table's columns) after it ran."""
-        return (job_id, s.datum_id, s.hash, state, o.reason if state != SUCCESS else "",
+        return (job_id, s.datum_id, s.hash, state, o.reason if state != DatumState.SUCCESS else "",
                 _inputs_json(s.datum), _outputs_json(o.outputs), o.started, o.duration,
-                _hash(o.log) if o.log else None,
+                hash_bytes(o.log) if o.log else None,
                 sum(f.size for di in s.datum.inputs for f in di.files),
                 sum(x[2] for x in o.outputs), job_id, self._seq[s.datum_id])
 
@@ -530,98 +393,6 @@ class Job:
         return uniq
 
 
-class Feed:
-    """The steps a job runs, as its plan makes them: a thread makes the steps while the workers
-    take the first ones. A plan made beforehand is a feed with every step ready (Feed.of)."""
-
-    def __init__(self, total: int, steps: Iterator[Step] | None = None):
-        self.total = total                 # how many steps run
-        self.left = total                  # how many are not yet taken
-        self.steps: list[Step] = []        # every step made so far, in plan order (streamed)
-        self.error: BaseException | None = None
-        self._ready: collections.deque[Step] = collections.deque()
-        self._cond = threading.Condition()
-        self._done = steps is None
-        self._thread = None
-        if steps is not None:
-            self._thread = threading.Thread(target=self._make, args=(steps,), daemon=True)
-            self._thread.start()
-
-    @classmethod
-    def of(cls, runs: Sequence[Step]) -> "Feed":
-        feed = cls(len(runs))
-        feed._ready.extend(runs)
-        return feed
-
-    def _make(self, steps: Iterator[Step]) -> None:
-        ready: list[Step] = []
-        try:
-            for s in steps:
-                self.steps.append(s)
-                if s.action == RUN:
-                    ready.append(s)
-                    if len(ready) == 64:  # handed over in groups: one wake-up, not 64
-                        with self._cond:
-                            self._ready.extend(ready)
-                            self._cond.notify_all()
-                        ready = []
-        except BaseException as e:  # raised by plan(), after the workers stop
-            self.error = e
-        finally:
-            with self._cond:
-                self._ready.extend(ready)
-                self._done = True
-                self._cond.notify_all()
-
-    def take(self, n: int) -> list[Step]:
-        """Up to n steps to run, waiting for the plan to make one; [] once it has made them all."""
-        with self._cond:
-            while not self._ready and not self._done:
-                self._cond.wait()
-            taken = [self._ready.popleft() for _ in range(min(n, len(self._ready)))]
-            self.left -= len(taken)
-            return taken
-
-    def __iter__(self) -> Iterator[Step]:
-        while batch := self.take(64):
-            yield from batch
-
-    def plan(self) -> Plan:
-        if self._thread is not None:
-            self._thread.join()
-        if self.error is not None:
-            raise self.error
-        return Plan(tuple(self.steps))
-
-
-def _path_collision(paths) -> str:
-    """Pachyderm's check of a merged output: no path may be both a file and a directory."""
-    ordered = sorted(paths, key=lambda p: p.replace("/", "\x00"))  # a path's subtree follows it
-    for a, b in zip(ordered, ordered[1:]):
-        if b.startswith(a + "/"):
-            return f"file / directory path collision ({b})"
-    return ""
-
-
-def _pool_map(fn, items, workers: int, stop: threading.Event) -> list:
-    """ex.map, except that an interrupted job (Ctrl-C) kills the datums still running and
-    starts no more, instead of waiting for every queued datum to finish."""
-    ex = ThreadPoolExecutor(workers)
-    try:
-        return list(ex.map(fn, items))
-    except BaseException:
-        stop.set()
-        kill_running()
-        raise
-    finally:
-        ex.shutdown(wait=True, cancel_futures=True)
-
-
-def _hash(b: bytes) -> str:
-    from pachlite.store import hash_bytes
-    return hash_bytes(b)
-
-
 # JSON of a datum's inputs and outputs, built from json's own string encoder: the same text as
 # json.dumps, at a fraction of its per-call cost (a job writes 10^5 of each).
 _STR = json.encoder.encode_basestring_ascii
@@ -639,182 +410,3 @@ def _outputs_json(outputs) -> str:
 def _pfs_nodes(node: dict):
     from pachlite.pps.spec import pfs_inputs
     return pfs_inputs(node)
-
-
-# ---- one user process per worker serves many datums --------------------------------------------
-
-class _BatchWorker:
-    """A datum-batching user process (`pachlite.batch`), or with warm=True the transform's Python
-    interpreter running `pachlite.pyworker`; both serve task lists over a socket."""
-
-    def __init__(self, t: Transform, base_env: dict, root: Path, objects: Path, warm: bool):
-        from pachlite.batch import FD_VAR, OBJECTS_VAR, ROOT_VAR
-        pfs_root = root / "pfs"
-        (pfs_root / "out").mkdir(parents=True, exist_ok=True)
-        local = t.mapped(str(pfs_root))
-        parent, child = socket.socketpair()
-        env = {**base_env, **local.env, FD_VAR: str(child.fileno()), ROOT_VAR: str(pfs_root),
-               OBJECTS_VAR: str(objects)}
-        self.warm = warm
-        cmd = warm_command(local.cmd, t.accept) if warm else local.cmd
-        self.log = open(root / "worker.log", "w+b")
-        try:
-            self.proc = start_process(cmd, stdin=subprocess.PIPE, stdout=self.log,
-                                      stderr=subprocess.STDOUT, env=env, cwd=t.cwd,
-                                      pass_fds=[child.fileno()])
-        except OSError as e:
-            raise PachliteError(f"cannot start transform.cmd {list(t.cmd)}: {e}",
-                                "check the command exists and is executable") from None
-        child.close()
-        if local.stdin:
-            self.proc.stdin.write(local.stdin.encode())
-        self.proc.stdin.close()
-        self.conn = Connection(parent.detach())
-        self.timeout = t.timeout
-        self._sender: threading.Thread | None = None
-
-    def post(self, tasks: list) -> None:
-        """Send a batch without waiting: the worker may still be writing the last one's results,
-        which the caller must be free to read (a blocking send could deadlock with it)."""
-        if self._sender is not None:
-            self._sender.join()
-        self._sender = threading.Thread(target=self._send, args=(tasks,), daemon=True)
-        self._sender.start()
-
-    def _send(self, tasks: list) -> None:
-        with contextlib.suppress(OSError):  # a dead worker shows up when its results are read
-            self.conn.send(tasks)
-
-    def receive(self, tasks: list) -> tuple[list[Outcome], bool]:
-        """The outcomes of the oldest batch posted, and whether the worker is gone (crashed or
-        killed at the timeout): then any later batch posted to it never ran."""
-        try:
-            limit = self.timeout * len(tasks) if self.timeout else None
-            if not self.conn.poll(limit):
-                reap(self.proc, kill=True)
-                self.proc.wait()
-                why = f"timed out after {self.timeout:g}s"
-                return [Outcome(t[0], False, why) for t in tasks], True
-            return self.conn.recv(), False
-        except (EOFError, OSError):
-            code = self.proc.wait()
-            self.log.seek(0)
-            tail = self.log.read().decode(errors="replace").strip().splitlines()[-3:]
-            fix = (f"set {WARM_VAR}=0 to run one process per datum" if self.warm
-                   else "wrap the per-datum code with pachlite.batch.batch_all_datums")
-            why = (f"the {'Python' if self.warm else 'batching'} worker exited with code {code} "
-                   f"before serving its datums" + (f": {' | '.join(tail)}" if tail else "")
-                   + f"; {fix}")
-            return [Outcome(t[0], False, why, log=("\n".join(tail)).encode()) for t in tasks], True
-
-    @property
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def close(self) -> None:
-        if self._sender is not None:
-            self._sender.join()
-        with contextlib.suppress(Exception):
-            self.conn.send(None)
-        with contextlib.suppress(Exception):
-            self.proc.wait(timeout=10)
-        reap(self.proc, kill=self.proc.poll() is None)
-        self.conn.close()
-        self.log.close()
-
-
-def _run_batched(feed: Feed, build, t: Transform, base_env, root: Path, objects: Path,
-                 workers: int, tries: int, stop: threading.Event, warm: bool,
-                 tick: Callable[[int], None], final: Callable[[str, str, Outcome], None],
-                 spare: _BatchWorker | None = None):
-    results: dict[str, tuple[str, Outcome, int]] = {}
-    attempts: dict[str, int] = {}
-    # What runs before the feed's next steps: tasks of datums to try again, and [task] lists,
-    # batches to send as they are (a batch that went back unstarted, or a datum to run alone).
-    queue: collections.deque = collections.deque()
-    lock = threading.Lock()
-    # A datumTimeout is timed per message: one datum per message keeps it per datum. Otherwise a
-    # worker holds the next batch while its last results travel back and are recorded, so it
-    # never waits on this process.
-    chunk = 1 if t.timeout else max(1, min(BATCH_CHUNK, feed.total // (workers * 4) or 1))
-    depth = 1 if t.timeout else 2
-    served = threading.Event()
-    spares = [spare] if spare is not None else []
-
-    def take() -> list | None:
-        if stop.is_set():
-            return None
-        with lock:
-            if queue and isinstance(queue[0], list):
-                return queue.popleft()
-            if queue:  # datums to try again, batched like fresh ones
-                batch = []
-                while queue and len(batch) < chunk and not isinstance(queue[0], list):
-                    batch.append(queue.popleft())
-                return batch
-        # Smaller batches at the end, so that no worker sits idle while another has two to go.
-        fresh = feed.take(max(1, min(chunk, feed.left // (2 * workers))))
-        return build(fresh) if fresh else None
-
-    def serve(w: int) -> None:
-        worker = None
-        inflight: collections.deque[list] = collections.deque()
-        try:
-            while True:
-                while len(inflight) < depth and (batch := take()) is not None:
-                    if worker is not None and not inflight and not worker.alive:
-                        worker.close()  # it ended between batches (e.g. its program returned)
-                        worker = None
-                    if worker is None:
-                        with lock:
-                            worker = spares.pop() if spares else None
-                    if worker is None:
-                        wroot = root / f"worker-{w}-{time.monotonic_ns()}"
-                        wroot.mkdir(parents=True)
-                        worker = _BatchWorker(t, base_env, wroot, objects, warm)
-                    worker.post(batch)
-                    inflight.append(batch)
-                if not inflight:
-                    return
-                batch = inflight.popleft()
-                outcomes, gone = worker.receive(batch)
-                if not gone:
-                    served.set()
-                elif len(batch) > 1 and served.is_set():
-                    # Which datum took the worker down is unknown: each runs again alone, and
-                    # this does not count as a try of any of them. (Not while no worker has
-                    # served a batch yet: a program that never serves fails every datum fast.)
-                    with lock:
-                        queue.extendleft([task] for task in reversed(batch))
-                    outcomes = []
-                by_id = {task[0]: task for task in batch}
-                finished = 0
-                for o in outcomes:
-                    with lock:
-                        n = attempts[o.datum_id] = attempts.get(o.datum_id, 0) + 1
-                        if o.ok:
-                            results[o.datum_id] = (SUCCESS, o, n)
-                        elif n < tries:
-                            queue.append(by_id[o.datum_id])
-                            continue
-                        else:
-                            results[o.datum_id] = (FAILED, o, n)
-                    final(o.datum_id, results[o.datum_id][0], o)
-                    finished += 1
-                tick(finished)
-                if gone:  # batches posted after the fatal one never started: not a try either
-                    with lock:
-                        queue.extendleft(reversed(inflight))
-                    inflight.clear()
-                    worker.close()
-                    worker = None
-        finally:
-            if worker is not None:
-                worker.close()
-
-    try:
-        _pool_map(serve, range(workers), workers, stop)
-    finally:
-        for worker in spares:
-            worker.close()
-    return results

@@ -16,7 +16,9 @@ from typing import Callable
 
 from pachlite.pps import spec as specs
 from pachlite.errors import Conflict, NotFound, SpecError
-from pachlite.pps.job import FAILURE, KILLED, RUNNING, UNRUNNABLE, Job, JobInfo, job_from_row, pipeline_lock
+from pachlite.pps.info import JobInfo, job_from_row
+from pachlite.pps.job import Job, pipeline_lock
+from pachlite.pps.states import JobState
 from pachlite.pfs import PFS, new_id
 from pachlite.pps.plan import Plan
 
@@ -166,7 +168,7 @@ def dag_order(pipelines: list[PipelineInfo]) -> list[PipelineInfo]:
 
 
 def run(pfs: PFS, names: list[str] | None = None, *, workers: int | None = None,
-        dry_run: bool = False, runner: Callable | None = None, cwd: str | None = None,
+        dry_run: bool = False, container: bool = False, cwd: str | None = None,
         progress: Callable[[str, int, int], None] | None = None) -> list[RunResult]:
     """Run a job for every named pipeline (default: all, in DAG order) whose inputs moved."""
     everything = list_pipeline(pfs)
@@ -178,24 +180,24 @@ def run(pfs: PFS, names: list[str] | None = None, *, workers: int | None = None,
     results = []
     for p in selected:
         with pipeline_lock(pfs, p.name):
-            results.append(_run_one(pfs, inspect_pipeline(pfs, p.name), workers, dry_run, runner,
+            results.append(_run_one(pfs, inspect_pipeline(pfs, p.name), workers, dry_run, container,
                                     cwd, progress))
     return results
 
 
-def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, runner, cwd, progress=None) -> RunResult:
+def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progress=None) -> RunResult:
     full = specs.with_defaults(p.spec)
     n = workers or int((full.get("parallelismSpec") or {}).get("constant") or 1)
-    job = Job(pfs, full, p.salt, p.version, n, runner, cwd, progress)
+    job = Job(pfs, full, p.salt, p.version, n, container, cwd, progress)
     for node in specs.pfs_inputs(full["input"]):
         b = pfs.store.one("SELECT head FROM branches WHERE repo=? AND name=?",
                           (node["repo"], node["branch"]))
         if b is None or b[0] is None:
             return RunResult(p.name, "waiting",
                              detail=f"input {node['repo']}@{node['branch']} has no commits yet")
-    if p.last_job and p.last_job.state == RUNNING and not dry_run:
+    if p.last_job and p.last_job.state == JobState.RUNNING and not dry_run:
         # We hold the pipeline's lock, so no job of it runs: this one's process died mid-job.
-        _end_job(pfs, p.last_job.id, KILLED, "the pachlite process running this job was stopped")
+        _end_job(pfs, p.last_job.id, JobState.KILLED, "the pachlite process running this job was stopped")
         p = inspect_pipeline(pfs, p.name)
     failed_up = _failed_upstream(pfs, p)
     if failed_up:
@@ -204,7 +206,7 @@ def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, runner, cwd, progress=
         return RunResult(p.name, "unrunnable", _unrunnable(pfs, p, job, failed_up))
     inputs = job.input_commits()
     last = p.last_job
-    if last and last.state not in (KILLED, RUNNING) and \
+    if last and last.state not in (JobState.KILLED, JobState.RUNNING) and \
             list(map(list, last.inputs)) == list(map(list, inputs)) and \
             _job_version(pfs, last.id) == p.version:
         return RunResult(p.name, "up to date", last)
@@ -229,7 +231,7 @@ def _failed_upstream(pfs: PFS, p: PipelineInfo) -> str:
     mine = p.last_job.created if p.last_job else 0.0
     for repo in p.inputs:
         up = pfs.store.one("SELECT * FROM jobs WHERE pipeline=? ORDER BY seq DESC LIMIT 1", (repo,))
-        if up is not None and up["state"] in (FAILURE, UNRUNNABLE) and up["created"] > mine:
+        if up is not None and up["state"] in (JobState.FAILURE, JobState.UNRUNNABLE) and up["created"] > mine:
             return f"upstream pipeline {repo} job {up['id']} did not succeed ({up['state']})"
     return ""
 
@@ -241,6 +243,6 @@ def _unrunnable(pfs: PFS, p: PipelineInfo, job: Job, reason: str) -> JobInfo:
         tx.execute("INSERT INTO jobs(id, pipeline, pipeline_version, salt, state, reason, created, "
                    "started, finished, inputs, seq) VALUES(?,?,?,?,?,?,?,?,?,?,"
                    "(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs))",
-                   (jid, p.name, p.version, p.salt, UNRUNNABLE, reason, now, now, now,
+                   (jid, p.name, p.version, p.salt, JobState.UNRUNNABLE, reason, now, now, now,
                     json.dumps(job.input_commits())))
     return job_from_row(pfs.store.one("SELECT * FROM jobs WHERE id=?", (jid,)))

@@ -10,11 +10,8 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping
 
 from pachlite.pps.datum import Datum
+from pachlite.pps.states import Action, DatumState
 
-RUN, SKIP, DELETE = "run", "skip", "delete"
-
-# Datum states (Pachyderm's DatumState names, lower case).
-SUCCESS, SKIPPED, FAILED, RECOVERED = "success", "skipped", "failed", "recovered"
 
 
 # Steps and base records are made 10^5 at a time: slots, and not frozen (a frozen dataclass's
@@ -24,14 +21,14 @@ class BaseDatum:
     """What the base job recorded for one datum."""
     id: str
     hash: str
-    state: str
+    state: DatumState
     outputs: tuple[tuple[str, str, int], ...]  # (path, content hash, size)
     job_id: str
 
 
 @dataclass(slots=True)
 class Step:
-    action: str  # run | skip | delete
+    action: Action
     datum_id: str
     reason: str
     datum: Datum | None = None       # None for delete
@@ -48,15 +45,15 @@ class Plan:
 
     def count(self, action: str) -> int:
         listed = sum(1 for s in self.steps if s.action == action)
-        return listed + self.carried if action == SKIP else listed
+        return listed + self.carried if action == Action.SKIP else listed
 
     @property
     def runs(self) -> list[Step]:
-        return [s for s in self.steps if s.action == RUN]
+        return [s for s in self.steps if s.action == Action.RUN]
 
     @property
     def total(self) -> int:
-        return len(self.steps) - self.count(DELETE) + self.carried
+        return len(self.steps) - self.count(Action.DELETE) + self.carried
 
 
 def plan(datums: Iterable[Datum], salt: str, base: Mapping[str, BaseDatum], *,
@@ -76,16 +73,16 @@ def plan_steps(datums: Iterable[Datum], salt: str, base: Mapping[str, BaseDatum]
         seen.add(d.id)
         b = base.get(d.id)
         if b is None:
-            yield Step(RUN, d.id, "new datum", d, h)
-        elif b.state in (FAILED, RECOVERED):
-            yield Step(RUN, d.id, f"{b.state} in job {b.job_id}", d, h, b)
+            yield Step(Action.RUN, d.id, "new datum", d, h)
+        elif b.state in (DatumState.FAILED, DatumState.RECOVERED):
+            yield Step(Action.RUN, d.id, f"{b.state} in job {b.job_id}", d, h, b)
         elif b.hash != h:
-            yield Step(RUN, d.id, "input or pipeline changed", d, h, b)
+            yield Step(Action.RUN, d.id, "input or pipeline changed", d, h, b)
         elif no_skip:
-            yield Step(RUN, d.id, "reprocessSpec is every_job", d, h, b)
+            yield Step(Action.RUN, d.id, "reprocessSpec is every_job", d, h, b)
         else:
-            yield Step(SKIP, d.id, f"unchanged since job {b.job_id}", d, h, b)
+            yield Step(Action.SKIP, d.id, f"unchanged since job {b.job_id}", d, h, b)
     for did, b in base.items():
         if did not in seen:
-            yield Step(DELETE, did, "datum no longer in the input; outputs removed", None, b.hash,
+            yield Step(Action.DELETE, did, "datum no longer in the input; outputs removed", None, b.hash,
                        b)

@@ -24,6 +24,8 @@ import docker.errors
 from docker.utils.socket import STDERR, STDOUT, frames_iter
 
 from pachlite.errors import InvalidInput, NotFound, PachliteError
+from pachlite.pps.executors.base import Setup, Transform
+from pachlite.pps.executors.process import ProcessExecutor
 
 # What the engine reports when the command cannot start; an `exec` of a missing program reports
 # the same, so both ways of running agree.
@@ -97,18 +99,25 @@ def run_datum(image: str, cmd: list[str], pfs_dir: Path, env: dict[str, str],
         container.remove(force=True)
 
 
-def datum_runner(user: str | None = None):
-    """The job engine's runner for container mode: each datum's command in transform.image
-    (Pachyderm's default, ubuntu:20.04, when unset), its scratch /pfs bind-mounted, stdout then
-    stderr as the datum's log (None exit code = timed out)."""
-    _client()  # no engine: one clear error before any datum runs
+class ContainerExecutor(ProcessExecutor):
+    """Container mode: each datum's command in transform.image (Pachyderm's default,
+    ubuntu:20.04, when unset), its scratch /pfs bind-mounted at /pfs, stdout then stderr as the
+    datum's log. Nothing is rewritten: the code sees the paths a cluster worker sees."""
 
-    def run(image: str | None, cmd, stdin: str | None, env: dict, pfs_dir: Path,
-            timeout: float | None) -> tuple[int | None, bytes]:
-        r = run_datum(image, list(cmd), Path(pfs_dir), env, stdin=stdin, timeout=timeout,
-                      user=user)
+    def __init__(self, setup: Setup, user: str | None = None):
+        _client()  # no engine: one clear error before any datum runs
+        super().__init__(setup)
+        self.user = user
+
+    @staticmethod
+    def environment(pachyderm: dict[str, str]) -> dict[str, str]:
+        # The worker pod's environment (Pachyderm's variables and transform.env), never the host's.
+        return dict(pachyderm)
+
+    def execute(self, t: Transform, datum_env: dict, pfs_root: Path) -> tuple[int | None, bytes]:
+        r = run_datum(t.image, list(t.cmd), Path(pfs_root), {**self.setup.env, **datum_env, **t.env},
+                      stdin=t.stdin, timeout=t.timeout, user=self.user)
         return (None if r.timed_out else r.exit_code), (r.stdout + r.stderr).encode()
-    return run
 
 
 class ContainerWorker:

@@ -1,365 +1,93 @@
-"""What a Pachyderm worker does for one datum: lay out /pfs, run user code, collect /pfs/out.
+"""A process per datum: the datum's inputs laid out in a scratch /pfs, its command run there.
 
-Locally there is no /pfs: each datum (or each batching worker) gets a scratch root, and every
-`/pfs` in the command, stdin and environment is rewritten to `<root>/pfs`, so `/pfs/out/x` in a
-spec means `<root>/pfs/out/x` on the laptop. In container mode the same folder is bind-mounted at
-/pfs and nothing is rewritten. These functions are also called inside a datum-batching user
-process (`pachlite.batch`), so they import nothing heavy.
+The default way a datum runs when its transform is not a plain Python script (served.py keeps
+an interpreter warm for those) and not in container mode. `/pfs` in the command, stdin and
+environment is rewritten to the datum's scratch root.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
-import shutil
-import signal
 import subprocess
-import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from pachlite.store import hash_bytes, read_content
-
-# A task is plain data so it pickles cheaply to batching workers:
-# (datum_id, [(rel path under pfs root, content hash, inline bytes | None, object file | None)], env)
-Task = tuple
-
-_PFS = re.compile(r"(?<![\w./-])/pfs(?=/|\b|$)")
+from pachlite.pps.executors.base import (Build, Final, Outcome, Processes, Result, Setup, Task,
+                                         Transform, pool_map)
+from pachlite.pps.executors.scratch import Scratch, clear, map_pfs
+from pachlite.pps.states import DatumState
 
 
-def map_pfs(text: str, pfs_root: str) -> str:
-    """Rewrite `/pfs` at the start of a path (also after `=` or a space) to the local root."""
-    if pfs_root == "/pfs" or "/pfs" not in text:
-        return text
-    return _PFS.sub(pfs_root.replace("\\", "\\\\"), text)
+class ProcessExecutor:
+    """Each datum in its own process and scratch root; up to setup.workers at once."""
 
-
-@dataclass
-class Outcome:
-    """One try of one datum."""
-    datum_id: str
-    ok: bool
-    reason: str = ""
-    outputs: list = field(default_factory=list)  # (path, hash, size, data | None)
-    log: bytes = b""
-    started: float = 0.0
-    duration: float = 0.0
-
-    def __reduce__(self):  # positional: half the pickling cost of a dataclass's __dict__
-        return Outcome, (self.datum_id, self.ok, self.reason, self.outputs, self.log, self.started,
-                         self.duration)
-
-
-class Scratch:
-    """A worker's /pfs: a datum's inputs laid out, its out/ collected, then cleared for the next.
-
-    A worker serving many datums keeps the input files the next datum has too (same path, same
-    content, untouched since: the model crossed with every attribute file) instead of rewriting
-    them. Any write outside /pfs/out is a new entry in a folder it laid out: on tmpfs one stat per
-    such folder shows it (the folder's size counts its entries), elsewhere a listing of each; a
-    few system calls per datum, not a tree walk.
-    """
-
-    def __init__(self, pfs_root: Path):
-        self.root = str(pfs_root)
-        self.out = os.path.join(self.root, "out")
-        os.makedirs(self.out, exist_ok=True)
-        self.real_root = os.path.realpath(self.root)
-        self.real_out = os.path.realpath(self.out)
-        self.checked = False  # collect() already looked for stray writes of this datum
-        # path → (content key, mtime_ns, size); mtime None until the file is wanted a second time
-        self.files: dict[str, tuple[str, int | None, int]] = {}
-        self.dirs: set[str] = set()                       # input folders made, below root
-        self.entries = {self.root: {"out"}}               # folder laid out → the names it holds
-        self.out_files: list[str] | None = None           # what collect() found in out/, if flat
-        self.per_entry = _dir_size_per_entry(self.root)
-
-    def lay_out(self, files) -> None:
-        """Make /pfs hold exactly these (rel path, content key, inline bytes | None, object file)."""
-        self.checked = False
-        want = {self.root + "/" + rel: (key, data, obj) for rel, key, data, obj in files}
-        gone = self.files.keys() - want.keys()
-        # Paths here are absolute and clean: str.rpartition is a cheap os.path.split.
-        for path in gone:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-            parent, _, name = path.rpartition("/")
-            self.entries[parent].discard(name)
-        rebuild = False
-        if gone and not ({p.rpartition("/")[0] for p in gone}
-                         <= {p.rpartition("/")[0] for p in want}):
-            needed = {d for path in want for d in _parents(path, self.root)}
-            for d in sorted(self.dirs - needed, key=len, reverse=True):
-                shutil.rmtree(d, ignore_errors=True)
-            self.dirs &= needed
-            rebuild = True
-        files_now = {}
-        for dest, (key, data, obj) in want.items():
-            old = self.files.get(dest)
-            if old is not None and old[0] == key and _unchanged(dest, old):
-                files_now[dest] = old
-                continue
-            parent, _, name = dest.rpartition("/")
-            if parent not in self.dirs and parent != self.root:
-                os.makedirs(parent, exist_ok=True)
-                self.dirs.update(_parents(dest, self.root))
-                rebuild = True
-            # Most files are laid out once (a datum's own file): their mtime is taken only when
-            # a next datum wants the same content there, which then checks it before reuse.
-            again = old is not None and old[0] == key
-            if data is not None:
-                fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-                try:
-                    n = os.write(fd, data)
-                    if n < len(data):
-                        view = memoryview(data)[n:]
-                        while view:
-                            view = view[os.write(fd, view):]
-                    mtime = os.fstat(fd).st_mtime_ns if again else None
-                finally:
-                    os.close(fd)
-                size = len(data)
-            else:
-                shutil.copyfile(obj, dest)
-                st = os.stat(dest)
-                mtime, size = st.st_mtime_ns, st.st_size
-            files_now[dest] = (key, mtime, size)
-            if not rebuild:
-                self.entries[parent].add(name)
-        self.files = files_now
-        if rebuild:
-            self.entries = {d: set() for d in (self.root, *self.dirs)}
-            self.entries[self.root].add("out")
-            for path in (*files_now, *self.dirs):
-                parent, name = os.path.split(path)
-                self.entries[parent].add(name)
-
-    def collect(self, objects_dir: Path) -> tuple[list, str]:
-        """Read /pfs/out into sorted (path, hash, size, data | None) rows; → (rows, error).
-
-        Symlinks in out/ are followed while they stay inside the datum's /pfs (Pachyderm uploads
-        the target's content), refused otherwise; so are broken links, links that loop, and
-        anything that is not a regular file or folder (a fifo would block forever). A file written
-        outside /pfs/out is an error too.
-        """
-        stray = self._stray()
-        self.checked = not stray
-        if stray:
-            return [], f"the datum wrote {stray} outside /pfs/out; write outputs only under /pfs/out"
-        outputs = []
-        flat: list[str] | None = []
-        stack = [(self.out, "")]
-        visited = {self.real_out}
-        while stack:
-            d, rel = stack.pop()
-            with os.scandir(d) as it:
-                for e in it:
-                    path = rel + "/" + e.name
-                    src = e.path
-                    if flat is not None:
-                        if d == self.out and not e.is_symlink() and e.is_file():
-                            flat.append(src)
-                        else:
-                            flat = None
-                    if e.is_symlink():
-                        real = os.path.realpath(src)
-                        if not real.startswith(self.real_root + os.sep):
-                            return [], (f"/pfs/out{path} is a symlink to {real}, outside /pfs; "
-                                        "write the content itself")
-                        if not os.path.exists(real):
-                            return [], f"/pfs/out{path} is a broken symlink; write the content itself"
-                        src, is_dir, is_file = real, os.path.isdir(real), os.path.isfile(real)
-                    else:
-                        is_dir, is_file = e.is_dir(), e.is_file()
-                    if is_dir:
-                        real = os.path.realpath(src)
-                        if real in visited:
-                            return [], (f"/pfs/out{path} is a symlink back into a folder already "
-                                        "written; write the content itself")
-                        visited.add(real)
-                        stack.append((src, path))
-                    elif not is_file:
-                        return [], (f"/pfs/out{path} is not a regular file; "
-                                    "write only files and folders under /pfs/out")
-                    else:
-                        outputs.append(_read_output(path, src, objects_dir))
-        outputs.sort()
-        self.out_files = flat
-        return outputs, ""
-
-    def _stray(self) -> str | None:
-        """The first entry (as /pfs/...) the datum made outside out/, if any."""
-        if self.per_entry is not None:
-            # tmpfs: a folder's size is a fixed amount per entry, so one stat per folder tells
-            # whether the datum added anything; only then list it.
-            base, step = self.per_entry
-            try:
-                if all(os.stat(d).st_size == base + step * len(names)
-                       for d, names in self.entries.items()):
-                    return None
-            except FileNotFoundError:
-                pass
-        for d, names in self.entries.items():
-            try:
-                extra = sorted(set(os.listdir(d)) - names)
-            except FileNotFoundError:
-                continue  # the datum removed an input folder: the next lay_out remakes it
-            if extra:
-                return "/pfs/" + os.path.relpath(os.path.join(d, extra[0]), self.root)
-        return None
-
-    def reset(self) -> None:
-        """Empty out/ for the next datum; after a failure, clear everything laid out too."""
-        if self.checked and self.out_files is not None:
-            for path in self.out_files:  # collect() saw these and nothing else
-                os.unlink(path)
-            self.out_files = None
-            return
-        self.out_files = None
-        with os.scandir(self.out) as it:
-            for e in it:
-                if e.is_dir(follow_symlinks=False):
-                    shutil.rmtree(e.path)
-                else:
-                    os.unlink(e.path)
-        if not self.checked and self._stray():
-            self.clear_inputs()
-
-    def clear_inputs(self) -> None:
-        with os.scandir(self.root) as it:
-            for e in it:
-                if e.path == self.out:
-                    continue
-                if e.is_dir(follow_symlinks=False):
-                    shutil.rmtree(e.path)
-                else:
-                    os.unlink(e.path)
-        self.files, self.dirs, self.entries = {}, set(), {self.root: {"out"}}
-
-
-def _read_output(path: str, src: str, objects_dir: Path) -> tuple:
-    """(path, hash, size, data) of a small output, (path, hash, size, None) once stored as an
-    object. One read for a small file, as a regular file's short read is its end; a file object
-    would add a stat and a second read per output."""
-    fd = os.open(src, os.O_RDONLY)
-    try:
-        head = os.read(fd, _SMALL)
-        if len(head) < _SMALL:
-            return path, hash_bytes(head), len(head), head
-        os.lseek(fd, 0, os.SEEK_SET)
-        with open(fd, "rb", buffering=0, closefd=False) as f:
-            return (path, *read_content(objects_dir, f))
-    finally:
-        os.close(fd)
-
-
-_SMALL = 64 * 1024
-
-
-def _dir_size_per_entry(root: str) -> tuple[int, int] | None:
-    """(size of an empty folder, size added per entry) where the file system reports folder
-    sizes that way whatever the names (tmpfs); None elsewhere (ext4 reports whole blocks)."""
-    probe = os.path.join(root, ".probe")
-    try:
-        os.mkdir(probe)
-        sizes = [os.stat(probe).st_size]
-        for name in ("a", "b" * 60):
-            os.close(os.open(os.path.join(probe, name), os.O_CREAT | os.O_WRONLY, 0o600))
-            sizes.append(os.stat(probe).st_size)
-    finally:
-        shutil.rmtree(probe, ignore_errors=True)
-    step = sizes[1] - sizes[0]
-    return (sizes[0], step) if step > 0 and sizes[2] - sizes[1] == step else None
-
-
-def _parents(path: str, root: str):
-    """The folders between root (excluded) and path (excluded)."""
-    d = os.path.dirname(path)
-    while d != root and len(d) > len(root):
-        yield d
-        d = os.path.dirname(d)
-
-
-def _unchanged(path: str, old: tuple[str, int | None, int]) -> bool:
-    if old[1] is None:
-        return False
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return False
-    return (st.st_mtime_ns, st.st_size) == old[1:]
-
-
-def clear(pfs_root: Path) -> None:
-    shutil.rmtree(pfs_root, ignore_errors=True)
-
-
-@dataclass(frozen=True)
-class Transform:
-    """The parts of `transform` a local worker needs, with /pfs already mapped for a root."""
-    cmd: tuple[str, ...]
-    stdin: str | None
-    env: dict
-    err_cmd: tuple[str, ...] = ()
-    err_stdin: str | None = None
-    accept: frozenset = frozenset()
-    timeout: float | None = None
-    cwd: str | None = None
-    image: str | None = None
+    def __init__(self, setup: Setup):
+        self.setup = setup
+        self.processes = Processes()
 
     @staticmethod
-    def from_spec(t: dict, timeout: float | None, cwd: str | None) -> "Transform":
-        stdin = "\n".join(t["stdin"]) + "\n" if t.get("stdin") else None
-        err_stdin = "\n".join(t["errStdin"]) + "\n" if t.get("errStdin") else None
-        return Transform(tuple(t.get("cmd") or ()), stdin, dict(t.get("env") or {}),
-                         tuple(t.get("errCmd") or ()), err_stdin,
-                         frozenset(int(c) for c in t.get("acceptReturnCode") or ()), timeout, cwd,
-                         t.get("image"))
+    def environment(pachyderm: dict[str, str]) -> dict[str, str]:
+        # A local process inherits the host's environment, as any command would; stage code and
+        # pachlite.batch import pachlite from here, whichever python runs them.
+        env = {**os.environ, **pachyderm}
+        src = str(Path(__file__).resolve().parents[3])
+        env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        return env
 
-    def mapped(self, pfs_root: str) -> "Transform":
-        m = lambda s: map_pfs(s, pfs_root)  # noqa: E731
-        return Transform(tuple(map(m, self.cmd)), m(self.stdin) if self.stdin else None,
-                         {k: m(v) for k, v in self.env.items()}, tuple(map(m, self.err_cmd)),
-                         m(self.err_stdin) if self.err_stdin else None, self.accept, self.timeout,
-                         self.cwd, self.image)
+    def run(self, feed, build: Build, final: Final, tick: Callable[[int], None]) -> dict[str, Result]:
+        s = self.setup
+
+        def one(i_step):
+            i, step = i_step
+            [task] = build([step])
+            logs = []
+            for n in range(1, s.tries + 1):
+                o = self.run_alone(task, s.root / f"{i}-{n}", s.transform)
+                logs.append(o.log)
+                if o.ok or s.stop.is_set():
+                    break
+            o.log = b"".join(logs)  # every try's output: the first failure is often the telling one
+            state = DatumState.SUCCESS if o.ok else DatumState.FAILED
+            final(task[0], state, o)
+            tick(1)
+            return task[0], (state, o, n)
+        return dict(pool_map(one, enumerate(feed), s.workers, s.stop, self.processes))
+
+    def run_alone(self, task: Task, root: Path, transform: Transform) -> Outcome:
+        """One try of one datum in its own scratch root."""
+        datum_id, files, env = task
+        pfs_root = root / "pfs"
+        started = time.time()
+        try:
+            scratch = Scratch(pfs_root)
+            scratch.lay_out(files)
+            code, log = self.execute(transform, env, pfs_root)
+            ok = code == 0 or (code is not None and code in transform.accept)
+            if not ok:
+                why = (f"timed out after {transform.timeout:g}s" if code is None
+                       else f"command exited with code {code}")
+                tail = log.decode(errors="replace").strip().splitlines()[-1:] if log else []
+                return Outcome(datum_id, False, why + (f": {tail[0]}" if tail else ""), [], log,
+                               started, time.time() - started)
+            outputs, err = scratch.collect(self.setup.objects)
+            return Outcome(datum_id, not err, err, outputs, log, started, time.time() - started)
+        finally:
+            clear(root)
+
+    def execute(self, t: Transform, datum_env: dict, pfs_root: Path) -> tuple[int | None, bytes]:
+        """Run the command on a laid-out /pfs; (exit code or None if timed out, its log)."""
+        local = t.mapped(str(pfs_root))
+        root = str(pfs_root)
+        env = {**self.setup.env, **{k: map_pfs(v, root) for k, v in datum_env.items()}, **local.env}
+        return run_process(self.processes, local.cmd, local.stdin, env, t.cwd, t.timeout)
+
+    def close(self) -> None:
+        self.processes.kill_all()
 
 
-# Process groups of user code still running: a timed-out datum's whole group is killed (a
-# `sh -c` command's children too), and an interrupted job ends every one of them.
-_running: set[int] = set()
-_running_lock = threading.Lock()
-
-
-def start_process(cmd, **kw) -> subprocess.Popen:
-    """Popen in a new process group, registered until `reap` so kill_running can end it."""
-    p = subprocess.Popen(list(cmd), start_new_session=True, **kw)
-    with _running_lock:
-        _running.add(p.pid)
-    return p
-
-
-def reap(p: subprocess.Popen, kill: bool = False) -> None:
-    """Forget a process group; kill it first (the whole group) if asked."""
-    if kill:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(p.pid, signal.SIGKILL)
-    with _running_lock:
-        _running.discard(p.pid)
-
-
-def kill_running() -> None:
-    """Kill the user code of every datum still running in this process (the job was interrupted)."""
-    with _running_lock:
-        groups = list(_running)
-    for pgid in groups:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGKILL)
-
-
-def run_process(cmd, stdin: str | None, env: dict, cwd: str | None, timeout: float | None
-                ) -> tuple[int | None, bytes]:
+def run_process(processes: Processes, cmd, stdin: str | None, env: dict, cwd: str | None,
+                timeout: float | None) -> tuple[int | None, bytes]:
     """Run a command; stdout and stderr interleaved in one log. None exit code = timed out.
 
     Without transform.stdin the command reads an empty stdin, as in a worker pod (never the
@@ -370,8 +98,8 @@ def run_process(cmd, stdin: str | None, env: dict, cwd: str | None, timeout: flo
     if cwd and not os.path.isdir(cwd):
         return 127, f"working directory {cwd} does not exist".encode()
     try:
-        p = start_process(cmd, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        p = processes.start(cmd, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     except FileNotFoundError:
         return 127, f"{cmd[0]}: command not found".encode()
     except PermissionError:
@@ -380,37 +108,8 @@ def run_process(cmd, stdin: str | None, env: dict, cwd: str | None, timeout: flo
         log, _ = p.communicate(stdin.encode() if stdin else None, timeout=timeout)
         return p.returncode, log
     except subprocess.TimeoutExpired:
-        reap(p, kill=True)
+        processes.reap(p, kill=True)
         log, _ = p.communicate()
         return None, log
     finally:
-        reap(p)
-
-
-def process_datum(task: Task, root: Path, t: Transform, base_env: dict, objects_dir: Path,
-                  runner=None) -> Outcome:
-    """One try of one datum in its own scratch root (the per-process mode)."""
-    datum_id, files, env = task
-    pfs_root = root / "pfs"
-    started = time.time()
-    try:
-        scratch = Scratch(pfs_root)
-        scratch.lay_out(files)
-        local = t.mapped(str(pfs_root)) if runner is None else t
-        full_env = {**base_env, **{k: (map_pfs(v, str(pfs_root)) if runner is None else v)
-                                   for k, v in env.items()}, **local.env}
-        if runner is None:
-            code, log = run_process(local.cmd, local.stdin, full_env, t.cwd, t.timeout)
-        else:
-            code, log = runner(t.image, local.cmd, local.stdin, full_env, pfs_root, t.timeout)
-        ok = code == 0 or (code is not None and code in t.accept)
-        if not ok:
-            why = (f"timed out after {t.timeout:g}s" if code is None
-                   else f"command exited with code {code}")
-            tail = log.decode(errors="replace").strip().splitlines()[-1:] if log else []
-            return Outcome(datum_id, False, why + (f": {tail[0]}" if tail else ""), [], log,
-                           started, time.time() - started)
-        outputs, err = scratch.collect(objects_dir)
-        return Outcome(datum_id, not err, err, outputs, log, started, time.time() - started)
-    finally:
-        clear(root)
+        processes.reap(p)

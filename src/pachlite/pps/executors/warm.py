@@ -22,7 +22,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from pachlite.batch import FD_VAR, OBJECTS_VAR, ROOT_VAR
-from pachlite.pps.executors.process import Outcome, Scratch, map_pfs
+from pachlite.pps.executors.base import Outcome
+from pachlite.pps.executors.scratch import Scratch, map_pfs
 
 WARM_VAR = "PACHLITE_WARM_WORKERS"
 LOG_ROLL = 1 << 20

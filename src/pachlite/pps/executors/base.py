@@ -1,0 +1,166 @@
+"""The executor seam: how a job's datums run, as one small protocol.
+
+A job hands its executor a feed of datum steps and a way to turn steps into tasks (the files to
+lay out and the datum's variables); the executor runs each task up to `datumTries` times and
+reports every final outcome. One implementation per way a datum runs:
+
+    ProcessExecutor      a process per datum, /pfs mapped to a scratch folder (process.py)
+    ContainerExecutor    a container per datum, the scratch folder bind-mounted at /pfs (container.py)
+    WarmExecutor         one Python interpreter per worker serving a plain `python3 script.py` (served.py)
+    BatchingExecutor     the user's own datumBatching loop, one process per worker (served.py)
+
+`executors.select` picks one for a transform. This module runs inside user processes too (warm
+workers and `pachlite.batch` import `Outcome`), so it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
+
+from pachlite.pps.executors.scratch import map_pfs
+
+if TYPE_CHECKING:
+    from pachlite.pps.feed import Feed
+    from pachlite.pps.plan import Step
+    from pachlite.pps.states import DatumState
+
+# A task is plain data so it pickles cheaply to serving workers:
+# (datum_id, [(rel path under pfs root, content hash, inline bytes | None, object file | None)], env)
+Task = tuple
+Result = tuple["DatumState", "Outcome", int]  # final state, last outcome, tries used
+Build = Callable[["Sequence[Step]"], "list[Task]"]
+Final = Callable[[str, "DatumState", "Outcome"], None]
+
+
+@dataclass
+class Outcome:
+    """One try of one datum."""
+    datum_id: str
+    ok: bool
+    reason: str = ""
+    outputs: list = field(default_factory=list)  # (path, hash, size, data | None)
+    log: bytes = b""
+    started: float = 0.0
+    duration: float = 0.0
+
+    def __reduce__(self):  # positional: half the pickling cost of a dataclass's __dict__
+        return Outcome, (self.datum_id, self.ok, self.reason, self.outputs, self.log, self.started,
+                         self.duration)
+
+
+@dataclass(frozen=True)
+class Transform:
+    """The parts of `transform` a local worker needs, with /pfs already mapped for a root."""
+    cmd: tuple[str, ...]
+    stdin: str | None
+    env: dict
+    err_cmd: tuple[str, ...] = ()
+    err_stdin: str | None = None
+    accept: frozenset = frozenset()
+    timeout: float | None = None
+    cwd: str | None = None
+    image: str | None = None
+
+    @staticmethod
+    def from_spec(t: dict, timeout: float | None, cwd: str | None) -> "Transform":
+        stdin = "\n".join(t["stdin"]) + "\n" if t.get("stdin") else None
+        err_stdin = "\n".join(t["errStdin"]) + "\n" if t.get("errStdin") else None
+        return Transform(tuple(t.get("cmd") or ()), stdin, dict(t.get("env") or {}),
+                         tuple(t.get("errCmd") or ()), err_stdin,
+                         frozenset(int(c) for c in t.get("acceptReturnCode") or ()), timeout, cwd,
+                         t.get("image"))
+
+    def mapped(self, pfs_root: str) -> "Transform":
+        m = lambda s: map_pfs(s, pfs_root)  # noqa: E731
+        return Transform(tuple(map(m, self.cmd)), m(self.stdin) if self.stdin else None,
+                         {k: m(v) for k, v in self.env.items()}, tuple(map(m, self.err_cmd)),
+                         m(self.err_stdin) if self.err_stdin else None, self.accept, self.timeout,
+                         self.cwd, self.image)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every executor of a job is given."""
+    transform: Transform
+    env: dict            # the workers' base environment (see Executor.environment)
+    root: Path           # the job's scratch folder: one subfolder per datum or worker
+    objects: Path        # the store's object folder, where large inputs are read from
+    workers: int
+    tries: int           # datumTries
+    stop: threading.Event = field(default_factory=threading.Event)  # set when the job is interrupted
+
+
+class Executor(Protocol):
+    """One way a job's datums run."""
+
+    @staticmethod
+    def environment(pachyderm: dict[str, str]) -> dict[str, str]:
+        """The base environment of user code, given the worker's Pachyderm variables."""
+        ...
+
+    def run(self, feed: Feed, build: Build, final: Final,
+            tick: Callable[[int], None]) -> dict[str, Result]:
+        """Run every step the feed gives (each up to setup.tries times); call `final` with each
+        datum's last outcome as it comes and `tick` with how many finished; return them all."""
+        ...
+
+    def run_alone(self, task: Task, root: Path, transform: Transform) -> Outcome:
+        """One try of one task with another transform (errCmd) in its own scratch root."""
+        ...
+
+    def close(self) -> None:
+        """Stop every process this executor started."""
+        ...
+
+
+class Processes:
+    """The process groups of user code an executor has running: a timed-out datum's whole group
+    is killed (a `sh -c` command's children too), and an interrupted job ends every one."""
+
+    def __init__(self) -> None:
+        self._groups: set[int] = set()
+        self._lock = threading.Lock()
+
+    def start(self, cmd, **kw) -> subprocess.Popen:
+        """Popen in a new process group, kept until `reap`."""
+        p = subprocess.Popen(list(cmd), start_new_session=True, **kw)
+        with self._lock:
+            self._groups.add(p.pid)
+        return p
+
+    def reap(self, p: subprocess.Popen, kill: bool = False) -> None:
+        """Forget a process group; kill it first (the whole group) if asked."""
+        if kill:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(p.pid, signal.SIGKILL)
+        with self._lock:
+            self._groups.discard(p.pid)
+
+    def kill_all(self) -> None:
+        with self._lock:
+            groups = list(self._groups)
+        for pgid in groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
+
+
+def pool_map(fn, items, workers: int, stop: threading.Event, processes: Processes) -> list:
+    """ex.map, except that an interrupted job (Ctrl-C) kills the datums still running and
+    starts no more, instead of waiting for every queued datum to finish."""
+    ex = ThreadPoolExecutor(workers)
+    try:
+        return list(ex.map(fn, items))
+    except BaseException:
+        stop.set()
+        processes.kill_all()
+        raise
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,69 @@
+"""Merging a job's output: the base job's output commit, less what re-run or deleted datums had
+written, plus what the datums that ran wrote — and Pachyderm's checks of the result.
+
+Pure: a job's datum results in, the output commit's changes (or why the job fails) out. Checks
+against outputs carried over without a step each (a delta plan) need the base output commit,
+which the caller answers through `carried_clash`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from pachlite.pps.executors.base import Result
+from pachlite.pps.plan import Plan
+from pachlite.pps.states import Action
+
+# (new output paths with the datum that wrote each, paths the job removes) -> why they clash, or ""
+CarriedClash = Callable[[list[tuple[str, str]], set[str]], str]
+
+
+@dataclass
+class Merged:
+    changes: dict[str, tuple[str, int] | None] = field(default_factory=dict)  # path → (hash, size); None deletes
+    objects: list[tuple[str, int, bytes | None]] = field(default_factory=list)
+    reason: str = ""  # why the merged output is invalid ("" when it is valid)
+
+
+def merge(plan: Plan, results: Mapping[str, Result], carried_clash: CarriedClash | None) -> Merged:
+    """The output commit's changes: every output of a datum that ran, every output of a re-run or
+    deleted datum removed; invalid when two datums write one path or a path is both a file and a
+    folder."""
+    m = Merged()
+    owner: dict[str, str] = {}
+    for s in plan.steps:
+        if s.action == Action.SKIP:
+            for path, _, _ in s.base.outputs:
+                owner[path] = s.datum_id
+    removed: set[str] = set()
+    for s in plan.steps:
+        if s.action != Action.SKIP and s.base is not None:
+            for path, _, _ in s.base.outputs:
+                m.changes[path] = None
+                removed.add(path)
+    new_paths = []
+    for s in plan.runs:
+        for path, h, size, data in results[s.datum_id][1].outputs:
+            other = owner.setdefault(path, s.datum_id)
+            if other != s.datum_id and not m.reason:
+                m.reason = (f"duplicate path output by different datums ({path} from "
+                            f"{other} and {path} from {s.datum_id})")
+            m.changes[path] = (h, size)
+            m.objects.append((h, size, data))
+            new_paths.append((path, s.datum_id))
+    if plan.carried and carried_clash is not None:
+        # The carried datums' outputs are not in `owner`: ask the base output commit.
+        m.reason = m.reason or carried_clash(new_paths, removed)
+        owner = {path: d for path, d in owner.items() if path in m.changes}
+    m.reason = m.reason or path_collision(owner)
+    return m
+
+
+def path_collision(paths) -> str:
+    """Pachyderm's check of a merged output: no path may be both a file and a directory."""
+    ordered = sorted(paths, key=lambda p: p.replace("/", "\x00"))  # a path's subtree follows it
+    for a, b in zip(ordered, ordered[1:]):
+        if b.startswith(a + "/"):
+            return f"file / directory path collision ({b})"
+    return ""
