@@ -29,7 +29,7 @@ def delete(pfs, repo, paths) -> None:
 
 def job(pfs, name="p") -> Job:
     p = pl.inspect_pipeline(pfs, name)
-    return Job(pfs, specs.with_defaults(p.spec), p.salt, p.version)
+    return Job(pfs, specs.PipelineSpec.of(p.spec), p.salt, p.version)
 
 
 def steps(plan, action):

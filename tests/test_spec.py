@@ -57,7 +57,7 @@ def rejected(raw: dict) -> SpecError:
 
 
 def test_packaged_schema_is_pachyderms():
-    packaged = Path(spec.__file__).parent / "schemas" / "CreatePipelineRequest.schema.json"
+    packaged = Path(spec.__file__).parents[1] / "schemas" / "CreatePipelineRequest.schema.json"
     assert packaged.read_bytes() == (REFERENCE / "CreatePipelineRequest.schema.json").read_bytes()
 
 
@@ -341,7 +341,6 @@ def test_with_defaults_fills_in_what_pachd_would_and_emit_stays_minimal():
     assert full["input"]["pfs"] == {"repo": "images", "glob": "/*", "branch": "master", "name": "images"}
     assert full["parallelismSpec"] == {"constant": 1}
     assert (full["datumTries"], full["outputBranch"], full["reprocessSpec"]) == (3, "master", "until_success")
-    assert spec.output_repo(full) == "edges"
     assert "datumTries" not in normalised and "branch" not in normalised["input"]["pfs"]
     assert "datumTries" not in spec.emit(normalised)
     spec.validate_schema(full)
@@ -357,16 +356,17 @@ def test_with_defaults_keeps_what_the_spec_says():
     assert zero["parallelismSpec"]["constant"] == 1
 
 
-def test_canonical_hash_ignores_key_order_and_spelled_out_defaults_but_not_content():
-    base = spec.normalize(minimal())
-    reordered = spec.normalize(dict(reversed(list(minimal().items()))))
-    explicit = minimal(datumTries=3)
-    explicit["input"]["pfs"]["branch"] = "master"
-    assert spec.canonical_hash(base) == spec.canonical_hash(reordered) == spec.canonical_hash(spec.normalize(explicit))
-    changed = minimal()
-    changed["input"]["pfs"]["glob"] = "/"
-    assert spec.canonical_hash(spec.normalize(changed)) != spec.canonical_hash(base)
-    assert len(spec.canonical_hash(base)) == 64
+def test_the_running_spec_is_typed_with_every_default_applied_once():
+    raw = minimal(datumTimeout="90s", parallelismSpec={"constant": 2})
+    raw["transform"]["datumBatching"] = True
+    del raw["transform"]["image"]
+    running = spec.PipelineSpec.of(spec.normalize(raw))
+    assert (running.name, running.parallelism, running.datum_tries, running.datum_timeout) == ("edges", 2, 3, 90.0)
+    assert (running.output_branch, running.every_job, running.datum_batching) == ("master", False, True)
+    assert running.pfs_inputs == [{"repo": "images", "glob": "/*", "branch": "master", "name": "images"}]
+    assert running.transform["image"] == spec.DEFAULT_IMAGE
+    assert "branch" not in running.spec["input"]["pfs"]  # the spec as given stays minimal
+    assert spec.PipelineSpec.of(spec.normalize(minimal(reprocessSpec="every_job"))).every_job
 
 
 def test_pfs_inputs_and_input_repos_walk_the_whole_tree_in_order():

@@ -269,11 +269,11 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
     def _preview(pfs, spec_path: str, raw: bool) -> None:
         from pachlite.pps import datum as dm
         from pachlite.pps.job import Job
-        from pachlite.pps.spec import load_specs, normalize, with_defaults
-        for i, rawspec in enumerate(load_specs(spec_path)):
-            spec = with_defaults(normalize(rawspec, spec_path))
+        from pachlite.pps.spec import PipelineSpec, load_specs, normalize
+        for rawspec in load_specs(spec_path):
+            spec = PipelineSpec.of(normalize(rawspec, spec_path))
             job = Job(pfs, spec, "", 0)
-            ds = dm.datums(spec["input"], job.resolve)
+            ds = dm.datums(spec.input, job.resolve)
             if raw:
                 _raw([{"id": d.id, "files": [f"{di.repo}@{di.commit}:{f.path}" for di in d.inputs
                                              for f in di.files]} for d in ds])

@@ -115,10 +115,6 @@ def datum_id(inputs: Sequence[DatumInput]) -> str:
     return hashlib.sha256(b"".join(i._id_part for i in inputs)).hexdigest()
 
 
-def datum_hash(inputs: Sequence[DatumInput], salt: str) -> str:
-    return _hash(datum_id(inputs), inputs, salt)
-
-
 def datums(input: dict, resolve: Resolve) -> list[Datum]:
     """The datums of a pipeline's input tree (camelCase keys), reading commits through resolve."""
     with gc_paused():
@@ -228,18 +224,14 @@ def _expand(node: dict, resolve: Resolve, where: str) -> list[Inputs]:
         if not isinstance(cron, dict) or not cron.get("repo"):
             raise InvalidInput("the cron input has no repo",
                                'set "repo" (pachd names it <pipeline>_<cron name>)', where=where)
-        return _pfs({"name": cron.get("name"), "repo": cron["repo"], "glob": "/*"}, resolve, where)
+        return _pfs({"name": cron.get("name"), "repo": cron["repo"], "branch": "master", "glob": "/*"},
+                    resolve, where)
     children = node[kind]
     if not isinstance(children, list):
         raise InvalidInput(f"{kind} must be a list of inputs", f'write "{kind}": [ … ]',
                            where=where)
     expanded = [_expand(c, resolve, f"{where}[{n}]") for n, c in enumerate(children)]
     return _COMBINE[kind](expanded)
-
-
-def with_pfs_defaults(spec: dict) -> dict:
-    """A pfs input with Pachyderm's defaults: named after its repo, on branch master."""
-    return {**spec, "name": spec.get("name") or spec["repo"], "branch": spec.get("branch") or "master"}
 
 
 def _pfs(spec: dict, resolve: Resolve, where: str) -> list[Inputs]:
@@ -252,7 +244,6 @@ def _pfs_matches(spec: dict, resolve: Resolve, where: str):
     if not isinstance(spec, dict) or not spec.get("repo") or not spec.get("glob"):
         raise InvalidInput("a pfs input needs a repo and a glob",
                            'add e.g. "repo": "data", "glob": "/*"', where=where)
-    spec = with_pfs_defaults(spec)
     listing = resolve(spec)
     by_path = {f.path: f for f in listing.files}
     try:

@@ -19,8 +19,7 @@ import posixpath
 from itertools import product
 from typing import Callable
 
-from pachlite.pps.datum import (Datum, DatumInput, FileInfo, Inputs, Listing, _expand, datum_id,
-                    with_pfs_defaults)
+from pachlite.pps.datum import Datum, DatumInput, FileInfo, Inputs, Listing, _expand, datum_id
 from pachlite.pps.glob import compile_glob, expand_template
 from pachlite.pfs import PFS
 from pachlite.pps.plan import BaseDatum, Plan, Step
@@ -49,7 +48,7 @@ def delta_plan(pfs: PFS, input: dict, salt: str, base_id: str,
         return None
     sides = {"new": _Side(new), "old": _Side(_old_resolver(pfs, base_commits))}
     for leaf in _leaves(input):
-        key = (leaf["repo"], leaf.get("branch") or "master")
+        key = (leaf["repo"], leaf["branch"])
         if key not in base_commits or key not in commits:
             return None
         current = commits[key]
@@ -180,9 +179,8 @@ def _changed_paths(store: Store, old: str, new: str) -> list[str] | None:
     return None if len(rows) > MAX_CHANGED else [r[0] for r in rows]
 
 
-def _dirty_matches(pfs: PFS, leaf: dict, commit: str, changed: list[str]) -> list[DatumInput]:
+def _dirty_matches(pfs: PFS, spec: dict, commit: str, changed: list[str]) -> list[DatumInput]:
     """The glob matches of `commit` that contain a changed path, as datum inputs, in path order."""
-    spec = with_pfs_defaults(leaf)
     glob = compile_glob(spec["glob"])
     found: dict[str, tuple[str, ...]] = {}
     for p in changed:

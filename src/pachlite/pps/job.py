@@ -29,6 +29,7 @@ from pachlite.pps.feed import Feed
 from pachlite.pps.info import JobInfo, job_from_row
 from pachlite.pps.merge import merge
 from pachlite.pps.plan import BaseDatum, Plan, Step, plan, plan_steps
+from pachlite.pps.spec import PipelineSpec
 from pachlite.pps.states import Action, DatumState, JobState
 from pachlite.store import hash_bytes
 
@@ -54,24 +55,10 @@ def pipeline_lock(pfs: PFS, pipeline: str):
         yield
 
 
-def parse_duration(s: str | None) -> float | None:
-    """protobuf Duration JSON ("1.5s") or Go durations ("1m30s") → seconds."""
-    if not s:
-        return None
-    import re
-    total, units = 0.0, {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|us|ns|h|m|s)", s)
-    if not parts or "".join(a + b for a, b in parts) != s:
-        raise PachliteError(f"datumTimeout {s!r} is not a duration", "write it like '30s' or '5m'")
-    for n, u in parts:
-        total += float(n) * units[u]
-    return total
-
-
 class Job:
-    """Runs one job of `spec` (normalised, with defaults) on the current heads of its inputs."""
+    """Runs one job of a pipeline on the current heads of its inputs."""
 
-    def __init__(self, pfs: PFS, spec: dict, salt: str, version: int, workers: int = 1,
+    def __init__(self, pfs: PFS, spec: PipelineSpec, salt: str, version: int, workers: int = 1,
                  container: bool = False, cwd: str | None = None,
                  progress: Callable[[str, int, int], None] | None = None):
         self.pfs, self.spec, self.salt, self.version = pfs, spec, salt, version
@@ -80,9 +67,9 @@ class Job:
         self._done_lock = threading.Lock()
         self._rows: dict[str, tuple[str, tuple]] = {}  # datum id → (state, its record)
         self._seq: dict[str, int] = {}
-        self.name = spec["pipeline"]["name"]
+        self.name = spec.name
         self.out_repo = self.name
-        self.branch = spec.get("outputBranch", "master")
+        self.branch = spec.output_branch
         self.workers = max(1, workers)
         self.container = container
         self.cwd = cwd
@@ -92,7 +79,7 @@ class Job:
     # ---- inputs and plan -------------------------------------------------------------------
 
     def resolve(self, node: dict) -> dm.Listing:
-        repo, branch = node["repo"], node.get("branch") or "master"
+        repo, branch = node["repo"], node["branch"]
         key = (repo, branch)
         if key not in self._listings:
             c = self.commit_of(node)
@@ -102,17 +89,16 @@ class Job:
 
     def commit_of(self, node: dict) -> str:
         """The commit a pfs input reads (its branch's head when the job was set up)."""
-        key = (node["repo"], node.get("branch") or "master")
+        key = (node["repo"], node["branch"])
         if key not in self._commits:
             from pachlite.pfs.address import Address
             self._commits[key] = self.pfs.resolve(Address(*key)).id
         return self._commits[key]
 
     def input_commits(self) -> list[tuple[str, str, str]]:
-        from pachlite.pps.spec import pfs_inputs
         out = []
-        for node in pfs_inputs(self.spec["input"]):
-            c = (node["repo"], node.get("branch") or "master", self.commit_of(node))
+        for node in self.spec.pfs_inputs:
+            c = (node["repo"], node["branch"], self.commit_of(node))
             if c not in out:
                 out.append(c)
         return out
@@ -135,18 +121,18 @@ class Job:
         """The datum plan against the base job. Unless `full` (what --dry-run shows: a step for
         every datum), unchanged datums may be carried without a step each (delta.py)."""
         base = self.base_job()
-        no_skip = self.spec.get("reprocessSpec") == "every_job"
+        no_skip = self.spec.every_job
         if base is not None and not no_skip and not full:
             # Same pipeline version and salt as the base job: only what changed needs a look.
             row = self.pfs.store.one("SELECT pipeline_version, salt FROM jobs WHERE id=?", (base.id,))
             if tuple(row) == (self.version, self.salt):
                 from pachlite.pps.delta import delta_plan
-                p = delta_plan(self.pfs, self.spec["input"], self.salt, base.id,
+                p = delta_plan(self.pfs, self.spec.input, self.salt, base.id,
                                {(r, b): c for r, b, c in base.inputs},
                                {(r, b): c for r, b, c in self.input_commits()}, self.resolve)
                 if p is not None:
                     return p, base
-        datums = dm.datums(self.spec["input"], self.resolve)
+        datums = dm.datums(self.spec.input, self.resolve)
         return plan(datums, self.salt, self.base_datums(base), no_skip=no_skip), base
 
     # ---- execution -------------------------------------------------------------------------
@@ -172,7 +158,7 @@ class Job:
                 if self.base_job() is None:
                     # A first job runs every datum: workers start on the first ones while
                     # the plan is still making the rest.
-                    count, made = dm.datum_stream(self.spec["input"], self.resolve)
+                    count, made = dm.datum_stream(self.spec.input, self.resolve)
                     feed = Feed(count, self._numbered(plan_steps(made, self.salt, {})))
                     outcomes = self._execute(executor, job_id, feed)
                     p, base = feed.plan(), None
@@ -228,16 +214,15 @@ class Job:
     def _pachyderm_env(self, job_id: str) -> dict[str, str]:
         """The variables a Pachyderm worker sets for user code."""
         env = {"PACH_JOB_ID": job_id, "PACH_OUTPUT_COMMIT_ID": job_id, "PPS_PIPELINE_NAME": self.name}
-        for node in _pfs_nodes(self.spec["input"]):
-            env[f"{node.get('name') or node['repo']}_COMMIT"] = self.commit_of(node)
+        for node in self.spec.pfs_inputs:
+            env[f"{node['name']}_COMMIT"] = self.commit_of(node)
         return env
 
     def _executor(self, job_id: str) -> Executor:
-        t = self.spec["transform"]
-        transform = Transform.from_spec(t, parse_duration(self.spec.get("datumTimeout")), self.cwd)
-        kind = executors.select(transform, bool(t.get("datumBatching")), self.container)
+        transform = Transform.from_spec(self.spec.transform, self.spec.datum_timeout, self.cwd)
+        kind = executors.select(transform, self.spec.datum_batching, self.container)
         setup = Setup(transform, kind.environment(self._pachyderm_env(job_id)), scratch_dir() / job_id,
-                      self.pfs.store.objects_dir, self.workers, int(self.spec.get("datumTries", 3)))
+                      self.pfs.store.objects_dir, self.workers, self.spec.datum_tries)
         return kind(setup)
 
     def _execute(self, executor: Executor, job_id: str, feed: Feed) -> dict[str, Result]:
@@ -405,8 +390,3 @@ def _inputs_json(d: dm.Datum) -> str:
 
 def _outputs_json(outputs) -> str:
     return "[" + ", ".join(f"[{_STR(path)}, {_STR(h)}, {size}]" for path, h, size, *_ in outputs) + "]"
-
-
-def _pfs_nodes(node: dict):
-    from pachlite.pps.spec import pfs_inputs
-    return pfs_inputs(node)

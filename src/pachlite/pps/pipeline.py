@@ -26,7 +26,7 @@ from pachlite.pps.plan import Plan
 @dataclass(frozen=True)
 class PipelineInfo:
     name: str
-    spec: dict          # as given, normalised (camelCase); `with_defaults` gives the running form
+    spec: dict          # as given, normalised (camelCase); `PipelineSpec.of` gives the running form
     salt: str
     version: int
     created: float
@@ -186,10 +186,9 @@ def run(pfs: PFS, names: list[str] | None = None, *, workers: int | None = None,
 
 
 def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progress=None) -> RunResult:
-    full = specs.with_defaults(p.spec)
-    n = workers or int((full.get("parallelismSpec") or {}).get("constant") or 1)
-    job = Job(pfs, full, p.salt, p.version, n, container, cwd, progress)
-    for node in specs.pfs_inputs(full["input"]):
+    spec = specs.PipelineSpec.of(p.spec)
+    job = Job(pfs, spec, p.salt, p.version, workers or spec.parallelism, container, cwd, progress)
+    for node in spec.pfs_inputs:
         b = pfs.store.one("SELECT head FROM branches WHERE repo=? AND name=?",
                           (node["repo"], node["branch"]))
         if b is None or b[0] is None:

@@ -1,0 +1,155 @@
+"""pachd's checks of a CreatePipelineRequest (ValidatePipelineRequest, validateInput,
+validateNames), plus what pachlite needs to run it locally."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from pachlite.errors import SpecError
+from pachlite.pps.spec.defaults import DEFAULT_PROJECT, REPROCESS_SPECS
+from pachlite.pps.spec.tree import COMBINATORS, INPUT_TYPES, pfs_nodes, walk, where
+
+
+# pachd (2.5+): maxPipelineNameLength = 51, and the worker RC name "<project>-<name>-v99" must fit
+# a 63-character Kubernetes DNS label. 1.x allowed 63, which is why older docs say so.
+MAX_PIPELINE_NAME = 51
+DNS_LABEL_LIMIT = 63
+NAME_RE = re.compile(r"[a-zA-Z0-9_-]+")  # pachd's ancestry.ValidateName, for pipelines and repos
+ErrorMaker = Callable[[str, str, str], SpecError]  # (path, problem, fix) -> the error to raise
+
+
+def check(spec: dict, source: str) -> None:
+    """pachd's checks on a CreatePipelineRequest, plus what pachlite needs to run it locally."""
+
+    def error(path: str, problem: str, fix: str) -> SpecError:
+        return SpecError(problem, fix, where=where(source, path))
+
+    pipeline = spec.get("pipeline") or {}
+    name = pipeline.get("name", "")
+    if not name:
+        raise error("pipeline.name", "the pipeline has no name", 'set "pipeline": {"name": "<name>"}')
+    if not NAME_RE.fullmatch(name):
+        raise error(
+            "pipeline.name", f"pipeline name {name!r} may hold only letters, digits, '_' and '-'", "rename the pipeline"
+        )
+    if not name[0].isalnum():
+        raise error("pipeline.name", f"pipeline name {name!r} must start with a letter or digit", "rename the pipeline")
+    project = (pipeline.get("project") or {}).get("name") or DEFAULT_PROJECT
+    limit = min(MAX_PIPELINE_NAME, DNS_LABEL_LIMIT - len(f"{project}--v99"))
+    if len(name) > limit:
+        raise error(
+            "pipeline.name",
+            f"pipeline name is {len(name)} characters long; pachd allows {limit}",
+            f"shorten it to {limit} characters or fewer",
+        )
+
+    transform = spec.get("transform")
+    if not transform:
+        raise error("transform", "the pipeline has no transform", 'add "transform": {"image": "...", "cmd": [...]}')
+    if not transform.get("cmd"):  # pachlite runs the command itself, so it must be spelled out
+        raise error(
+            "transform.cmd",
+            "the transform has no `cmd`",
+            'give the command as a list, e.g. "cmd": ["python3", "/app/main.py"]',
+        )
+    reprocess = spec.get("reprocessSpec")
+    if reprocess and reprocess not in REPROCESS_SPECS:
+        raise error(
+            "reprocessSpec", f"reprocessSpec {reprocess!r} is unknown", 'use "until_success" (the default) or "every_job"'
+        )
+
+    root = spec.get("input")
+    if root is None:
+        return
+    for node, path, outer in walk(root, "input", ()):
+        _check_input(node, path, outer, error)
+    _check_names(root, "input", set(), error)
+    for path, pfs in pfs_nodes(root, "input"):
+        if pfs["repo"] == name and pfs.get("project", project) == project:
+            raise error(
+                f"{path}.repo",
+                f"pipeline {name!r} reads its own output repo {name!r}",
+                "read another repo, or rename the pipeline",
+            )
+
+
+def _check_input(node: dict, path: str, outer: tuple[str, ...], error: ErrorMaker) -> None:
+    kinds = [k for k in INPUT_TYPES if k in node]
+    if not kinds:
+        raise error(path, "the input has no type", f"give it exactly one of {', '.join(INPUT_TYPES)}")
+    if len(kinds) > 1:
+        raise error(
+            path,
+            f"the input sets {' and '.join(f'`{k}`' for k in kinds)}; an input has exactly one type",
+            "keep one, or put them side by side in a `cross` or `union`",
+        )
+    kind = kinds[0]
+    if kind in COMBINATORS and not node[kind]:
+        raise error(f"{path}.{kind}", f"`{kind}` lists no inputs", f"list the inputs to {kind}")
+    if kind == "cron" and not node["cron"].get("name"):
+        raise error(f"{path}.cron.name", "the cron input has no name", 'set "name"')
+    if kind != "pfs":
+        return
+    pfs, path = node["pfs"], f"{path}.pfs"
+    repo = pfs.get("repo")
+    if not repo:
+        raise error(f"{path}.repo", "the pfs input has no `repo`", 'name the repo to read, e.g. "repo": "images"')
+    if not NAME_RE.fullmatch(repo):
+        raise error(
+            f"{path}.repo",
+            f"repo name {repo!r} may hold only letters, digits, '_' and '-'",
+            "give the repo's name, without branch or path",
+        )
+    if not pfs.get("glob") and not pfs.get("s3"):
+        raise error(
+            f"{path}.glob",
+            "the pfs input has no `glob`",
+            'add one: "/" reads the repo as one datum, "/*" makes a datum per top-level entry',
+        )
+    if (pfs.get("name") or repo) == "out":
+        raise error(
+            f"{path}.name",
+            "an input may not be named `out`",
+            "set `name` to something else: /pfs/out is where the pipeline writes",
+        )
+    if pfs.get("commit"):
+        raise error(
+            f"{path}.commit",
+            "a pipeline input cannot come from a commit",
+            "point a branch at the commit and set `branch`",
+        )
+    # pachd ignores these keys outside their combinator, so there they are always a mistake.
+    for key, kind in (("joinOn", "join"), ("outerJoin", "join"), ("groupBy", "group")):
+        if pfs.get(key) and kind not in outer:
+            raise error(
+                f"{path}.{key}",
+                f"`{key}` only works on an input inside a `{kind}`",
+                f"put this input in a `{kind}`, or remove `{key}`",
+            )
+
+
+def _check_names(node: dict, path: str, names: set[str], error: ErrorMaker) -> None:
+    """pachd's validateNames: names are unique across crossed/joined/grouped inputs; the children
+    of a union may share a name, but not with anything the union is combined with."""
+    if "pfs" in node or "cron" in node:
+        leaf = node.get("pfs") or node["cron"]
+        name = leaf.get("name") or leaf.get("repo", "")
+        if name in names:
+            raise error(
+                path,
+                f"input name {name!r} is used more than once",
+                "give each input a distinct `name` (two inputs from one repo need one each)",
+            )
+        names.add(name)
+    elif "union" in node:
+        seen: set[str] = set()
+        for i, child in enumerate(node["union"]):
+            branch = set(names)
+            _check_names(child, f"{path}.union[{i}]", branch, error)
+            seen |= branch
+        names |= seen
+    else:
+        kind = next(k for k in COMBINATORS if k in node)
+        for i, child in enumerate(node[kind]):
+            _check_names(child, f"{path}.{kind}[{i}]", names, error)

@@ -1,0 +1,79 @@
+"""Every default of a pipeline spec, in one place: what pachd's setPipelineDefaults fills in, and
+the typed spec the engine runs (`PipelineSpec`), made once from a normalised spec."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+
+from pachlite.errors import SpecError
+from pachlite.pps.spec.tree import input_repos, pfs_inputs
+
+REPROCESS_SPECS = ("until_success", "every_job")
+DEFAULT_BRANCH = "master"
+DEFAULT_DATUM_TRIES = 3
+DEFAULT_IMAGE = "ubuntu:20.04"  # pachd's DefaultUserImage
+DEFAULT_PROJECT = "default"
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|us|ns|h|m|s)")
+_UNITS = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+
+def with_defaults(spec: dict) -> dict:
+    """A normalised spec as pachd runs it: pachd's setPipelineDefaults filled in. Returns a new dict."""
+    out = copy.deepcopy(spec)
+    for pfs in pfs_inputs(out.get("input")):
+        pfs["branch"] = pfs.get("branch") or DEFAULT_BRANCH
+        pfs["name"] = pfs.get("name") or pfs.get("repo")
+    # Zero or absent parallelism means one worker (pachd's getExpectedNumWorkers).
+    parallelism = out.get("parallelismSpec", {})
+    out["parallelismSpec"] = {**parallelism, "constant": parallelism.get("constant") or 1}
+    out["datumTries"] = out.get("datumTries") or DEFAULT_DATUM_TRIES
+    out["outputBranch"] = out.get("outputBranch") or DEFAULT_BRANCH
+    out["reprocessSpec"] = out.get("reprocessSpec") or REPROCESS_SPECS[0]
+    if "transform" in out:
+        out["transform"]["image"] = out["transform"].get("image") or DEFAULT_IMAGE
+    return out
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """A normalised spec with its defaults, as the engine runs it. `input` is the input tree with
+    every pfs input's `name` and `branch` filled in; `spec` is the spec as given (normalised)."""
+    name: str
+    input: dict
+    transform: dict
+    datum_tries: int
+    datum_timeout: float | None  # seconds
+    datum_batching: bool
+    output_branch: str
+    parallelism: int
+    every_job: bool              # reprocessSpec "every_job": no datum is skipped
+    spec: dict
+
+    @classmethod
+    def of(cls, spec: dict) -> PipelineSpec:
+        full = with_defaults(spec)
+        return cls(full["pipeline"]["name"], full.get("input") or {}, full["transform"],
+                   int(full["datumTries"]), parse_duration(full.get("datumTimeout")),
+                   bool(full["transform"].get("datumBatching")), full["outputBranch"],
+                   int(full["parallelismSpec"]["constant"]), full["reprocessSpec"] == "every_job",
+                   spec)
+
+    @property
+    def pfs_inputs(self) -> list[dict]:
+        return pfs_inputs(self.input)
+
+    @property
+    def input_repos(self) -> list[str]:
+        return input_repos(self.spec)
+
+
+def parse_duration(s: str | None) -> float | None:
+    """protobuf Duration JSON ("1.5s") or Go durations ("1m30s") → seconds."""
+    if not s:
+        return None
+    parts = _DURATION.findall(s)
+    if not parts or "".join(a + b for a, b in parts) != s:
+        raise SpecError(f"datumTimeout {s!r} is not a duration", "write it like '30s' or '5m'")
+    return sum(float(n) * _UNITS[u] for n, u in parts)

@@ -1,0 +1,94 @@
+"""Input trees and field paths: walking a spec's inputs, and naming a field in a message."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from pachlite.errors import SpecError
+
+
+INPUT_TYPES = ("pfs", "cross", "union", "join", "group", "cron")
+COMBINATORS = ("cross", "union", "join", "group")
+
+
+def walk(node: dict, path: str, outer: tuple[str, ...]) -> Iterator[tuple[dict, str, tuple[str, ...]]]:
+    """Each input node with its path and the combinators above it, parents before children."""
+    yield node, path, outer
+    for kind in COMBINATORS:
+        for i, child in enumerate(node.get(kind) or []):
+            yield from walk(child, f"{path}.{kind}[{i}]", (*outer, kind))
+
+
+def pfs_nodes(node: dict | None, path: str) -> Iterator[tuple[str, dict]]:
+    if not isinstance(node, dict):
+        return
+    for child, child_path, _ in walk(node, path, ()):
+        if isinstance(child.get("pfs"), dict):
+            yield f"{child_path}.pfs", child["pfs"]
+
+
+def pfs_inputs(input: dict | None) -> list[dict]:
+    """Every `pfs` input in an input tree, depth first, in the order written."""
+    return [pfs for _, pfs in pfs_nodes(input, "input")]
+
+
+def input_repos(spec: dict) -> list[str]:
+    """The distinct repos a pipeline reads, in the order first written."""
+    return list(dict.fromkeys(pfs["repo"] for pfs in pfs_inputs(spec.get("input"))))
+
+
+def dag_order(pipelines: list[dict]) -> list[dict]:
+    """Upstream pipelines before the ones that read their output; ties keep the given order."""
+    names = {p["pipeline"]["name"] for p in pipelines}
+    done: list[dict] = []
+    placed: set[str] = set()
+    while len(done) < len(pipelines):
+        ready = [p for p in pipelines if p["pipeline"]["name"] not in placed
+                 and all(r not in names or r in placed for r in input_repos(p))]
+        if not ready:
+            raise SpecError("the pipelines read each other's outputs in a cycle",
+                            "remove the cycle from their inputs")
+        for p in ready:
+            done.append(p)
+            placed.add(p["pipeline"]["name"])
+    return done
+
+
+def clean_path(p: str) -> str:
+    """pachd's pfsfile.CleanPath: "abc/" -> "/abc", "" -> "/"."""
+    p = posixpath.normpath(p) if p else "."
+    return "/" if p == "." else "/" + p.strip("/")
+
+
+def camel_case(key: str) -> str:
+    """protobuf's JSON name for a field: each "_x" becomes "X"."""
+    return re.sub(r"_([a-zA-Z0-9])", lambda m: m.group(1).upper(), key)
+
+
+def join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def leaf(path: str) -> str:
+    return path.rsplit(".", 1)[-1] if path else "spec"
+
+
+def path_of(parts: Any) -> str:
+    path = ""
+    for part in parts:
+        path = f"{path}[{part}]" if isinstance(part, int) else join(path, part)
+    return path
+
+
+def show(value: Any) -> str:
+    """A value as the user would have written it, shortened for a one-line message."""
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def where(source: str, path: str) -> str:
+    return f"{source}: {path}" if path else source
