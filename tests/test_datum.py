@@ -9,8 +9,17 @@ import struct
 
 import pytest
 
-from pachlite.datum import (Datum, DatumInput, FileInfo, Listing, datum_env, datum_hash,
-                            datum_id, datum_stream, datums)
+from pachlite.datum import (
+    Datum,
+    DatumInput,
+    FileInfo,
+    Listing,
+    datum_env,
+    datum_hash,
+    datum_id,
+    datum_stream,
+    datums,
+)
 from pachlite.errors import InvalidInput
 
 F50 = [f"/foo{i}" for i in range(50)]

@@ -9,7 +9,7 @@ recovered one runs again, and one only in the base is deleted (its outputs remov
 import hashlib
 
 from pachlite.datum import Datum, DatumInput, FileInfo, datum_id
-from pachlite.plan import (DELETE, RECOVERED, RUN, SKIP, SKIPPED, SUCCESS, BaseDatum, plan)
+from pachlite.plan import DELETE, RECOVERED, RUN, SKIP, SKIPPED, SUCCESS, BaseDatum, plan
 
 SALT = "salt-1"
 
