@@ -10,8 +10,8 @@ import itertools
 
 import pytest
 
-from pachlite.pfs.address import Address, clean_path, is_commit_id, parse, validate_name
 from pachlite.errors import InvalidInput
+from pachlite.pfs.address import Address, clean_path, is_commit_id, parse, validate_name
 
 CID = "0123456789abcdef0123456789abcdef"
 CID2 = "fedcba9876543210fedcba9876543210"

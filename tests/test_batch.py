@@ -2,16 +2,12 @@
 `pachlite.batch.batch_all_datums` (the API of python_pachyderm's batch_all_datums), each datum
 with its own /pfs layout, environment, log and success or failure."""
 
-import io
-import json
 import sys
 
 import pytest
 
+from helpers import contents, datum_paths, datums, logs, put
 from pachlite.pps import pipeline as pl
-from pachlite.pfs.address import Address
-from pachlite.pfs import PFS, Source
-from pachlite.store import Store
 
 PROGRAM = """\
 import os, sys
@@ -42,20 +38,16 @@ if __name__ == "__main__":
 
 
 @pytest.fixture
-def env(tmp_path):
-    store = Store(tmp_path / "store")
-    pfs = PFS(store)
+def env(pfs, tmp_path):
     pfs.create_repo("data")
     program = tmp_path / "program.py"
     program.write_text(PROGRAM)
     starts = tmp_path / "starts"
-    yield pfs, program, starts
-    store.close()
+    return pfs, program, starts
 
 
 def run(pfs, program, starts, files: dict, workers: int = 1, batching: bool = True, **extra):
-    pfs.put_files(Address("data", "master"),
-                  [Source(p, stream=io.BytesIO(t.encode())) for p, t in files.items()])
+    put(pfs, "data", files)
     spec = {"pipeline": {"name": "batched"}, "input": {"pfs": {"repo": "data", "glob": "/*"}},
             "transform": {"cmd": [sys.executable, str(program), "/pfs/out", str(starts)],
                           "datumBatching": batching}, **extra}
@@ -65,16 +57,12 @@ def run(pfs, program, starts, files: dict, workers: int = 1, batching: bool = Tr
 
 
 def outputs(pfs, job) -> dict[str, str]:
-    return {p: pfs.store.read_object(h).decode() for p, h, _ in pfs.files(job.output_commit)}
+    return contents(pfs, f"{job.pipeline}@{job.output_commit}", text=True)
 
 
-def datums(pfs, job) -> dict[str, dict]:
-    rows = pfs.store.query("SELECT * FROM datums WHERE job_id=? ORDER BY seq", (job.id,))
-    return {json.loads(r["inputs"])[0][3]: dict(r) for r in rows}
-
-
-def log(pfs, row) -> str:
-    return pfs.store.read_object(row["log_hash"]).decode()
+def by_path(pfs, job) -> dict[str, dict]:
+    """A job's datums by their input file, in the order the job made them."""
+    return {datum_paths(d)[0]: d for d in datums(pfs, job)}
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -88,9 +76,9 @@ def test_one_process_per_worker_serves_every_datum(env, workers):
     out = outputs(pfs, job)
     assert {p: t.split(" ", 1)[1] for p, t in out.items()} == files
     assert {t.split()[0] for t in out.values()} == set(pids)  # every datum ran in those processes
-    for path, row in datums(pfs, job).items():
+    for path, row in by_path(pfs, job).items():
         pid = out[path].split()[0]
-        assert log(pfs, row) == f"datum {path[1:]} in {pid}\n"  # each datum's own output only
+        assert logs(pfs, job, row["id"]) == [f"datum {path[1:]} in {pid}"]  # its own output only
 
 
 def test_without_batching_the_program_runs_once_per_datum(env):
@@ -102,19 +90,20 @@ def test_without_batching_the_program_runs_once_per_datum(env):
 def test_an_exception_fails_just_that_datum(env):
     pfs, program, starts = env
     job = run(pfs, program, starts, {"/a": "1", "/bad": "raise", "/c": "3"}, datumTries=2)
-    rows = datums(pfs, job)
+    rows = by_path(pfs, job)
     assert {p: r["state"] for p, r in rows.items()} == {
         "/a": "success", "/bad": "failed", "/c": "success"}
     assert rows["/bad"]["reason"] == "ValueError: bad input bad"
     assert job.reason == f"datum {rows['/bad']['id']} failed: ValueError: bad input bad"
-    assert "Traceback" in log(pfs, rows["/bad"]) and "datum a" not in log(pfs, rows["/bad"])
+    log = "\n".join(logs(pfs, job, rows["/bad"]["id"]))
+    assert "Traceback" in log and "datum a" not in log
     assert len(starts.read_text().split()) == 1  # the failure did not cost the process
 
 
 def test_sys_exit_fails_just_that_datum(env):
     pfs, program, starts = env
     job = run(pfs, program, starts, {"/a": "1", "/quit": "exit", "/c": "3"}, datumTries=1)
-    rows = datums(pfs, job)
+    rows = by_path(pfs, job)
     assert rows["/quit"]["state"] == "failed" and rows["/a"]["state"] == rows["/c"]["state"] == "success"
     assert rows["/quit"]["reason"] == "user code called sys.exit(2)"
     assert len(starts.read_text().split()) == 1
@@ -123,7 +112,7 @@ def test_sys_exit_fails_just_that_datum(env):
 def test_a_stray_write_fails_its_datum_and_is_cleaned_before_the_next(env):
     pfs, program, starts = env
     job = run(pfs, program, starts, {"/a": "1", "/b": "stray", "/c": "3", "/d": "4"}, datumTries=1)
-    rows = datums(pfs, job)
+    rows = by_path(pfs, job)
     assert rows["/b"]["reason"] == ("the datum wrote /pfs/data/b.extra outside /pfs/out; "
                                     "write outputs only under /pfs/out")
     assert [p for p, r in rows.items() if r["state"] == "success"] == ["/a", "/c", "/d"]
@@ -134,7 +123,7 @@ def test_a_program_that_does_not_batch_gets_a_clear_reason(env, tmp_path):
     plain = tmp_path / "plain.py"
     plain.write_text("print('processed once, then exit')\n")
     job = run(pfs, plain, starts, {"/a": "1"}, datumTries=1)
-    [row] = datums(pfs, job).values()
+    [row] = by_path(pfs, job).values()
     assert job.state == "failure"
     assert row["reason"] == ("the batching worker exited with code 0 before serving its datums: "
                              "processed once, then exit; wrap the per-datum code with "
@@ -154,7 +143,7 @@ def test_a_program_that_never_serves_fails_each_batch_not_each_datum(env, tmp_pa
 
 def test_a_missing_program_fails_the_job_with_the_command(env):
     pfs, _, _ = env
-    pfs.put_files(Address("data", "master"), [Source("/a", stream=io.BytesIO(b"1"))])
+    put(pfs, "data", {"/a": "1"})
     pl.create_pipeline(pfs, {"pipeline": {"name": "batched"},
                              "input": {"pfs": {"repo": "data", "glob": "/*"}},
                              "transform": {"cmd": ["no-such-program-xyz"], "datumBatching": True}})

@@ -4,64 +4,23 @@ Each test has its own store (PACHLITE_STORE in tmp_path). Set-up that is not und
 through the library, so the subprocess calls are the ones that matter.
 """
 
-import contextlib
 import hashlib
-import io
 import json
 import os
 import random
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from helpers import Cli, put
 from pachlite.pfs.address import parse
-from pachlite.pfs import PFS, Source
 from pachlite.store import Store
 
-PACHLITE = str(Path(sys.executable).parent / "pachlite")
 CID = "0123456789abcdef0123456789abcdef"
-
-
-class CLI:
-    def __init__(self, store: Path, cwd: Path):
-        self.store, self.cwd = store, cwd
-        self.env = dict(os.environ, PACHLITE_STORE=str(store))
-
-    def popen(self, *args, **kw) -> subprocess.Popen:
-        return subprocess.Popen([PACHLITE, *args], env=self.env, cwd=self.cwd,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
-
-    def run(self, *args, input: bytes | None = None, ok: bool = True) -> subprocess.CompletedProcess:
-        r = subprocess.run([PACHLITE, *args], env=self.env, cwd=self.cwd, input=input,
-                           capture_output=True)
-        if ok:
-            assert r.returncode == 0, r.stderr.decode()
-        return r
-
-    def out(self, *args, **kw) -> str:
-        return self.run(*args, **kw).stdout.decode()
-
-    def raw(self, *args):
-        return json.loads(self.out(*args, "--raw"))
-
-    @contextlib.contextmanager
-    def lib(self):
-        """The library on the same store, for set-up and for reading back."""
-        pfs = PFS(Store(self.store))
-        try:
-            yield pfs
-        finally:
-            pfs.store.close()
-
-
-@pytest.fixture
-def cli(tmp_path):
-    return CLI(tmp_path / "store", tmp_path)
 
 
 def write_tree(root: Path, n: int) -> dict[str, str]:
@@ -76,11 +35,11 @@ def write_tree(root: Path, n: int) -> dict[str, str]:
     return out
 
 
-def lib_put(cli: CLI, address: str, files: dict[str, bytes]) -> str:
-    a = parse(address)
+def lib_put(cli: Cli, address: str, files: dict[str, bytes]) -> str:
+    """Set-up through the library: create the repo if need be, put files in one commit."""
     with cli.lib() as pfs:
-        pfs.create_repo(a.repo, exist_ok=True)
-        return pfs.put_files(a, [Source(p, stream=io.BytesIO(d)) for p, d in files.items()]).id
+        pfs.create_repo(parse(address).repo, exist_ok=True)
+        return put(pfs, address, files).id
 
 
 # ---- the everyday verbs ----------------------------------------------------------------------
@@ -90,10 +49,10 @@ def test_repo_commit_and_file_verbs_print_pachctl_tables(cli, tmp_path):
     (tmp_path / "dir" / "sub").mkdir(parents=True)
     (tmp_path / "dir" / "b.json").write_text("{}")
     (tmp_path / "dir" / "sub" / "c.txt").write_text("hello")
-    cli.run("create", "repo", "data", "-d", "inputs")
-    cli.run("put", "file", "data@master:/a.csv", "-f", "a.csv", "-m", "first")
-    cli.run("put", "file", "data@master", "-r", "-f", "dir")
-    cli.run("put", "file", "data@master:/notes.txt", "-f", "-", input=b"from stdin\n")
+    cli("create", "repo", "data", "-d", "inputs")
+    cli("put", "file", "data@master:/a.csv", "-f", "a.csv", "-m", "first")
+    cli("put", "file", "data@master", "-r", "-f", "dir")
+    cli("put", "file", "data@master:/notes.txt", "-f", "-", input="from stdin\n")
 
     repos = cli.out("list", "repo").splitlines()
     assert repos[0].split() == ["NAME", "CREATED", "SIZE", "(MASTER)", "DESCRIPTION"]
@@ -125,7 +84,7 @@ def test_repo_commit_and_file_verbs_print_pachctl_tables(cli, tmp_path):
     assert "Size: 15B" in inspect and "Provenance: <none>" in inspect
 
     assert cli.out("get", "file", "data@master:/dir/sub/c.txt") == "hello"
-    cli.run("get", "file", "data@master~2:/a.csv", "-o", "copy.csv")
+    cli("get", "file", "data@master~2:/a.csv", "-o", "copy.csv")
     assert (tmp_path / "copy.csv").read_text() == "x,y\n1,2\n"
 
     diff = cli.out("diff", "file", "data@master").splitlines()
@@ -136,17 +95,17 @@ def test_repo_commit_and_file_verbs_print_pachctl_tables(cli, tmp_path):
 def test_append_overwrite_delete_and_rollback(cli, tmp_path):
     (tmp_path / "l1").write_text("one\n")
     (tmp_path / "l2").write_text("two\n")
-    cli.run("create", "repo", "logs")
-    cli.run("put", "file", "logs@master:/log", "-f", "l1")
-    cli.run("put", "file", "logs@master:/log", "-f", "l2", "--append")
+    cli("create", "repo", "logs")
+    cli("put", "file", "logs@master:/log", "-f", "l1")
+    cli("put", "file", "logs@master:/log", "-f", "l2", "--append")
     assert cli.out("get", "file", "logs@master:/log") == "one\ntwo\n"
-    cli.run("put", "file", "logs@master:/log", "-f", "l1")  # overwrite is the default
+    cli("put", "file", "logs@master:/log", "-f", "l1")  # overwrite is the default
     assert cli.out("get", "file", "logs@master:/log") == "one\n"
-    cli.run("delete", "file", "logs@master:/log")
+    cli("delete", "file", "logs@master:/log")
     assert cli.out("list", "file", "logs@master").splitlines() == ["NAME TYPE SIZE"]
     # Roll master back two commits; the newer ones stay reachable by id.
     newest = cli.raw("list", "commit", "logs")[0]["id"]
-    cli.run("create", "branch", "logs@master", "--head", "master~2")
+    cli("create", "branch", "logs@master", "--head", "master~2")
     assert cli.out("get", "file", "logs@master:/log") == "one\ntwo\n"
     assert cli.raw("list", "branch", "logs")[0]["head"] != newest
     assert cli.out("list", "file", f"logs@{newest}").splitlines() == ["NAME TYPE SIZE"]
@@ -154,12 +113,12 @@ def test_append_overwrite_delete_and_rollback(cli, tmp_path):
 
 def test_start_and_finish_commit(cli, tmp_path):
     (tmp_path / "f").write_text("x")
-    cli.run("create", "repo", "r")
+    cli("create", "repo", "r")
     cid = cli.out("start", "commit", "r@master", "-m", "batch").strip()
-    cli.run("put", "file", "r@master:/a", "-f", "f")
-    cli.run("put", "file", "r@master:/b", "-f", "f")
+    cli("put", "file", "r@master:/a", "-f", "f")
+    cli("put", "file", "r@master:/b", "-f", "f")
     assert cli.raw("inspect", "commit", f"r@{cid}")["finished"] is None
-    cli.run("finish", "commit", "r@master")
+    cli("finish", "commit", "r@master")
     c = cli.raw("inspect", "commit", "r@master")
     assert (c["id"], c["size"], c["description"]) == (cid, 2, "batch")
     assert c["finished"] >= c["started"]
@@ -206,14 +165,14 @@ def test_bad_input_fails_with_one_line_and_changes_nothing(cli, tmp_path, args, 
         pfs.create_repo("empty")
     before = cli.out("list", "commit", "r", "--raw"), branches(cli)
 
-    r = cli.run(*[a.format(head=head) for a in args], ok=False)
+    r = cli(*[a.format(head=head) for a in args], ok=False)
 
-    err = r.stderr.decode()
+    err = r.stderr
     assert r.returncode == 1
     assert err.count("\n") == 1 and err.startswith("pachlite: error: "), err
     assert problem.format(head=head) in err
     assert "; " in err.split(problem, 1)[1], f"no fix after the problem: {err}"
-    assert "Traceback" not in err and r.stdout == b""
+    assert "Traceback" not in err and r.stdout == ""
     assert (cli.out("list", "commit", "r", "--raw"), branches(cli)) == before
 
 
@@ -225,26 +184,27 @@ def tree(tmp_path_factory):
     return root, write_tree(root, 3000)
 
 
-def files_of(cli: CLI, commit: str) -> dict[str, str]:
+def files_of(cli: Cli, commit: str) -> dict[str, str]:
     with cli.lib() as pfs:
         return {p: h for p, h, _ in pfs.files(commit)}
 
 
-def branches(cli: CLI) -> list[tuple]:
+def branches(cli: Cli) -> list:
+    """Every branch of every repo, with its head."""
     with cli.lib() as pfs:
-        return [tuple(r) for r in pfs.store.query("SELECT * FROM branches ORDER BY repo, name")]
+        return [b for r in pfs.list_repo() for b in pfs.list_branch(r.name)]
 
 
-def head(cli: CLI, repo: str = "r") -> str:
-    return dict(((r, b), h) for r, b, h in branches(cli))[(repo, "master")]
+def head(cli: Cli, repo: str = "r") -> str:
+    return {(b.repo, b.name): b.head for b in branches(cli)}[(repo, "master")]
 
 
 def test_kill_9_during_put_leaves_the_old_head_or_the_whole_new_commit(cli, tree):
     """Kill -9 `put file -r` of 3,000 files at random moments: never a partial commit."""
     src, hashes = tree
-    cli.run("create", "repo", "r")
+    cli("create", "repo", "r")
     t = time.perf_counter()
-    cli.run("put", "file", "r@master:/v0", "-r", "-f", str(src))
+    cli("put", "file", "r@master:/v0", "-r", "-f", str(src))
     full = time.perf_counter() - t
     expected = {f"/v0{p}": h for p, h in hashes.items()}
     # Moments spread over the whole run (stratified): reading files, committing, exiting.
@@ -268,16 +228,16 @@ def test_kill_9_during_put_leaves_the_old_head_or_the_whole_new_commit(cli, tree
             assert c.parent == old and c.finished is not None, where
             expected.update({f"/v{k}{p}": h for p, h in hashes.items()})
         assert files_of(cli, new) == expected, where
-        assert cli.run("fsck", ok=False).stdout == b"no problems found\n", where
+        assert cli("fsck", ok=None).stdout == "no problems found\n", where
     # The store still takes writes after all that.
-    cli.run("put", "file", "r@master:/v99", "-r", "-f", str(src))
+    cli("put", "file", "r@master:/v99", "-r", "-f", str(src))
     assert len(files_of(cli, head(cli))) == len(expected) + len(hashes)
     print("kill outcomes:", outcomes)
 
 
 def test_two_writers_at_once_are_serialised(cli, tree):
     src, hashes = tree
-    cli.run("create", "repo", "r")
+    cli("create", "repo", "r")
     procs = [cli.popen("put", "file", f"r@master:/{name}", "-r", "-f", str(src))
              for name in ("a", "b")]
     errs = [p.communicate()[1].decode() for p in procs]
@@ -292,21 +252,20 @@ def test_two_writers_at_once_are_serialised(cli, tree):
         assert commits[0]["parent"] == commits[1]["id"]  # in sequence, not side by side
     files = files_of(cli, commits[0]["id"])
     assert files == {f"/{n}{p}": h for n in landed for p, h in hashes.items()}
-    assert cli.run("fsck").returncode == 0
+    cli("fsck")
 
 
 def test_a_writer_that_waits_too_long_is_refused(cli):
     lib_put(cli, "r@master", {"/a": b"1"})
     before = cli.out("list", "commit", "r", "--raw")
     holder = Store(cli.store)
-    holder.db.execute("BEGIN IMMEDIATE")  # another writer, mid-transaction
     try:
-        cli.env["PACHLITE_BUSY_TIMEOUT"] = "0.2"
-        r = cli.run("put", "file", "r@master:/b", "-f", "-", input=b"2", ok=False)
+        with holder.transaction():  # another writer, mid-transaction
+            cli.env["PACHLITE_BUSY_TIMEOUT"] = "0.2"
+            r = cli("put", "file", "r@master:/b", "-f", "-", input="2", ok=False)
     finally:
-        holder.db.execute("ROLLBACK")
         holder.close()
-    err = r.stderr.decode()
+    err = r.stderr
     assert r.returncode == 1 and err.count("\n") == 1
     assert "is busy: another pachlite process is writing; wait for it to finish" in err
     assert cli.out("list", "commit", "r", "--raw") == before

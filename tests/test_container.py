@@ -12,13 +12,19 @@ from pathlib import Path
 import docker
 import pytest
 
-from pachlite.pps.executors.container import (CANNOT_EXECUTE, ContainerWorker, build_image, docker_available,
-                                run_datum)
+from helpers import ROOT, contents, put
 from pachlite.errors import NotFound, PachliteError
+from pachlite.pps import pipeline as pl
+from pachlite.pps.executors.container import (
+    CANNOT_EXECUTE,
+    ContainerWorker,
+    build_image,
+    docker_available,
+    run_datum,
+)
 
 pytestmark = pytest.mark.docker
 
-ROOT = Path(__file__).resolve().parents[1]
 TAG = "pachlite-stage:test"
 
 
@@ -33,7 +39,7 @@ def image() -> str:
 
 
 @pytest.fixture
-def pfs(tmp_path) -> Path:
+def pfs_dir(tmp_path) -> Path:
     """A datum's /pfs as the job engine lays it out: inputs under in/, an empty out/."""
     root = tmp_path / "pfs"
     (root / "out").mkdir(parents=True)
@@ -42,30 +48,30 @@ def pfs(tmp_path) -> Path:
 
 
 @pytest.fixture(params=["run_datum", "ContainerWorker"])
-def run(request, image, pfs):
-    """Run a command on the pfs fixture, one container per datum or one exec per datum."""
+def run(request, image, pfs_dir):
+    """Run a command on the pfs_dir fixture, one container per datum or one exec per datum."""
     if request.param == "run_datum":
         yield lambda cmd, env={}, stdin=None, timeout=None: run_datum(
-            image, cmd, pfs, env, stdin=stdin, timeout=timeout)
+            image, cmd, pfs_dir, env, stdin=stdin, timeout=timeout)
     else:
-        with ContainerWorker(image, pfs) as worker:
+        with ContainerWorker(image, pfs_dir) as worker:
             yield lambda cmd, env={}, stdin=None, timeout=None: worker.run(
                 cmd, env, stdin=stdin, timeout=timeout)
 
 
-def test_the_stage_image_holds_the_stage_programs_and_their_imports(image, pfs):
-    result = run_datum(image, ["python3", "scripts/train.py", "--help"], pfs, {})
+def test_the_stage_image_holds_the_stage_programs_and_their_imports(image, pfs_dir):
+    result = run_datum(image, ["python3", "scripts/train.py", "--help"], pfs_dir, {})
     assert result.exit_code == 0, result.stderr
     assert "--out-dir" in result.stdout
 
 
-def test_a_datum_reads_its_inputs_and_the_host_gets_its_outputs(run, pfs):
+def test_a_datum_reads_its_inputs_and_the_host_gets_its_outputs(run, pfs_dir):
     data = os.urandom(4096) + b"\x00\xff end"
-    (pfs / "in" / "x").write_bytes(data)
+    (pfs_dir / "in" / "x").write_bytes(data)
     result = run(["sh", "-c", "mkdir /pfs/out/sub && cat /pfs/in/x /pfs/in/x > /pfs/out/sub/y"])
     assert result.exit_code == 0, result.stderr
-    assert (pfs / "out" / "sub" / "y").read_bytes() == data + data
-    shutil.rmtree(pfs / "out" / "sub")  # the job engine must be able to clear it
+    assert (pfs_dir / "out" / "sub" / "y").read_bytes() == data + data
+    shutil.rmtree(pfs_dir / "out" / "sub")  # the job engine must be able to clear it
 
 
 def test_env_and_stdin_reach_the_command_and_stderr_stays_apart(run):
@@ -117,9 +123,9 @@ def test_the_stage_image_declares_a_non_root_user_and_workdir(image):
     assert config["WorkingDir"] == "/app"
 
 
-def test_an_unknown_image_is_not_found(image, pfs):
+def test_an_unknown_image_is_not_found(image, pfs_dir):
     with pytest.raises(NotFound, match="no-such-image:0"):
-        run_datum("no-such-image:0", ["true"], pfs, {})
+        run_datum("no-such-image:0", ["true"], pfs_dir, {})
 
 
 def test_a_failed_build_reports_the_tail_of_its_log(image, tmp_path):
@@ -132,32 +138,24 @@ def test_a_failed_build_reports_the_tail_of_its_log(image, tmp_path):
 
 # ---- the job engine in container mode ----------------------------------------------------------
 
-def _job(tmp_path, image, cmd, **transform):
-    import io
-    from pachlite.pps import pipeline as pl
-    from pachlite.pfs.address import Address
-    from pachlite.pfs import PFS, Source
-    from pachlite.store import Store
-    pfs = PFS(Store(tmp_path / "store"))
+def _job(pfs, image, cmd, **transform):
     pfs.create_repo("data")
-    pfs.put_files(Address("data", "master"), [Source(f"/{n}", stream=io.BytesIO(n.encode()))
-                                               for n in ("a", "b")])
+    put(pfs, "data", {"/a": "a", "/b": "b"})
     spec = {"pipeline": {"name": "echo"}, "input": {"pfs": {"repo": "data", "glob": "/*"}},
             "transform": {"cmd": cmd, **({"image": image} if image else {}), **transform},
             "datumTries": 1}
     pl.create_pipeline(pfs, spec)
     [r] = pl.run(pfs, ["echo"], workers=2, container=True)
-    return pfs, r.job
+    return r.job
 
 
-def test_a_job_in_container_mode_sees_pfs_and_only_the_pods_environment(image, tmp_path,
-                                                                         monkeypatch):
+def test_a_job_in_container_mode_sees_pfs_and_only_the_pods_environment(image, pfs, monkeypatch):
     monkeypatch.setenv("HOST_SECRET", "must-not-leak")
-    pfs, job = _job(tmp_path, image, ["sh", "-c", "cat $data > /pfs/out/$(basename $data); "
+    job = _job(pfs, image, ["sh", "-c", "cat $data > /pfs/out/$(basename $data); "
                                       "env | sort > /pfs/out/env-$(basename $data)"],
                     env={"GREETING": "hi"})
     assert job.state == "success", job.reason
-    files = {p: pfs.store.read_object(h).decode() for p, h, _ in pfs.files(job.output_commit)}
+    files = contents(pfs, f"echo@{job.output_commit}", text=True)
     assert files["/a"] == "a" and files["/b"] == "b"
     env = dict(line.split("=", 1) for line in files["/env-a"].splitlines())
     assert env["data"] == "/pfs/data/a" and env["GREETING"] == "hi"
@@ -166,12 +164,12 @@ def test_a_job_in_container_mode_sees_pfs_and_only_the_pods_environment(image, t
     assert env["PYTHONPATH"] == "/app/src"
 
 
-def test_a_job_without_an_image_uses_pachyderms_default_and_says_it_is_missing(image, tmp_path):
+def test_a_job_without_an_image_uses_pachyderms_default_and_says_it_is_missing(image, pfs):
     with pytest.raises(NotFound, match="image ubuntu:20.04 is not in the Docker engine") as err:
-        _job(tmp_path, None, ["true"])
+        _job(pfs, None, ["true"])
     assert "name another in transform.image" in str(err.value)
 
 
-def test_a_failing_datum_in_a_container_fails_the_job_with_its_exit_code(image, tmp_path):
-    pfs, job = _job(tmp_path, image, ["sh", "-c", "echo oops >&2; exit 4"])
+def test_a_failing_datum_in_a_container_fails_the_job_with_its_exit_code(image, pfs):
+    job = _job(pfs, image, ["sh", "-c", "echo oops >&2; exit 4"])
     assert job.state == "failure" and "command exited with code 4: oops" in job.reason

@@ -9,9 +9,17 @@ import struct
 
 import pytest
 
-from pachlite.pps.datum import (Datum, DatumInput, FileInfo, Listing, datum_env,
-                            datum_id, datum_stream, datums)
 from pachlite.errors import InvalidInput
+from pachlite.pps.datum import (
+    Datum,
+    DatumInput,
+    FileInfo,
+    Listing,
+    datum_env,
+    datum_id,
+    datum_stream,
+    datums,
+)
 
 F50 = [f"/foo{i}" for i in range(50)]
 FOO_1 = ["/foo11", "/foo21", "/foo31", "/foo41"]  # glob /foo?1
@@ -324,6 +332,11 @@ def test_datum_id_depends_on_name_repo_and_branch(change):
     assert datum_id([base]) != datum_id([other])
 
 
+def test_a_datums_id_is_the_id_of_its_inputs():
+    [d] = datums(pfs("F50", "/foo1"), Repos(F50=F50))
+    assert datum_id(d.inputs) == d.id
+    assert d == Datum(d.id, d.inputs)
+
 
 # --- scale (speed is measured by benchmarks/pps_bench.py, not asserted here) ---------------------
 
@@ -334,9 +347,3 @@ def test_hundred_thousand_files_crossed_with_a_model_give_distinct_datums():
     got = datums({"cross": [pfs("data", "/*"), pfs("model", "/")]}, lambda s: listings[s["repo"]])
     hashes = {d.hash("salt") for d in got}
     assert len(got) == len(hashes) == 100_000
-
-
-def test_a_datums_id_is_the_id_of_its_inputs():
-    [d] = datums(pfs("F50", "/foo1"), Repos(F50=F50))
-    assert datum_id(d.inputs) == d.id
-    assert d == Datum(d.id, d.inputs)

@@ -2,15 +2,13 @@
 
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers import PACHLITE, ROOT
+
 README = (ROOT / "README.md").read_text()
-PACHLITE = Path(sys.executable).parent / "pachlite"
 
 
 def section(title: str) -> str:

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from pachlite.pps import generate as gen
-from pachlite.pps import spec as specs
+from helpers import DATA, PACHLITE, ROOT, Workflow
 from pachlite.errors import InvalidInput, PachliteError
+from pachlite.pps import generate as gen, spec as specs
 
-from test_workflow import ROOT, Workflow, wf  # noqa: F401 - the fixture
-
-DATA = Path(__file__).parent / "data" / "pachyderm"
+REFERENCE = DATA / "pachyderm"
 SPECS = sorted((ROOT / "pachyderm").glob("*.json"))
 
 
@@ -30,7 +27,7 @@ def proto_parse(text: str) -> None:
 
 
 def test_committed_specs_are_fresh():
-    p = subprocess.run([str(Path(sys.executable).parent / "pachlite"), "generate", "--check"],
+    p = subprocess.run([str(PACHLITE), "generate", "--check"],
                        cwd=ROOT, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
 
@@ -48,7 +45,7 @@ def test_generated_spec_is_valid_for_pachyderm(path: Path):
     text = path.read_text()
     spec = json.loads(text)
     for schema in ("CreatePipelineRequest.schema.json", "CreatePipelineRequest.v2.11.6.schema.json"):
-        jsonschema.Draft4Validator(json.loads((DATA / schema).read_text())).validate(spec)
+        jsonschema.Draft4Validator(json.loads((REFERENCE / schema).read_text())).validate(spec)
     proto_parse(text)
     assert list(spec)[:4] == ["pipeline", "description", "input", "transform"]
     assert spec["transform"]["image"] == "pachlite/diabetes:latest"
@@ -80,7 +77,7 @@ def test_bad_config_names_the_field_and_the_fix(tmp_path):
     assert "infer.parallelism" in str(e.value) and "config.schema.yaml" in str(e.value)
 
 
-def test_spec_dag_equals_the_snakemake_rulegraph(wf):  # noqa: F811
+def test_spec_dag_equals_the_snakemake_rulegraph(wf):
     edges = {(repo, p.stem) for p in SPECS for repo in specs.input_repos(json.loads(p.read_text()))}
     dot = wf.snakemake("--rulegraph").stdout
     names, rule_edges = {}, set()
@@ -102,13 +99,14 @@ def test_deploy_script_creates_repos_data_and_pipelines_in_order():
     lines = p.stdout.splitlines()
     assert lines[0].startswith("docker build -f pachyderm/Dockerfile")
     assert lines[1] == "minikube image load pachlite/diabetes:latest"
-    order = [l.split()[-1] for l in lines if l.startswith("pachctl create pipeline")]
+    order = [line.split()[-1] for line in lines if line.startswith("pachctl create pipeline")]
     assert order.index("pachyderm/split.json") < order.index("pachyderm/model.json") \
         < order.index("pachyderm/qcontrol.json") < order.index("pachyderm/infer.json")
     assert "pachctl put file training@master:/diabetes.csv -f data/diabetes.csv" in lines
 
 
-def test_generated_specs_run_by_create_pipeline_equal_the_snakemake_run(wf, tmp_path):  # noqa: F811
+@pytest.mark.slow
+def test_generated_specs_run_by_create_pipeline_equal_the_snakemake_run(wf, tmp_path):
     wf.snakemake()
     other = Workflow(wf.root)
     other.env["PACHLITE_STORE"] = str(tmp_path / "store")
@@ -125,20 +123,20 @@ def test_generated_specs_run_by_create_pipeline_equal_the_snakemake_run(wf, tmp_
         assert ours == theirs, p.stem
 
 
-@pytest.mark.parametrize("path", sorted((DATA / "gc2018-workshop").glob("*.json")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((REFERENCE / "gc2018-workshop").glob("*.json")), ids=lambda p: p.name)
 def test_workshop_specs_upgrade_to_valid_2x(path: Path, tmp_path: Path):
     out = tmp_path / "upgraded.json"
-    p = subprocess.run([str(Path(sys.executable).parent / "pachlite"), "upgrade", "spec", "-f",
+    p = subprocess.run([str(PACHLITE), "upgrade", "spec", "-f",
                         str(path), "-o", str(out)], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert "`atom` → `pfs`" in p.stderr and "quoted integer → integer" in p.stderr
     spec = json.loads(out.read_text())
-    jsonschema.Draft4Validator(json.loads((DATA / "CreatePipelineRequest.schema.json").read_text())
+    jsonschema.Draft4Validator(json.loads((REFERENCE / "CreatePipelineRequest.schema.json").read_text())
                                ).validate(spec)
     proto_parse(out.read_text())
 
 
 def test_a_1x_spec_given_to_create_pipeline_names_the_upgrade(tmp_path):
     with pytest.raises(PachliteError) as e:
-        specs.normalize(json.loads((DATA / "gc2018-workshop/model.json").read_text()), "model.json")
+        specs.normalize(json.loads((REFERENCE / "gc2018-workshop/model.json").read_text()), "model.json")
     assert "atom" in str(e.value) and "pachlite upgrade spec" in str(e.value)

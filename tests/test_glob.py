@@ -8,8 +8,7 @@ get right") and from ohmyglob's own test suite (extglob_test.go, capture_test.go
 import pytest
 
 from pachlite.errors import InvalidInput
-from pachlite.pps.glob import (GlobMatch, clean_glob, compile_glob, expand_template, glob_paths,
-                           implied_paths)
+from pachlite.pps.glob import GlobMatch, clean_glob, compile_glob, expand_template, glob_paths, implied_paths
 
 F50 = [f"/foo{i}" for i in range(50)]
 # SEMANTICS case 8

@@ -6,8 +6,6 @@ datums (<p> from <d1> and <p> from <d2>)" and "file / directory path collision (
 (pfs/server validate: checkIndex).
 """
 
-import io
-import json
 import os
 import sys
 import time
@@ -15,39 +13,23 @@ from pathlib import Path
 
 import pytest
 
-from pachlite.pps import pipeline as pl
-from pachlite.pfs.address import Address
+from helpers import contents, datum_bytes, datum_paths, datums, logs, put
 from pachlite.errors import InvalidInput
-from pachlite.pfs import AUTO, PFS, Source
-from pachlite.store import Store
+from pachlite.pfs import AUTO
+from pachlite.pfs.address import Address
+from pachlite.pps import pipeline as pl
 
 COPY = ["sh", "-c", "cp -r /pfs/data/* /pfs/out/"]
 
 
 @pytest.fixture
-def pfs(tmp_path):
-    store = Store(tmp_path / "store")
-    p = PFS(store)
-    p.create_repo("data")
-    yield p
-    store.close()
-
-
-def put(pfs, files: dict, repo: str = "data") -> str:
-    c = pfs.put_files(Address(repo, "master"),
-                      [Source(path, stream=io.BytesIO(data.encode() if isinstance(data, str)
-                                                      else data))
-                       for path, data in files.items()])
-    return c.id
-
-
-def content(pfs, repo: str, ref: str = "master") -> dict[str, bytes]:
-    c = pfs.resolve(Address(repo, ref))
-    return {path: pfs.store.read_object(h) for path, h, _ in pfs.files(c.id)}
+def pfs(pfs):
+    pfs.create_repo("data")
+    return pfs
 
 
 def head(pfs, repo: str) -> str | None:
-    return pfs.store.one("SELECT head FROM branches WHERE repo=? AND name='master'", (repo,))[0]
+    return {b.name: b.head for b in pfs.list_branch(repo)}["master"]
 
 
 def make(pfs, cmd, glob="/*", name="copy", **extra):
@@ -62,10 +44,6 @@ def run(pfs, name="copy", **kw):
     return r.job
 
 
-def datum_rows(pfs, job) -> list:
-    return pfs.store.query("SELECT * FROM datums WHERE job_id=? ORDER BY seq", (job.id,))
-
-
 def counts(job) -> tuple:
     return job.processed, job.skipped, job.failed, job.recovered, job.total
 
@@ -74,36 +52,36 @@ def counts(job) -> tuple:
 
 def test_incremental_case_10(pfs):
     make(pfs, COPY)
-    put(pfs, {"/file": "one"})
+    put(pfs, "data", {"/file": "one"})
     j1 = run(pfs)
     assert (j1.state, counts(j1)) == ("success", (1, 0, 0, 0, 1))
-    assert content(pfs, "copy") == {"/file": b"one"}
+    assert contents(pfs, "copy") == {"/file": b"one"}
 
-    put(pfs, {"/file2": "two"})
+    put(pfs, "data", {"/file2": "two"})
     j2 = run(pfs)
     assert (counts(j2), j2.progress) == ((1, 1, 0, 0, 2), "1 + 1 / 2")
-    assert content(pfs, "copy") == {"/file": b"one", "/file2": b"two"}
+    assert contents(pfs, "copy") == {"/file": b"one", "/file2": b"two"}
 
-    put(pfs, {"/file": "ONE"})
+    c3 = put(pfs, "data", {"/file": "ONE"})
     j3 = run(pfs)
-    ran = [r["inputs"] for r in datum_rows(pfs, j3) if r["state"] == "success"]
-    assert counts(j3)[:2] == (1, 1) and ran == [json.dumps([["data", "data", "master", "/file"]])]
-    assert content(pfs, "copy") == {"/file": b"ONE", "/file2": b"two"}
+    ran = [r["inputs"] for r in datums(pfs, j3) if r["state"] == "success"]
+    assert counts(j3)[:2] == (1, 1) and ran == [[f"data@{c3.id}:/file"]]
+    assert contents(pfs, "copy") == {"/file": b"ONE", "/file2": b"two"}
 
     c = pfs.start_commit("data")  # delete file and add file3 in one commit
     pfs.delete_file(Address("data", "master", path="/file"))
-    put(pfs, {"/file3": "three"})
+    put(pfs, "data", {"/file3": "three"})
     pfs.finish_commit(Address("data", commit=c.id))
     j4 = run(pfs)
     assert counts(j4)[:2] == (1, 1) and j4.total == 2
-    assert content(pfs, "copy") == {"/file2": b"two", "/file3": b"three"}
+    assert contents(pfs, "copy") == {"/file2": b"two", "/file3": b"three"}
 
     c = pfs.start_commit("data")  # an empty commit still makes a job; everything is skipped
     pfs.finish_commit(Address("data", commit=c.id))
     j5 = run(pfs)
     assert (j5.state, j5.reason, counts(j5)) == (
         "success", "there were no datums to process", (0, 2, 0, 0, 2))
-    assert content(pfs, "copy") == {"/file2": b"two", "/file3": b"three"}
+    assert contents(pfs, "copy") == {"/file2": b"two", "/file3": b"three"}
     assert len({j.id for j in (j1, j2, j3, j4, j5)}) == 5
     assert pl.run(pfs, ["copy"])[0].action == "up to date"  # no new commit, no new job
 
@@ -112,20 +90,20 @@ def test_incremental_case_10(pfs):
 
 def test_outputs_merge_into_one_auto_commit_with_provenance(pfs):
     make(pfs, COPY)
-    in_commit = put(pfs, {"/a": "1", "/b": "2", "/c": "3"})
+    in_commit = put(pfs, "data", {"/a": "1", "/b": "2", "/c": "3"}).id
     job = run(pfs, workers=2)
     out = pfs.resolve(Address("copy", "master"))
     assert out.id == job.output_commit and out.origin == AUTO and out.repo == "copy"
     assert ("data", "master", in_commit) in out.provenance
-    assert content(pfs, "copy") == {"/a": b"1", "/b": b"2", "/c": b"3"}
+    assert contents(pfs, "copy") == {"/a": b"1", "/b": b"2", "/c": b"3"}
     assert pfs.inspect_repo("copy").kind == "pipeline"
 
 
 def test_two_datums_writing_one_path_fail_the_job_and_keep_the_head(pfs):
     make(pfs, ["sh", "-c", "basename $data > /pfs/out/same"])
-    put(pfs, {"/a": "1", "/b": "2"})
+    put(pfs, "data", {"/a": "1", "/b": "2"})
     job = run(pfs)
-    ids = [r["id"] for r in datum_rows(pfs, job)]
+    ids = [r["id"] for r in datums(pfs, job)]
     assert job.state == "failure" and job.output_commit is None
     assert job.reason == (f"duplicate path output by different datums "
                           f"(/same from {ids[0]} and /same from {ids[1]})")
@@ -134,18 +112,18 @@ def test_two_datums_writing_one_path_fail_the_job_and_keep_the_head(pfs):
 
 def test_a_new_datum_may_not_overwrite_a_skipped_datums_output(pfs):
     make(pfs, ["sh", "-c", "basename $data > /pfs/out/same"])
-    put(pfs, {"/a": "1"})
+    put(pfs, "data", {"/a": "1"})
     good = run(pfs)
-    put(pfs, {"/b": "2"})
+    put(pfs, "data", {"/b": "2"})
     job = run(pfs)
     assert job.state == "failure" and "duplicate path output by different datums" in job.reason
-    assert head(pfs, "copy") == good.output_commit and content(pfs, "copy") == {"/same": b"a\n"}
+    assert head(pfs, "copy") == good.output_commit and contents(pfs, "copy") == {"/same": b"a\n"}
 
 
 def test_file_directory_collision_fails_the_job(pfs):
     make(pfs, ["sh", "-c", 'if [ "$(basename $data)" = a ]; then echo f > /pfs/out/x; '
                            'else mkdir /pfs/out/x && echo d > /pfs/out/x/y; fi'])
-    put(pfs, {"/a": "1", "/b": "2"})
+    put(pfs, "data", {"/a": "1", "/b": "2"})
     job = run(pfs)
     assert (job.state, job.reason) == ("failure", "file / directory path collision (/x/y)")
 
@@ -153,11 +131,11 @@ def test_file_directory_collision_fails_the_job(pfs):
 def test_a_rerun_datum_replaces_its_old_outputs(pfs):
     # Output names depend on the content: a changed datum must not leave its old file behind.
     make(pfs, ["sh", "-c", 'cp $data "/pfs/out/$(cat $data)"'])
-    put(pfs, {"/a": "v1", "/b": "w"})
+    put(pfs, "data", {"/a": "v1", "/b": "w"})
     run(pfs)
-    put(pfs, {"/a": "v2"})
+    put(pfs, "data", {"/a": "v2"})
     run(pfs)
-    assert content(pfs, "copy") == {"/v2": b"v2", "/w": b"w"}
+    assert contents(pfs, "copy") == {"/v2": b"v2", "/w": b"w"}
 
 
 # ---- workers and batching give the same commit ----------------------------------------------
@@ -181,22 +159,19 @@ if __name__ == "__main__":
 
 
 @pytest.mark.parametrize("workers,batching", [(3, False), (1, True), (3, True)])
-def test_workers_and_batching_give_identical_commits(tmp_path, workers, batching):
+def test_workers_and_batching_give_identical_commits(tmp_path, open_pfs, workers, batching):
     script = tmp_path / "digest.py"
     script.write_text(DIGEST)
     data = {f"/d{i // 4}/f{i}": f"content {i}" * (i + 1) for i in range(12)}
 
     def commit_files(root: Path, n: int, batch: bool):
-        store = Store(root)
-        p = PFS(store)
+        p = open_pfs(root)
         p.create_repo("data")
-        put(p, data)
+        put(p, "data", data)
         make(p, [sys.executable, str(script), "/pfs/out"], transform={"datumBatching": batch})
         job = run(p, workers=n)
         assert (job.state, job.processed) == ("success", 3)
-        rows = p.files(job.output_commit)
-        store.close()
-        return rows
+        return p.files(job.output_commit)
 
     one = commit_files(tmp_path / "one", 1, False)
     assert len(one) == 12
@@ -207,40 +182,40 @@ def test_workers_and_batching_give_identical_commits(tmp_path, workers, batching
 
 def test_job_record_counts_bytes_and_times(pfs):
     make(pfs, ["sh", "-c", "cat $data $data > /pfs/out/$(basename $data)"])
-    put(pfs, {"/a": "12345", "/b": "123"})
+    put(pfs, "data", {"/a": "12345", "/b": "123"})
     before = time.time()
     job = run(pfs)
     assert job.state == "success" and job.reason == ""
     assert (job.bytes_in, job.bytes_out) == (8, 16)
     assert before <= job.created <= job.started <= job.finished <= time.time()
     assert job.duration is not None and job.inputs == (("data", "master", head(pfs, "data")),)
-    rows = datum_rows(pfs, job)
-    assert [(r["state"], r["bytes_in"], r["bytes_out"]) for r in rows] == [
-        ("success", 5, 10), ("success", 3, 6)]
+    rows = datums(pfs, job)
+    assert [r["state"] for r in rows] == ["success", "success"]
+    assert datum_bytes(pfs, job) == [(5, 10), (3, 6)]
     assert all(r["duration"] is not None and r["source_job"] == job.id for r in rows)
-    put(pfs, {"/c": "1"})
+    put(pfs, "data", {"/c": "1"})
     job2 = run(pfs)
-    skipped = [r for r in datum_rows(pfs, job2) if r["state"] == "skipped"]
+    skipped = [r for r in datums(pfs, job2) if r["state"] == "skipped"]
     assert [r["source_job"] for r in skipped] == [job.id, job.id]  # processed in the first job
     assert (job2.bytes_in, job2.bytes_out) == (1, 2)  # only what this job processed
 
 
 def test_glob_matching_nothing_is_a_successful_job_with_zero_datums(pfs):
     make(pfs, COPY, glob="/nothing-*")
-    put(pfs, {"/a": "1"})
+    put(pfs, "data", {"/a": "1"})
     job = run(pfs)
     assert (job.state, counts(job), job.progress) == ("success", (0, 0, 0, 0, 0), "0 + 0 / 0")
     assert job.reason == "there were no datums to process (the input matched no files)"
-    assert content(pfs, "copy") == {}
+    assert contents(pfs, "copy") == {}
 
 
 def test_every_job_reprocesses_unchanged_datums(pfs):
     make(pfs, COPY, reprocessSpec="every_job")
-    put(pfs, {"/a": "1"})
+    put(pfs, "data", {"/a": "1"})
     run(pfs)
-    put(pfs, {"/b": "2"})
+    put(pfs, "data", {"/b": "2"})
     job = run(pfs)
-    assert counts(job)[:2] == (2, 0) and content(pfs, "copy") == {"/a": b"1", "/b": b"2"}
+    assert counts(job)[:2] == (2, 0) and contents(pfs, "copy") == {"/a": b"1", "/b": b"2"}
 
 
 # ---- failures --------------------------------------------------------------------------------
@@ -254,21 +229,20 @@ def flaky(counter: Path, fail_times: int) -> list[str]:
 def test_datum_tries_retries_a_failing_datum(pfs, tmp_path):
     counter = tmp_path / "tries"
     make(pfs, flaky(counter, 2))  # datumTries defaults to 3
-    put(pfs, {"/a": "1"})
+    put(pfs, "data", {"/a": "1"})
     job = run(pfs)
     assert job.state == "success" and counter.read_text() == "3\n"
-    assert content(pfs, "copy") == {"/a": b"1"}
-    [row] = datum_rows(pfs, job)
-    log = pfs.store.read_object(row["log_hash"]).decode()
-    assert log == "try 1\ntry 2\ntry 3\n"  # every try's output is kept
+    assert contents(pfs, "copy") == {"/a": b"1"}
+    [row] = datums(pfs, job)
+    assert logs(pfs, job, row["id"]) == ["try 1", "try 2", "try 3"]  # every try's output is kept
 
 
 def test_datum_that_keeps_failing_fails_the_job_naming_it(pfs, tmp_path):
     counter = tmp_path / "tries"
     make(pfs, flaky(counter, 5), datumTries=2)
-    put(pfs, {"/a": "1"})
+    put(pfs, "data", {"/a": "1"})
     job = run(pfs)
-    [row] = datum_rows(pfs, job)
+    [row] = datums(pfs, job)
     assert counter.read_text() == "2\n" and (job.state, counts(job)) == ("failure", (0, 0, 1, 0, 1))
     assert job.reason == f"datum {row['id']} failed: command exited with code 1: try 2"
     assert (row["state"], row["reason"]) == ("failed", "command exited with code 1: try 2")
@@ -277,39 +251,39 @@ def test_datum_that_keeps_failing_fails_the_job_naming_it(pfs, tmp_path):
 def test_err_cmd_recovers_a_datum_and_it_is_retried_next_job(pfs):
     make(pfs, ["sh", "-c", 'grep -q good $data && cp $data /pfs/out/'],
          transform={"errCmd": ["sh", "-c", "echo recovering $(basename $data)"]})
-    put(pfs, {"/ok": "good", "/bad": "bad"})
+    put(pfs, "data", {"/ok": "good", "/bad": "bad"})
     job = run(pfs)
     assert (job.state, counts(job), job.progress) == ("success", (1, 0, 0, 1, 2), "1 + 0 + 1 / 2")
-    assert content(pfs, "copy") == {"/ok": b"good"}  # a recovered datum has no output
-    rows = {json.loads(r["inputs"])[0][3]: r for r in datum_rows(pfs, job)}
+    assert contents(pfs, "copy") == {"/ok": b"good"}  # a recovered datum has no output
+    rows = {datum_paths(r)[0]: r for r in datums(pfs, job)}
     assert rows["/bad"]["state"] == "recovered"
-    assert b"recovering bad" in pfs.store.read_object(rows["/bad"]["log_hash"])
+    assert "recovering bad" in logs(pfs, job, rows["/bad"]["id"])
 
-    put(pfs, {"/other": "good"})
+    put(pfs, "data", {"/other": "good"})
     job2 = run(pfs)
     assert counts(job2) == (1, 1, 0, 1, 3)  # /bad is tried again, /ok skipped
-    put(pfs, {"/bad": "good now"})
+    put(pfs, "data", {"/bad": "good now"})
     job3 = run(pfs)
     assert (counts(job3), job3.progress) == ((1, 2, 0, 0, 3), "1 + 2 / 3")
-    assert set(content(pfs, "copy")) == {"/ok", "/other", "/bad"}
+    assert set(contents(pfs, "copy")) == {"/ok", "/other", "/bad"}
 
 
 def test_accept_return_code_counts_as_success(pfs):
     make(pfs, ["sh", "-c", "cp $data /pfs/out/; exit 3"], transform={"acceptReturnCode": [3]})
-    put(pfs, {"/a": "1"})
+    put(pfs, "data", {"/a": "1"})
     job = run(pfs)
-    assert job.state == "success" and content(pfs, "copy") == {"/a": b"1"}
+    assert job.state == "success" and contents(pfs, "copy") == {"/a": b"1"}
 
 
 def test_datum_timeout_kills_the_command_and_its_children(pfs, tmp_path):
     pid_file = tmp_path / "child.pid"
     make(pfs, ["sh", "-c", f"sleep 30 & echo $! > {pid_file}; wait"], datumTimeout="0.5s",
          datumTries=1)
-    put(pfs, {"/a": "1"})
+    put(pfs, "data", {"/a": "1"})
     started = time.monotonic()
     job = run(pfs)
     assert time.monotonic() - started < 10
-    [row] = datum_rows(pfs, job)
+    [row] = datums(pfs, job)
     assert job.state == "failure" and row["reason"] == "timed out after 0.5s"
     status = Path(f"/proc/{pid_file.read_text().strip()}/status")
     assert not status.exists() or "zombie" in status.read_text()  # the `sleep` is gone too
@@ -327,24 +301,24 @@ def test_datum_timeout_kills_the_command_and_its_children(pfs, tmp_path):
 ])
 def test_a_failing_datum_gets_a_clear_reason_and_nothing_committed_is_lost(pfs, cmd, reason):
     make(pfs, COPY)
-    put(pfs, {"/a": "1"})
+    put(pfs, "data", {"/a": "1"})
     good = run(pfs)
     pl.create_pipeline(pfs, {"pipeline": {"name": "copy"},
                              "input": {"pfs": {"repo": "data", "glob": "/*"}},
                              "transform": {"cmd": cmd}, "datumTries": 1}, update=True,
                        reprocess=True)
     job = run(pfs)
-    [row] = datum_rows(pfs, job)
+    [row] = datums(pfs, job)
     assert (job.state, job.reason) == ("failure", f"datum {row['id']} failed: {reason}")
-    assert head(pfs, "copy") == good.output_commit and content(pfs, "copy") == {"/a": b"1"}
-    assert content(pfs, "data") == {"/a": b"1"}
+    assert head(pfs, "copy") == good.output_commit and contents(pfs, "copy") == {"/a": b"1"}
+    assert contents(pfs, "data") == {"/a": b"1"}
 
 
 def test_a_symlink_inside_pfs_uploads_its_target(pfs):
     make(pfs, ["sh", "-c", "ln -s $data /pfs/out/link"])
-    put(pfs, {"/a": "target"})
+    put(pfs, "data", {"/a": "target"})
     run(pfs)
-    assert content(pfs, "copy") == {"/link": b"target"}
+    assert contents(pfs, "copy") == {"/link": b"target"}
 
 
 # ---- the environment of user code ------------------------------------------------------------
@@ -355,10 +329,10 @@ def test_environment_stdin_and_transform_env(pfs):
                   '"$PACH_OUTPUT_COMMIT_ID" "$GREETING" "$data" > /pfs/out/env',
                   'cp "$data" /pfs/out/via-env', 'echo "$OUT_DIR" > /pfs/out/mapped'],
         "env": {"GREETING": "hello", "OUT_DIR": "/pfs/out"}})
-    in_commit = put(pfs, {"/dir/f": "payload"})
+    in_commit = put(pfs, "data", {"/dir/f": "payload"}).id
     job = run(pfs)
-    [row] = datum_rows(pfs, job)
-    out = content(pfs, "copy")
+    [row] = datums(pfs, job)
+    out = contents(pfs, "copy")
     env = out["/env"].decode().split("\n")
     assert env[:5] == [in_commit, job.id, row["id"], job.output_commit, "hello"]
     assert env[5].endswith("/pfs/data/dir/f")  # <input>: the datum's path under /pfs/<input>
@@ -368,14 +342,14 @@ def test_environment_stdin_and_transform_env(pfs):
 
 def test_command_without_stdin_reads_empty_input(pfs):
     make(pfs, ["sh", "-c", "cat > /pfs/out/stdin"])
-    put(pfs, {"/a": "1"})
+    put(pfs, "data", {"/a": "1"})
     job = run(pfs)
-    assert job.state == "success" and content(pfs, "copy") == {"/stdin": b""}
+    assert job.state == "success" and contents(pfs, "copy") == {"/stdin": b""}
 
 
 def test_glob_error_fails_the_job_and_raises(pfs):
     make(pfs, COPY, glob="/[")
-    put(pfs, {"/a": "1"})
+    put(pfs, "data", {"/a": "1"})
     with pytest.raises(InvalidInput):
         pl.run(pfs, ["copy"])
     assert pl.inspect_pipeline(pfs, "copy").last_job.state == "failure"

@@ -10,35 +10,19 @@ import os
 
 import pytest
 
-from pachlite.pfs.address import Address, parse
+from helpers import damage_add_dangling_branch, damage_inline_object, get, put, stored_objects
 from pachlite.errors import Conflict, InvalidInput, NotFound
-from pachlite.pfs import AUTO, PFS, USER, Source, collect_sources
-from pachlite.store import INLINE_MAX, Store, fsck
-
-
-@pytest.fixture
-def pfs(tmp_path):
-    p = PFS(Store(tmp_path / "store"))
-    yield p
-    p.store.close()
-
-
-def put(pfs, address, files: dict[str, bytes], **kw):
-    """Put {path: content} in one commit, as `put file` does."""
-    srcs = [Source(path, stream=io.BytesIO(data)) for path, data in files.items()]
-    return pfs.put_files(parse(address), srcs, **kw)
-
-
-def content(pfs, address) -> bytes:
-    with pfs.get_file(parse(address)) as f:
-        return f.read()
+from pachlite.pfs import AUTO, USER, Source, collect_sources
+from pachlite.pfs.address import Address, parse
+from pachlite.store import INLINE_MAX, fsck
 
 
 def snapshot(pfs):
-    """Everything a failed write must leave untouched."""
-    q = pfs.store.query
-    return (q("SELECT * FROM commits ORDER BY seq"), q("SELECT * FROM branches ORDER BY repo, name"),
-            q("SELECT * FROM files ORDER BY commit_id, path"), q("SELECT hash FROM objects ORDER BY 1"))
+    """Everything a failed write must leave untouched: repos, branches, commits, their files,
+    and the contents stored."""
+    return ([(r, pfs.list_branch(r.name),
+              [(c, pfs.files(c.id)) for c in pfs.list_commit(r.name)]) for r in pfs.list_repo()],
+            stored_objects(pfs.store))
 
 
 # ---- repos ---------------------------------------------------------------------------------
@@ -75,9 +59,9 @@ def test_each_put_is_a_commit_on_top_of_the_last(pfs):
     assert (c1.size, c2.size) == (6, 7)
     assert c2.finished is not None and c2.started <= c2.finished
     # Overwrite by default (Pachyderm 2.x); the old commit still holds the old content.
-    assert content(pfs, "r@master:/a") == b"ONE!"
-    assert content(pfs, f"r@{c1.id}:/a") == b"one"
-    assert content(pfs, "r@master^:/a") == b"one"
+    assert get(pfs, "r@master:/a") == b"ONE!"
+    assert get(pfs, f"r@{c1.id}:/a") == b"one"
+    assert get(pfs, "r@master^:/a") == b"one"
     assert [c.id for c in pfs.list_commit("r")] == [c2.id, c1.id]
     assert [c.id for c in pfs.list_commit("r", "master", number=1)] == [c2.id]
     assert [c.id for c in pfs.list_commit("r", commit=c1.id)] == [c1.id]
@@ -87,18 +71,18 @@ def test_append_adds_to_the_existing_content(pfs):
     pfs.create_repo("r")
     put(pfs, "r@master", {"/log": b"a\n"})
     put(pfs, "r@master", {"/log": b"b\n", "/new": b"n"}, append=True)
-    assert content(pfs, "r@master:/log") == b"a\nb\n"
-    assert content(pfs, "r@master:/new") == b"n"
+    assert get(pfs, "r@master:/log") == b"a\nb\n"
+    assert get(pfs, "r@master:/new") == b"n"
 
 
 def test_the_same_path_twice_in_one_put(pfs):
     pfs.create_repo("r")
     twice = [Source("/f", stream=io.BytesIO(b"1")), Source("/f", stream=io.BytesIO(b"2"))]
     pfs.put_files(parse("r@master"), twice)
-    assert content(pfs, "r@master:/f") == b"2"
+    assert get(pfs, "r@master:/f") == b"2"
     twice = [Source("/f", stream=io.BytesIO(b"3")), Source("/f", stream=io.BytesIO(b"4"))]
     pfs.put_files(parse("r@master"), twice, append=True)
-    assert content(pfs, "r@master:/f") == b"234"
+    assert get(pfs, "r@master:/f") == b"234"
 
 
 def test_ancestry_resolves_parents_and_stops_at_the_first_commit(pfs):
@@ -146,7 +130,7 @@ def test_create_branch_with_head_rolls_back_and_without_keeps_it(pfs):
     c2 = put(pfs, "r@master", {"/f": b"2"})
     assert pfs.create_branch("r", "master").head == c2.id  # an existing branch keeps its head
     assert pfs.create_branch("r", "master", parse("r@master^")).head == c1.id
-    assert content(pfs, "r@master:/f") == b"1"
+    assert get(pfs, "r@master:/f") == b"1"
     assert pfs.create_branch("r", "dev", parse(f"r@{c2.id}")).head == c2.id
     assert [(b.name, b.head) for b in pfs.list_branch("r")] == [("dev", c2.id), ("master", c1.id)]
     with pytest.raises(InvalidInput, match="is in repo other"):
@@ -184,14 +168,14 @@ def test_identical_contents_are_stored_once(pfs):
     pfs.create_repo("r")
     put(pfs, "r@master", {"/a": b"same", "/b": b"same"})
     put(pfs, "r@master", {"/c": b"same"})
-    assert pfs.store.one("SELECT COUNT(*) FROM objects")[0] == 1
+    assert len(stored_objects(pfs.store)) == 1
 
 
 def test_large_content_is_an_object_file(pfs):
     pfs.create_repo("r")
     big = os.urandom(INLINE_MAX + 10)
     put(pfs, "r@master", {"/big": big})
-    assert content(pfs, "r@master:/big") == big
+    assert get(pfs, "r@master:/big") == big
     assert len(list(pfs.store.objects_dir.rglob("*"))) == 2  # objects/ab/ and the file
     assert fsck(pfs.store) == []
 
@@ -291,9 +275,8 @@ def test_fsck_finds_damage(pfs):
     big = next(p for p in pfs.store.objects_dir.rglob("*") if p.is_file())
     os.chmod(big, 0o644)
     big.write_bytes(b"tampered")
-    with pfs.store.transaction() as tx:
-        tx.execute("UPDATE objects SET data=? WHERE size=1", (b"t",))
-        tx.execute("INSERT INTO branches VALUES('r', 'ghost', 'f' || hex(randomblob(15)))")
+    damage_inline_object(pfs.store, size=1, data=b"t")
+    damage_add_dangling_branch(pfs.store, "r", "ghost")
     problems = fsck(pfs.store)
     assert len(problems) == 3
     assert sum("does not match its hash" in p for p in problems) == 2

@@ -5,40 +5,27 @@ The examples are examples/joins (inner join) and examples/group (lab results by 
 reference/pachyderm/examples-2x, with data laid out as their READMEs describe.
 """
 
-import io
 import json
+import os
 import shutil
-from pathlib import Path
+import signal
+import subprocess
+import time
 
 import pytest
 
-from pachlite.pps import pipeline as pl
-from pachlite.pfs.address import Address
+from helpers import DATA, PACHLITE, contents, datum_paths, datums, inspect_job, jobs, put
 from pachlite.errors import Conflict, NotFound, SpecError
-from pachlite.pfs import PFS, Source
+from pachlite.pfs.address import Address
+from pachlite.pps import pipeline as pl
+from pachlite.pps.job import scratch_dir
 from pachlite.pps.spec import load_specs
-from pachlite.store import Store
 
-DATA = Path(__file__).parent / "data"
 COPY = ["sh", "-c", "cp -r /pfs/data/* /pfs/out/"]
 
 
-@pytest.fixture
-def pfs(tmp_path):
-    store = Store(tmp_path / "store")
-    p = PFS(store)
-    yield p
-    store.close()
-
-
-def put(pfs, repo: str, files: dict) -> str:
-    return pfs.put_files(Address(repo, "master"), [
-        Source(path, stream=io.BytesIO(text.encode())) for path, text in files.items()]).id
-
-
 def content(pfs, repo: str) -> dict[str, str]:
-    c = pfs.resolve(Address(repo, "master"))
-    return {path: pfs.store.read_object(h).decode() for path, h, _ in pfs.files(c.id)}
+    return contents(pfs, repo, text=True)
 
 
 def spec(name: str, repo: str, cmd, glob: str = "/*", **extra) -> dict:
@@ -51,12 +38,9 @@ def ran(results) -> dict:
 
 
 def state(pfs) -> tuple:
-    """Everything a run could change."""
-    q = pfs.store.query
-    return (tuple(map(tuple, q("SELECT * FROM jobs ORDER BY seq"))),
-            tuple(map(tuple, q("SELECT * FROM commits ORDER BY seq"))),
-            tuple(map(tuple, q("SELECT * FROM branches ORDER BY repo, name"))),
-            tuple(map(tuple, q("SELECT job_id, id, state FROM datums ORDER BY job_id, id"))))
+    """Everything a run could change: pipelines, jobs and their datums, branches and commits."""
+    return (pl.list_pipeline(pfs), [(j, datums(pfs, j)) for j in jobs(pfs)],
+            [(pfs.list_branch(r.name), pfs.list_commit(r.name)) for r in pfs.list_repo()])
 
 
 # ---- create, update, delete ------------------------------------------------------------------
@@ -136,7 +120,7 @@ def test_delete_pipeline_refuses_while_downstream_reads_it(pfs):
     pl.delete_pipeline(pfs, "down")
     pl.delete_pipeline(pfs, "up")
     assert pl.list_pipeline(pfs) == [] and [r.name for r in pfs.list_repo()] == ["data"]
-    assert pfs.store.query("SELECT * FROM jobs") == []
+    assert jobs(pfs) == []
 
 
 def test_a_pipeline_waits_for_its_first_input_commit(pfs):
@@ -150,7 +134,7 @@ def test_a_pipeline_waits_for_its_first_input_commit(pfs):
 
 def test_pipelines_run_in_dag_order_with_transitive_provenance(pfs):
     pfs.create_repo("data")
-    data_commit = put(pfs, "data", {"/a": "1"})
+    data_commit = put(pfs, "data", {"/a": "1"}).id
     # "down" sorts before "up": the run order comes from the inputs, not from the names.
     pl.create_pipeline(pfs, spec("up", "data", COPY))
     pl.create_pipeline(pfs, spec("down", "up", ["sh", "-c", "cat /pfs/up/* > /pfs/out/all"]))
@@ -175,7 +159,7 @@ def test_failure_makes_downstream_unrunnable_and_a_fix_reprocesses_only_it(pfs):
     put(pfs, "data", {"/b": "bad"})
     second = ran(pl.run(pfs))
     failed = second["check"].job
-    bad = pfs.store.one("SELECT id FROM datums WHERE job_id=? AND state='failed'", (failed.id,))[0]
+    [bad] = [d["id"] for d in datums(pfs, failed) if d["state"] == "failed"]
     assert (failed.state, failed.reason) == ("failure", f"datum {bad} failed: command exited with code 1")
     assert (failed.processed, failed.skipped, failed.failed) == (0, 1, 1)
     assert second["down"].action == "unrunnable"
@@ -223,17 +207,32 @@ def test_dry_run_plans_without_changing_anything(pfs):
     assert content(pfs, "copy") == {"/keep": "1", "/change": "22", "/new": "4"}
 
 
-def test_a_job_left_running_by_a_dead_process_is_marked_killed_and_redone(pfs):
+def test_a_job_left_running_by_a_dead_process_is_marked_killed_and_redone(pfs, tmp_path):
     pfs.create_repo("data")
     put(pfs, "data", {"/a": "1"})
-    pl.create_pipeline(pfs, spec("copy", "data", COPY))
-    [r] = pl.run(pfs)
-    with pfs.store.transaction() as tx:  # as a process killed mid-job leaves its record
-        tx.execute("UPDATE jobs SET state='running' WHERE id=?", (r.job.id,))
+    pid = tmp_path / "pid"
+    # The first datum run hangs (its pid written), until killed; a later one copies.
+    pl.create_pipeline(pfs, spec("copy", "data", [
+        "sh", "-c", f"[ -e {pid} ] || {{ echo $$ > {pid}.new; mv {pid}.new {pid}; exec sleep 60; }}; "
+                    "cp -r /pfs/data/* /pfs/out/"]))
+    p = subprocess.Popen([str(PACHLITE), "run", "copy"], cwd=tmp_path,
+                         env={**os.environ, "PACHLITE_STORE": str(pfs.store.root)})
+    deadline = time.monotonic() + 30
+    while not pid.exists() and time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    p.kill()  # kill -9 mid-job: the process leaves its job's record running
+    p.wait()
+    assert pid.exists(), "the job's datum did not start"
+    os.kill(int(pid.read_text()), signal.SIGKILL)  # the datum, in a session of its own
+    [dead] = jobs(pfs, "copy")
+    shutil.rmtree(scratch_dir() / dead["id"], ignore_errors=True)
+    assert dead["state"] == "running"
+
     [again] = pl.run(pfs)
     assert again.action == "ran" and again.job.state == "success"
-    old = pfs.store.one("SELECT state, reason FROM jobs WHERE id=?", (r.job.id,))
-    assert tuple(old) == ("killed", "the pachlite process running this job was stopped")
+    assert content(pfs, "copy") == {"/a": "1"}
+    old = inspect_job(pfs, "copy", dead["id"])
+    assert (old["state"], old["reason"]) == ("killed", "the pachlite process running this job was stopped")
 
 
 # ---- Pachyderm's examples, end to end --------------------------------------------------------
@@ -261,8 +260,7 @@ def test_inner_join_example(pfs, tmp_path):
     assert job.state == "success", job.reason
     # Inner join: a datum per (store, purchase) with the same store ID; store 4 has no
     # purchase and store 9 no store file, so neither appears.
-    rows = pfs.store.query("SELECT inputs FROM datums WHERE job_id=?", (job.id,))
-    pairs = sorted(tuple(i[3] for i in json.loads(row[0])) for row in rows)
+    pairs = sorted(tuple(datum_paths(d)) for d in datums(pfs, job))
     assert pairs == [("/STOREID1.txt", "/ORDERW080520_STOREID1.txt"),
                      ("/STOREID1.txt", "/ORDERW080521_STOREID1.txt"),
                      ("/STOREID2.txt", "/ORDERW078929_STOREID2.txt"),
@@ -298,8 +296,7 @@ def test_group_by_patient_example_runs_as_is(pfs):
     [r] = pl.run(pfs)
     job = r.job
     assert (job.state, job.total) == ("success", 4)  # one datum per patient ID
-    rows = pfs.store.query("SELECT inputs FROM datums WHERE job_id=? ORDER BY seq", (job.id,))
-    groups = [sorted(i[3] for i in json.loads(row[0])) for row in rows]
+    groups = [sorted(datum_paths(d)) for d in datums(pfs, job)]
     assert groups == [sorted(p for p in LABS if patient(p) == n) for n in "1234"]
     assert content(pfs, "group_by_patient") == {f"/{patient(p)}{p}": f"result of {p[1:]}\n"
                                                 for p in LABS}

@@ -7,49 +7,21 @@ STATE; progress `processed + skipped / total`). Every failure is one line on std
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-BIN = Path(sys.executable).parent / "pachlite"
 COPY = {"pipeline": {"name": "copy"}, "input": {"pfs": {"repo": "data", "glob": "/*"}},
         "transform": {"cmd": ["sh", "-c", "echo out $(basename $data); echo err $(basename $data) >&2; "
                                           "cp -r /pfs/data/* /pfs/out/"]}}
 
 
-class Cli:
-    def __init__(self, root: Path):
-        self.root = root
-        self.env = {**os.environ, "PACHLITE_STORE": str(root / "store")}
-
-    def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        p = subprocess.run([str(BIN), *args], cwd=self.root, env=self.env, capture_output=True,
-                           text=True, timeout=60)
-        assert (p.returncode == 0) == ok, (args, p.returncode, p.stdout, p.stderr)
-        if not ok:
-            assert p.returncode == 1 and p.stderr.startswith("pachlite: error: ")
-            assert p.stderr.count("\n") == 1, p.stderr  # one line, no traceback
-        return p
-
-    def raw(self, *args: str):
-        return json.loads(self(*args, "--raw").stdout)
-
-    def file(self, name: str, text: str) -> str:
-        (self.root / name).write_text(text)
-        return name
-
-    def spec(self, spec: dict, name: str = "spec.json") -> str:
-        return self.file(name, json.dumps(spec))
-
-
 @pytest.fixture
-def cli(tmp_path):
-    c = Cli(tmp_path)
-    c("create", "repo", "data")
-    return c
+def cli(cli):
+    """The `cli` fixture with a repo `data`."""
+    cli("create", "repo", "data")
+    return cli
 
 
 def test_quick_demo_round_trip(cli):
@@ -163,9 +135,8 @@ def test_interrupt_kills_the_running_datums_and_marks_the_job_killed(cli, tmp_pa
     cli("put", "file", "data@master:/", "-f", cli.file("a", "1"), "-f", cli.file("b", "2"))
     pids = tmp_path / "pids"
     slow = {**COPY, "transform": {"cmd": ["sh", "-c", f"echo $$ >> {pids}; sleep 30"]}}
-    p = subprocess.Popen([str(BIN), "create", "pipeline", "-f", cli.spec(slow), "--workers", "2"],
-                         cwd=cli.root, env=cli.env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    p = cli.popen("create", "pipeline", "-f", cli.spec(slow), "--workers", "2", text=True,
+                  start_new_session=True)
     deadline = time.monotonic() + 20
     while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
         time.sleep(0.05)

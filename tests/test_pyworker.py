@@ -1,19 +1,16 @@
 """Warm Python workers: a `python3 script.py` transform runs in one interpreter per worker, with
 the same results, failures and logs as one process per datum (PACHLITE_WARM_WORKERS=0)."""
 
-import io
 import json
 import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import contents, datum_paths, datums, logs, put
 from pachlite.pps import pipeline as pl
-from pachlite.pfs.address import Address
-from pachlite.pps.job import scratch_dir
-from pachlite.pfs import PFS, Source
 from pachlite.pps.executors.warm import python_script
-from pachlite.store import Store
+from pachlite.pps.job import scratch_dir
 
 SCRIPT = '''\
 import json, os, sys
@@ -37,18 +34,10 @@ with open(os.path.join(sys.argv[1], name), "w") as f:
 
 
 @pytest.fixture
-def pfs(tmp_path):
-    store = Store(tmp_path / "store")
-    p = PFS(store)
-    p.create_repo("data")
+def pfs(pfs, tmp_path):
+    pfs.create_repo("data")
     (tmp_path / "work.py").write_text(SCRIPT)
-    yield p
-    store.close()
-
-
-def put(pfs, files: dict) -> None:
-    pfs.put_files(Address("data", "master"),
-                  [Source(k, stream=io.BytesIO(v.encode())) for k, v in files.items()])
+    return pfs
 
 
 def job(pfs, tmp_path, workers=1, **spec):
@@ -61,7 +50,7 @@ def job(pfs, tmp_path, workers=1, **spec):
 
 
 def outputs(pfs, commit) -> dict:
-    return {p: json.loads(pfs.store.read_object(h)) for p, h, _ in pfs.files(commit)}
+    return {p: json.loads(v) for p, v in contents(pfs, f"work@{commit}").items()}
 
 
 def test_python_script_recognises_plain_python_commands(tmp_path, monkeypatch):
@@ -78,7 +67,7 @@ def test_python_script_recognises_plain_python_commands(tmp_path, monkeypatch):
 
 
 def test_one_interpreter_serves_every_datum_with_fresh_globals_and_environment(pfs, tmp_path):
-    put(pfs, {f"/f{i}": f"text {i}" for i in range(8)})
+    put(pfs, "data", {f"/f{i}": f"text {i}" for i in range(8)})
     j = job(pfs, tmp_path)
     assert (j.state, j.processed) == ("success", 8)
     out = outputs(pfs, j.output_commit)
@@ -92,7 +81,7 @@ def test_one_interpreter_serves_every_datum_with_fresh_globals_and_environment(p
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_warm_and_per_process_commits_are_identical(pfs, tmp_path, monkeypatch, workers):
-    put(pfs, {f"/f{i}": f"text {i}" for i in range(6)})
+    put(pfs, "data", {f"/f{i}": f"text {i}" for i in range(6)})
     warm = outputs(pfs, job(pfs, tmp_path, workers).output_commit)
     monkeypatch.setenv("PACHLITE_WARM_WORKERS", "0")
     pl.delete_pipeline(pfs, "work")
@@ -103,20 +92,19 @@ def test_warm_and_per_process_commits_are_identical(pfs, tmp_path, monkeypatch, 
 
 
 def test_exit_codes_exceptions_and_stray_files_fail_only_their_datum(pfs, tmp_path):
-    put(pfs, {"/a": "fine", "/b": "exit3", "/c": "boom", "/d": "stray"})
+    put(pfs, "data", {"/a": "fine", "/b": "exit3", "/c": "boom", "/d": "stray"})
     j = job(pfs, tmp_path, datumTries=1)
     assert (j.state, j.processed, j.failed) == ("failure", 1, 3)
-    rows = {json.loads(r["inputs"])[0][3]: r for r in pfs.store.query(
-        "SELECT * FROM datums WHERE job_id=?", (j.id,))}
+    rows = {datum_paths(r)[0]: r for r in datums(pfs, j)}
     assert rows["/b"]["reason"].startswith("command exited with code 3")
     assert rows["/c"]["reason"] == "command exited with code 1: ValueError: bad value in c"
     assert "wrote /pfs/data/x outside /pfs/out" in rows["/d"]["reason"]
-    log = pfs.store.read_object(rows["/c"]["log_hash"]).decode()
-    assert log.startswith("datum c\n") and "Traceback" in log      # stdout and stderr, this datum's only
+    log = logs(pfs, j, rows["/c"]["id"])
+    assert log[0] == "datum c" and "Traceback" in "\n".join(log)  # stdout and stderr, this datum's only
 
 
 def test_accept_return_code_applies(pfs, tmp_path):
-    put(pfs, {"/a": "exit3"})
+    put(pfs, "data", {"/a": "exit3"})
     j = job(pfs, tmp_path, transform={"acceptReturnCode": [3]})
     assert (j.state, j.processed) == ("success", 1)
 
@@ -124,7 +112,7 @@ def test_accept_return_code_applies(pfs, tmp_path):
 def test_a_datum_that_kills_its_worker_fails_alone(pfs, tmp_path):
     (tmp_path / "work.py").write_text(SCRIPT.replace(
         'if text == "exit3":', 'if text == "die":\n    os._exit(9)\nif text == "exit3":'))
-    put(pfs, {"/a": "one", "/b": "die", "/c": "three"})
+    put(pfs, "data", {"/a": "one", "/b": "die", "/c": "three"})
     j = job(pfs, tmp_path, datumTries=2)
     assert (j.state, j.processed, j.failed) == ("failure", 2, 1)
     assert "worker exited with code 9" in j.reason and "PACHLITE_WARM_WORKERS=0" in j.reason
@@ -133,7 +121,7 @@ def test_a_datum_that_kills_its_worker_fails_alone(pfs, tmp_path):
 def test_datum_timeout_kills_a_hung_datum_and_the_others_run(pfs, tmp_path):
     (tmp_path / "work.py").write_text(SCRIPT.replace(
         'if text == "exit3":', 'if text == "hang":\n    import time; time.sleep(60)\nif text == "exit3":'))
-    put(pfs, {"/a": "one", "/b": "hang", "/c": "three"})
+    put(pfs, "data", {"/a": "one", "/b": "hang", "/c": "three"})
     j = job(pfs, tmp_path, datumTries=1, datumTimeout="1s")
     assert (j.state, j.processed, j.failed) == ("failure", 2, 1)
     assert "timed out after 1s" in j.reason
@@ -142,7 +130,7 @@ def test_datum_timeout_kills_a_hung_datum_and_the_others_run(pfs, tmp_path):
 @pytest.mark.parametrize("warm", ["1", "0"])
 def test_progress_counts_every_datum_once(pfs, tmp_path, monkeypatch, warm):
     monkeypatch.setenv("PACHLITE_WARM_WORKERS", warm)
-    put(pfs, {f"/f{i}": f"text {i}" for i in range(7)})
+    put(pfs, "data", {f"/f{i}": f"text {i}" for i in range(7)})
     pl.create_pipeline(pfs, {"pipeline": {"name": "work"},
                              "input": {"pfs": {"repo": "data", "glob": "/*"}},
                              "transform": {"cmd": ["python3", "work.py", "/pfs/out"]}})
@@ -159,12 +147,11 @@ def test_a_datum_that_kills_its_worker_does_not_take_its_batch_with_it(pfs, tmp_
     # and the batch queued behind it run again without losing a try.
     (tmp_path / "work.py").write_text(SCRIPT.replace(
         'if text == "exit3":', 'if text == "die":\n    os._exit(9)\nif text == "exit3":'))
-    put(pfs, {f"/f{i:02d}": "die" if i == 13 else f"text {i}" for i in range(40)})
+    put(pfs, "data", {f"/f{i:02d}": "die" if i == 13 else f"text {i}" for i in range(40)})
     j = job(pfs, tmp_path, datumTries=1)
     assert (j.state, j.processed, j.failed) == ("failure", 39, 1)
     assert "worker exited with code 9" in j.reason
-    failed = [json.loads(r["inputs"])[0][3] for r in pfs.store.query(
-        "SELECT * FROM datums WHERE job_id=? AND state='failed'", (j.id,))]
+    failed = [datum_paths(r)[0] for r in datums(pfs, j) if r["state"] == "failed"]
     assert failed == ["/f13"]
 
 
@@ -176,7 +163,7 @@ def test_a_datum_sees_only_its_own_inputs_variables(pfs, tmp_path):
         "seen = {k: os.environ.get(k) for k in ('a', 'b')}\n"
         "name = os.path.basename(seen['a'] or seen['b']) + ('-a' if seen['a'] else '-b')\n"
         "json.dump(seen, open(os.path.join(sys.argv[1], name), 'w'))\n")
-    put(pfs, {"/x": "1", "/y": "2"})
+    put(pfs, "data", {"/x": "1", "/y": "2"})
     pl.create_pipeline(pfs, {"pipeline": {"name": "work"},
                              "input": {"union": [{"pfs": {"repo": "data", "glob": "/*", "name": "a"}},
                                                  {"pfs": {"repo": "data", "glob": "/*", "name": "b"}}]},
@@ -204,7 +191,7 @@ def test_the_worker_started_with_a_job_ends_with_it_even_with_nothing_to_run(pfs
     # A job starts its first warm interpreter while it plans; a job that then has no datum to
     # run leaves no interpreter and no scratch folder behind, and ran none of the script.
     (tmp_path / "work.py").write_text("open('ran', 'w').write('the script ran')\n")
-    put(pfs, {"/a": "one"})
+    put(pfs, "data", {"/a": "one"})
     j = job(pfs, tmp_path, input={"pfs": {"repo": "data", "glob": "/nothing-matches"}})
     assert (j.state, j.total) == ("success", 0)
     assert not (tmp_path / "ran").exists()

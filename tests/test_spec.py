@@ -9,10 +9,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from pachlite.pps import spec
+from helpers import DATA
 from pachlite.errors import SpecError
+from pachlite.pps import spec
 
-REFERENCE = Path(__file__).parent / "data" / "pachyderm"
+REFERENCE = DATA / "pachyderm"
 EXAMPLES = sorted((REFERENCE / "examples-2x").glob("*.json"))
 WORKSHOP = sorted((REFERENCE / "gc2018-workshop").glob("*.json"))
 
@@ -119,7 +120,8 @@ def test_map_keys_are_kept_as_written():
     assert spec.normalize(raw)["transform"]["env"] == {"MODEL_DIR": "/pfs/model", "log_level": "debug"}
 
 
-@pytest.mark.parametrize(("glob", "cleaned"), [("*", "/*"), ("/a/", "/a"), ("a/./b/*", "/a/b/*"), ("//x", "/x")])
+@pytest.mark.parametrize(("glob", "cleaned"),
+                         [("*", "/*"), ("/a/", "/a"), ("a/./b/*", "/a/b/*"), ("//x", "/x")])
 def test_glob_is_cleaned_as_pachd_does(glob, cleaned):
     raw = minimal()
     raw["input"]["pfs"]["glob"] = glob
@@ -166,7 +168,8 @@ def test_upgraded_infer_keeps_its_cross_of_two_repos_and_ten_workers():
 
 
 def test_upgrade_1x_renames_and_drops_other_1x_fields():
-    raw = minimal(standby=True, enable_stats=True, chunk_spec={"number": "5"}, parallelism_spec={"coefficient": 0.5})
+    raw = minimal(standby=True, enable_stats=True, chunk_spec={"number": "5"},
+                  parallelism_spec={"coefficient": 0.5})
     upgraded, changes = spec.upgrade_1x(raw)
     assert upgraded["autoscaling"] is True and upgraded["datumSetSpec"] == {"number": 5}
     assert "enableStats" not in upgraded and upgraded["parallelismSpec"] == {}
@@ -215,13 +218,15 @@ def test_longest_names_pachd_allows_pass():
 def test_a_project_counts_towards_the_kubernetes_name_limit():
     spec.normalize(minimal(pipeline={"name": "e" * 50, "project": {"name": "research"}}))
     err = rejected(minimal(pipeline={"name": "e" * 51, "project": {"name": "research"}}))
-    assert "51 characters long; pachd allows 50" in err.problem  # "research-<name>-v99" must fit 63 characters
+    # "research-<name>-v99" must fit 63 characters
+    assert "51 characters long; pachd allows 50" in err.problem
 
 
 def test_an_input_with_two_types_is_rejected():
     raw = minimal(input={"cross": [{**pfs("a"), "union": [pfs("b")]}]})
     err = rejected(raw)
-    assert err.where == "p.json: input.cross[0]" and "`pfs` and `union`" in err.problem and "keep one" in err.fix
+    assert err.where == "p.json: input.cross[0]"
+    assert "`pfs` and `union`" in err.problem and "keep one" in err.fix
 
 
 def test_an_input_with_no_type_is_rejected():
@@ -236,7 +241,8 @@ def test_an_empty_cross_is_rejected():
 
 def test_pfs_needs_a_repo():
     err = rejected(minimal(input={"cross": [{"pfs": {"repo": "a", "glob": "/"}}, {"pfs": {"glob": "/"}}]}))
-    assert err.where == "p.json: input.cross[1].pfs.repo" and "no `repo`" in err.problem and '"repo":' in err.fix
+    assert err.where == "p.json: input.cross[1].pfs.repo"
+    assert "no `repo`" in err.problem and '"repo":' in err.fix
 
 
 def test_pfs_needs_a_glob():
@@ -245,9 +251,11 @@ def test_pfs_needs_a_glob():
 
 
 def test_input_names_must_be_unique_within_a_cross():
-    raw = minimal(input={"cross": [{"pfs": {"repo": "a", "glob": "/"}}, {"pfs": {"repo": "a", "glob": "/*"}}]})
+    raw = minimal(input={"cross": [{"pfs": {"repo": "a", "glob": "/"}},
+                                   {"pfs": {"repo": "a", "glob": "/*"}}]})
     err = rejected(raw)
-    assert err.where == "p.json: input.cross[1]" and "'a' is used more than once" in err.problem and "`name`" in err.fix
+    assert err.where == "p.json: input.cross[1]"
+    assert "'a' is used more than once" in err.problem and "`name`" in err.fix
     raw["input"]["cross"][1]["pfs"]["name"] = "a_files"
     spec.normalize(raw)
 
@@ -302,7 +310,8 @@ def test_unknown_fields_are_rejected_suggesting_the_closest_known_one():
     raw = minimal()
     raw["input"]["pfs"]["globb"] = raw["input"]["pfs"].pop("glob")
     err = rejected(raw)
-    assert err.where == "p.json: input.pfs.globb" and "unknown field `globb`" in err.problem and "`glob`" in err.fix
+    assert err.where == "p.json: input.pfs.globb"
+    assert "unknown field `globb`" in err.problem and "`glob`" in err.fix
     err = rejected(minimal(paralelism_spec={"constant": 2}))
     assert err.where == "p.json: paralelism_spec" and "`parallelismSpec`" in err.fix
 
@@ -372,7 +381,8 @@ def test_the_running_spec_is_typed_with_every_default_applied_once():
 def test_pfs_inputs_and_input_repos_walk_the_whole_tree_in_order():
     raw = spec.load_specs(REFERENCE / "examples-2x" / "cross-montage.pipeline.json")[0]
     normalised = spec.normalize(raw)
-    assert [p["repo"] for p in spec.pfs_inputs(normalised["input"])] == ["images", "edgesA", "images", "edgesB"]
+    assert [p["repo"] for p in spec.pfs_inputs(normalised["input"])] == [
+        "images", "edgesA", "images", "edgesB"]
     assert spec.input_repos(normalised) == ["images", "edgesA", "edgesB"]
     assert spec.pfs_inputs(None) == []
 

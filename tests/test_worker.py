@@ -32,7 +32,7 @@ def tree(root: str) -> dict[str, bytes]:
     for d, _, files in os.walk(root):
         for f in files:
             p = os.path.join(d, f)
-            out[os.path.relpath(p, root)] = open(p, "rb").read()
+            out[os.path.relpath(p, root)] = Path(p).read_bytes()
     return out
 
 

@@ -205,10 +205,11 @@ def test_report_has_the_plots(wf):
 def test_container_mode_commits_equal_local_mode_commits(tmp_path):
     """The whole workflow with every datum in the stage image (as on a cluster) gives the same
     output commits, byte for byte, as the local run."""
-    from pachlite.pps.executors.container import build_image, docker_available
-    from pachlite.pfs import PFS
-    from pachlite.store import Store
     import docker
+
+    from pachlite.pfs import PFS
+    from pachlite.pps.executors.container import build_image, docker_available
+    from pachlite.store import Store
 
     reason = docker_available()
     if reason:

@@ -1,0 +1,230 @@
+"""What the test modules share besides fixtures (those are in conftest.py): project paths, the
+one `put`, reading a commit back, the `pachlite` command in a subprocess or in this process.
+
+Tests check the store through public API only: the PFS methods, `pachlite.pipeline`, and the
+CLI's `--raw` JSON where the library has no call for it yet (jobs, datums, logs). The few
+helpers at the end that reach below that API are marked TODO(api).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from pachlite.pfs import PFS, CommitInfo, Source
+from pachlite.pfs.address import Address, parse
+from pachlite.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+BIN = Path(sys.executable).parent
+PACHLITE = BIN / "pachlite"
+
+
+# ---- the library ------------------------------------------------------------------------------
+
+def put(pfs: PFS, address: str | Address, files: dict[str, str | bytes], **kw) -> CommitInfo:
+    """Put {path: content} in one commit on address's branch ("repo" is repo@master), as one
+    `put file` does; kw as PFS.put_files (append, description). Text is stored UTF-8."""
+    a = parse(address) if isinstance(address, str) else address
+    return pfs.put_files(a, [Source(path, stream=io.BytesIO(data.encode() if isinstance(data, str)
+                                                            else data))
+                             for path, data in files.items()], **kw)
+
+
+def get(pfs: PFS, address: str | Address) -> bytes:
+    """One file's content, as `get file`."""
+    with pfs.get_file(parse(address) if isinstance(address, str) else address) as f:
+        return f.read()
+
+
+def contents(pfs: PFS, address: str | Address, *, text: bool = False) -> dict:
+    """{path: content} of every file in the commit at address ("repo" is repo@master)."""
+    a = parse(address) if isinstance(address, str) else address
+    c = pfs.resolve(a)
+    out = {path: get(pfs, Address(c.repo, commit=c.id, path=path)) for path, _, _ in pfs.files(c.id)}
+    return {p: v.decode() for p, v in out.items()} if text else out
+
+
+# ---- the `pachlite` command in this process, on a library's store -----------------------------
+
+def pachlite(pfs: PFS, *args: str) -> str:
+    """Run a `pachlite` command in this process on pfs's store; return its stdout."""
+    from click.testing import CliRunner
+
+    from pachlite.cli import cli
+    r = CliRunner().invoke(cli, list(args), env={"PACHLITE_STORE": str(pfs.store.root)},
+                           catch_exceptions=False)
+    assert r.exit_code == 0, (args, r.output)
+    return r.stdout
+
+
+def raw(pfs: PFS, *args: str):
+    """A command's `--raw` JSON."""
+    return json.loads(pachlite(pfs, *args, "--raw"))
+
+
+def jobs(pfs: PFS, pipeline: str | None = None) -> list[dict]:
+    """Every job (of a pipeline), newest first, as `list job --raw`."""
+    return raw(pfs, "list", "job", *(["-p", pipeline] if pipeline else []))
+
+
+def inspect_job(pfs: PFS, pipeline: str, job_id: str) -> dict:
+    return raw(pfs, "inspect", "job", f"{pipeline}@{job_id}")
+
+
+def datums(pfs: PFS, job) -> list[dict]:
+    """A job's (JobInfo, or a job's JSON) datums in the order it made them, as `list datum
+    --raw`: id, state, reason, hash, inputs (repo@commit:/path), outputs, started, duration,
+    source_job."""
+    pipeline, job_id = (job["pipeline"], job["id"]) if isinstance(job, dict) else (job.pipeline, job.id)
+    return raw(pfs, "list", "datum", f"{pipeline}@{job_id}")
+
+
+def datum_paths(datum: dict) -> list[str]:
+    """The paths of a datum's input files."""
+    return [i.split(":", 1)[1] for i in datum["inputs"]]
+
+
+def logs(pfs: PFS, job, datum_id: str) -> list[str]:
+    """A datum's log lines (stdout and stderr of every try), as `pachlite logs` prints them
+    without the datum prefix."""
+    out = pachlite(pfs, "logs", "-p", job.pipeline, "--job", job.id, "--datum", datum_id)
+    prefix = f"[{datum_id[:12]}] "
+    lines = out.splitlines()
+    assert all(line.startswith(prefix) for line in lines), out
+    return [line[len(prefix):] for line in lines]
+
+
+# ---- the `pachlite` command in a subprocess ---------------------------------------------------
+
+class Cli:
+    """The real `pachlite` command, run in `root` on its own store (root/store), as a user runs
+    it. `cli(*args)` checks the exit status: ok=True wants 0; ok=False wants 1 with one line
+    'pachlite: error: ...' on stderr; ok=None checks nothing."""
+
+    def __init__(self, root: Path):
+        self.root, self.store = root, root / "store"
+        self.env = {**os.environ, "PACHLITE_STORE": str(self.store)}
+
+    def __call__(self, *args: str, input: str | None = None,
+                 ok: bool | None = True) -> subprocess.CompletedProcess:
+        p = subprocess.run([str(PACHLITE), *args], cwd=self.root, env=self.env, input=input,
+                           capture_output=True, text=True, timeout=120)
+        if ok is not None:
+            assert (p.returncode == 0) == ok, (args, p.returncode, p.stdout, p.stderr)
+        if ok is False:
+            assert p.returncode == 1 and p.stderr.startswith("pachlite: error: "), p.stderr
+            assert p.stderr.count("\n") == 1, p.stderr  # one line, no traceback
+        return p
+
+    def out(self, *args: str, **kw) -> str:
+        return self(*args, **kw).stdout
+
+    def raw(self, *args: str):
+        return json.loads(self.out(*args, "--raw"))
+
+    def popen(self, *args: str, **kw) -> subprocess.Popen:
+        return subprocess.Popen([str(PACHLITE), *args], env=self.env, cwd=self.root,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+    def file(self, name: str, text: str) -> str:
+        """Write a local file in root; return its name."""
+        (self.root / name).write_text(text)
+        return name
+
+    def spec(self, spec: dict, name: str = "spec.json") -> str:
+        return self.file(name, json.dumps(spec))
+
+    @contextlib.contextmanager
+    def lib(self):
+        """The library on the same store, for set-up and for reading back."""
+        pfs = PFS(Store(self.store))
+        try:
+            yield pfs
+        finally:
+            pfs.store.close()
+
+
+class Workflow:
+    """A copy of the project (the Snakemake workflow and its data) in `root`, run by the real
+    `snakemake` and `pachlite`, with the store the workflow chooses (PACHLITE_STORE unset)."""
+
+    FILES = ["Snakefile", "pipelines.py", "rules", "config", "data", "scripts", "report"]
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+        self.env.pop("PACHLITE_STORE", None)
+
+    @classmethod
+    def copy(cls, root: Path) -> Workflow:
+        for name in cls.FILES:
+            src = ROOT / name
+            (shutil.copytree if src.is_dir() else shutil.copy)(src, root / name)
+        return cls(root)
+
+    def snakemake(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        p = subprocess.run([str(BIN / "snakemake"), "--cores", "2", *args], cwd=self.root,
+                           env=self.env, capture_output=True, text=True)
+        if ok:
+            assert p.returncode == 0, p.stdout + p.stderr
+        return p
+
+    def pachlite(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        p = subprocess.run([str(PACHLITE), *args], cwd=self.root, env=self.env,
+                           capture_output=True, text=True)
+        if ok:
+            assert p.returncode == 0, p.stdout + p.stderr
+        return p
+
+    def raw(self, *args: str):
+        return json.loads(self.pachlite(*args, "--raw").stdout)
+
+    def jobs(self) -> list[dict]:
+        return self.raw("list", "job")
+
+    def get(self, address: str) -> str:
+        return self.pachlite("get", "file", address).stdout
+
+    def head(self, repo: str) -> str:
+        return self.raw("inspect", "commit", f"{repo}@master")["id"]
+
+
+# ---- below the public API: TODO(api) ----------------------------------------------------------
+# These read or damage the store's tables directly, for what no public call shows yet. They are
+# the only SQL in the tests; a change of schema changes them and nothing else.
+
+def stored_objects(store: Store) -> list[str]:
+    """The hashes of every content the store holds, sorted.
+
+    TODO(api): Store.objects() -> list[tuple[str, int]], (hash, size) of every stored content.
+    """
+    return [r[0] for r in store.query("SELECT hash FROM objects ORDER BY hash")]
+
+
+def datum_bytes(pfs: PFS, job) -> list[tuple[int, int]]:
+    """(bytes_in, bytes_out) of each of a job's datums, in the order of `datums`.
+
+    TODO(api): DatumInfo.bytes_in and .bytes_out (so `list datum --raw` shows them).
+    """
+    return [tuple(r) for r in pfs.store.query(
+        "SELECT bytes_in, bytes_out FROM datums WHERE job_id=? ORDER BY seq", (job.id,))]
+
+
+def damage_inline_object(store: Store, size: int, data: bytes) -> None:
+    """Overwrite the content of the stored (inline) object of `size` bytes, keeping its hash."""
+    with store.transaction() as tx:
+        tx.execute("UPDATE objects SET data=? WHERE size=?", (data, size))
+
+
+def damage_add_dangling_branch(store: Store, repo: str, branch: str) -> None:
+    """A branch of repo whose head names no commit."""
+    with store.transaction() as tx:
+        tx.execute("INSERT INTO branches VALUES(?, ?, 'f' || hex(randomblob(15)))", (repo, branch))
