@@ -20,7 +20,6 @@ from pachlite.pps.executors.container import (
     ContainerWorker,
     build_image,
     docker_available,
-    run_datum,
 )
 
 pytestmark = pytest.mark.docker
@@ -47,20 +46,16 @@ def pfs_dir(tmp_path) -> Path:
     return root
 
 
-@pytest.fixture(params=["run_datum", "ContainerWorker"])
-def run(request, image, pfs_dir):
-    """Run a command on the pfs_dir fixture, one container per datum or one exec per datum."""
-    if request.param == "run_datum":
-        yield lambda cmd, env={}, stdin=None, timeout=None: run_datum(
-            image, cmd, pfs_dir, env, stdin=stdin, timeout=timeout)
-    else:
-        with ContainerWorker(image, pfs_dir) as worker:
-            yield lambda cmd, env={}, stdin=None, timeout=None: worker.run(
-                cmd, env, stdin=stdin, timeout=timeout)
+@pytest.fixture
+def run(image, pfs_dir):
+    """Run a command on the pfs_dir fixture as a worker does: one exec per datum."""
+    with ContainerWorker(image, pfs_dir) as worker:
+        yield lambda cmd, env={}, stdin=None, timeout=None: worker.run(
+            cmd, env, stdin=stdin, timeout=timeout)
 
 
-def test_the_stage_image_holds_the_stage_programs_and_their_imports(image, pfs_dir):
-    result = run_datum(image, ["python3", "scripts/train.py", "--help"], pfs_dir, {})
+def test_the_stage_image_holds_the_stage_programs_and_their_imports(run):
+    result = run(["python3", "scripts/train.py", "--help"])
     assert result.exit_code == 0, result.stderr
     assert "--out-dir" in result.stdout
 
@@ -124,8 +119,8 @@ def test_the_stage_image_declares_a_non_root_user_and_workdir(image):
 
 
 def test_an_unknown_image_is_not_found(image, pfs_dir):
-    with pytest.raises(NotFound, match="no-such-image:0"):
-        run_datum("no-such-image:0", ["true"], pfs_dir, {})
+    with pytest.raises(NotFound, match="no-such-image:0"), ContainerWorker("no-such-image:0", pfs_dir) as w:
+        w.run(["true"], {})
 
 
 def test_a_failed_build_reports_the_tail_of_its_log(image, tmp_path):

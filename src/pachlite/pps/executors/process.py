@@ -63,15 +63,7 @@ class ProcessExecutor:
             scratch = Scratch(pfs_root)
             scratch.lay_out(files)
             code, log = self.execute(transform, env, pfs_root)
-            ok = code == 0 or (code is not None and code in transform.accept)
-            if not ok:
-                why = (f"timed out after {transform.timeout:g}s" if code is None
-                       else f"command exited with code {code}")
-                tail = log.decode(errors="replace").strip().splitlines()[-1:] if log else []
-                return Outcome(datum_id, False, why + (f": {tail[0]}" if tail else ""), [], log,
-                               started, time.time() - started)
-            outputs, err = scratch.collect(self.setup.objects)
-            return Outcome(datum_id, not err, err, outputs, log, started, time.time() - started)
+            return outcome(datum_id, code, log, transform, scratch, self.setup.objects, started)
         finally:
             clear(root)
 
@@ -113,3 +105,16 @@ def run_process(processes: Processes, cmd, stdin: str | None, env: dict, cwd: st
         return None, log
     finally:
         processes.reap(p)
+
+
+def outcome(datum_id: str, code: int | None, log: bytes, t: Transform, scratch: Scratch,
+            objects: Path, started: float) -> Outcome:
+    """A try's outcome from the command's exit (None: timed out) and what it left in /pfs/out."""
+    ok = code == 0 or (code is not None and code in t.accept)
+    if not ok:
+        why = f"timed out after {t.timeout:g}s" if code is None else f"command exited with code {code}"
+        tail = log.decode(errors="replace").strip().splitlines()[-1:] if log else []
+        return Outcome(datum_id, False, why + (f": {tail[0]}" if tail else ""), [], log, started,
+                       time.time() - started)
+    outputs, err = scratch.collect(objects)
+    return Outcome(datum_id, not err, err, outputs, log, started, time.time() - started)
