@@ -9,6 +9,7 @@ one declaration in pipelines.py and one script in scripts/.
 
 import glob
 import json
+import shlex
 import sys
 
 from snakemake.utils import min_version, validate

@@ -6,11 +6,19 @@
 
 from pachlite.spec import input_repos
 
-RUN_PIPELINE = ("pachlite run --spec {params.spec:q} --workers {threads} --head-file {output:q}"
-                + (" --container" if config.get("container") else ""))
 
-for name, spec in PIPELINES.items():
+def run_pipeline(spec):
+    """The rule's command, with the spec written into it rather than passed as a param: Snakemake
+    imports pandas (~0.5 s a run) to compare params when pandas is installed, and a changed
+    command makes the rule run again all the same."""
+    quoted = shlex.quote(json.dumps(spec, sort_keys=True)).replace("{", "{{").replace("}", "}}")
+    return (f"pachlite run --spec {quoted} --workers {{threads}} --head-file {{output:q}}"
+            + (" --container" if config.get("container") else ""))
 
+
+def pipeline_rule(name, spec):
+    # A function, not the loop's body: Snakemake evaluates `shell:` when the job runs, and by then
+    # a loop variable would name the last pipeline.
     rule:
         name:
             name
@@ -18,8 +26,10 @@ for name, spec in PIPELINES.items():
             [snake.head(repo) for repo in input_repos(spec)],
         output:
             snake.head(name),
-        params:
-            spec=json.dumps(spec, sort_keys=True),
         threads: spec.get("parallelismSpec", {}).get("constant", 1)
         shell:
-            RUN_PIPELINE
+            run_pipeline(spec)
+
+
+for name, spec in PIPELINES.items():
+    pipeline_rule(name, spec)
