@@ -3,19 +3,35 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
+WHEELS := pachyderm/wheels
+# The stage image's interpreter (its base's python3) and platform, for the wheels it installs.
+IMAGE_PYTHON := 3.11
+IMAGE_PLATFORM := manylinux_2_28_$(shell uname -m)
 
-.PHONY: run test bench clean
+.PHONY: run test wheels bench clean
 
-$(BIN)/.installed: pyproject.toml
+# The engine with the extras that running, plotting and testing the workflow need, and the stage
+# scripts' pinned packages: the same versions the stage image installs.
+$(BIN)/.installed: pyproject.toml scripts/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,report]'
+	$(BIN)/python -m pip install -q -e '.[workflow,report,docker,test]' -r scripts/requirements.txt
 	touch $@
+
+# The stage image's packages as wheels in its build context, so `docker build` needs no network.
+$(WHEELS)/.downloaded: scripts/requirements.txt | $(BIN)/.installed
+	rm -rf $(WHEELS)
+	$(BIN)/python -m pip download -q -d $(WHEELS) -r scripts/requirements.txt --only-binary=:all: \
+	  --python-version $(IMAGE_PYTHON) --implementation cp --abi cp$(subst .,,$(IMAGE_PYTHON)) \
+	  --platform $(IMAGE_PLATFORM)
+	touch $@
+
+wheels: $(WHEELS)/.downloaded
 
 run: $(BIN)/.installed
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES)
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed $(WHEELS)/.downloaded
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
 bench: $(BIN)/.installed

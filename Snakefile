@@ -1,13 +1,15 @@
 """The diabetes-progression regression of the Pachyderm tutorials, run locally by pachlite.
 
-One rule per Pachyderm pipeline (declared once, in pipelines.py): its inputs are the heads of its
-input repos, its output the head of its output repo, so `snakemake --rulegraph` is the
-repo-to-stage DAG. Inside a rule, `pachlite run` executes the pipeline's job with the rule's
-threads as workers: only new or changed datums run.
+One rule per Pachyderm pipeline, made from its declaration in pipelines.py (rules/pipelines.smk):
+its inputs are the heads of its input repos, its output the head of its output repo, so
+`snakemake --rulegraph` is the repo-to-stage DAG. Inside a rule, `pachlite run` executes the
+pipeline's job with the rule's threads as workers: only new or changed datums run. A new stage is
+one declaration in pipelines.py and one script in scripts/.
 """
 
 import glob
 import json
+import shlex
 import sys
 
 from snakemake.utils import min_version, validate
@@ -26,12 +28,8 @@ REPOS = declared.repos(config)
 # A branch moved outside Snakemake (a rollback) makes what reads it run again.
 snake.drop_stale_heads(list(PIPELINES))
 
-include: "rules/common.smk"
 include: "rules/ingest.smk"
-include: "rules/train.smk"
-if config["qc"]["enabled"]:
-    include: "rules/qc.smk"
-include: "rules/predict.smk"
+include: "rules/pipelines.smk"
 include: "rules/report.smk"
 
 

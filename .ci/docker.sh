@@ -5,15 +5,18 @@
 #   bash .ci/docker.sh stop    # stop the dockerd that `start` started
 #
 # Idempotent: an engine that already answers is used as it is; the base image is built only if
-# the engine lacks it, from a cached debootstrap tarball when there is one. Run as root.
+# the engine lacks it (or holds one made with other packages), from a cached debootstrap tarball
+# when there is one. Run as root.
 #
 # dockerd runs with no bridge and no iptables/ip-forward changes: datums need no network (pachlite
-# runs them with --network none), and the host's firewall and sysctls stay as they were.
+# runs them with --network none), and the host's firewall and sysctls stay as they were. So a
+# `docker build` cannot reach PyPI either: the stage image installs its pinned packages from the
+# wheels `make wheels` downloads beforehand (`make test` does).
 set -euo pipefail
 
 BASE_IMAGE=pachlite-base:bookworm
 SUITE=bookworm
-PACKAGES=python3  # the stage programs use only the standard library
+PACKAGES=python3,python3-venv  # the stage image makes a venv of the pinned packages on it
 CACHE_DIR=${PACHLITE_CACHE_DIR:-/var/cache/pachlite}
 LOG=${PACHLITE_DOCKERD_LOG:-/var/log/pachlite-dockerd.log}
 PIDFILE=/var/run/pachlite-dockerd.pid
@@ -77,14 +80,16 @@ debian_mirror() {
 
 # A minimal Debian root file system with Python, imported as an image: no registry.
 build_base_image() {
-  if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
-    say "$BASE_IMAGE is already in the engine"
-    return
-  fi
   local mirror; mirror=${PACHLITE_DEBIAN_MIRROR:-$(debian_mirror)}
   mirror=${mirror:-http://deb.debian.org/debian/}
   # The cache key names everything that changes the tarball's content.
   local key; key=$(printf '%s %s %s' "$SUITE" "$PACKAGES" "$mirror" | sha256sum | cut -c1-12)
+  # The image's comment carries the key: a base imported with other packages is replaced.
+  local message="debootstrap $SUITE minbase +$PACKAGES ($key)"
+  if [ "$(docker image inspect --format '{{.Comment}}' "$BASE_IMAGE" 2>/dev/null)" = "$message" ]; then
+    say "$BASE_IMAGE is already in the engine"
+    return
+  fi
   local tarball=$CACHE_DIR/$SUITE-minbase-$key.tar
   mkdir -p "$CACHE_DIR"
   if [ -f "$tarball" ]; then
@@ -106,7 +111,7 @@ build_base_image() {
     say "root file system built in $(since "$t"): $tarball ($(du -h "$tarball" | cut -f1))"
   fi
   local t; t=$(now)
-  docker import --message "debootstrap $SUITE minbase +$PACKAGES" "$tarball" "$BASE_IMAGE" >/dev/null
+  docker import --message "$message" "$tarball" "$BASE_IMAGE" >/dev/null
   say "imported $BASE_IMAGE in $(since "$t")"
 }
 

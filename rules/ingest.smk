@@ -14,7 +14,6 @@ rule ingest_attributes:
         sorted(glob.glob(f"{config['data']['attributes']}/*.json")),
     output:
         snake.head("attributes"),
-    params:
-        folder=config["data"]["attributes"],
-    shell:
-        "pachlite put file attributes@master:/ -r -f {params.folder:q} --sync --head-file {output:q}"
+    shell:  # no params: see run_pipeline in pipelines.smk
+        f"pachlite put file attributes@master:/ -r -f {shlex.quote(config['data']['attributes'])} "
+        "--sync --head-file {output:q}"

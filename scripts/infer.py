@@ -8,29 +8,45 @@ repeated or several at once, so one call can serve many datums.
 from __future__ import annotations
 
 import argparse
-import sys
+import json
 
-from pachlite.errors import PachliteError
-from pachlite.regression import run_infer, write_outputs
+import pandas as pd
+
+from diabetes import stage
+from diabetes.data import files_under, read_model, read_record
+from diabetes.stage import StageError
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, metavar="FILE", help="qcontrol's model.json")
-    parser.add_argument(
-        "--attributes", required=True, action="extend", nargs="+", metavar="PATH", help="attribute files or folders"
-    )
-    parser.add_argument("--out-dir", required=True, metavar="DIR", help="where to write, e.g. /pfs/out")
-    args = parser.parse_args(argv)
-    try:
-        result = run_infer(args.model, args.attributes)
-        write_outputs(args.out_dir, result.files)
-    except PachliteError as err:
-        print(err, file=sys.stderr)
-        return 1
-    print(result.summary)
-    return 0
+def infer(args: argparse.Namespace) -> dict[str, str]:
+    model = read_model(args.model)
+    sources: dict[str, str] = {}  # output name -> attribute file
+    for given in args.attributes:
+        found = files_under(given)
+        if not found:
+            raise StageError(given, "holds no attribute files", "put the attribute JSON files in it")
+        for path, name in found:
+            if name in sources:
+                raise StageError(path, f"would write {name} that {sources[name]} writes too",
+                                 "give attribute files distinct names")
+            sources[name] = path
+    attributes = {}
+    for name, path in sources.items():
+        attributes[name], _ = read_record(path)
+        model.require_features(attributes[name], path)
+    predicted = model.predict(pd.DataFrame(list(attributes.values()), index=list(attributes)))
+    print(f"predicted {len(attributes)} file(s) with {args.model}")
+    return {
+        name: json.dumps({
+            "predicted_diabetes_progression": float(predicted[name]),
+            "independent_variables": [{"name": n, "value": v} for n, v in variables.items()],
+        }, indent=2)
+        for name, variables in attributes.items()
+    }
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    arguments = stage.parser(__doc__)
+    arguments.add_argument("--model", required=True, metavar="FILE", help="qcontrol's model.json")
+    arguments.add_argument("--attributes", required=True, action="extend", nargs="+", metavar="PATH",
+                           help="attribute files or folders")
+    stage.run(arguments, infer)

@@ -6,26 +6,28 @@ its features as `independent_variables` and its y as `dependent_variable`.
 from __future__ import annotations
 
 import argparse
-import sys
+import json
 
-from pachlite.errors import PachliteError
-from pachlite.regression import run_qc_pre_process, write_outputs
+from diabetes import stage
+from diabetes.data import TARGET, read_csv, require_columns
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--in", dest="in_file", required=True, metavar="FILE", help="the holdout CSV")
-    parser.add_argument("--out-dir", required=True, metavar="DIR", help="where to write, e.g. /pfs/out")
-    args = parser.parse_args(argv)
-    try:
-        result = run_qc_pre_process(args.in_file)
-        write_outputs(args.out_dir, result.files)
-    except PachliteError as err:
-        print(err, file=sys.stderr)
-        return 1
-    print(result.summary)
-    return 0
+def qc_pre_process(args: argparse.Namespace) -> dict[str, str]:
+    data = read_csv(args.in_file)
+    require_columns(data, [TARGET], args.in_file)
+    features = data.columns.drop(TARGET)
+    files = {
+        f"{n}.json": json.dumps({
+            "independent_variables": [{"name": name, "value": row[name]} for name in features],
+            "dependent_variable": row[TARGET],
+        }, indent=2)
+        for n, row in enumerate(data.to_dict("records"), start=1)
+    }
+    print(f"wrote {len(files)} QC records from {args.in_file}")
+    return files
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    arguments = stage.parser(__doc__)
+    arguments.add_argument("--in", dest="in_file", required=True, metavar="FILE", help="the holdout CSV")
+    stage.run(arguments, qc_pre_process)

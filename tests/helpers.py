@@ -1,7 +1,7 @@
 """What the test modules share besides fixtures (those are in conftest.py): project paths, the
 one `put`, reading a commit back, the `pachlite` command in a subprocess or in this process.
 
-Tests check the store through public API only: the PFS methods, `pachlite.pipeline`, and the
+Tests check the store through public API only: the PFS methods, `pachlite.pps.pipeline`, and the
 CLI's `--raw` JSON where the library has no call for it yet (jobs, datums, logs). The few
 helpers at the end that reach below that API are marked TODO(api).
 """

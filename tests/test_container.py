@@ -155,8 +155,8 @@ def test_a_job_in_container_mode_sees_pfs_and_only_the_pods_environment(image, p
     env = dict(line.split("=", 1) for line in files["/env-a"].splitlines())
     assert env["data"] == "/pfs/data/a" and env["GREETING"] == "hi"
     assert env["PACH_JOB_ID"] == job.id and env["data_COMMIT"] == job.inputs[0][2]
-    assert "HOST_SECRET" not in env and "PYTHONPATH" in env  # the image's own, not the host's
-    assert env["PYTHONPATH"] == "/app/src"
+    assert "HOST_SECRET" not in env  # the pod's environment, not the host's
+    assert env["PATH"].startswith("/opt/stage/bin:")  # the image's own, with the stage packages
 
 
 def test_a_job_without_an_image_uses_pachyderms_default_and_says_it_is_missing(image, pfs):

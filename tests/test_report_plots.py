@@ -2,46 +2,47 @@
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from pachlite import report_plots
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import plots  # noqa: E402
+from diabetes.data import Model, read_csv  # noqa: E402
+
 DIABETES = ROOT / "data" / "diabetes.csv"
+
+
+@pytest.fixture(scope="module")
+def data() -> pd.DataFrame:
+    return read_csv(str(DIABETES))
 
 
 def is_png(path: Path) -> bool:
     return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5_000
 
 
-def model(tmp_path: Path, coefficients: dict[str, float]) -> Path:
-    path = tmp_path / "model.json"
-    path.write_text(json.dumps({
-        "intercept": 152.1, "coefficients": [{"name": n, "coefficient": c} for n, c in coefficients.items()]
-    }))
-    return path
-
-
-def test_profile_training(tmp_path):
-    report_plots.profile_training(DIABETES, tmp_path / "profile.png")
+def test_profile(tmp_path, data):
+    plots.profile(data, "diabetes.csv", tmp_path / "profile.png")
     assert is_png(tmp_path / "profile.png")
 
 
 @pytest.mark.parametrize("coefficients", [{"bmi": 949.4}, {"bmi": 675.1, "ltg": 615.0}])
-def test_fitted_for_one_or_more_features(tmp_path, coefficients):
-    report_plots.fitted(DIABETES, model(tmp_path, coefficients), tmp_path / "fitted.png")
+def test_fitted_for_one_or_more_features(tmp_path, data, coefficients):
+    plots.fitted(data, Model(152.1, pd.Series(coefficients)), tmp_path / "fitted.png")
     assert is_png(tmp_path / "fitted.png")
 
 
-def test_residuals(tmp_path):
-    report_plots.residuals(DIABETES, model(tmp_path, {"bmi": 675.1, "ltg": 615.0}), tmp_path / "residuals.png")
+def test_residuals(tmp_path, data):
+    plots.residuals(data, Model(152.1, pd.Series({"bmi": 675.1, "ltg": 615.0})), tmp_path / "residuals.png")
     assert is_png(tmp_path / "residuals.png")
 
 
 @pytest.mark.parametrize("history", [[], [("a1b2c3d4e5f60718", 46.4), ("0badc0ffee112233", 47.9)]])
 def test_rmse_history(tmp_path, history):
-    report_plots.rmse_history(history, tmp_path / "history.png", threshold=60.0)
+    plots.rmse_history(history, tmp_path / "history.png", threshold=60.0)
     assert is_png(tmp_path / "history.png")

@@ -1,0 +1,208 @@
+"""Reading the stages' inputs, checked, and the model's JSON format.
+
+Every reader raises `StageError` naming the file (and line), the problem and the fix, so a bad
+input fails its datum with one line. Numbers must be finite: NaN or infinity in a CSV or JSON
+file is an error, not a value to carry into the fit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from diabetes.stage import StageError
+
+TARGET = "y"  # the disease progression every tutorial predicts
+MOUNT_HINT = "check the path; in a pipeline an input is mounted at /pfs/<input name>/<its path in the repo>"
+
+
+def read_csv(path: str) -> pd.DataFrame:
+    """A CSV with a header line and rows of finite numbers, as float columns; blank lines skipped.
+
+    Read as text first, so an error can quote the cell and name its line in the file.
+    """
+    try:
+        cells = pd.read_csv(path, header=None, dtype=str, keep_default_na=False,
+                            skip_blank_lines=False, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise StageError(path, "is empty",
+                         f"give a CSV with a header line (e.g. age,sex,bmi,...,{TARGET}) and data rows") from None
+    except pd.errors.ParserError as err:
+        raise StageError(path, f"is not a well-formed CSV ({' '.join(str(err).split())})",
+                         "give every row one value per column and close every quote") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise _unreadable(path, err) from None
+    header = cells.iloc[0].str.strip()
+    if (header == "").any():
+        raise StageError(f"{path}:1", "has an empty column name", "name every column")
+    repeated = sorted(set(header[header.duplicated()]))
+    if repeated:
+        raise StageError(f"{path}:1", f"names column(s) {', '.join(repeated)} more than once",
+                         "give each column a unique name")
+    rows = cells.iloc[1:]
+    rows = rows[~rows.apply(lambda column: column.str.strip() == "").all(axis=1)]
+    if rows.empty:
+        raise StageError(path, "has a header but no data rows", "add data rows below the header")
+    numbers = rows.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    bad = np.argwhere(~np.isfinite(numbers))
+    if len(bad):
+        i, j = bad[0]
+        text = rows.iat[i, j].strip()
+        if np.isnan(numbers[i, j]) and text.lower().lstrip("+-") != "nan":
+            problem = f"holds {text!r}, not a number" if text else "holds nothing, not a number"
+        else:
+            problem = f"holds {text!r}, not a finite number"
+        # row labels are 0-based line indexes of the file, the header's being 0
+        raise StageError(f"{path}:{rows.index[i] + 1}", f"column {header.iat[j]!r} {problem}",
+                         "put a number there or remove the row")
+    return pd.DataFrame(numbers, columns=header.tolist())
+
+
+def require_columns(data: pd.DataFrame, names: list[str], where: str) -> None:
+    for name in names:
+        if name not in data.columns:
+            raise StageError(where, f"has no column {name!r} (it has: {', '.join(data.columns)})",
+                             f"add the {TARGET!r} column (the disease progression to predict)" if name == TARGET
+                             else "add the column, or use only features among its columns")
+
+
+def read_json(path: str) -> object:
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise _unreadable(path, err) from None
+
+    def reject(constant: str) -> float:
+        raise ValueError(f"{constant} is not a number JSON allows")
+
+    try:
+        return json.loads(text, parse_constant=reject)
+    except ValueError as err:  # json.JSONDecodeError is a ValueError
+        raise StageError(path, f"is not valid JSON ({err})", "fix the JSON syntax") from None
+
+
+def files_under(path: str) -> list[tuple[str, str]]:
+    """(file, its name relative to `path`) for a file, or for every file below a folder, sorted.
+
+    Pachyderm mounts a datum's file at its full path, so `path` may be either.
+    """
+    root = Path(path)
+    if root.is_file():
+        return [(str(root), root.name)]
+    if not root.is_dir():
+        raise StageError(path, "no such file or directory", MOUNT_HINT)
+    found = []
+    for folder, _, names in os.walk(root, followlinks=True):  # pachlite may lay datums out as links
+        for name in names:
+            file = Path(folder, name)
+            if file.is_file():
+                found.append((str(file), file.relative_to(root).as_posix()))
+    return sorted(found)
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """`intercept + coefficients @ features`, as model.json holds it; `rmse` once qcontrol passed it."""
+
+    intercept: float
+    coefficients: pd.Series  # feature name -> coefficient, in the model's order
+    rmse: float | None = None
+
+    def predict(self, features: pd.DataFrame) -> pd.Series:
+        """One prediction per row, summed term by term in the model's order (as the workshop's Go
+        programs did): elementwise, so a row predicts to the same bits alone or in any batch,
+        which a matrix product does not promise."""
+        total = pd.Series(self.intercept, index=features.index)
+        for name, coefficient in self.coefficients.items():
+            total = total + coefficient * features[name]
+        return total
+
+    def require_features(self, variables: pd.Series, where: str) -> None:
+        """Refuse a record without a feature the model uses (it would not count as zero)."""
+        for name in self.coefficients.index:
+            if name not in variables.index:
+                raise StageError(
+                    where,
+                    f"has no value for {name!r}, which the model uses "
+                    f"(the file has: {', '.join(variables.index) or 'nothing'})",
+                    f'add {{"name": "{name}", "value": <number>}} to its independent_variables, '
+                    f"or retrain the model without {name!r}")
+
+    def to_json(self) -> str:
+        """The workshop's model.json (with "rmse" first, as its qcontrol wrote it)."""
+        head = {"rmse": self.rmse} if self.rmse is not None else {}
+        return json.dumps(head | {
+            "intercept": self.intercept,
+            "coefficients": [{"name": name, "coefficient": float(c)} for name, c in self.coefficients.items()],
+        }, indent=2)
+
+
+def read_model(path: str) -> Model:
+    """model.json as the model or qcontrol stage writes it."""
+    data = read_json(path)
+    fix = ('give the model stage\'s model.json: {"intercept": ..., '
+           '"coefficients": [{"name": ..., "coefficient": ...}]}')
+    if not isinstance(data, dict) or "intercept" not in data:
+        raise StageError(path, 'has no "intercept"', fix)
+    coefficients = _named_numbers(data, "coefficients", "coefficient", path, fix)
+    if coefficients.empty:
+        raise StageError(path, 'has an empty "coefficients" list', fix)
+    rmse = _number(data["rmse"], path, "rmse", fix) if "rmse" in data else None
+    return Model(_number(data["intercept"], path, "intercept", fix), coefficients, rmse)
+
+
+def read_record(path: str, observed: bool = False) -> tuple[pd.Series, float | None]:
+    """An attribute file's `independent_variables` (name -> value) and, for a QC record
+    (`observed`), its `dependent_variable`: the y it should predict."""
+    data = read_json(path)
+    shape = '{"independent_variables": [{"name": "bmi", "value": 0.06}, ...]' + (
+        ', "dependent_variable": <observed y>}' if observed else "}")
+    variables = _named_numbers(data, "independent_variables", "value", path, f"write the file as {shape}")
+    if not observed:
+        return variables, None
+    if "dependent_variable" not in data:  # data is a dict: _named_numbers checked it
+        raise StageError(path, 'has no "dependent_variable" (the observed y)',
+                         "QC files come from the qc_pre_process stage; give its output folder")
+    return variables, _number(data["dependent_variable"], path, "dependent_variable", "give the observed y")
+
+
+def _named_numbers(data: object, key: str, field: str, where: str, fix: str) -> pd.Series:
+    """`[{"name": ..., field: number}, ...]` under `key`, names unique, as a Series by name."""
+    items = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise StageError(where, f"has no {key!r} list", fix)
+    values: dict[str, float] = {}
+    for n, item in enumerate(items):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not name:
+            raise StageError(where, f'{key}[{n}] has no "name"', f'write it as {{"name": ..., "{field}": ...}}')
+        if name in values:
+            raise StageError(where, f"{key} names {name!r} twice", "keep one entry per name")
+        if field not in item:
+            raise StageError(where, f"{key}[{n}] ({name}) has no {field!r}", f'add "{field}": <number>')
+        values[name] = _number(item[field], where, f"{key}[{n}] ({name}) {field}", "give a number")
+    return pd.Series(values, dtype=float)
+
+
+def _number(value: object, where: str, what: str, fix: str) -> float:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = float(value) if abs(value) < 1e308 else math.inf
+    if isinstance(value, float) and math.isfinite(value):  # json reads 1e999 as inf
+        return value
+    raise StageError(where, f"{what} is {json.dumps(value)[:40]}, not a finite number", fix)
+
+
+def _unreadable(path: str, err: Exception) -> StageError:
+    if isinstance(err, FileNotFoundError):
+        return StageError(path, "no such file", MOUNT_HINT)
+    if isinstance(err, IsADirectoryError):
+        return StageError(path, "is a directory, not a file", "give the file inside it")
+    if isinstance(err, UnicodeDecodeError):
+        return StageError(path, "is not UTF-8 text", "give a CSV or JSON text file")
+    return StageError(path, f"cannot be read ({getattr(err, 'strerror', err)})", "check its permissions")
