@@ -1,0 +1,148 @@
+"""The `datums` table and its `datum_records` view: what each job did with each datum.
+
+A job writes one row per datum it ran, and carries a row over for each datum it skipped. A
+carried row leaves hash, inputs and outputs empty: they are those of the row of the job that
+processed the datum (source_job), so carrying 10^5 unchanged datums copies ids only, with one
+INSERT…SELECT. The `datum_records` view fills them in; every read of a datum's record goes
+through it.
+
+A job writes and reads 10^5 rows at a time: `insert` takes rows as built (a DatumRow is a tuple
+in column order, inputs and outputs already JSON text), and `base_records` builds the caller's
+records from plain tuples.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple, Sequence, TypeVar
+
+if TYPE_CHECKING:
+    from .db import Handle, Tx
+
+
+class DatumRow(NamedTuple):
+    """A row of `datums`, as a job writes it for a datum it ran."""
+    job_id: str
+    id: str
+    hash: str
+    state: str
+    reason: str
+    inputs: str             # JSON: [[name, repo, branch, path], ...]
+    outputs: str            # JSON: [[path, content hash, size], ...]
+    started: float | None
+    duration: float | None
+    log_hash: str | None    # the object holding the user code's output, if it printed any
+    bytes_in: int
+    bytes_out: int
+    source_job: str         # the job that processed the datum (this one, for a row it ran)
+    seq: int                # the datum's place in the job's listing
+
+
+class DatumRecord(NamedTuple):
+    """A datum's record as the `datum_records` view gives it, JSON decoded."""
+    job_id: str
+    id: str
+    hash: str
+    state: str
+    reason: str
+    inputs: tuple[tuple[str, str, str, str], ...]  # (name, repo, branch, path)
+    outputs: tuple[tuple[str, str, int], ...]      # (path, content hash, size)
+    started: float | None
+    duration: float | None
+    log_hash: str | None
+    bytes_in: int
+    bytes_out: int
+    source_job: str
+    seq: int
+
+
+T = TypeVar("T")
+
+# Rows are built by name: every SELECT lists the row type's fields, in their order.
+_COLS = ", ".join(DatumRecord._fields)
+
+
+def insert(tx: Tx, rows: Sequence[DatumRow]) -> None:
+    tx.db.executemany("INSERT INTO datums VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+
+
+def next_seq(s: Handle, job_id: str) -> int:
+    """The place after the job's last datum (0 for a job without datums)."""
+    return s.db.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM datums WHERE job_id=?",
+                        (job_id,)).fetchone()[0]
+
+
+# A carried row: the base row's id and source_job, state `state`, hash, inputs and outputs empty.
+_CARRY = ("INSERT INTO datums SELECT ?, d.id, '', ?, '', '', '', NULL, NULL, NULL, 0, 0, "
+          "d.source_job, ")
+
+
+def _load_carry(tx: Tx, rows: Iterable[tuple[str, int | None]]) -> None:
+    # The ids go through a temporary table: 10^5 of them are one executemany and one join.
+    tx.db.execute("CREATE TEMP TABLE IF NOT EXISTS carry(id TEXT PRIMARY KEY, seq INTEGER)")
+    tx.db.execute("DELETE FROM carry")
+    tx.db.executemany("INSERT INTO carry VALUES(?,?)", rows)
+
+
+def carry(tx: Tx, job_id: str, base_id: str, state: str, seqs: Iterable[tuple[str, int]]) -> None:
+    """Carry the base job's rows of these (datum id, place in this job) into job_id."""
+    _load_carry(tx, seqs)
+    tx.db.execute(_CARRY + "c.seq FROM datums d JOIN carry c ON c.id=d.id WHERE d.job_id=?",
+                  (job_id, state, base_id))
+
+
+def carry_except(tx: Tx, job_id: str, base_id: str, state: str, listed: Iterable[str]) -> None:
+    """Carry every row of the base job but those of `listed` datums into job_id, each in its
+    place in the base job (a delta plan lists only the datums it looked at)."""
+    _load_carry(tx, ((i, None) for i in listed))
+    tx.db.execute(_CARRY + "d.seq FROM datums d WHERE d.job_id=? AND d.id NOT IN "
+                  "(SELECT id FROM carry)", (job_id, state, base_id))
+
+
+def base_records(s: Handle, job_id: str, ids: list[str] | None = None,
+                 make: Callable[..., T] = tuple) -> dict[str, T]:
+    """datum id → make(id, hash, state, outputs, source_job) for every datum of a job, or for
+    those `ids`: what a new job compares its datums with. A full plan reads 10^5: the caller's
+    record type is built straight from each row, with no row object in between."""
+    out: dict[str, T] = {}
+    cur = s.db.cursor()
+    cur.row_factory = None
+    if ids is None:
+        cur.execute("SELECT id, hash, state, outputs, source_job FROM datum_records "
+                    "WHERE job_id=?", (job_id,))
+        chunks = [cur]
+    else:
+        chunks = (cur.execute("SELECT id, hash, state, outputs, source_job FROM datum_records "
+                              f"WHERE job_id=? AND id IN ({','.join('?' * len(chunk))})",
+                              (job_id, *chunk)).fetchall()
+                  # under SQLite's limit of parameters per statement
+                  for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)))
+    for rows in chunks:
+        for did, h, state, outputs, source in rows:
+            out[did] = make(did, h, state, tuple(tuple(o) for o in json.loads(outputs)), source)
+    return out
+
+
+def records(s: Handle, job_id: str, id_prefix: str | None = None) -> list[DatumRecord]:
+    """A job's datum records (those whose id starts with id_prefix, when given), in order."""
+    out = []
+    for r in s.db.execute(f"SELECT {_COLS} FROM datum_records WHERE job_id=?1 AND "
+                          "(?2 IS NULL OR id LIKE ?2 || '%') ORDER BY seq", (job_id, id_prefix)):
+        rec = DatumRecord._make(r)
+        out.append(rec._replace(inputs=tuple(tuple(i) for i in json.loads(rec.inputs)),
+                                outputs=tuple(tuple(o) for o in json.loads(rec.outputs))))
+    return out
+
+
+def logs(s: Handle, job_id: str, id_prefix: str | None = None) -> list[tuple[str, str]]:
+    """(datum id, log object hash) of a job's datums that printed something, in order."""
+    return [(did, h) for did, h in s.db.execute(
+        "SELECT id, log_hash FROM datums WHERE job_id=?1 AND log_hash IS NOT NULL AND "
+        "(?2 IS NULL OR id LIKE ?2 || '%') ORDER BY seq", (job_id, id_prefix))]
+
+
+def output_owner(s: Handle, job_id: str, path: str) -> str | None:
+    """A datum of the job that output `path` (None if none did)."""
+    row = s.db.execute("SELECT id FROM datum_records WHERE job_id=? AND instr(outputs, ?) LIMIT 1",
+                       (job_id, json.dumps(path))).fetchone()
+    return row[0] if row else None
