@@ -31,6 +31,9 @@ from .pfs import AUTO, PFS, new_id
 from .plan import (DELETE, FAILED, RECOVERED, RUN, SKIP, SKIPPED, SUCCESS, BaseDatum, Plan,
                    Step, plan, plan_steps)
 from .pyworker import WARM_VAR, python_script, warm_command
+from .store import commits, datums, files, jobs, objects
+from .store.datums import DatumRow
+from .store.jobs import JobRow
 from .worker import Outcome, Transform, kill_running, process_datum, reap, start_process
 
 # Job states, as Pachyderm names them (JOB_SUCCESS → "success").
@@ -84,11 +87,10 @@ class DatumInfo:
     source_job: str
 
 
-def job_from_row(r) -> JobInfo:
-    return JobInfo(r["id"], r["pipeline"], r["state"], r["reason"], r["output_commit"], r["created"],
-                   r["started"], r["finished"], r["processed"], r["skipped"], r["failed"],
-                   r["recovered"], r["total"], r["bytes_in"], r["bytes_out"],
-                   tuple(tuple(x) for x in json.loads(r["inputs"])))
+def job_from_row(r: JobRow) -> JobInfo:
+    return JobInfo(r.id, r.pipeline, r.state, r.reason, r.output_commit, r.created, r.started,
+                   r.finished, r.processed, r.skipped, r.failed, r.recovered, r.total, r.bytes_in,
+                   r.bytes_out, r.inputs)
 
 
 def scratch_dir() -> Path:
@@ -177,18 +179,13 @@ class Job:
         return out
 
     def base_job(self) -> JobInfo | None:
-        r = self.pfs.store.one("SELECT * FROM jobs WHERE pipeline=? AND state=? ORDER BY seq DESC "
-                               "LIMIT 1", (self.name, JOB_SUCCESS))
+        r = jobs.latest(self.pfs.store, self.name, state=JOB_SUCCESS)
         return job_from_row(r) if r else None
 
     def base_datums(self, base: JobInfo | None) -> dict[str, BaseDatum]:
         if base is None:
             return {}
-        rows = self.pfs.store.db.execute(
-            "SELECT id, hash, state, outputs, source_job FROM datum_records WHERE job_id=?",
-            (base.id,))
-        return {r[0]: BaseDatum(r[0], r[1], r[2], tuple(tuple(o) for o in json.loads(r[3])), r[4])
-                for r in rows}
+        return datums.base_records(self.pfs.store, base.id, make=BaseDatum)
 
     def plan(self, full: bool = False) -> tuple[Plan, JobInfo | None]:
         """The datum plan against the base job. Unless `full` (what --dry-run shows: a step for
@@ -197,8 +194,8 @@ class Job:
         no_skip = self.spec.get("reprocessSpec") == "every_job"
         if base is not None and not no_skip and not full:
             # Same pipeline version and salt as the base job: only what changed needs a look.
-            row = self.pfs.store.one("SELECT pipeline_version, salt FROM jobs WHERE id=?", (base.id,))
-            if tuple(row) == (self.version, self.salt):
+            row = jobs.get(self.pfs.store, base.id)
+            if (row.pipeline_version, row.salt) == (self.version, self.salt):
                 from .delta import delta_plan
                 p = delta_plan(self.pfs, self.spec["input"], self.salt, base.id,
                                {(r, b): c for r, b, c in base.inputs},
@@ -215,12 +212,9 @@ class Job:
         store = self.pfs.store
         inputs = self.input_commits()
         created = time.time()
-        seq_sql = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs)"
         with store.transaction() as tx:
-            tx.execute(f"INSERT INTO jobs(id, pipeline, pipeline_version, salt, state, created, "
-                       f"started, inputs, seq) VALUES(?,?,?,?,?,?,?,?,{seq_sql})",
-                       (job_id, self.name, self.version, self.salt, RUNNING, created, created,
-                        json.dumps(inputs)))
+            jobs.insert(tx, job_id, self.name, self.version, self.salt, RUNNING, inputs,
+                        created=created, started=created)
         try:
             self._prestart(job_id)
             # No garbage collection while the job runs: a full one walks the 10^6 objects of a
@@ -236,26 +230,22 @@ class Job:
                 else:
                     p, base = self.plan()
                     # Carried datums keep their base job's places; the listed ones come after them.
-                    offset = 0
-                    if p.carried:
-                        offset = store.one("SELECT COALESCE(MAX(seq), -1) + 1 FROM datums "
-                                           "WHERE job_id=?", (base.id,))[0]
+                    offset = datums.next_seq(store, base.id) if p.carried else 0
                     self._seq = {s.datum_id: i for i, s in enumerate(p.steps, start=offset)}
                     outcomes = self._execute(job_id, Feed.of(p.runs))
                 self._finish(job_id, p, base, outcomes, inputs)
         except BaseException as e:
             reason = str(e) if isinstance(e, PachliteError) else f"{type(e).__name__}: {e}"
             with store.transaction() as tx:
-                tx.execute("UPDATE jobs SET state=?, reason=?, finished=? WHERE id=?",
-                           (KILLED if isinstance(e, KeyboardInterrupt) else FAILURE, reason,
-                            time.time(), job_id))
+                jobs.set_state(tx, job_id, KILLED if isinstance(e, KeyboardInterrupt) else FAILURE,
+                               reason)
             raise
         finally:
             if self._spare is not None:  # nothing ran in it
                 self._spare.close()
                 self._spare = None
             shutil.rmtree(scratch_dir() / job_id, ignore_errors=True)  # every worker's /pfs
-        return job_from_row(store.one("SELECT * FROM jobs WHERE id=?", (job_id,)))
+        return job_from_row(jobs.get(store, job_id))
 
     def _numbered(self, steps: Iterator[Step]) -> Iterator[Step]:
         for i, s in enumerate(steps):
@@ -274,14 +264,7 @@ class Job:
 
     def _inline(self, steps: Sequence[Step]) -> dict[str, bytes]:
         hashes = list({f.hash for s in steps for di in s.datum.inputs for f in di.files})
-        out: dict[str, bytes] = {}
-        db = self.pfs.store.db
-        for i in range(0, len(hashes), 900):
-            chunk = hashes[i:i + 900]
-            out.update({h: d for h, d in db.execute(
-                f"SELECT hash, data FROM objects WHERE hash IN ({','.join('?' * len(chunk))}) "
-                "AND data IS NOT NULL", chunk)})
-        return out
+        return objects.inlined(self.pfs.store, hashes)
 
     def _base_env(self, job_id: str) -> dict[str, str]:
         # A container gets the worker pod's environment (Pachyderm's variables and transform.env),
@@ -444,31 +427,25 @@ class Job:
             st, o, n = results[s.datum_id]
             pre = self._rows.get(s.datum_id)
             rows.append(pre[1] if pre and pre[0] == st else self._row(job_id, s, st, o))
-        bytes_in, bytes_out = sum(r[10] for r in rows), sum(r[11] for r in rows)
+        bytes_in, bytes_out = sum(r.bytes_in for r in rows), sum(r.bytes_out for r in rows)
         logs = []  # (hash, size, content) of each log: the rows hold their hashes
         for r in rows:
-            if r[9]:
-                log = results[r[1]][1].log
-                logs.append((r[9], len(log), log))
-        rows.sort(key=lambda r: r[1])  # in key order, SQLite appends instead of splitting pages
-        # Skipped datums are the base job's rows, carried by SQL: a delta plan's are every base
-        # datum it did not run or delete, in their places; a full plan's are its skip steps.
-        carried = "INSERT INTO datums SELECT ?, d.id, '', ?, '', '', '', NULL, NULL, NULL, 0, 0, " \
-                  "d.source_job, "
-        if p.carried:
-            carry = [(s.datum_id, None) for s in p.steps if s.action != SKIP]
-            carried += "d.seq FROM datums d WHERE d.job_id=? AND d.id NOT IN (SELECT id FROM carry)"
-        else:
-            carry = [(s.datum_id, self._seq[s.datum_id]) for s in p.steps if s.action == SKIP]
-            carried += "c.seq FROM datums d JOIN carry c ON c.id=d.id WHERE d.job_id=?"
+            if r.log_hash:
+                log = results[r.id][1].log
+                logs.append((r.log_hash, len(log), log))
+        rows.sort(key=lambda r: r.id)  # in key order, SQLite appends instead of splitting pages
         with store.transaction() as tx:
             tx.put_objects(logs)
-            tx.executemany("INSERT INTO datums VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-            if p.count(SKIP):
-                tx.execute("CREATE TEMP TABLE IF NOT EXISTS carry(id TEXT PRIMARY KEY, seq INTEGER)")
-                tx.execute("DELETE FROM carry")
-                tx.executemany("INSERT INTO carry VALUES(?,?)", carry)
-                tx.execute(carried, (job_id, SKIPPED, base.id))
+            datums.insert(tx, rows)
+            # Skipped datums are the base job's rows, carried by SQL: a delta plan's are every
+            # base datum it did not run or delete, in their places; a full plan's are its skips.
+            if p.carried:
+                datums.carry_except(tx, job_id, base.id, SKIPPED,
+                                    [s.datum_id for s in p.steps if s.action != SKIP])
+            elif p.count(SKIP):
+                datums.carry(tx, job_id, base.id, SKIPPED,
+                             [(s.datum_id, self._seq[s.datum_id]) for s in p.steps
+                              if s.action == SKIP])
             out_commit = None
             if state == JOB_SUCCESS:
                 out_commit = self.pfs.write_commit(
@@ -476,42 +453,36 @@ class Job:
                     description=f"output of job {job_id}", provenance=self._provenance(inputs),
                     copy_from=base.output_commit if base else None, commit_id=job_id,
                     check=False, tx=tx)
-            tx.execute("UPDATE jobs SET state=?, reason=?, finished=?, output_commit=?, processed=?, "
-                       "skipped=?, failed=?, recovered=?, total=?, bytes_in=?, bytes_out=? "
-                       "WHERE id=?", (state, reason, time.time(), out_commit, counts["processed"],
-                                      counts["skipped"], counts["failed"], counts["recovered"],
-                                      counts["total"], bytes_in, bytes_out, job_id))
+            jobs.finish(tx, job_id, state, reason, out_commit, bytes_in=bytes_in,
+                        bytes_out=bytes_out, **counts)
 
-    def _row(self, job_id: str, s: Step, state: str, o: Outcome) -> tuple:
+    def _row(self, job_id: str, s: Step, state: str, o: Outcome) -> DatumRow:
         """A datum's record (the datums table's columns) after it ran."""
-        return (job_id, s.datum_id, s.hash, state, o.reason if state != SUCCESS else "",
-                _inputs_json(s.datum), _outputs_json(o.outputs), o.started, o.duration,
-                _hash(o.log) if o.log else None,
-                sum(f.size for di in s.datum.inputs for f in di.files),
-                sum(x[2] for x in o.outputs), job_id, self._seq[s.datum_id])
+        return DatumRow(job_id, s.datum_id, s.hash, state, o.reason if state != SUCCESS else "",
+                        _inputs_json(s.datum), _outputs_json(o.outputs), o.started, o.duration,
+                        _hash(o.log) if o.log else None,
+                        sum(f.size for di in s.datum.inputs for f in di.files),
+                        sum(x[2] for x in o.outputs), job_id, self._seq[s.datum_id])
 
     def _carried_collision(self, base: JobInfo, new_paths, removed: set[str]) -> str:
         """Pachyderm's checks of a merged output, for new outputs against the outputs of datums
         carried over from the base job (what its output commit holds and this job keeps)."""
-        db, commit = self.pfs.store.db, base.output_commit
+        store, commit = self.pfs.store, base.output_commit
 
         def kept(path: str) -> bool:
-            return path not in removed and db.execute(
-                "SELECT 1 FROM files WHERE commit_id=? AND path=?", (commit, path)).fetchone()
+            return path not in removed and files.exists(store, commit, path)
         for path, did in new_paths:
             if kept(path):
-                other = db.execute("SELECT id FROM datum_records WHERE job_id=? AND instr(outputs, ?) "
-                                   "LIMIT 1", (base.id, json.dumps(path))).fetchone()
+                other = datums.output_owner(store, base.id, path)
                 return (f"duplicate path output by different datums ({path} from "
-                        f"{other[0] if other else '?'} and {path} from {did})")
+                        f"{other or '?'} and {path} from {did})")
             d = path.rsplit("/", 1)[0]
             while d:
                 if kept(d):
                     return f"file / directory path collision ({path})"
                 d = d.rsplit("/", 1)[0]
-            under = db.execute("SELECT path FROM files WHERE commit_id=? AND path>? AND path<?",
-                               (commit, path + "/", path + "0")).fetchall()
-            clash = next((r[0] for r in under if r[0] not in removed), None)
+            clash = next((p for p in files.paths_below(store, commit, path) if p not in removed),
+                         None)
             if clash:
                 return f"file / directory path collision ({clash})"
         return ""
@@ -520,13 +491,12 @@ class Job:
         """The input commits and, transitively, what they were computed from."""
         out = list(inputs)
         for repo, branch, commit in inputs:
-            out += [tuple(r) for r in self.pfs.store.query(
-                "SELECT repo, branch, prov_commit FROM provenance WHERE commit_id=?", (commit,))]
+            out += commits.provenance(self.pfs.store, commit)
         seen, uniq = set(), []
-        for r in out:
-            if r[2] not in seen:
-                seen.add(r[2])
-                uniq.append(r)
+        for repo, branch, commit in out:
+            if commit not in seen:
+                seen.add(commit)
+                uniq.append((repo, branch, commit))
         return uniq
 
 

@@ -150,9 +150,6 @@ class Tx:
     def one(self, sql: str, args: tuple = ()) -> sqlite3.Row | None:
         return self.db.execute(sql, args).fetchone()
 
-    def executemany(self, sql: str, rows) -> sqlite3.Cursor:  # TEMP
-        return self.db.executemany(sql, rows)
-
     def put_objects(self, objs: Iterable[objects.Object]) -> None:
         """Insert (hash, size, data-or-None) rows; identical contents are stored once."""
         objects.put(self, objs)
