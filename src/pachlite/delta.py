@@ -60,8 +60,8 @@ def delta_plan(pfs: PFS, input: dict, salt: str, base_id: str,
             sides[side].dirty[id(leaf)] = _dirty_matches(pfs, leaf, commit, changed)
     touched_new = {datum_id(d): d for d in sides["new"].datums(input)}
     touched_old = {datum_id(d) for d in sides["old"].datums(input)}
-    base = datums.base_records(store, base_id, list(touched_new.keys() | touched_old),
-                               make=BaseDatum)
+    base = datums.base_records(store, base_id, BaseDatum,
+                               ids=list(touched_new.keys() | touched_old))
     steps: list[Step] = []
     for did, inputs in touched_new.items():
         d = Datum(did, inputs)

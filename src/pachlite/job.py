@@ -185,7 +185,7 @@ class Job:
     def base_datums(self, base: JobInfo | None) -> dict[str, BaseDatum]:
         if base is None:
             return {}
-        return datums.base_records(self.pfs.store, base.id, make=BaseDatum)
+        return datums.base_records(self.pfs.store, base.id, BaseDatum)
 
     def plan(self, full: bool = False) -> tuple[Plan, JobInfo | None]:
         """The datum plan against the base job. Unless `full` (what --dry-run shows: a step for

@@ -371,7 +371,8 @@ class PFS:
         path = a.path or "/"
         rows = self.files(c.id, path)
         if len(rows) == 1 and rows[0][0] == path:
-            return [FileInfo(path, "file", rows[0][2], rows[0][1], c.id)]
+            [(_, h, size)] = rows
+            return [FileInfo(path, "file", size, h, c.id)]
         if not rows:
             if path == "/":
                 return []
@@ -393,8 +394,9 @@ class PFS:
         if not rows:
             raise NotFound(f"{a}: no such file or directory", "check the path with 'pachlite list file'")
         if len(rows) == 1 and rows[0][0] == path:
-            return FileInfo(path, "file", rows[0][2], rows[0][1], c.id)
-        return FileInfo(path.rstrip("/") + "/", "dir", sum(r[2] for r in rows), None, c.id)
+            [(_, h, size)] = rows
+            return FileInfo(path, "file", size, h, c.id)
+        return FileInfo(path.rstrip("/") + "/", "dir", sum(size for _, _, size in rows), None, c.id)
 
     def get_file(self, a: Address) -> BinaryIO:
         info = self.inspect_file(a)
@@ -408,7 +410,7 @@ class PFS:
         rows = self.files(c.id)
         sizes = {p: (h, s) for p, h, s in rows}
         out = []
-        for m in glob_paths(pattern, [r[0] for r in rows]):
+        for m in glob_paths(pattern, [p for p, _, _ in rows]):
             if m.is_dir:
                 out.append(FileInfo(m.path, "dir", sum(sizes[f][1] for f in m.files), None, c.id))
             else:

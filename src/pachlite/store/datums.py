@@ -99,27 +99,26 @@ def carry_except(tx: Tx, job_id: str, base_id: str, state: str, listed: Iterable
                   "(SELECT id FROM carry)", (job_id, state, base_id))
 
 
-def base_records(s: Handle, job_id: str, ids: list[str] | None = None,
-                 make: Callable[..., T] = tuple) -> dict[str, T]:
+def base_records(s: Handle, job_id: str,
+                 make: Callable[[str, str, str, tuple[tuple[str, str, int], ...], str], T],
+                 ids: list[str] | None = None) -> dict[str, T]:
     """datum id → make(id, hash, state, outputs, source_job) for every datum of a job, or for
-    those `ids`: what a new job compares its datums with. A full plan reads 10^5: the caller's
-    record type is built straight from each row, with no row object in between."""
+    those ids: what a new job compares its datums with. A full plan reads 10^5: the
+    caller's record type is made straight from each row, with no row object in between."""
     out: dict[str, T] = {}
     cur = s.db.cursor()
-    cur.row_factory = None
-    if ids is None:
-        cur.execute("SELECT id, hash, state, outputs, source_job FROM datum_records "
-                    "WHERE job_id=?", (job_id,))
-        chunks = [cur]
-    else:
-        chunks = (cur.execute("SELECT id, hash, state, outputs, source_job FROM datum_records "
-                              f"WHERE job_id=? AND id IN ({','.join('?' * len(chunk))})",
-                              (job_id, *chunk)).fetchall()
-                  # under SQLite's limit of parameters per statement
-                  for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)))
-    for rows in chunks:
+    cur.row_factory = None  # plain tuples
+
+    def add(rows) -> None:
         for did, h, state, outputs, source in rows:
             out[did] = make(did, h, state, tuple(tuple(o) for o in json.loads(outputs)), source)
+    sql = "SELECT id, hash, state, outputs, source_job FROM datum_records WHERE job_id=?"
+    if ids is None:
+        add(cur.execute(sql, (job_id,)))
+    else:
+        for i in range(0, len(ids), 500):  # under SQLite's limit of parameters per statement
+            chunk = ids[i:i + 500]
+            add(cur.execute(f"{sql} AND id IN ({','.join('?' * len(chunk))})", (job_id, *chunk)))
     return out
 
 
