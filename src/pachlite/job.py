@@ -32,7 +32,7 @@ from .plan import (DELETE, FAILED, RECOVERED, RUN, SKIP, SKIPPED, SUCCESS, BaseD
                    Step, plan, plan_steps)
 from .pyworker import WARM_VAR, python_script, warm_command
 from .store import commits, datums, files, jobs, objects
-from .store.datums import DatumRow
+from .store.datums import BYTES_IN, BYTES_OUT, ID, LOG_HASH
 from .store.jobs import JobRow
 from .worker import Outcome, Transform, kill_running, process_datum, reap, start_process
 
@@ -427,13 +427,13 @@ class Job:
             st, o, n = results[s.datum_id]
             pre = self._rows.get(s.datum_id)
             rows.append(pre[1] if pre and pre[0] == st else self._row(job_id, s, st, o))
-        bytes_in, bytes_out = sum(r.bytes_in for r in rows), sum(r.bytes_out for r in rows)
+        bytes_in, bytes_out = sum(r[BYTES_IN] for r in rows), sum(r[BYTES_OUT] for r in rows)
         logs = []  # (hash, size, content) of each log: the rows hold their hashes
         for r in rows:
-            if r.log_hash:
-                log = results[r.id][1].log
-                logs.append((r.log_hash, len(log), log))
-        rows.sort(key=lambda r: r.id)  # in key order, SQLite appends instead of splitting pages
+            if r[LOG_HASH]:
+                log = results[r[ID]][1].log
+                logs.append((r[LOG_HASH], len(log), log))
+        rows.sort(key=lambda r: r[ID])  # in key order, SQLite appends instead of splitting pages
         with store.transaction() as tx:
             tx.put_objects(logs)
             datums.insert(tx, rows)
@@ -456,13 +456,13 @@ class Job:
             jobs.finish(tx, job_id, state, reason, out_commit, bytes_in=bytes_in,
                         bytes_out=bytes_out, **counts)
 
-    def _row(self, job_id: str, s: Step, state: str, o: Outcome) -> DatumRow:
-        """A datum's record (the datums table's columns) after it ran."""
-        return DatumRow(job_id, s.datum_id, s.hash, state, o.reason if state != SUCCESS else "",
-                        _inputs_json(s.datum), _outputs_json(o.outputs), o.started, o.duration,
-                        _hash(o.log) if o.log else None,
-                        sum(f.size for di in s.datum.inputs for f in di.files),
-                        sum(x[2] for x in o.outputs), job_id, self._seq[s.datum_id])
+    def _row(self, job_id: str, s: Step, state: str, o: Outcome) -> tuple:
+        """A datum's record after it ran: the columns of store.datums.COLUMNS."""
+        return (job_id, s.datum_id, s.hash, state, o.reason if state != SUCCESS else "",
+                _inputs_json(s.datum), _outputs_json(o.outputs), o.started, o.duration,
+                _hash(o.log) if o.log else None,
+                sum(f.size for di in s.datum.inputs for f in di.files),
+                sum(x[2] for x in o.outputs), job_id, self._seq[s.datum_id])
 
     def _carried_collision(self, base: JobInfo, new_paths, removed: set[str]) -> str:
         """Pachyderm's checks of a merged output, for new outputs against the outputs of datums

@@ -6,9 +6,8 @@ processed the datum (source_job), so carrying 10^5 unchanged datums copies ids o
 INSERT…SELECT. The `datum_records` view fills them in; every read of a datum's record goes
 through it.
 
-A job writes and reads 10^5 rows at a time: `insert` takes rows as built (a DatumRow is a tuple
-in column order, inputs and outputs already JSON text), and `base_records` builds the caller's
-records from plain tuples.
+A job writes and reads 10^5 rows at a time: `insert` takes plain tuples in COLUMNS order (inputs
+and outputs already JSON text), and `base_records` builds the caller's records from plain tuples.
 """
 
 from __future__ import annotations
@@ -20,22 +19,22 @@ if TYPE_CHECKING:
     from .db import Handle, Tx
 
 
-class DatumRow(NamedTuple):
-    """A row of `datums`, as a job writes it for a datum it ran."""
-    job_id: str
-    id: str
-    hash: str
-    state: str
-    reason: str
-    inputs: str             # JSON: [[name, repo, branch, path], ...]
-    outputs: str            # JSON: [[path, content hash, size], ...]
-    started: float | None
-    duration: float | None
-    log_hash: str | None    # the object holding the user code's output, if it printed any
-    bytes_in: int
-    bytes_out: int
-    source_job: str         # the job that processed the datum (this one, for a row it ran)
-    seq: int                # the datum's place in the job's listing
+# The columns of `datums`, in the order of the tuples `insert` takes:
+#   job_id, id, hash, state, reason,
+#   inputs      JSON: [[name, repo, branch, path], ...]
+#   outputs     JSON: [[path, content hash, size], ...]
+#   started, duration,
+#   log_hash    the object holding what the user code printed, if it printed anything
+#   bytes_in, bytes_out,
+#   source_job  the job that processed the datum (the row's own job, for a datum it ran)
+#   seq         the datum's place in the job's listing
+# Plain tuples, not a NamedTuple: one costs 0.6 µs to make, and executemany binds a tuple
+# subclass 2.3 µs a row slower than a tuple (measured: +60 ms for a job of 20,000 datums).
+COLUMNS = ("job_id", "id", "hash", "state", "reason", "inputs", "outputs", "started", "duration",
+           "log_hash", "bytes_in", "bytes_out", "source_job", "seq")
+# The places of the columns a job reads back from the rows it made.
+ID, LOG_HASH, BYTES_IN, BYTES_OUT = (COLUMNS.index(c)
+                                     for c in ("id", "log_hash", "bytes_in", "bytes_out"))
 
 
 class DatumRecord(NamedTuple):
@@ -62,8 +61,12 @@ T = TypeVar("T")
 _COLS = ", ".join(DatumRecord._fields)
 
 
-def insert(tx: Tx, rows: Sequence[DatumRow]) -> None:
-    tx.db.executemany("INSERT INTO datums VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+_INSERT = f"INSERT INTO datums({', '.join(COLUMNS)}) VALUES({', '.join('?' * len(COLUMNS))})"
+
+
+def insert(tx: Tx, rows: Sequence[tuple]) -> None:
+    """Rows of datums a job ran: tuples in COLUMNS order."""
+    tx.db.executemany(_INSERT, rows)
 
 
 def next_seq(s: Handle, job_id: str) -> int:
