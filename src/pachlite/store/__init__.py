@@ -41,8 +41,12 @@ def __getattr__(name: str):
     return value
 
 
+__all__ = ["BUSY_TIMEOUT_S", "CHUNK", "ENV_VAR", "FORMAT_VERSION", "INLINE_MAX", "TIMEOUT_VAR",
+           "Handle", "Store", "Tx", "default_root", "fsck", "hash_bytes", "read_content",
+           "write_large"]
+
 if TYPE_CHECKING:
-    from .db import BUSY_TIMEOUT_S, ENV_VAR, TIMEOUT_VAR, Handle, Store, Tx, default_root
     from .check import fsck
+    from .db import BUSY_TIMEOUT_S, ENV_VAR, TIMEOUT_VAR, Handle, Store, Tx, default_root
     from .objects import CHUNK, INLINE_MAX, hash_bytes, read_content, write_large
     from .schema import FORMAT_VERSION

@@ -17,7 +17,7 @@ import io
 import os
 import sqlite3
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator, Union
+from typing import BinaryIO, Iterable, Iterator
 
 from ..errors import Conflict, InvalidInput, PachliteError
 from . import objects, schema
@@ -156,4 +156,4 @@ class Tx:
 
 
 # What a read takes: the store, or a transaction to read what it has written so far.
-Handle = Union[Store, Tx]
+Handle = Store | Tx
