@@ -9,8 +9,9 @@ Imported while the Snakefile is parsed: standard library only, so a no-op run st
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
+
+from pachlite.store.branches import read_heads
 
 ENV_VAR = "PACHLITE_STORE"
 
@@ -25,7 +26,7 @@ def head(repo: str) -> str:
 
 def write_head(root: Path, repo: str, marker: str | Path, branch: str = "master") -> str:
     """Write the marker with the current head of repo@branch (empty if it has no commit)."""
-    commit = _heads(root, [repo], branch).get(repo) or ""
+    commit = read_heads(root, [repo], branch).get(repo) or ""
     p = Path(marker)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{p.name}.tmp")
@@ -41,22 +42,9 @@ def drop_stale_heads(repos: list[str], branch: str = "master") -> list[str]:
     markers = {r: root / "heads" / r for r in repos if (root / "heads" / r).exists()}
     if not markers:
         return []
-    heads = _heads(root, list(markers), branch)
+    heads = read_heads(root, list(markers), branch)
     stale = [r for r, m in markers.items() if m.read_text().strip() != (heads.get(r) or "")]
     for r in stale:
         markers[r].unlink()
     return stale
 
-
-def _heads(root: Path, repos: list[str], branch: str) -> dict[str, str | None]:
-    db = root / "pachlite.db"
-    if not db.exists():
-        return {}
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-    try:
-        rows = con.execute(
-            f"SELECT repo, head FROM branches WHERE name=? AND repo IN ({','.join('?' * len(repos))})",
-            (branch, *repos)).fetchall()
-    finally:
-        con.close()
-    return dict(rows)

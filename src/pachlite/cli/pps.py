@@ -31,13 +31,12 @@ def _split(text: str, what: str) -> tuple[str, str | None]:
 def _job(pfs, pipeline: str, job_id: str | None):
     from pachlite.pps.info import job_from_row
     from pachlite.pps.pipeline import inspect_pipeline
+    from pachlite.store import jobs
     inspect_pipeline(pfs, pipeline)
     if job_id:
-        row = pfs.store.one("SELECT * FROM jobs WHERE pipeline=? AND id LIKE ?",
-                            (pipeline, job_id + "%"))
+        row = jobs.find(pfs.store, pipeline, job_id)
     else:
-        row = pfs.store.one("SELECT * FROM jobs WHERE pipeline=? ORDER BY seq DESC LIMIT 1",
-                            (pipeline,))
+        row = jobs.latest(pfs.store, pipeline)
     if row is None:
         raise NotFound(f"job {pipeline}@{job_id or '<latest>'} not found",
                        f"list jobs with 'pachlite list job -p {pipeline}'")
@@ -211,13 +210,12 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
     def list_job(pipeline: str | None, raw: bool) -> None:
         """List jobs, newest first."""
         from pachlite.pps.info import job_from_row
+        from pachlite.store.jobs import list_jobs
         pfs = _pfs()
         if pipeline:
             from pachlite.pps.pipeline import inspect_pipeline as ip
             ip(pfs, pipeline)
-        rows = pfs.store.query("SELECT * FROM jobs WHERE ?1 IS NULL OR pipeline=?1 "
-                               "ORDER BY seq DESC", (pipeline,))
-        jobs = [job_from_row(r) for r in rows]
+        jobs = [job_from_row(r) for r in list_jobs(pfs.store, pipeline)]
         if raw:
             return _raw(jobs)
         click.echo(pretty.table(
@@ -310,11 +308,10 @@ def register(cli, *, create, list_, inspect, delete) -> None:  # noqa: C901 - a 
     @click.option("--datum", "datum_id")
     def logs(pipeline: str, job_id: str | None, datum_id: str | None) -> None:
         """Print the user code's stdout and stderr, per datum (latest job by default)."""
+        from pachlite.store import datums
         pfs = _pfs()
         j = _job(pfs, pipeline, job_id)
-        rows = pfs.store.query("SELECT id, log_hash FROM datums WHERE job_id=? AND log_hash IS NOT "
-                               "NULL AND (?2 IS NULL OR id LIKE ?2 || '%') ORDER BY seq",
-                               (j.id, datum_id))
+        rows = datums.logs(pfs.store, j.id, datum_id)
         if datum_id and not rows and not _datums(pfs, j, datum_id):
             raise NotFound(f"datum {datum_id} not found in job {j.id}",
                            f"list datums with 'pachlite list datum {pipeline}@{j.id}'")
@@ -330,14 +327,11 @@ def _globs(spec: dict):
 
 def _datums(pfs, j, prefix: str | None = None):
     from pachlite.pps.info import DatumInfo
+    from pachlite.store import datums
     commits = {repo: c for repo, _, c in j.inputs}
-    rows = pfs.store.query("SELECT * FROM datum_records WHERE job_id=? AND (?2 IS NULL OR id LIKE ?2 || '%')"
-                           " ORDER BY seq", (j.id, prefix))
     out = []
-    for r in rows:
-        inputs = tuple(f"{repo}@{commits.get(repo, '?')}:{path}"
-                       for _, repo, _, path in json.loads(r["inputs"]))
-        out.append(DatumInfo(r["job_id"], r["id"], r["state"], r["reason"], r["hash"], inputs,
-                             tuple(tuple(o) for o in json.loads(r["outputs"])), r["started"],
-                             r["duration"], r["source_job"]))
+    for r in datums.records(pfs.store, j.id, prefix):
+        inputs = tuple(f"{repo}@{commits.get(repo, '?')}:{path}" for _, repo, _, path in r.inputs)
+        out.append(DatumInfo(r.job_id, r.id, r.state, r.reason, r.hash, inputs, r.outputs,
+                             r.started, r.duration, r.source_job))
     return out

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,8 @@ from typing import BinaryIO, Iterable, Sequence
 from pachlite.pfs import address as addr
 from pachlite.pfs.address import Address
 from pachlite.errors import Conflict, InvalidInput, NotFound
-from pachlite.store import Store, Tx
+from pachlite.store import Store, Tx, branches, commits, files, repos
+from pachlite.store.commits import CommitRow
 
 USER, AUTO = "USER", "AUTO"
 
@@ -112,57 +112,47 @@ class PFS:
                     exist_ok: bool = False) -> RepoInfo:
         addr.validate_name(name)
         with self.store.transaction() as tx:
-            if tx.one("SELECT 1 FROM repos WHERE name=?", (name,)):
+            if repos.get(tx, name):
                 if not exist_ok:
                     raise Conflict(f"repo {name} already exists",
                                    "choose another name or delete it with 'pachlite delete repo'")
             else:
-                tx.execute("INSERT INTO repos VALUES(?,?,?,?)", (name, time.time(), description, kind))
-                tx.execute("INSERT INTO branches VALUES(?, 'master', NULL)", (name,))
+                repos.insert(tx, name, description, kind)
+                branches.create(tx, name, "master")
         return self.inspect_repo(name)
 
-    def _repo_row(self, name: str):
-        row = self.store.one("SELECT * FROM repos WHERE name=?", (name,))
+    def _repo_row(self, name: str) -> repos.RepoRow:
+        row = repos.get(self.store, name)
         if row is None:
-            known = [r[0] for r in self.store.query("SELECT name FROM repos ORDER BY name")]
+            known = repos.names(self.store)
             raise NotFound(f"repo {name} not found",
                            f"known repos: {', '.join(known) or 'none'}; create it with "
                            f"'pachlite create repo {name}'")
         return row
 
     def inspect_repo(self, name: str) -> RepoInfo:
-        row = self._repo_row(name)
-        branches = tuple(r[0] for r in self.store.query(
-            "SELECT name FROM branches WHERE repo=? ORDER BY name", (name,)))
-        head = self.store.one("SELECT c.size FROM branches b JOIN commits c ON c.id=b.head "
-                              "WHERE b.repo=? AND b.name='master'", (name,))
-        return RepoInfo(name, row["created"], head[0] if head else 0, row["description"],
-                        row["kind"], branches)
+        return self._repo_info(self._repo_row(name))
+
+    def _repo_info(self, row: repos.RepoRow) -> RepoInfo:
+        names = tuple(b.name for b in branches.list_branches(self.store, row.name))
+        head = branches.head(self.store, row.name, "master")
+        master = commits.get(self.store, head) if head else None
+        return RepoInfo(row.name, row.created, master.size if master else 0, row.description,
+                        row.kind, names)
 
     def list_repo(self) -> list[RepoInfo]:
-        names = [r[0] for r in self.store.query("SELECT name FROM repos ORDER BY created DESC")]
-        return [self.inspect_repo(n) for n in names]
+        return [self._repo_info(r) for r in repos.list_repos(self.store)]
 
     def delete_repo(self, name: str) -> None:
         self._repo_row(name)
         with self.store.transaction() as tx:
-            ids = "SELECT id FROM commits WHERE repo=?"
-            for table in ("files", "changes", "change_logs"):
-                tx.execute(f"DELETE FROM {table} WHERE commit_id IN ({ids})", (name,))
-            # Provenance of other repos' commits that names this repo's commits goes as well:
-            # it would point at nothing (Pachyderm asks for --force before getting here).
-            tx.execute(f"DELETE FROM provenance WHERE commit_id IN ({ids}) OR prov_commit IN ({ids})",
-                       (name, name))
-            for table in ("commits", "branches"):
-                tx.execute(f"DELETE FROM {table} WHERE repo=?", (name,))
-            tx.execute("DELETE FROM repos WHERE name=?", (name,))
+            repos.delete_cascade(tx, name)
 
     # ---- branches and commits --------------------------------------------------------------
 
     def list_branch(self, repo: str) -> list[BranchInfo]:
         self._repo_row(repo)
-        return [BranchInfo(repo, r[0], r[1]) for r in self.store.query(
-            "SELECT name, head FROM branches WHERE repo=? ORDER BY name", (repo,))]
+        return [BranchInfo(b.repo, b.name, b.head) for b in branches.list_branches(self.store, repo)]
 
     def create_branch(self, repo: str, branch: str, head: Address | None = None) -> BranchInfo:
         """Create a branch, or move it with `head` (e.g. to an older commit: a rollback).
@@ -177,42 +167,40 @@ class PFS:
         target = self.resolve(head).id if head else None
         with self.store.transaction() as tx:
             if head is None:
-                tx.execute("INSERT OR IGNORE INTO branches VALUES(?,?,NULL)", (repo, branch))
+                branches.create(tx, repo, branch)
             else:
-                tx.execute("INSERT OR REPLACE INTO branches VALUES(?,?,?)", (repo, branch, target))
-            row = tx.one("SELECT head FROM branches WHERE repo=? AND name=?", (repo, branch))
-        return BranchInfo(repo, branch, row[0])
+                branches.set_head(tx, repo, branch, target)
+            head_id = branches.head(tx, repo, branch)
+        return BranchInfo(repo, branch, head_id)
 
-    def _commit(self, row) -> CommitInfo:
-        prov = tuple((p[0], p[1], p[2]) for p in self.store.query(
-            "SELECT repo, branch, prov_commit FROM provenance WHERE commit_id=? ORDER BY repo",
-            (row["id"],)))
-        return CommitInfo(row["repo"], row["branch"], row["id"], row["parent"], row["origin"],
-                          row["description"], row["started"], row["finished"], row["size"], prov)
+    def _commit(self, row: CommitRow) -> CommitInfo:
+        prov = tuple(commits.provenance(self.store, row.id))
+        return CommitInfo(row.repo, row.branch, row.id, row.parent, row.origin, row.description,
+                          row.started, row.finished, row.size, prov)
 
     def resolve(self, a: Address) -> CommitInfo:
         """The commit an address names: branch head or commit id, then `ancestry` parents back."""
         self._repo_row(a.repo)
         if a.commit:
-            row = self.store.one("SELECT * FROM commits WHERE id=? AND repo=?", (a.commit, a.repo))
+            row = commits.get(self.store, a.commit, repo=a.repo)
             if row is None:
                 raise NotFound(f"commit {a.commit} not found in repo {a.repo}",
                                f"list commits with 'pachlite list commit {a.repo}'")
         else:
             branch = a.branch or "master"
-            b = self.store.one("SELECT head FROM branches WHERE repo=? AND name=?", (a.repo, branch))
+            b = branches.get(self.store, a.repo, branch)
             if b is None:
                 raise NotFound(f"branch {branch} not found in repo {a.repo}",
                                f"list branches with 'pachlite list branch {a.repo}'")
-            if b[0] is None:
+            if b.head is None:
                 raise NotFound(f"{a.repo}@{branch} has no commits yet",
                                f"put a file first: 'pachlite put file {a.repo}@{branch}:/path -f FILE'")
-            row = self.store.one("SELECT * FROM commits WHERE id=?", (b[0],))
+            row = commits.get(self.store, b.head)
         for n in range(a.ancestry):
-            if row["parent"] is None:
-                raise NotFound(f"{a} goes back {a.ancestry} commits but {row['id']} is the first",
+            if row.parent is None:
+                raise NotFound(f"{a} goes back {a.ancestry} commits but {row.id} is the first",
                                "use a smaller ancestry")
-            row = self.store.one("SELECT * FROM commits WHERE id=?", (row["parent"],))
+            row = commits.get(self.store, row.parent)
         return self._commit(row)
 
     def list_commit(self, repo: str, branch: str | None = None, number: int | None = None,
@@ -220,31 +208,28 @@ class PFS:
         """Newest first; with a branch or commit, the chain of parents from it (its ancestry)."""
         self._repo_row(repo)
         if branch is None and commit is None:
-            rows = self.store.query("SELECT * FROM commits WHERE repo=? ORDER BY seq DESC", (repo,))
-            out = [self._commit(r) for r in rows]
+            out = [self._commit(r) for r in commits.list_commits(self.store, repo)]
             return out[:number] if number else out
         out = []
         cid = self.resolve(Address(repo, branch, commit, ancestry)).id \
             if commit or self._has_head(repo, branch) else None
         while cid and (number is None or len(out) < number):
-            row = self.store.one("SELECT * FROM commits WHERE id=?", (cid,))
+            row = commits.get(self.store, cid)
             out.append(self._commit(row))
-            cid = row["parent"]
+            cid = row.parent
         return out
 
     def _has_head(self, repo: str, branch: str) -> bool:
-        b = self.store.one("SELECT head FROM branches WHERE repo=? AND name=?", (repo, branch))
+        b = branches.get(self.store, repo, branch)
         if b is None:
             raise NotFound(f"branch {branch} not found in repo {repo}",
                            f"list branches with 'pachlite list branch {repo}'")
-        return b[0] is not None
+        return b.head is not None
 
-    def _open_head(self, tx: Tx, repo: str, branch: str):
-        b = tx.one("SELECT head FROM branches WHERE repo=? AND name=?", (repo, branch))
-        if b is None or b[0] is None:
-            return None
-        row = tx.one("SELECT * FROM commits WHERE id=?", (b[0],))
-        return row if row["finished"] is None else None
+    def _open_head(self, tx: Tx, repo: str, branch: str) -> CommitRow | None:
+        head = branches.head(tx, repo, branch)
+        row = commits.get(tx, head) if head else None
+        return row if row is not None and row.finished is None else None
 
     def _new_commit(self, tx: Tx, repo: str, branch: str, origin: str, description: str = "",
                     parent: str | None = None, provenance: Sequence[tuple[str, str | None, str]] = (),
@@ -252,27 +237,18 @@ class PFS:
         """Start a commit on branch with the files of copy_from (default: its parent), and move
         the branch to it."""
         if parent is None:
-            b = tx.one("SELECT head FROM branches WHERE repo=? AND name=?", (repo, branch))
-            parent = b[0] if b else None
+            parent = branches.head(tx, repo, branch)
         cid = commit_id or new_id()
-        seq = tx.one("SELECT COALESCE(MAX(seq), 0) + 1 FROM commits")[0]
-        tx.execute("INSERT INTO commits VALUES(?,?,?,?,?,?,?,NULL,0,?)",
-                   (cid, repo, branch, parent, origin, description, time.time(), seq))
+        commits.insert(tx, cid, repo, branch, parent, origin, description)
         source = copy_from if copy_from is not None else parent
         if source == parent and parent is not None:
             # (A first commit needs no log: a diff never reads the log of the commit it ends at.)
-            tx.execute("INSERT INTO change_logs VALUES(?)", (cid,))
+            files.start_change_log(tx, cid)
         if source:
-            tx.execute("INSERT INTO files SELECT ?, path, hash, size FROM files WHERE commit_id=?",
-                       (cid, source))
-        tx.executemany("INSERT OR IGNORE INTO provenance VALUES(?,?,?,?)",
-                       [(cid, r, b, c) for r, b, c in provenance])
-        tx.execute("INSERT OR REPLACE INTO branches VALUES(?,?,?)", (repo, branch, cid))
+            files.copy(tx, cid, source)
+        commits.add_provenance(tx, cid, provenance)
+        branches.set_head(tx, repo, branch, cid)
         return cid
-
-    def _finish(self, tx: Tx, cid: str) -> None:
-        size = tx.one("SELECT COALESCE(SUM(size), 0) FROM files WHERE commit_id=?", (cid,))[0]
-        tx.execute("UPDATE commits SET finished=?, size=? WHERE id=?", (time.time(), size, cid))
 
     def start_commit(self, repo: str, branch: str = "master", description: str = "") -> CommitInfo:
         self._repo_row(repo)
@@ -291,8 +267,8 @@ class PFS:
                            f"start a new one with 'pachlite start commit {a.repo}@{c.branch}'")
         with self.store.transaction() as tx:
             if description is not None:
-                tx.execute("UPDATE commits SET description=? WHERE id=?", (description, c.id))
-            self._finish(tx, c.id)
+                commits.set_description(tx, c.id, description)
+            commits.finish(tx, c.id)
         return self.resolve(Address(a.repo, commit=c.id))
 
     def write_commit(self, repo: str, branch: str, changes: dict[str, tuple[str, int] | None],
@@ -313,27 +289,14 @@ class PFS:
                                          commit_id=commit_id, copy_from=copy_from, check=check,
                                          where=where, tx=own)
         open_row = self._open_head(tx, repo, branch) if origin == USER else None
-        cid = open_row["id"] if open_row is not None else self._new_commit(
+        cid = open_row.id if open_row is not None else self._new_commit(
             tx, repo, branch, origin, description, None, provenance, commit_id, copy_from)
         tx.put_objects(objects)
-        logged = tx.one("SELECT 1 FROM change_logs WHERE commit_id=?", (cid,)) is not None
-        for p in (p for p, v in changes.items() if v is None):
-            d = p.rstrip("/")
-            where = (cid, p, d + "/", d + "0")
-            if logged:
-                tx.execute("INSERT OR IGNORE INTO changes SELECT commit_id, path FROM files "
-                           "WHERE commit_id=? AND (path=? OR (path>? AND path<?))", where)
-            tx.execute("DELETE FROM files WHERE commit_id=? AND (path=? OR (path>? AND path<?))",
-                       where)
-        puts = [(cid, p, v[0], v[1]) for p, v in changes.items() if v is not None]
-        tx.executemany("INSERT OR REPLACE INTO files VALUES(?,?,?,?)", puts)
-        if logged:
-            tx.executemany("INSERT OR IGNORE INTO changes VALUES(?,?)", [r[:2] for r in puts])
+        puts = files.apply_changes(tx, cid, changes)
         if puts and check:
-            check_tree((r[0] for r in tx.execute(
-                "SELECT path FROM files WHERE commit_id=?", (cid,))), where or repo)
+            check_tree(files.paths(tx, cid), where or repo)
         if open_row is None:
-            self._finish(tx, cid)
+            commits.finish(tx, cid)
         return cid
 
     # ---- files -----------------------------------------------------------------------------
@@ -364,16 +327,16 @@ class PFS:
     def _append(self, tx: Tx, repo: str, branch: str,
                 read: Sequence[tuple[str, tuple[str, int, bytes | None]]]):
         """Each content appended to what its path already holds → (changes, objects)."""
-        b = tx.one("SELECT head FROM branches WHERE repo=? AND name=?", (repo, branch))
+        head = branches.head(tx, repo, branch)
         changes: dict[str, tuple[str, int] | None] = {}
         objects = []
         for dest, obj in read:
-            old = changes.get(dest) or (b and b[0] and tx.one(
-                "SELECT hash FROM files WHERE commit_id=? AND path=?", (b[0], dest)))
+            earlier = changes.get(dest)  # an earlier source to the same path
+            old = earlier[0] if earlier else head and files.hash_of(tx, head, dest)
             if old:
                 h, _, data = obj
                 new = data if data is not None else self.store.object_path(h).read_bytes()
-                obj = self.store.read_content(io.BytesIO(self.store.read_object(old[0]) + new))
+                obj = self.store.read_content(io.BytesIO(self.store.read_object(old) + new))
             tx.put_objects([obj])  # a later source may append to it in turn
             changes[dest] = obj[:2]
             objects.append(obj)
@@ -400,13 +363,7 @@ class PFS:
 
     def files(self, commit_id: str, prefix: str = "/") -> list[tuple[str, str, int]]:
         """(path, hash, size) of every file at or under prefix, sorted by path."""
-        if prefix == "/":
-            return [tuple(r) for r in self.store.db.execute(
-                "SELECT path, hash, size FROM files WHERE commit_id=? ORDER BY path", (commit_id,))]
-        p = prefix.rstrip("/")
-        return [tuple(r) for r in self.store.db.execute(
-            "SELECT path, hash, size FROM files WHERE commit_id=? AND (path=? OR (path>? AND path<?))"
-            " ORDER BY path", (commit_id, p, p + "/", p + "0"))]
+        return files.list_files(self.store, commit_id, prefix)
 
     def list_file(self, a: Address) -> list[FileInfo]:
         """The entries directly in a directory (or the file itself), as `pachctl list file`."""
@@ -414,7 +371,8 @@ class PFS:
         path = a.path or "/"
         rows = self.files(c.id, path)
         if len(rows) == 1 and rows[0][0] == path:
-            return [FileInfo(path, "file", rows[0][2], rows[0][1], c.id)]
+            [(_, h, size)] = rows
+            return [FileInfo(path, "file", size, h, c.id)]
         if not rows:
             if path == "/":
                 return []
@@ -436,8 +394,9 @@ class PFS:
         if not rows:
             raise NotFound(f"{a}: no such file or directory", "check the path with 'pachlite list file'")
         if len(rows) == 1 and rows[0][0] == path:
-            return FileInfo(path, "file", rows[0][2], rows[0][1], c.id)
-        return FileInfo(path.rstrip("/") + "/", "dir", sum(r[2] for r in rows), None, c.id)
+            [(_, h, size)] = rows
+            return FileInfo(path, "file", size, h, c.id)
+        return FileInfo(path.rstrip("/") + "/", "dir", sum(size for _, _, size in rows), None, c.id)
 
     def get_file(self, a: Address) -> BinaryIO:
         info = self.inspect_file(a)
@@ -451,7 +410,7 @@ class PFS:
         rows = self.files(c.id)
         sizes = {p: (h, s) for p, h, s in rows}
         out = []
-        for m in glob_paths(pattern, [r[0] for r in rows]):
+        for m in glob_paths(pattern, [p for p, _, _ in rows]):
             if m.is_dir:
                 out.append(FileInfo(m.path, "dir", sum(sizes[f][1] for f in m.files), None, c.id))
             else:

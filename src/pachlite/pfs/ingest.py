@@ -12,6 +12,7 @@ from typing import Sequence
 from pachlite.pfs.address import Address
 from pachlite.errors import InvalidInput
 from pachlite.pfs import PFS, CommitInfo, Source
+from pachlite.store import branches
 
 
 def sync(pfs: PFS, a: Address, sources: Sequence[Source], description: str = "") -> CommitInfo | None:
@@ -21,8 +22,8 @@ def sync(pfs: PFS, a: Address, sources: Sequence[Source], description: str = "")
     pfs.create_repo(a.repo, exist_ok=True)
     branch = a.branch or "master"
     root = a.path or "/"
-    head = pfs.store.one("SELECT head FROM branches WHERE repo=? AND name=?", (a.repo, branch))
-    current = {p: (h, s) for p, h, s in pfs.files(head[0], root)} if head and head[0] else {}
+    head = branches.head(pfs.store, a.repo, branch)
+    current = {p: (h, s) for p, h, s in pfs.files(head, root)} if head else {}
     wanted: dict[str, tuple[str, int]] = {}
     objects = []
     for s in sources:

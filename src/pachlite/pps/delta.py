@@ -14,7 +14,6 @@ large part of an input take the full plan of plan.py, which gives the same steps
 
 from __future__ import annotations
 
-import json
 import posixpath
 from itertools import product
 from typing import Callable
@@ -24,7 +23,7 @@ from pachlite.pps.glob import compile_glob, expand_template
 from pachlite.pfs import PFS
 from pachlite.pps.plan import BaseDatum, Plan, Step
 from pachlite.pps.states import Action
-from pachlite.store import Store
+from pachlite.store import Handle, commits, datums, files, jobs
 
 # Beyond this many changed paths per input, listing the whole commit costs about the same.
 MAX_CHANGED = 2000
@@ -43,8 +42,8 @@ def delta_plan(pfs: PFS, input: dict, salt: str, base_id: str,
     store = pfs.store
     # The base job's counts, not a scan of its datums: a successful job has no failed datum, and
     # its recovered ones (which must run again) are counted; every datum of it has a row.
-    recovered, base_total = store.one("SELECT recovered, total FROM jobs WHERE id=?", (base_id,))
-    if recovered:
+    base_job = jobs.get(store, base_id)
+    if base_job.recovered:
         return None
     sides = {"new": _Side(new), "old": _Side(_old_resolver(pfs, base_commits))}
     for leaf in _leaves(input):
@@ -61,7 +60,8 @@ def delta_plan(pfs: PFS, input: dict, salt: str, base_id: str,
             sides[side].dirty[id(leaf)] = _dirty_matches(pfs, leaf, commit, changed)
     touched_new = {datum_id(d): d for d in sides["new"].datums(input)}
     touched_old = {datum_id(d) for d in sides["old"].datums(input)}
-    base = _base_rows(store, base_id, list(touched_new.keys() | touched_old))
+    base = datums.base_records(store, base_id, BaseDatum,
+                               ids=list(touched_new.keys() | touched_old))
     steps: list[Step] = []
     for did, inputs in touched_new.items():
         d = Datum(did, inputs)
@@ -78,7 +78,7 @@ def delta_plan(pfs: PFS, input: dict, salt: str, base_id: str,
         if b is not None:
             steps.append(Step(Action.DELETE, did, "datum no longer in the input; outputs removed",
                               None, b.hash, b))
-    return Plan(tuple(steps), carried=base_total - len(base))
+    return Plan(tuple(steps), carried=base_job.total - len(base))
 
 
 # ---- the input tree --------------------------------------------------------------------------
@@ -153,30 +153,23 @@ def _old_resolver(pfs: PFS, commits: dict[tuple[str, str], str]) -> Callable[[di
 
 # ---- what changed --------------------------------------------------------------------------
 
-def _changed_paths(store: Store, old: str, new: str) -> list[str] | None:
+def _changed_paths(store: Handle, old: str, new: str) -> list[str] | None:
     """Paths added, removed or rewritten between two commits (and maybe some rewritten with the
     same content, which the datum hashes then tell apart); None when there are many."""
     chain = []
     c: str | None = new
     while c != old and c is not None and len(chain) < MAX_CHAIN:
-        if store.one("SELECT 1 FROM change_logs WHERE commit_id=?", (c,)) is None:
+        if not files.has_change_log(store, c):
             break
         chain.append(c)
-        c = store.one("SELECT parent FROM commits WHERE id=?", (c,))[0]
+        c = commits.get(store, c).parent
     if c == old:  # new descends from old: what its commits changed, read from their logs
         if not chain:
             return []
-        rows = store.query(f"SELECT DISTINCT path FROM changes WHERE commit_id IN "
-                           f"({','.join('?' * len(chain))}) LIMIT ?", (*chain, MAX_CHANGED + 1))
-        return None if len(rows) > MAX_CHANGED else [r[0] for r in rows]
-    # Otherwise (a branch moved back, a commit made from another): compare the file lists.
-    rows = store.query(
-        "SELECT n.path FROM files n LEFT JOIN files o ON o.commit_id=?1 AND o.path=n.path "
-        "WHERE n.commit_id=?2 AND (o.hash IS NULL OR o.hash != n.hash) "
-        "UNION ALL SELECT o.path FROM files o WHERE o.commit_id=?1 AND NOT EXISTS "
-        "(SELECT 1 FROM files n WHERE n.commit_id=?2 AND n.path=o.path) LIMIT ?3",
-        (old, new, MAX_CHANGED + 1))
-    return None if len(rows) > MAX_CHANGED else [r[0] for r in rows]
+        paths = files.logged_changes(store, chain, limit=MAX_CHANGED + 1)
+    else:  # (a branch moved back, a commit made from another): compare the file lists
+        paths = files.differing_paths(store, old, new, limit=MAX_CHANGED + 1)
+    return None if len(paths) > MAX_CHANGED else paths
 
 
 def _dirty_matches(pfs: PFS, spec: dict, commit: str, changed: list[str]) -> list[DatumInput]:
@@ -217,15 +210,4 @@ def _self_and_ancestors(path: str, root: bool) -> list[str]:
         d = posixpath.dirname(d)
     if root:
         out.append("/")
-    return out
-
-
-def _base_rows(store: Store, job_id: str, ids: list[str]) -> dict[str, BaseDatum]:
-    out: dict[str, BaseDatum] = {}
-    for i in range(0, len(ids), 500):
-        chunk = ids[i:i + 500]
-        for r in store.query(f"SELECT id, hash, state, outputs, source_job FROM datum_records WHERE "
-                             f"job_id=? AND id IN ({','.join('?' * len(chunk))})",
-                             (job_id, *chunk)):
-            out[r[0]] = BaseDatum(r[0], r[1], r[2], tuple(tuple(o) for o in json.loads(r[3])), r[4])
     return out

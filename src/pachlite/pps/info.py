@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from pachlite.pps.states import DatumState, JobState
+from pachlite.store.jobs import JobRow
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,7 @@ class DatumInfo:
     source_job: str
 
 
-def job_from_row(r) -> JobInfo:
-    return JobInfo(r["id"], r["pipeline"], JobState(r["state"]), r["reason"], r["output_commit"], r["created"],
-                   r["started"], r["finished"], r["processed"], r["skipped"], r["failed"],
-                   r["recovered"], r["total"], r["bytes_in"], r["bytes_out"],
-                   tuple(tuple(x) for x in json.loads(r["inputs"])))
+def job_from_row(r: JobRow) -> JobInfo:
+    return JobInfo(r.id, r.pipeline, JobState(r.state), r.reason, r.output_commit, r.created,
+                   r.started, r.finished, r.processed, r.skipped, r.failed, r.recovered, r.total,
+                   r.bytes_in, r.bytes_out, r.inputs)

@@ -31,7 +31,8 @@ from pachlite.pps.merge import merge
 from pachlite.pps.plan import BaseDatum, Plan, Step, plan, plan_steps
 from pachlite.pps.spec import PipelineSpec
 from pachlite.pps.states import Action, DatumState, JobState
-from pachlite.store import hash_bytes
+from pachlite.store import commits, datums, files, hash_bytes, jobs, objects
+from pachlite.store.datums import BYTES_IN, BYTES_OUT, ID, LOG_HASH
 
 
 def scratch_dir() -> Path:
@@ -104,18 +105,13 @@ class Job:
         return out
 
     def base_job(self) -> JobInfo | None:
-        r = self.pfs.store.one("SELECT * FROM jobs WHERE pipeline=? AND state=? ORDER BY seq DESC "
-                               "LIMIT 1", (self.name, JobState.SUCCESS))
+        r = jobs.latest(self.pfs.store, self.name, state=JobState.SUCCESS)
         return job_from_row(r) if r else None
 
     def base_datums(self, base: JobInfo | None) -> dict[str, BaseDatum]:
         if base is None:
             return {}
-        rows = self.pfs.store.db.execute(
-            "SELECT id, hash, state, outputs, source_job FROM datum_records WHERE job_id=?",
-            (base.id,))
-        return {r[0]: BaseDatum(r[0], r[1], r[2], tuple(tuple(o) for o in json.loads(r[3])), r[4])
-                for r in rows}
+        return datums.base_records(self.pfs.store, base.id, BaseDatum)
 
     def plan(self, full: bool = False) -> tuple[Plan, JobInfo | None]:
         """The datum plan against the base job. Unless `full` (what --dry-run shows: a step for
@@ -124,8 +120,8 @@ class Job:
         no_skip = self.spec.every_job
         if base is not None and not no_skip and not full:
             # Same pipeline version and salt as the base job: only what changed needs a look.
-            row = self.pfs.store.one("SELECT pipeline_version, salt FROM jobs WHERE id=?", (base.id,))
-            if tuple(row) == (self.version, self.salt):
+            row = jobs.get(self.pfs.store, base.id)
+            if (row.pipeline_version, row.salt) == (self.version, self.salt):
                 from pachlite.pps.delta import delta_plan
                 p = delta_plan(self.pfs, self.spec.input, self.salt, base.id,
                                {(r, b): c for r, b, c in base.inputs},
@@ -142,12 +138,9 @@ class Job:
         store = self.pfs.store
         inputs = self.input_commits()
         created = time.time()
-        seq_sql = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs)"
         with store.transaction() as tx:
-            tx.execute(f"INSERT INTO jobs(id, pipeline, pipeline_version, salt, state, created, "
-                       f"started, inputs, seq) VALUES(?,?,?,?,?,?,?,?,{seq_sql})",
-                       (job_id, self.name, self.version, self.salt, JobState.RUNNING, created, created,
-                        json.dumps(inputs)))
+            jobs.insert(tx, job_id, self.name, self.version, self.salt, JobState.RUNNING, inputs,
+                        created=created, started=created)
         executor = None
         try:
             # Made now, so a warm interpreter starts while the plan is made.
@@ -160,30 +153,27 @@ class Job:
                     # the plan is still making the rest.
                     count, made = dm.datum_stream(self.spec.input, self.resolve)
                     feed = Feed(count, self._numbered(plan_steps(made, self.salt, {})))
-                    outcomes = self._execute(executor, job_id, feed)
+                    outcomes = self._run_datums(executor, job_id, feed)
                     p, base = feed.plan(), None
                 else:
                     p, base = self.plan()
                     # Carried datums keep their base job's places; the listed ones come after them.
-                    offset = 0
-                    if p.carried:
-                        offset = store.one("SELECT COALESCE(MAX(seq), -1) + 1 FROM datums "
-                                           "WHERE job_id=?", (base.id,))[0]
+                    offset = datums.next_seq(store, base.id) if p.carried else 0
                     self._seq = {s.datum_id: i for i, s in enumerate(p.steps, start=offset)}
-                    outcomes = self._execute(executor, job_id, Feed.of(p.runs))
+                    outcomes = self._run_datums(executor, job_id, Feed.of(p.runs))
                 self._finish(job_id, p, base, outcomes, inputs)
         except BaseException as e:
             reason = str(e) if isinstance(e, PachliteError) else f"{type(e).__name__}: {e}"
             with store.transaction() as tx:
-                tx.execute("UPDATE jobs SET state=?, reason=?, finished=? WHERE id=?",
-                           (JobState.KILLED if isinstance(e, KeyboardInterrupt) else JobState.FAILURE,
-                            reason, time.time(), job_id))
+                jobs.set_state(tx, job_id,
+                               JobState.KILLED if isinstance(e, KeyboardInterrupt) else JobState.FAILURE,
+                               reason)
             raise
         finally:
             if executor is not None:
                 executor.close()
             shutil.rmtree(scratch_dir() / job_id, ignore_errors=True)  # every worker's /pfs
-        return job_from_row(store.one("SELECT * FROM jobs WHERE id=?", (job_id,)))
+        return job_from_row(jobs.get(store, job_id))
 
     def _numbered(self, steps: Iterator[Step]) -> Iterator[Step]:
         for i, s in enumerate(steps):
@@ -202,14 +192,7 @@ class Job:
 
     def _inline(self, steps: Sequence[Step]) -> dict[str, bytes]:
         hashes = list({f.hash for s in steps for di in s.datum.inputs for f in di.files})
-        out: dict[str, bytes] = {}
-        db = self.pfs.store.db
-        for i in range(0, len(hashes), 900):
-            chunk = hashes[i:i + 900]
-            out.update({h: d for h, d in db.execute(
-                f"SELECT hash, data FROM objects WHERE hash IN ({','.join('?' * len(chunk))}) "
-                "AND data IS NOT NULL", chunk)})
-        return out
+        return objects.inlined(self.pfs.store, hashes)
 
     def _pachyderm_env(self, job_id: str) -> dict[str, str]:
         """The variables a Pachyderm worker sets for user code."""
@@ -225,7 +208,7 @@ class Job:
                       self.pfs.store.objects_dir, self.workers, self.spec.datum_tries)
         return kind(setup)
 
-    def _execute(self, executor: Executor, job_id: str, feed: Feed) -> dict[str, Result]:
+    def _run_datums(self, executor: Executor, job_id: str, feed: Feed) -> dict[str, Result]:
         """Run every datum up to datumTries times; errCmd may recover one. → id: (state, outcome, tries)."""
         if not feed.total:
             return {}
@@ -292,31 +275,25 @@ class Job:
             st, o, n = results[s.datum_id]
             pre = self._rows.get(s.datum_id)
             rows.append(pre[1] if pre and pre[0] == st else self._row(job_id, s, st, o))
-        bytes_in, bytes_out = sum(r[10] for r in rows), sum(r[11] for r in rows)
+        bytes_in, bytes_out = sum(r[BYTES_IN] for r in rows), sum(r[BYTES_OUT] for r in rows)
         logs = []  # (hash, size, content) of each log: the rows hold their hashes
         for r in rows:
-            if r[9]:
-                log = results[r[1]][1].log
-                logs.append((r[9], len(log), log))
-        rows.sort(key=lambda r: r[1])  # in key order, SQLite appends instead of splitting pages
-        # Skipped datums are the base job's rows, carried by SQL: a delta plan's are every base
-        # datum it did not run or delete, in their places; a full plan's are its skip steps.
-        carried = "INSERT INTO datums SELECT ?, d.id, '', ?, '', '', '', NULL, NULL, NULL, 0, 0, " \
-                  "d.source_job, "
-        if p.carried:
-            carry = [(s.datum_id, None) for s in p.steps if s.action != Action.SKIP]
-            carried += "d.seq FROM datums d WHERE d.job_id=? AND d.id NOT IN (SELECT id FROM carry)"
-        else:
-            carry = [(s.datum_id, self._seq[s.datum_id]) for s in p.steps if s.action == Action.SKIP]
-            carried += "c.seq FROM datums d JOIN carry c ON c.id=d.id WHERE d.job_id=?"
+            if r[LOG_HASH]:
+                log = results[r[ID]][1].log
+                logs.append((r[LOG_HASH], len(log), log))
+        rows.sort(key=lambda r: r[ID])  # in key order, SQLite appends instead of splitting pages
         with store.transaction() as tx:
             tx.put_objects(logs)
-            tx.executemany("INSERT INTO datums VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-            if p.count(Action.SKIP):
-                tx.execute("CREATE TEMP TABLE IF NOT EXISTS carry(id TEXT PRIMARY KEY, seq INTEGER)")
-                tx.execute("DELETE FROM carry")
-                tx.executemany("INSERT INTO carry VALUES(?,?)", carry)
-                tx.execute(carried, (job_id, DatumState.SKIPPED, base.id))
+            datums.insert(tx, rows)
+            # Skipped datums are the base job's rows, carried by SQL: a delta plan's are every
+            # base datum it did not run or delete, in their places; a full plan's are its skips.
+            if p.carried:
+                datums.carry_except(tx, job_id, base.id, DatumState.SKIPPED,
+                                    [s.datum_id for s in p.steps if s.action != Action.SKIP])
+            elif p.count(Action.SKIP):
+                datums.carry(tx, job_id, base.id, DatumState.SKIPPED,
+                             [(s.datum_id, self._seq[s.datum_id]) for s in p.steps
+                              if s.action == Action.SKIP])
             out_commit = None
             if state == JobState.SUCCESS:
                 out_commit = self.pfs.write_commit(
@@ -324,14 +301,11 @@ class Job:
                     description=f"output of job {job_id}", provenance=self._provenance(inputs),
                     copy_from=base.output_commit if base else None, commit_id=job_id,
                     check=False, tx=tx)
-            tx.execute("UPDATE jobs SET state=?, reason=?, finished=?, output_commit=?, processed=?, "
-                       "skipped=?, failed=?, recovered=?, total=?, bytes_in=?, bytes_out=? "
-                       "WHERE id=?", (state, reason, time.time(), out_commit, counts["processed"],
-                                      counts["skipped"], counts["failed"], counts["recovered"],
-                                      counts["total"], bytes_in, bytes_out, job_id))
+            jobs.finish(tx, job_id, state, reason, out_commit, bytes_in=bytes_in,
+                        bytes_out=bytes_out, **counts)
 
     def _row(self, job_id: str, s: Step, state: str, o: Outcome) -> tuple:
-        """A datum's record (the datums table's columns) after it ran."""
+        """A datum's record after it ran: the columns of store.datums.COLUMNS."""
         return (job_id, s.datum_id, s.hash, state, o.reason if state != DatumState.SUCCESS else "",
                 _inputs_json(s.datum), _outputs_json(o.outputs), o.started, o.duration,
                 hash_bytes(o.log) if o.log else None,
@@ -341,25 +315,22 @@ class Job:
     def _carried_collision(self, base: JobInfo, new_paths, removed: set[str]) -> str:
         """Pachyderm's checks of a merged output, for new outputs against the outputs of datums
         carried over from the base job (what its output commit holds and this job keeps)."""
-        db, commit = self.pfs.store.db, base.output_commit
+        store, commit = self.pfs.store, base.output_commit
 
         def kept(path: str) -> bool:
-            return path not in removed and db.execute(
-                "SELECT 1 FROM files WHERE commit_id=? AND path=?", (commit, path)).fetchone()
+            return path not in removed and files.exists(store, commit, path)
         for path, did in new_paths:
             if kept(path):
-                other = db.execute("SELECT id FROM datum_records WHERE job_id=? AND instr(outputs, ?) "
-                                   "LIMIT 1", (base.id, json.dumps(path))).fetchone()
+                other = datums.output_owner(store, base.id, path)
                 return (f"duplicate path output by different datums ({path} from "
-                        f"{other[0] if other else '?'} and {path} from {did})")
+                        f"{other or '?'} and {path} from {did})")
             d = path.rsplit("/", 1)[0]
             while d:
                 if kept(d):
                     return f"file / directory path collision ({path})"
                 d = d.rsplit("/", 1)[0]
-            under = db.execute("SELECT path FROM files WHERE commit_id=? AND path>? AND path<?",
-                               (commit, path + "/", path + "0")).fetchall()
-            clash = next((r[0] for r in under if r[0] not in removed), None)
+            clash = next((p for p in files.paths_below(store, commit, path) if p not in removed),
+                         None)
             if clash:
                 return f"file / directory path collision ({clash})"
         return ""
@@ -368,13 +339,12 @@ class Job:
         """The input commits and, transitively, what they were computed from."""
         out = list(inputs)
         for repo, branch, commit in inputs:
-            out += [tuple(r) for r in self.pfs.store.query(
-                "SELECT repo, branch, prov_commit FROM provenance WHERE commit_id=?", (commit,))]
+            out += commits.provenance(self.pfs.store, commit)
         seen, uniq = set(), []
-        for r in out:
-            if r[2] not in seen:
-                seen.add(r[2])
-                uniq.append(r)
+        for repo, branch, commit in out:
+            if commit not in seen:
+                seen.add(commit)
+                uniq.append((repo, branch, commit))
         return uniq
 
 

@@ -8,7 +8,6 @@ its output branch keeps its head.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from pachlite.pps.job import Job, pipeline_lock
 from pachlite.pps.states import JobState
 from pachlite.pfs import PFS, new_id
 from pachlite.pps.plan import Plan
+from pachlite.store import branches, jobs, pipelines, repos
+from pachlite.store.pipelines import PipelineRow
 
 
 @dataclass(frozen=True)
@@ -47,17 +48,16 @@ class RunResult:
     detail: str = ""
 
 
-def _info(pfs: PFS, row) -> PipelineInfo:
-    last = pfs.store.one("SELECT * FROM jobs WHERE pipeline=? ORDER BY seq DESC LIMIT 1",
-                         (row["name"],))
-    return PipelineInfo(row["name"], json.loads(row["spec"]), row["salt"], row["version"],
-                        row["created"], row["updated"], job_from_row(last) if last else None)
+def _info(pfs: PFS, row: PipelineRow) -> PipelineInfo:
+    last = jobs.latest(pfs.store, row.name)
+    return PipelineInfo(row.name, row.spec, row.salt, row.version, row.created, row.updated,
+                        job_from_row(last) if last else None)
 
 
 def inspect_pipeline(pfs: PFS, name: str) -> PipelineInfo:
-    row = pfs.store.one("SELECT * FROM pipelines WHERE name=?", (name,))
+    row = pipelines.get(pfs.store, name)
     if row is None:
-        known = [r[0] for r in pfs.store.query("SELECT name FROM pipelines ORDER BY name")]
+        known = pipelines.names(pfs.store)
         raise NotFound(f"pipeline {name} not found",
                        f"known pipelines: {', '.join(known) or 'none'}; create it with "
                        "'pachlite create pipeline -f SPEC'")
@@ -65,7 +65,7 @@ def inspect_pipeline(pfs: PFS, name: str) -> PipelineInfo:
 
 
 def list_pipeline(pfs: PFS) -> list[PipelineInfo]:
-    return [_info(pfs, r) for r in pfs.store.query("SELECT * FROM pipelines ORDER BY created DESC")]
+    return [_info(pfs, r) for r in pipelines.list_pipelines(pfs.store)]
 
 
 def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool = False,
@@ -84,30 +84,28 @@ def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool
             raise NotFound(f"pipeline {name} reads repo {repo}, which does not exist",
                            f"create it with 'pachlite create repo {repo}' and put data in it",
                            where=source) from None
-    existing = pfs.store.one("SELECT * FROM pipelines WHERE name=?", (name,))
+    existing = pipelines.get(pfs.store, name)
     if existing and not update:
         raise Conflict(f"pipeline {name} already exists",
                        "change it with 'pachlite update pipeline -f SPEC'", where=source)
     if not existing:
-        repo = pfs.store.one("SELECT kind FROM repos WHERE name=?", (name,))
-        if repo is not None and repo["kind"] != "pipeline":
+        repo = repos.get(pfs.store, name)
+        if repo is not None and repo.kind != "pipeline":
             raise Conflict(f"repo {name} already exists and is not a pipeline's output",
                            "name the pipeline differently or delete the repo", where=source)
     _check_acyclic(pfs, name, specs.input_repos(spec), source)
     now = time.time()
     if reprocess is None:
-        reprocess = bool(existing) and json.loads(existing["spec"]).get("transform") != spec.get("transform")
-    salt = existing["salt"] if existing and not reprocess else uuid.uuid4().hex
-    if existing and not reprocess and json.loads(existing["spec"]) == spec:
+        reprocess = bool(existing) and existing.spec.get("transform") != spec.get("transform")
+    salt = existing.salt if existing and not reprocess else uuid.uuid4().hex
+    if existing and not reprocess and existing.spec == spec:
         return _info(pfs, existing)
     pfs.create_repo(name, spec.get("description", ""), kind="pipeline", exist_ok=True)
     with pfs.store.transaction() as tx:
         if existing:
-            tx.execute("UPDATE pipelines SET spec=?, salt=?, version=version+1, updated=? "
-                       "WHERE name=?", (json.dumps(spec), salt, now, name))
+            pipelines.update(tx, name, spec, salt, now)
         else:
-            tx.execute("INSERT INTO pipelines(name, spec, salt, version, created, updated) "
-                       "VALUES(?,?,?,1,?,?)", (name, json.dumps(spec), salt, now, now))
+            pipelines.insert(tx, name, spec, salt, now)
     return inspect_pipeline(pfs, name)
 
 
@@ -132,17 +130,13 @@ def delete_pipeline(pfs: PFS, name: str, keep_repo: bool = False) -> None:
         raise Conflict(f"pipelines {', '.join(users)} read the output of pipeline {name}",
                        "delete them first")
     with pfs.store.transaction() as tx:
-        tx.execute("DELETE FROM datums WHERE job_id IN (SELECT id FROM jobs WHERE pipeline=?)",
-                   (name,))
-        tx.execute("DELETE FROM jobs WHERE pipeline=?", (name,))
-        tx.execute("DELETE FROM pipelines WHERE name=?", (name,))
+        pipelines.delete_cascade(tx, name)
     if not keep_repo:
         pfs.delete_repo(name)
 
 
 def guard_repo_delete(pfs: PFS, repo: str, force: bool = False) -> None:
-    row = pfs.store.one("SELECT 1 FROM pipelines WHERE name=?", (repo,))
-    if row:
+    if pipelines.exists(pfs.store, repo):
         raise Conflict(f"repo {repo} is the output of pipeline {repo}",
                        f"delete the pipeline instead: 'pachlite delete pipeline {repo}'")
     users = [p.name for p in list_pipeline(pfs) if repo in p.inputs]
@@ -189,9 +183,7 @@ def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progre
     spec = specs.PipelineSpec.of(p.spec)
     job = Job(pfs, spec, p.salt, p.version, workers or spec.parallelism, container, cwd, progress)
     for node in spec.pfs_inputs:
-        b = pfs.store.one("SELECT head FROM branches WHERE repo=? AND name=?",
-                          (node["repo"], node["branch"]))
-        if b is None or b[0] is None:
+        if branches.head(pfs.store, node["repo"], node["branch"]) is None:
             return RunResult(p.name, "waiting",
                              detail=f"input {node['repo']}@{node['branch']} has no commits yet")
     if p.last_job and p.last_job.state == JobState.RUNNING and not dry_run:
@@ -217,21 +209,20 @@ def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progre
 
 def _end_job(pfs: PFS, job_id: str, state: str, reason: str) -> None:
     with pfs.store.transaction() as tx:
-        tx.execute("UPDATE jobs SET state=?, reason=?, finished=? WHERE id=?",
-                   (state, reason, time.time(), job_id))
+        jobs.set_state(tx, job_id, state, reason)
 
 
 def _job_version(pfs: PFS, job_id: str) -> int:
-    return pfs.store.one("SELECT pipeline_version FROM jobs WHERE id=?", (job_id,))[0]
+    return jobs.get(pfs.store, job_id).pipeline_version
 
 
 def _failed_upstream(pfs: PFS, p: PipelineInfo) -> str:
     """An upstream pipeline whose latest job failed after this pipeline's last job was made."""
     mine = p.last_job.created if p.last_job else 0.0
     for repo in p.inputs:
-        up = pfs.store.one("SELECT * FROM jobs WHERE pipeline=? ORDER BY seq DESC LIMIT 1", (repo,))
-        if up is not None and up["state"] in (JobState.FAILURE, JobState.UNRUNNABLE) and up["created"] > mine:
-            return f"upstream pipeline {repo} job {up['id']} did not succeed ({up['state']})"
+        up = jobs.latest(pfs.store, repo)
+        if up is not None and up.state in (JobState.FAILURE, JobState.UNRUNNABLE) and up.created > mine:
+            return f"upstream pipeline {repo} job {up.id} did not succeed ({up.state})"
     return ""
 
 
@@ -239,9 +230,6 @@ def _unrunnable(pfs: PFS, p: PipelineInfo, job: Job, reason: str) -> JobInfo:
     jid = new_id()
     now = time.time()
     with pfs.store.transaction() as tx:
-        tx.execute("INSERT INTO jobs(id, pipeline, pipeline_version, salt, state, reason, created, "
-                   "started, finished, inputs, seq) VALUES(?,?,?,?,?,?,?,?,?,?,"
-                   "(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs))",
-                   (jid, p.name, p.version, p.salt, JobState.UNRUNNABLE, reason, now, now, now,
-                    json.dumps(job.input_commits())))
-    return job_from_row(pfs.store.one("SELECT * FROM jobs WHERE id=?", (jid,)))
+        jobs.insert(tx, jid, p.name, p.version, p.salt, JobState.UNRUNNABLE, job.input_commits(),
+                    created=now, started=now, finished=now, reason=reason)
+    return job_from_row(jobs.get(pfs.store, jid))

@@ -62,12 +62,12 @@ class ProcessExecutor:
         try:
             scratch = Scratch(pfs_root)
             scratch.lay_out(files)
-            code, log = self.execute(transform, env, pfs_root)
+            code, log = self.run_command(transform, env, pfs_root)
             return outcome(datum_id, code, log, transform, scratch, self.setup.objects, started)
         finally:
             clear(root)
 
-    def execute(self, t: Transform, datum_env: dict, pfs_root: Path) -> tuple[int | None, bytes]:
+    def run_command(self, t: Transform, datum_env: dict, pfs_root: Path) -> tuple[int | None, bytes]:
         """Run the command on a laid-out /pfs; (exit code or None if timed out, its log)."""
         local = t.mapped(str(pfs_root))
         root = str(pfs_root)

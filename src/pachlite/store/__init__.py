@@ -1,0 +1,52 @@
+"""The persistence layer: the only place that holds SQL (after Pachyderm's pfsdb and ppsdb).
+
+    db.py         Store (the open SQLite connection, its transactions, the object directory), Tx
+    schema.py     the tables (DDL) and the store's format version
+    objects.py    content-addressed objects: hashing, inline rows, large files under objects/
+    repos.py      repos                     branches.py   branch heads
+    commits.py    commits, provenance       files.py      file rows of commits, change logs
+    pipelines.py  pipelines                 jobs.py       jobs (latest, latest successful, ...)
+    datums.py     datum records of jobs     check.py      fsck, the consistency check
+
+Each table module has typed rows (NamedTuples built by column name) and named queries that take
+a `Handle` (the Store, or a Tx) to read and a `Tx` to write. Where a job handles 10^5 rows at once
+(file lists, datum records) a query takes or returns plain tuples instead, and says so.
+
+`from pachlite.store import Store` (and the other names below) loads only what it names:
+Snakemake's view of the store (snake.py) imports `store.branches` while a Snakefile is parsed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+# name → the module defining it, imported on first use (PEP 562).
+_EXPORTS = {
+    "Store": "db", "Tx": "db", "Handle": "db", "default_root": "db", "ENV_VAR": "db",
+    "TIMEOUT_VAR": "db", "BUSY_TIMEOUT_S": "db",
+    "FORMAT_VERSION": "schema",
+    "INLINE_MAX": "objects", "CHUNK": "objects", "hash_bytes": "objects",
+    "read_content": "objects", "write_large": "objects",
+    "fsck": "check",
+}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = ["BUSY_TIMEOUT_S", "CHUNK", "ENV_VAR", "FORMAT_VERSION", "INLINE_MAX", "TIMEOUT_VAR",
+           "Handle", "Store", "Tx", "default_root", "fsck", "hash_bytes", "read_content",
+           "write_large"]
+
+if TYPE_CHECKING:
+    from pachlite.store.check import fsck
+    from pachlite.store.db import BUSY_TIMEOUT_S, ENV_VAR, TIMEOUT_VAR, Handle, Store, Tx, default_root
+    from pachlite.store.objects import CHUNK, INLINE_MAX, hash_bytes, read_content, write_large
+    from pachlite.store.schema import FORMAT_VERSION

@@ -1,0 +1,68 @@
+"""The `pipelines` table: each pipeline's spec, salt and version (Pachyderm's PipelineInfo)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from pachlite.store.db import Handle, Tx
+
+
+class PipelineRow(NamedTuple):
+    name: str
+    spec: dict       # as given, normalised (camelCase); stored as JSON
+    salt: str        # part of every datum hash: a new salt reprocesses every datum
+    version: int     # 1, then +1 per update
+    created: float
+    updated: float
+    state: str
+    reason: str
+
+
+# Rows are built by name: every SELECT lists the row type's fields, in their order.
+_COLS = ", ".join(PipelineRow._fields)
+
+
+def _row(r) -> PipelineRow:
+    row = PipelineRow._make(r)
+    return row._replace(spec=json.loads(row.spec))
+
+
+def get(s: Handle, name: str) -> PipelineRow | None:
+    r = s.db.execute(f"SELECT {_COLS} FROM pipelines WHERE name=?", (name,)).fetchone()
+    return _row(r) if r else None
+
+
+def exists(s: Handle, name: str) -> bool:
+    return s.db.execute("SELECT 1 FROM pipelines WHERE name=?", (name,)).fetchone() is not None
+
+
+def names(s: Handle) -> list[str]:
+    """Every pipeline's name, sorted."""
+    return [name for name, in s.db.execute("SELECT name FROM pipelines ORDER BY name")]
+
+
+def list_pipelines(s: Handle) -> list[PipelineRow]:
+    """Newest first."""
+    return [_row(r) for r in s.db.execute(f"SELECT {_COLS} FROM pipelines ORDER BY created DESC")]
+
+
+def insert(tx: Tx, name: str, spec: dict, salt: str, now: float) -> None:
+    """A new pipeline, at version 1."""
+    tx.db.execute("INSERT INTO pipelines(name, spec, salt, version, created, updated) "
+                  "VALUES(?,?,?,1,?,?)", (name, json.dumps(spec), salt, now, now))
+
+
+def update(tx: Tx, name: str, spec: dict, salt: str, now: float) -> None:
+    """A new spec and salt for a pipeline: its next version."""
+    tx.db.execute("UPDATE pipelines SET spec=?, salt=?, version=version+1, updated=? WHERE name=?",
+                  (json.dumps(spec), salt, now, name))
+
+
+def delete_cascade(tx: Tx, name: str) -> None:
+    """Delete a pipeline with its jobs and their datum records (not its output repo)."""
+    tx.db.execute("DELETE FROM datums WHERE job_id IN (SELECT id FROM jobs WHERE pipeline=?)",
+                  (name,))
+    tx.db.execute("DELETE FROM jobs WHERE pipeline=?", (name,))
+    tx.db.execute("DELETE FROM pipelines WHERE name=?", (name,))

@@ -1,0 +1,87 @@
+"""The store's tables, as SQL DDL, and the format version that names this layout.
+
+One module per table (repos, branches, commits, files, pipelines, jobs, datums, objects) holds
+that table's typed rows and named queries; this is the one place that says what the tables are.
+Changing a table means a new FORMAT_VERSION: a store of another version is refused, not migrated.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+FORMAT_VERSION = 3
+DB_FILE = "pachlite.db"  # in the store's root, beside objects/
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS objects(hash TEXT PRIMARY KEY, size INTEGER NOT NULL, data BLOB)
+    WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS repos(
+    name TEXT PRIMARY KEY, created REAL NOT NULL, description TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT 'user');
+CREATE TABLE IF NOT EXISTS commits(
+    id TEXT PRIMARY KEY, repo TEXT NOT NULL, branch TEXT, parent TEXT, origin TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '', started REAL NOT NULL, finished REAL,
+    size INTEGER NOT NULL DEFAULT 0, seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS commits_repo ON commits(repo, seq);
+CREATE TABLE IF NOT EXISTS provenance(
+    commit_id TEXT NOT NULL, repo TEXT NOT NULL, branch TEXT, prov_commit TEXT NOT NULL,
+    PRIMARY KEY(commit_id, prov_commit)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS branches(
+    repo TEXT NOT NULL, name TEXT NOT NULL, head TEXT, PRIMARY KEY(repo, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files(
+    commit_id TEXT NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL, size INTEGER NOT NULL,
+    PRIMARY KEY(commit_id, path)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pipelines(
+    name TEXT PRIMARY KEY, spec TEXT NOT NULL, salt TEXT NOT NULL, version INTEGER NOT NULL,
+    created REAL NOT NULL, updated REAL NOT NULL, state TEXT NOT NULL DEFAULT 'running',
+    reason TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS jobs(
+    id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, pipeline_version INTEGER NOT NULL,
+    salt TEXT NOT NULL, output_commit TEXT, state TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL, started REAL, finished REAL,
+    processed INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0, recovered INTEGER NOT NULL DEFAULT 0,
+    total INTEGER NOT NULL DEFAULT 0, bytes_in INTEGER NOT NULL DEFAULT 0,
+    bytes_out INTEGER NOT NULL DEFAULT 0, inputs TEXT NOT NULL DEFAULT '[]', seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS jobs_pipeline ON jobs(pipeline, seq);
+CREATE TABLE IF NOT EXISTS datums(
+    job_id TEXT NOT NULL, id TEXT NOT NULL, hash TEXT NOT NULL, state TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '', inputs TEXT NOT NULL, outputs TEXT NOT NULL DEFAULT '[]',
+    started REAL, duration REAL, log_hash TEXT, bytes_in INTEGER NOT NULL DEFAULT 0,
+    bytes_out INTEGER NOT NULL DEFAULT 0, source_job TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY(job_id, id)) WITHOUT ROWID;
+-- The paths a commit changed relative to its parent (put, or deleted), kept for commits whose
+-- files start as their parent's (change_logs): a job finds what changed in an input by reading
+-- these along the parent chain instead of comparing two whole file lists.
+CREATE TABLE IF NOT EXISTS change_logs(commit_id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes(
+    commit_id TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY(commit_id, path)) WITHOUT ROWID;
+-- A skipped datum's row leaves its hash, inputs and outputs empty: they are those of the row of
+-- the job that processed it (source_job), so carrying 10^5 unchanged datums copies ids only.
+CREATE VIEW IF NOT EXISTS datum_records AS
+    SELECT d.job_id, d.id, CASE d.inputs WHEN '' THEN s.hash ELSE d.hash END AS hash, d.state,
+           d.reason,
+           CASE d.inputs WHEN '' THEN s.inputs ELSE d.inputs END AS inputs,
+           CASE d.inputs WHEN '' THEN s.outputs ELSE d.outputs END AS outputs,
+           d.started, d.duration, d.log_hash, d.bytes_in, d.bytes_out, d.source_job, d.seq
+    FROM datums d LEFT JOIN datums s ON d.inputs = '' AND s.job_id = d.source_job AND s.id = d.id;
+"""
+
+
+def format_version(db: sqlite3.Connection) -> int | None:
+    """The format version a database was made with; None for a new (empty) database."""
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key='format_version'").fetchone()
+    except sqlite3.OperationalError:  # no meta table yet
+        return None
+    return None if row is None else int(row[0])
+
+
+def create(db: sqlite3.Connection) -> None:
+    """Make every table (inside the caller's transaction) and record FORMAT_VERSION."""
+    # executescript() would commit the open transaction first: one statement at a time instead.
+    for stmt in SCHEMA.split(";"):
+        if stmt.strip():
+            db.execute(stmt)
+    db.execute("INSERT OR IGNORE INTO meta VALUES('format_version', ?)", (str(FORMAT_VERSION),))
