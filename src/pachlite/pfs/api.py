@@ -8,80 +8,16 @@ with the branch move that publishes it.
 from __future__ import annotations
 
 import io
-import os
-import sys
 import uuid
-from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO, Iterable, Sequence
 
 from pachlite.pfs import address as addr
 from pachlite.pfs.address import Address
 from pachlite.errors import Conflict, InvalidInput, NotFound
+from pachlite.pfs.info import USER, BranchInfo, CommitInfo, FileChange, FileInfo, RepoInfo
+from pachlite.pfs.sources import Source, open_local
 from pachlite.store import Store, Tx, branches, commits, files, repos
 from pachlite.store.commits import CommitRow
-
-USER, AUTO = "USER", "AUTO"
-
-
-@dataclass(frozen=True)
-class RepoInfo:
-    name: str
-    created: float
-    size: int
-    description: str
-    kind: str
-    branches: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class BranchInfo:
-    repo: str
-    name: str
-    head: str | None
-
-
-@dataclass(frozen=True)
-class CommitInfo:
-    repo: str
-    branch: str | None
-    id: str
-    parent: str | None
-    origin: str
-    description: str
-    started: float
-    finished: float | None
-    size: int
-    provenance: tuple[tuple[str, str | None, str], ...] = ()  # (repo, branch, commit)
-
-    @property
-    def address(self) -> str:
-        return str(Address(self.repo, self.branch, self.id))
-
-
-@dataclass(frozen=True)
-class FileInfo:
-    path: str
-    type: str  # "file" | "dir"
-    size: int
-    hash: str | None = None
-    commit: str = ""
-
-
-@dataclass(frozen=True)
-class FileChange:
-    status: str  # "added" | "deleted" | "modified"
-    path: str
-    size: int
-    old_size: int | None = None
-
-
-@dataclass
-class Source:
-    """One content to put: `dest` in the repo, read from `local` (a path) or `stream`."""
-    dest: str
-    local: str | Path | None = None
-    stream: BinaryIO | None = None
 
 
 def new_id() -> str:
@@ -321,7 +257,7 @@ class PFS:
     def _read_source(self, s: Source, where: str) -> tuple[str, int, bytes | None]:
         if s.stream is not None:
             return self.store.read_content(s.stream)
-        with _open_local(s.local, where) as f:
+        with open_local(s.local, where) as f:
             return self.store.read_content(f)
 
     def _append(self, tx: Tx, repo: str, branch: str,
@@ -433,84 +369,3 @@ class PFS:
         out += [FileChange("modified", p, a[p][1], b[p][1]) for p in a.keys() & b.keys()
                 if a[p][0] != b[p][0]]
         return sorted(out, key=lambda c: c.path)
-
-
-def collect_sources(dest: str | None, locals_: Sequence[str], recursive: bool,
-                    where: str) -> list[Source]:
-    """Expand `-f` arguments into Sources, as `pachctl put file` (2.x) names them.
-
-    No path given (dest None): each source goes to /<its base name>, a directory with `-r` to
-    /<dir>/... . A path and one source: the file goes to that path, a directory's contents go
-    under it (`/` as the path means "into the root", keeping a file's base name). A path and
-    several sources: each goes to <path>/<its base name>. `-f -` reads stdin and needs a path.
-    Symlinks are followed only while they stay inside the uploaded directory.
-    """
-    out: list[Source] = []
-    one = len(locals_) == 1 and dest is not None
-    for local in locals_:
-        if local == "-":
-            if not one or dest == "/":
-                raise InvalidInput("-f - (stdin) needs a file path and no other -f",
-                                   "give one, e.g. repo@master:/data.csv -f -", where=where)
-            out.append(Source(dest, stream=sys.stdin.buffer))
-            continue
-        p = Path(local)
-        if not p.exists():
-            raise InvalidInput(f"local file {local!r} does not exist",
-                               "check the path given to -f", where=where)
-        # abspath, not resolve: a link keeps its own name, as filepath.Base gives it in pachctl.
-        named = (dest or "").rstrip("/") + "/" + Path(os.path.abspath(p)).name
-        if p.is_dir():
-            if not recursive:
-                raise InvalidInput(f"{local!r} is a directory", "add -r to upload it recursively",
-                                   where=where)
-            out.extend(_walk(p, dest if one else named, where))
-        else:
-            out.append(Source(addr.clean_path(dest if one and dest != "/" else named, where),
-                              local=p))
-    return out
-
-
-def _open_local(path: str | Path, where: str) -> BinaryIO:
-    try:
-        # Unbuffered: one read() takes a small file whole, without a buffer object per file.
-        return open(path, "rb", buffering=0)
-    except OSError as e:
-        raise InvalidInput(f"cannot read local file {str(path)!r}: {e.strerror}",
-                           "check that it exists and is readable", where=where) from None
-
-
-def _walk(top: Path, dest: str, where: str) -> list[Source]:
-    """Every file under top, at dest/<relative path>, sorted; refuse links leaving top."""
-    real_top = os.path.realpath(top)
-    out: list[Source] = []
-    stack = [(str(top), addr.clean_path(dest, where).rstrip("/"))]
-    while stack:
-        d, rel = stack.pop()
-        with os.scandir(d) as it:
-            for e in it:
-                name = rel + "/" + e.name
-                if e.is_symlink():
-                    real = os.path.realpath(e.path)
-                    if not (real == real_top or real.startswith(real_top + os.sep)):
-                        raise InvalidInput(f"symlink {e.path} points outside {top} (to {real})",
-                                           "copy the target into the directory or remove the link",
-                                           where=where)
-                    if not os.path.exists(real):
-                        raise InvalidInput(f"symlink {e.path} is broken (its target {real} does "
-                                           "not exist)", "remove the link or restore its target",
-                                           where=where)
-                    if os.path.isdir(real):
-                        here = os.path.realpath(d)
-                        if here == real or here.startswith(real + os.sep):
-                            raise InvalidInput(f"symlink {e.path} loops back to {real}",
-                                               "remove the link", where=where)
-                        stack.append((e.path, name))
-                    else:
-                        out.append(Source(name, local=e.path))
-                elif e.is_dir():
-                    stack.append((e.path, name))
-                elif e.is_file():
-                    out.append(Source(name, local=e.path))
-    out.sort(key=lambda s: s.dest)
-    return out

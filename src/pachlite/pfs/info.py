@@ -1,0 +1,61 @@
+"""What PFS reports: pachctl's RepoInfo, BranchInfo, CommitInfo, FileInfo and file changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pachlite.pfs.address import Address
+
+USER, AUTO = "USER", "AUTO"  # a commit's origin: put by a user, or written by a job
+
+
+@dataclass(frozen=True)
+class RepoInfo:
+    name: str
+    created: float
+    size: int
+    description: str
+    kind: str
+    branches: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BranchInfo:
+    repo: str
+    name: str
+    head: str | None
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    repo: str
+    branch: str | None
+    id: str
+    parent: str | None
+    origin: str
+    description: str
+    started: float
+    finished: float | None
+    size: int
+    provenance: tuple[tuple[str, str | None, str], ...] = ()  # (repo, branch, commit)
+
+    @property
+    def address(self) -> str:
+        return str(Address(self.repo, self.branch, self.id))
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: str
+    type: str  # "file" | "dir"
+    size: int
+    hash: str | None = None
+    commit: str = ""
+
+
+@dataclass(frozen=True)
+class FileChange:
+    status: str  # "added" | "deleted" | "modified"
+    path: str
+    size: int
+    old_size: int | None = None
