@@ -12,14 +12,13 @@ from pathlib import Path
 import docker
 import pytest
 
-from helpers import ROOT, contents, put
-from pachlite.errors import NotFound, PachliteError
+from docker_helpers import stage_image
+from helpers import contents, put
+from pachlite.errors import NotFound
 from pachlite.pps import pipeline as pl
 from pachlite.pps.executors.container import (
     CANNOT_EXECUTE,
     ContainerWorker,
-    build_image,
-    docker_available,
 )
 
 pytestmark = pytest.mark.docker
@@ -29,12 +28,7 @@ TAG = "pachlite-stage:test"
 
 @pytest.fixture(scope="module")
 def image() -> str:
-    reason = docker_available()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI needs a Docker engine (bash .ci/docker.sh start): {reason}")
-        pytest.skip(reason)
-    return build_image(ROOT, ROOT / "pachyderm" / "Dockerfile", TAG)
+    return stage_image(TAG)
 
 
 @pytest.fixture
@@ -121,14 +115,6 @@ def test_the_stage_image_declares_a_non_root_user_and_workdir(image):
 def test_an_unknown_image_is_not_found(image, pfs_dir):
     with pytest.raises(NotFound, match="no-such-image:0"), ContainerWorker("no-such-image:0", pfs_dir) as w:
         w.run(["true"], {})
-
-
-def test_a_failed_build_reports_the_tail_of_its_log(image, tmp_path):
-    (tmp_path / "Dockerfile").write_text(f"FROM {image}\nRUN echo sentinel-output && exit 7\n")
-    with pytest.raises(PachliteError) as err:
-        build_image(tmp_path, tmp_path / "Dockerfile", "pachlite-broken:test")
-    assert "sentinel-output" in str(err.value)
-    assert "\n" not in str(err.value)
 
 
 # ---- the job engine in container mode ----------------------------------------------------------

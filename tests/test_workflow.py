@@ -5,62 +5,18 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-WORKFLOW = ["Snakefile", "pipelines.py", "rules", "config", "data", "scripts", "report"]
+from helpers import ROOT, Workflow
+
+WORKFLOW = Workflow.FILES
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def wf(tmp_path: Path) -> "Workflow":
-    for name in WORKFLOW:
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
-    return Workflow(tmp_path)
-
-
-class Workflow:
-    def __init__(self, root: Path):
-        self.root = root
-        self.env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-        self.env.pop("PACHLITE_STORE", None)
-
-    def snakemake(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        p = subprocess.run([str(BIN / "snakemake"), "--cores", "2", *args], cwd=self.root,
-                           env=self.env, capture_output=True, text=True)
-        if ok:
-            assert p.returncode == 0, p.stdout + p.stderr
-        return p
-
-    def pachlite(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        p = subprocess.run([str(BIN / "pachlite"), *args], cwd=self.root, env=self.env,
-                           capture_output=True, text=True)
-        if ok:
-            assert p.returncode == 0, p.stdout + p.stderr
-        return p
-
-    def raw(self, *args: str):
-        return json.loads(self.pachlite(*args, "--raw").stdout)
-
-    def jobs(self) -> list[dict]:
-        return self.raw("list", "job")
-
-    def get(self, address: str) -> str:
-        return self.pachlite("get", "file", address).stdout
-
-    def head(self, repo: str) -> str:
-        return self.raw("inspect", "commit", f"{repo}@master")["id"]
 
 
 def ols(rows: list[dict], features: list[str]) -> np.ndarray:
@@ -209,17 +165,12 @@ def test_container_mode_commits_equal_local_mode_commits(tmp_path):
     (README: local and container runs)."""
     import docker
 
+    from docker_helpers import stage_image
     from pachlite.pfs import PFS
-    from pachlite.pps.executors.container import build_image, docker_available
     from pachlite.store import Store
 
-    reason = docker_available()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI needs a Docker engine (bash .ci/docker.sh start): {reason}")
-        pytest.skip(reason)
     image = "pachlite/diabetes:latest"  # the tag config/config.yaml names
-    build_image(ROOT, ROOT / "pachyderm" / "Dockerfile", image)
+    stage_image(image)
     runs = {}
     for mode in ("local", "container"):
         (tmp_path / mode).mkdir()

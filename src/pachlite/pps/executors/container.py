@@ -32,7 +32,6 @@ from pachlite.pps.executors.scratch import Scratch
 # What the engine reports when the command cannot start; an `exec` of a missing program reports
 # the same, so both ways of running agree.
 CANNOT_EXECUTE = 126
-BUILD_LOG_TAIL = 15
 
 
 @dataclass
@@ -42,39 +41,6 @@ class ContainerResult:
     stdout: str
     stderr: str
     timed_out: bool
-
-
-def docker_available() -> str | None:
-    """None when a Docker engine answers; otherwise why not (for skip reasons and messages)."""
-    try:
-        docker.from_env().ping()
-    except (docker.errors.DockerException, OSError) as err:
-        return f"no Docker engine answers: {err}"
-    return None
-
-
-def build_image(context: Path, dockerfile: Path, tag: str, base_image: str | None = None) -> str:
-    """`docker build -f dockerfile -t tag context` (with BASE_IMAGE if given); returns the image id.
-
-    The whole context is sent to the engine, so keep a .dockerignore in it.
-    """
-    if not Path(context).is_dir():
-        raise InvalidInput(f"build context {context} is not a folder", "pass the repository root",
-                           where="docker build")
-    args = {"BASE_IMAGE": base_image} if base_image else None
-    try:
-        image, _ = _client().images.build(path=str(context), dockerfile=str(dockerfile), tag=tag,
-                                          buildargs=args, rm=True, forcerm=True)
-    except docker.errors.BuildError as err:
-        tail = [line for chunk in err.build_log
-                for line in str(chunk.get("stream") or chunk.get("error") or "").splitlines()
-                if line.strip()][-BUILD_LOG_TAIL:]
-        raise PachliteError(f"building {tag} failed: {err.msg} (build log tail: {' | '.join(tail)})",
-                            _build_fix(base_image), where=str(dockerfile)) from None
-    except docker.errors.APIError as err:
-        raise PachliteError(f"building {tag} failed: {err.explanation}", _build_fix(base_image),
-                            where=str(dockerfile)) from None
-    return image.id
 
 
 class ContainerExecutor(ProcessExecutor):
@@ -180,12 +146,6 @@ def _client() -> docker.DockerClient:
         raise PachliteError(f"no Docker engine answers ({err})",
                             "start one (`bash .ci/docker.sh start` on Debian, or Docker Desktop) "
                             "or run the pipeline without containers", where="docker") from None
-
-
-def _build_fix(base_image: str | None) -> str:
-    return (f"fix the Dockerfile or the context; the base image ({base_image or 'its default'}) "
-            "must already be in the engine: `bash .ci/docker.sh start` builds "
-            "pachlite-base:bookworm without a registry")
 
 
 def _container_user(user: str | None) -> str | None:
