@@ -96,7 +96,7 @@ def main() -> None:
         (tmp / "bare").mkdir()
         bare = bare_workflow(tmp / "bare", n)
         bare_cold = []
-        for i in range(args.repeat):  # Snakemake's own floor for a cold run of that many rules
+        for _ in range(args.repeat):  # Snakemake's own floor for a cold run of that many rules
             shutil.rmtree(bare / "out", ignore_errors=True)
             shutil.rmtree(bare / ".snakemake", ignore_errors=True)
             bare_cold.append(timed(smk, bare))

@@ -21,12 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from diabetes.data import TARGET, Model, read_csv, read_model
+from diabetes.stage import StageError
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-
-from diabetes.data import TARGET, Model, read_csv, read_model
-from diabetes.stage import StageError
 
 COLUMNS = 4  # panels per row in grids
 

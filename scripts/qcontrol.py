@@ -11,7 +11,6 @@ import math
 
 import numpy as np
 import pandas as pd
-
 from diabetes import stage
 from diabetes.data import files_under, read_model, read_record
 from diabetes.stage import StageError

@@ -10,7 +10,6 @@ import argparse
 
 import numpy as np
 import pandas as pd
-
 from diabetes import stage
 from diabetes.data import TARGET, Model, read_csv, require_columns
 from diabetes.stage import StageError

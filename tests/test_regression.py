@@ -131,7 +131,7 @@ def workshop_csv(tmp_path_factory) -> Path:
     """diabetes.csv as the workshop's notebook rewrote it: gota's WriteCSV prints floats with %f."""
     rows = list(csv.reader(DIABETES.open()))
     path = tmp_path_factory.mktemp("workshop") / "diabetes.csv"
-    lines = [",".join(rows[0])] + [",".join("%f" % float(cell) for cell in row) for row in rows[1:]]
+    lines = [",".join(rows[0])] + [",".join(f"{float(cell):f}" for cell in row) for row in rows[1:]]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -229,7 +229,8 @@ def test_split_keeps_rows_in_order_and_as_written():
         ("bmi,y\n\n\n,1\n", ":4", "column 'bmi' holds nothing, not a number"),
         ("bmi,bmi,y\n1,2,3\n", ":1", "names column(s) bmi more than once"),
         ("bmi,,y\n1,2,3\n", ":1", "has an empty column name"),
-        ("bmi,y\n1,2,3\n", "", "is not a well-formed CSV (Error tokenizing data. C error: Expected 2 fields in line 2, saw 3)"),
+        ("bmi,y\n1,2,3\n", "",
+         "is not a well-formed CSV (Error tokenizing data. C error: Expected 2 fields in line 2, saw 3)"),
         ('bmi,y\n"0.1,2\n', "", "is not a well-formed CSV"),
     ],
 )
@@ -267,7 +268,8 @@ def test_too_few_rows_or_dependent_features_cannot_fit(tmp_path):
     for features in (["bmi", "twice"], ["flat", "bmi"], ["bmi", "ltg", "total"]):  # a constant is the intercept's
         with pytest.raises(StageError, match="linearly dependent.*drop the redundant feature"):
             train.fit(dependent, features, "t.csv")
-    assert len(train.fit(dependent, ["bmi", "ltg", "nudged"], "t.csv").coefficients) == 3  # independent, though nearly not
+    # independent, though nearly not
+    assert len(train.fit(dependent, ["bmi", "ltg", "nudged"], "t.csv").coefficients) == 3
 
 
 @pytest.mark.parametrize(
@@ -292,7 +294,8 @@ def test_split_needs_rows_on_both_sides(tmp_path):
         ('{"coefficients": []}', 'has no "intercept"'),
         ('{"intercept": 1}', "has no 'coefficients' list"),
         ('{"intercept": 1, "coefficients": []}', 'empty "coefficients"'),
-        ('{"intercept": "1", "coefficients": [{"name": "bmi", "coefficient": 2}]}', 'intercept is "1", not a finite number'),
+        ('{"intercept": "1", "coefficients": [{"name": "bmi", "coefficient": 2}]}',
+         'intercept is "1", not a finite number'),
         ('{"intercept": 1, "coefficients": [{"name": "bmi", "coefficient": true}]}', "coefficient is true"),
         ('{"intercept": 1, "coefficients": [{"name": "bmi"}]}', "has no 'coefficient'"),
         ('{"intercept": 1, "coefficients": [{"name": "bmi", "coefficient": 1}, {"name": "bmi", "coefficient": 2}]}',

@@ -152,7 +152,8 @@ def test_infer_fails_on_a_missing_feature_and_writes_nothing(pfs, tmp_path):
 @pytest.mark.parametrize(
     "script, content, args, expected",
     [
-        ("split", "bmi,ltg,y\n0.1,0.2,x\n0.1,0.3,4\n", ["--train-rows", 1], "input:2: column 'y' holds 'x', not a number"),
+        ("split", "bmi,ltg,y\n0.1,0.2,x\n0.1,0.3,4\n", ["--train-rows", 1],
+         "input:2: column 'y' holds 'x', not a number"),
         ("split", "", [], "input: is empty"),
         ("train", "bmi,y\n0.1,3\n0.2,4\n", ["--features", "bmi,ltg"], "input: has no column 'ltg'"),
         ("train", "bmi,ltg,y\n0.1,0.2,nan\n", [], "input:2: column 'y' holds 'nan', not a finite number"),

@@ -27,10 +27,10 @@ import io
 import os
 import time
 import traceback
+from collections.abc import Callable
 from functools import wraps
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Callable
 
 from pachlite.pps.executors.base import Outcome
 from pachlite.pps.executors.scratch import Scratch, map_pfs

@@ -77,7 +77,7 @@ class Address:
             s += f":{self.path}"
         return s
 
-    def with_path(self, path: str | None) -> "Address":
+    def with_path(self, path: str | None) -> Address:
         return replace(self, path=path)
 
 

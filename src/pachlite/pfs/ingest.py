@@ -7,11 +7,11 @@ unchanged folder makes no commit, so nothing downstream runs. The repo is create
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
-from pachlite.pfs.address import Address
 from pachlite.errors import InvalidInput
 from pachlite.pfs import PFS, CommitInfo, Source
+from pachlite.pfs.address import Address
 from pachlite.store import branches
 
 

@@ -30,10 +30,10 @@ import functools
 import gc
 import hashlib
 import struct
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, product
-from typing import Callable, Iterable, Iterator, Sequence
 
 from pachlite.errors import InvalidInput
 from pachlite.pps.glob import expand_template, glob_paths

@@ -15,12 +15,12 @@ large part of an input take the full plan of plan.py, which gives the same steps
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from itertools import product
-from typing import Callable
 
+from pachlite.pfs import PFS
 from pachlite.pps.datum import Datum, DatumInput, FileInfo, Inputs, Listing, _expand, datum_id
 from pachlite.pps.glob import compile_glob, expand_template
-from pachlite.pfs import PFS
 from pachlite.pps.plan import BaseDatum, Plan, Step
 from pachlite.pps.states import Action
 from pachlite.store import Handle, commits, datums, files, jobs

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import collections
 import threading
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from pachlite.pps.plan import Plan, Step
 from pachlite.pps.states import Action
@@ -33,7 +33,7 @@ class Feed:
             self._thread.start()
 
     @classmethod
-    def of(cls, runs: Sequence[Step]) -> "Feed":
+    def of(cls, runs: Sequence[Step]) -> Feed:
         feed = cls(len(runs))
         feed._ready.extend(runs)
         return feed

@@ -26,8 +26,8 @@ import functools
 import posixpath
 import re
 from bisect import bisect_left
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from pachlite.errors import InvalidInput
 

@@ -8,8 +8,8 @@ which the caller answers through `carried_clash`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 from pachlite.pps.executors.base import Result
 from pachlite.pps.plan import Plan
