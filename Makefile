@@ -31,7 +31,9 @@ wheels: $(WHEELS)/.downloaded
 run: $(BIN)/.installed
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES)
 
+# The linter first: a finding fails the run as a failing test would.
 test: $(BIN)/.installed $(WHEELS)/.downloaded
+	$(BIN)/ruff check src tests scripts benchmarks pipelines.py
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
 bench: $(BIN)/.installed
