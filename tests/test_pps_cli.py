@@ -162,6 +162,21 @@ def test_container_mode_without_the_docker_sdk_is_one_line(cli):
     assert p.returncode == 0 and p.stdout.startswith("copy: would run 1, skip 1"), p.stderr
 
 
+@pytest.mark.parametrize("name", ["run", "logs", "fsck", "generate", "deploy"])
+def test_a_top_level_command_imports_only_its_own_verbs(name):
+    """`pachlite run` starts once per Snakemake rule: looking it up imports pipeline.py and not
+    the other noun modules (pachlite.cli.HOMES says where each top-level command lives)."""
+    code = ("import sys; from pachlite.cli import HOMES, cli; "
+            f"found = cli.get_command(None, {name!r}) is not None; "
+            "print(found, HOMES.get(sys.argv[1]), "
+            "*sorted(m for m in sys.modules if m.startswith('pachlite.cli.')))")
+    found, home, *modules = subprocess.run([sys.executable, "-c", code, name], capture_output=True,
+                                           text=True, check=True).stdout.split()
+    assert found == "True"
+    nouns = {m for m in modules if m.rsplit(".", 1)[1] not in ("groups", "output", "pretty")}
+    assert nouns == {f"pachlite.cli.{home}"}
+
+
 def test_interrupt_kills_the_running_datums_and_marks_the_job_killed(cli, tmp_path):
     cli("put", "file", "data@master:/", "-f", cli.file("a", "1"), "-f", cli.file("b", "2"))
     pids = tmp_path / "pids"

@@ -1,23 +1,41 @@
 """The `pachlite` command: pachctl's verbs over the library. Only this package prints.
 
 groups.py has the verb groups (create, list, inspect, ...); each noun module (repo, branch,
-commit, file, pipeline, job, datum, spec, fsck) puts its commands onto them when imported here;
+commit, file, pipeline, job, datum, spec, fsck) puts its commands onto them when imported;
 output.py has what the nouns share. Every PachliteError is caught once, in `main`, and shown as
 one line with exit status 1.
 """
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 import sys
 
 import click
 
-from pachlite.cli import branch, commit, datum, file, fsck, job, pipeline, repo, spec  # noqa: F401
 from pachlite.cli.groups import cli
 from pachlite.errors import PachliteError
 
 __all__ = ["cli", "main"]
+
+NOUNS = ("repo", "branch", "commit", "file", "pipeline", "job", "datum", "spec", "fsck")
+# The module of each top-level command that is not a verb group. The nouns are imported when a
+# command is looked up, so that `pachlite run`, which every Snakemake rule runs, imports only
+# pipeline.py; any other name, and --help, imports them all.
+HOMES = {"run": "pipeline", "logs": "job", "fsck": "fsck", "generate": "spec", "deploy": "spec"}
+
+
+def _load(name: str | None) -> None:
+    if name in HOMES:
+        importlib.import_module(f"pachlite.cli.{HOMES[name]}")
+        if name in cli.commands:
+            return
+    for noun in NOUNS:
+        importlib.import_module(f"pachlite.cli.{noun}")
+
+
+cli.load = _load
 
 
 def main() -> None:

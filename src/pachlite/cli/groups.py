@@ -6,12 +6,34 @@ commands onto these groups when they are imported; this module imports none of t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT)
+class Root(click.Group):
+    """The `pachlite` group. Before it looks a command up, `load` (set by pachlite.cli, which
+    knows the noun modules) imports the modules that command needs: None means all of them."""
+
+    load: Callable[[str | None], None] | None = None
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if self.load:
+            self.load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        if self.load:
+            self.load(None)
+        return super().list_commands(ctx)
+
+
+@click.group(cls=Root, context_settings=CONTEXT)
 @click.version_option(package_name="pachlite")
 def cli() -> None:
     """pachlite: Pachyderm's versioned data and pipelines on a laptop.
