@@ -7,6 +7,8 @@ STATE; progress `processed + skipped / total`). Every failure is one line on std
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -129,6 +131,50 @@ def test_a_broken_glob_is_one_line(cli):
     assert "/[a" in p.stderr
     [job] = cli.raw("list", "job")
     assert job["state"] == "failure" and job["reason"] in p.stderr
+
+
+NO_DOCKER = ("import sys; sys.modules['docker'] = None; "  # as if the docker extra were not installed
+             "from pachlite.cli import main; main()")
+
+
+def test_container_mode_without_the_docker_sdk_is_one_line(cli):
+    """--container without the Docker SDK says what to install, before any work: no traceback,
+    no pipeline half-created, no failed job."""
+    def pachlite_without_docker(*args):
+        return subprocess.run([sys.executable, "-c", NO_DOCKER, *args], cwd=cli.root, env=cli.env,
+                              capture_output=True, text=True, timeout=120)
+    error = ("pachlite: error: container mode needs the Docker SDK; install it with "
+             "pip install 'pachlite[docker]'\n")
+    cli("put", "file", "data@master:/a", "-f", cli.file("a", "1"))
+    spec = cli.spec({**COPY, "transform": {**COPY["transform"], "image": "alpine"}})
+    p = pachlite_without_docker("create", "pipeline", "-f", spec, "--container")
+    assert (p.returncode, p.stdout, p.stderr) == (1, "", error)
+    assert cli.raw("list", "pipeline") == [] and cli.raw("list", "job") == []
+
+    cli("create", "pipeline", "-f", spec)
+    cli("put", "file", "data@master:/b", "-f", cli.file("b", "2"))
+    for args in (["run", "--container"], ["update", "pipeline", "-f", spec, "--container"]):
+        p = pachlite_without_docker(*args)
+        assert (p.returncode, p.stdout, p.stderr) == (1, "", error)
+    assert len(cli.raw("list", "job")) == 1
+    # A dry run runs nothing, so it needs no Docker.
+    p = pachlite_without_docker("run", "--container", "--dry-run")
+    assert p.returncode == 0 and p.stdout.startswith("copy: would run 1, skip 1"), p.stderr
+
+
+@pytest.mark.parametrize("name", ["run", "logs", "fsck", "generate", "deploy"])
+def test_a_top_level_command_imports_only_its_own_verbs(name):
+    """`pachlite run` starts once per Snakemake rule: looking it up imports pipeline.py and not
+    the other noun modules (pachlite.cli.HOMES says where each top-level command lives)."""
+    code = ("import sys; from pachlite.cli import HOMES, cli; "
+            f"found = cli.get_command(None, {name!r}) is not None; "
+            "print(found, HOMES.get(sys.argv[1]), "
+            "*sorted(m for m in sys.modules if m.startswith('pachlite.cli.')))")
+    found, home, *modules = subprocess.run([sys.executable, "-c", code, name], capture_output=True,
+                                           text=True, check=True).stdout.split()
+    assert found == "True"
+    nouns = {m for m in modules if m.rsplit(".", 1)[1] not in ("groups", "output", "pretty")}
+    assert nouns == {f"pachlite.cli.{home}"}
 
 
 def test_interrupt_kills_the_running_datums_and_marks_the_job_killed(cli, tmp_path):

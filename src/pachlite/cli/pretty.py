@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 _UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
 

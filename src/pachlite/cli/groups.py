@@ -1,0 +1,103 @@
+"""The `pachlite` group and its verb groups (create, list, inspect, ...), as pachctl has them.
+
+The noun modules (repo, branch, commit, file, pipeline, job, datum, spec, fsck) decorate their
+commands onto these groups when they are imported; this module imports none of them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class Root(click.Group):
+    """The `pachlite` group. Before it looks a command up, `load` (set by pachlite.cli, which
+    knows the noun modules) imports the modules that command needs: None means all of them."""
+
+    load: Callable[[str | None], None] | None = None
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if self.load:
+            self.load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        if self.load:
+            self.load(None)
+        return super().list_commands(ctx)
+
+
+@click.group(cls=Root, context_settings=CONTEXT)
+@click.version_option(package_name="pachlite")
+def cli() -> None:
+    """pachlite: Pachyderm's versioned data and pipelines on a laptop.
+
+    Addresses follow pachctl: repo@branch, repo@branch=commit, repo@commit, master^ or
+    master~2 for ancestors, then :/path.
+    """
+
+
+@cli.group(context_settings=CONTEXT)
+def create() -> None:
+    """Create a repo, branch or pipeline."""
+
+
+@cli.group("list", context_settings=CONTEXT)
+def list_() -> None:
+    """List repos, branches, commits, files, pipelines, jobs or datums."""
+
+
+@cli.group(context_settings=CONTEXT)
+def inspect() -> None:
+    """Show the details of a repo, commit, file, pipeline, job or datum."""
+
+
+@cli.group(context_settings=CONTEXT)
+def delete() -> None:
+    """Delete a repo, file or pipeline."""
+
+
+@cli.group(context_settings=CONTEXT)
+def put() -> None:
+    """Put data into a repo."""
+
+
+@cli.group(context_settings=CONTEXT)
+def get() -> None:
+    """Get data out of a repo."""
+
+
+@cli.group("glob", context_settings=CONTEXT)
+def glob_() -> None:
+    """Match files with a glob pattern."""
+
+
+@cli.group(context_settings=CONTEXT)
+def diff() -> None:
+    """Compare two commits."""
+
+
+@cli.group(context_settings=CONTEXT)
+def start() -> None:
+    """Start a commit."""
+
+
+@cli.group(context_settings=CONTEXT)
+def finish() -> None:
+    """Finish a commit."""
+
+
+@cli.group("update", context_settings=CONTEXT)
+def update() -> None:
+    """Update a pipeline."""
+
+
+@cli.group("upgrade", context_settings=CONTEXT)
+def upgrade() -> None:
+    """Upgrade Pachyderm 1.x specs."""
