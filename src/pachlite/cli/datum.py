@@ -6,9 +6,8 @@ import click
 
 from pachlite.cli import pretty
 from pachlite.cli.groups import inspect, list_
-from pachlite.cli.job import find_job, job_datums
 from pachlite.cli.output import open_pfs, parse_job, print_raw
-from pachlite.errors import InvalidInput, NotFound
+from pachlite.errors import InvalidInput
 
 
 @list_.command("datum")
@@ -23,9 +22,9 @@ def list_datum(job_addr: str | None, spec_path: str | None, raw: bool) -> None:
     if not job_addr:
         raise InvalidInput("list datum needs PIPELINE@JOB or -f SPEC",
                            "e.g. 'pachlite list datum infer' or 'pachlite list datum -f spec.json'")
+    from pachlite.pps import api
     pipeline, jid = parse_job(job_addr)
-    j = find_job(pfs, pipeline, jid)
-    ds = job_datums(pfs, j)
+    ds = api.list_datum(pfs, api.inspect_job(pfs, pipeline, jid))
     if raw:
         return print_raw(ds)
     click.echo(pretty.table(["ID", "FILES", "STATUS", "TIME"],
@@ -35,13 +34,10 @@ def list_datum(job_addr: str | None, spec_path: str | None, raw: bool) -> None:
 
 
 def _preview(pfs, spec_path: str, raw: bool) -> None:
-    from pachlite.pps import datum as dm
-    from pachlite.pps.job import Job
-    from pachlite.pps.spec import PipelineSpec, load_specs, normalize
+    from pachlite.pps.api import preview_datums
+    from pachlite.pps.spec import load_specs, normalize
     for rawspec in load_specs(spec_path):
-        spec = PipelineSpec.of(normalize(rawspec, spec_path))
-        job = Job(pfs, spec, "", 0)
-        ds = dm.datums(spec.input, job.resolve)
+        ds = preview_datums(pfs, normalize(rawspec, spec_path))
         if raw:
             print_raw([{"id": d.id, "files": [f"{di.repo}@{di.commit}:{f.path}" for di in d.inputs
                                               for f in di.files]} for d in ds])
@@ -57,14 +53,10 @@ def _preview(pfs, spec_path: str, raw: bool) -> None:
 @click.option("--raw", is_flag=True)
 def inspect_datum(job_addr: str, datum_id: str, raw: bool) -> None:
     """Show one datum: state, reason, inputs, outputs and timing."""
+    from pachlite.pps import api
     pipeline, jid = parse_job(job_addr)
     pfs = open_pfs()
-    j = find_job(pfs, pipeline, jid)
-    ds = job_datums(pfs, j, datum_id)
-    if not ds:
-        raise NotFound(f"datum {datum_id} not found in job {j.id}",
-                       f"list datums with 'pachlite list datum {pipeline}@{j.id}'")
-    d = ds[0]
+    d = api.inspect_datum(pfs, api.inspect_job(pfs, pipeline, jid), datum_id)
     if raw:
         return print_raw(d)
     click.echo("\n".join([

@@ -1,0 +1,63 @@
+"""PPS's read side, as pachd's API names it: inspect/list job, list datum, logs, and the datums a
+spec would make (pachctl list datum -f). The CLI and notebooks read jobs and datums through here."""
+
+from __future__ import annotations
+
+from pachlite.errors import NotFound
+from pachlite.pfs import PFS
+from pachlite.pps.datum import Datum
+from pachlite.pps.info import DatumInfo, JobInfo, job_from_row
+from pachlite.pps.pipeline import inspect_pipeline
+from pachlite.store import datums, jobs
+
+
+def inspect_job(pfs: PFS, pipeline: str, job_id: str | None = None) -> JobInfo:
+    """The job `pipeline@job_id` (a unique id prefix will do), or the pipeline's latest job."""
+    inspect_pipeline(pfs, pipeline)
+    row = jobs.find(pfs.store, pipeline, job_id) if job_id else jobs.latest(pfs.store, pipeline)
+    if row is None:
+        raise NotFound(f"job {pipeline}@{job_id or '<latest>'} not found",
+                       f"list jobs with 'pachlite list job -p {pipeline}'")
+    return job_from_row(row)
+
+
+def list_job(pfs: PFS, pipeline: str | None = None) -> list[JobInfo]:
+    """Jobs, newest first (of one pipeline, if given)."""
+    if pipeline:
+        inspect_pipeline(pfs, pipeline)
+    return [job_from_row(r) for r in jobs.list_jobs(pfs.store, pipeline)]
+
+
+def list_datum(pfs: PFS, job: JobInfo, prefix: str | None = None) -> list[DatumInfo]:
+    """A job's datums in plan order (those whose id starts with prefix)."""
+    commits = {repo: c for repo, _, c in job.inputs}
+    return [DatumInfo(r.job_id, r.id, r.state, r.reason, r.hash,
+                      tuple(f"{repo}@{commits.get(repo, '?')}:{path}" for _, repo, _, path in r.inputs),
+                      r.outputs, r.started, r.duration, r.source_job)
+            for r in datums.records(pfs.store, job.id, prefix)]
+
+
+def inspect_datum(pfs: PFS, job: JobInfo, datum_id: str) -> DatumInfo:
+    """One datum of a job, by id or unique id prefix."""
+    found = list_datum(pfs, job, datum_id)
+    if not found:
+        raise NotFound(f"datum {datum_id} not found in job {job.id}",
+                       f"list datums with 'pachlite list datum {job.pipeline}@{job.id}'")
+    return found[0]
+
+
+def logs(pfs: PFS, job: JobInfo, datum_id: str | None = None) -> list[tuple[str, str]]:
+    """(datum id, what its user code printed) for each datum of the job that printed anything."""
+    rows = datums.logs(pfs.store, job.id, datum_id)
+    if datum_id and not rows:
+        inspect_datum(pfs, job, datum_id)  # an unknown datum is an error; a silent one is not
+    return [(did, pfs.store.read_object(h).decode(errors="replace")) for did, h in rows]
+
+
+def preview_datums(pfs: PFS, spec: dict) -> list[Datum]:
+    """The datums a normalised spec would make on the current heads of its inputs."""
+    from pachlite.pps import datum as dm
+    from pachlite.pps.job import Job
+    from pachlite.pps.spec import PipelineSpec
+    running = PipelineSpec.of(spec)
+    return dm.datums(running.input, Job(pfs, running, "", 0).resolve)
