@@ -67,6 +67,7 @@ class Store:
                  read_only: bool | None = None):
         self.root = Path(root) if root else default_root()
         self.objects_dir = self.root / "objects"
+        self.read_only = bool(read_only)
         db = self.root / schema.DB_FILE
         if not db.exists():
             self._check_no_orphan_objects()
