@@ -32,6 +32,12 @@ def read_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def assert_fsck_clean(wf: Workflow) -> None:
+    """`pachlite fsck` on the workflow's store finds nothing (it exits 1 on any problem)."""
+    p = wf.pachlite("fsck")
+    assert p.stdout.strip() == "no problems found", p.stdout
+
+
 def test_cold_run_gives_the_workshop_pipeline_and_a_rerun_does_nothing(wf):
     out = wf.snakemake()
     assert "pachlite list job" in out.stdout + out.stderr  # says where the results are
@@ -56,6 +62,7 @@ def test_cold_run_gives_the_workshop_pipeline_and_a_rerun_does_nothing(wf):
     again = wf.snakemake()
     assert "Nothing to be done" in again.stdout + again.stderr
     assert len(wf.jobs()) == len(jobs)
+    assert_fsck_clean(wf)
 
 
 def test_new_attribute_file_runs_only_infer_for_that_datum(wf):
@@ -66,6 +73,7 @@ def test_new_attribute_file_runs_only_infer_for_that_datum(wf):
     new = wf.jobs()[: len(wf.jobs()) - before]
     assert [(j["pipeline"], j["processed"], j["skipped"], j["total"]) for j in new] == [("infer", 1, 3, 4)]
     assert "4.json" in wf.pachlite("list", "file", "infer@master").stdout
+    assert_fsck_clean(wf)
 
 
 def test_deleted_attribute_file_loses_its_prediction(wf):
@@ -74,6 +82,7 @@ def test_deleted_attribute_file_loses_its_prediction(wf):
     wf.snakemake()
     names = [f["path"] for f in wf.raw("list", "file", "infer@master")]
     assert names == ["/1.json", "/3.json"]
+    assert_fsck_clean(wf)
 
 
 def test_new_training_data_retrains_requalifies_and_repredicts_with_provenance(wf):
@@ -90,6 +99,7 @@ def test_new_training_data_retrains_requalifies_and_repredicts_with_provenance(w
     for repo in ("model", "qcontrol", "infer"):
         prov = [c for _, _, c in wf.raw("inspect", "commit", f"{repo}@master")["provenance"]]
         assert training in prov, repo
+    assert_fsck_clean(wf)
     model = json.loads(wf.get("model@master:/model.json"))
     beta = ols(read_rows(wf.root / "data/diabetes.csv")[:398], ["bmi", "ltg"])
     assert model["intercept"] == pytest.approx(beta[0], abs=1e-9)
@@ -103,10 +113,12 @@ def test_rollback_of_the_model_branch_repredicts_with_the_older_model(wf):
     (wf.root / "data/diabetes.csv").write_text("".join(lines[:1] + lines[3:]))
     wf.snakemake()
     assert wf.get("infer@master:/1.json") != first
+    assert_fsck_clean(wf)  # after the edited CSV
     wf.pachlite("create", "branch", "model@master", "--head", first_model)
     wf.snakemake()
     assert wf.get("infer@master:/1.json") == first
     assert wf.head("model") == first_model  # the model was not retrained over the rollback
+    assert_fsck_clean(wf)
 
 
 def test_qc_failure_stops_the_workflow_and_keeps_the_last_good_predictions(wf):
@@ -121,6 +133,7 @@ def test_qc_failure_stops_the_workflow_and_keeps_the_last_good_predictions(wf):
     assert wf.head("infer") == infer_head and wf.get("infer@master:/1.json") == good
     failed = [j for j in wf.jobs() if j["pipeline"] == "qcontrol"][0]
     assert failed["state"] == "failure" and "RMSE" in failed["reason"]
+    assert_fsck_clean(wf)
 
 
 def test_tutorial_config_is_the_two_stage_dag_with_the_tutorial_numbers(wf):
@@ -128,7 +141,8 @@ def test_tutorial_config_is_the_two_stage_dag_with_the_tutorial_numbers(wf):
     assert sorted(j["pipeline"] for j in wf.jobs()) == ["infer", "model"]
     model = json.loads(wf.get("model@master:/model.json"))
     assert model["intercept"] == pytest.approx(152.13348416289818, abs=1e-6)
-    assert model["coefficients"] == [{"name": "bmi", "coefficient": pytest.approx(949.4352603839862, abs=1e-6)}]
+    assert model["coefficients"] == [
+        {"name": "bmi", "coefficient": pytest.approx(949.4352603839862, abs=1e-6)}]
 
 
 def test_rulegraph_is_the_repo_to_stage_dag(wf):

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import io
 import uuid
-from typing import BinaryIO, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import BinaryIO
 
+from pachlite.errors import Conflict, InvalidInput, NotFound
 from pachlite.pfs import address as addr
 from pachlite.pfs.address import Address
-from pachlite.errors import Conflict, InvalidInput, NotFound
 from pachlite.pfs.info import USER, BranchInfo, CommitInfo, FileChange, FileInfo, RepoInfo
 from pachlite.pfs.sources import Source, open_local
-from pachlite.store import Store, Tx, branches, commits, files, repos
+from pachlite.store import Handle, Store, Tx, branches, commits, files, repos
 from pachlite.store.commits import CommitRow
 
 
@@ -48,19 +49,28 @@ class PFS:
                     exist_ok: bool = False) -> RepoInfo:
         addr.validate_name(name)
         with self.store.transaction() as tx:
-            if repos.get(tx, name):
-                if not exist_ok:
-                    raise Conflict(f"repo {name} already exists",
-                                   "choose another name or delete it with 'pachlite delete repo'")
-            else:
-                repos.insert(tx, name, description, kind)
-                branches.create(tx, name, "master")
+            self.insert_repo(tx, name, description, kind, exist_ok)
         return self.inspect_repo(name)
 
-    def _repo_row(self, name: str) -> repos.RepoRow:
-        row = repos.get(self.store, name)
+    def insert_repo(self, tx: Tx, name: str, description: str = "", kind: str = "user",
+                    exist_ok: bool = False) -> None:
+        """Create a repo and its master branch in the caller's transaction (a pipeline's output
+        repo is made in the transaction that makes the pipeline)."""
+        if repos.get(tx, name):
+            if not exist_ok:
+                raise Conflict(f"repo {name} already exists",
+                               "choose another name or delete it with 'pachlite delete repo'")
+        else:
+            repos.insert(tx, name, description, kind)
+            branches.create(tx, name, "master")
+
+    def _repo_row(self, name: str, s: Handle | None = None) -> repos.RepoRow:
+        """The repo's row, read through s: a write checks the repo inside its own transaction,
+        so a repo deleted meanwhile is refused rather than left with orphan rows."""
+        s = s or self.store
+        row = repos.get(s, name)
         if row is None:
-            known = repos.names(self.store)
+            known = repos.names(s)
             raise NotFound(f"repo {name} not found",
                            f"known repos: {', '.join(known) or 'none'}; create it with "
                            f"'pachlite create repo {name}'")
@@ -80,8 +90,8 @@ class PFS:
         return [self._repo_info(r) for r in repos.list_repos(self.store)]
 
     def delete_repo(self, name: str) -> None:
-        self._repo_row(name)
         with self.store.transaction() as tx:
+            self._repo_row(name, tx)
             repos.delete_cascade(tx, name)
 
     # ---- branches and commits --------------------------------------------------------------
@@ -102,6 +112,7 @@ class PFS:
                                f"give a commit of {repo}, e.g. {repo}@master^")
         target = self.resolve(head).id if head else None
         with self.store.transaction() as tx:
+            self._repo_row(repo, tx)
             if head is None:
                 branches.create(tx, repo, branch)
             else:
@@ -132,7 +143,7 @@ class PFS:
                 raise NotFound(f"{a.repo}@{branch} has no commits yet",
                                f"put a file first: 'pachlite put file {a.repo}@{branch}:/path -f FILE'")
             row = commits.get(self.store, b.head)
-        for n in range(a.ancestry):
+        for _ in range(a.ancestry):
             if row.parent is None:
                 raise NotFound(f"{a} goes back {a.ancestry} commits but {row.id} is the first",
                                "use a smaller ancestry")
@@ -190,6 +201,7 @@ class PFS:
         self._repo_row(repo)
         addr.validate_name(branch, "branch")
         with self.store.transaction() as tx:
+            self._repo_row(repo, tx)
             if self._open_head(tx, repo, branch) is not None:
                 raise Conflict(f"{repo}@{branch} already has an open commit",
                                f"finish it with 'pachlite finish commit {repo}@{branch}'")
@@ -224,6 +236,7 @@ class PFS:
                                          description=description, provenance=provenance,
                                          commit_id=commit_id, copy_from=copy_from, check=check,
                                          where=where, tx=own)
+        self._repo_row(repo, tx)
         open_row = self._open_head(tx, repo, branch) if origin == USER else None
         cid = open_row.id if open_row is not None else self._new_commit(
             tx, repo, branch, origin, description, None, provenance, commit_id, copy_from)
@@ -262,7 +275,11 @@ class PFS:
 
     def _append(self, tx: Tx, repo: str, branch: str,
                 read: Sequence[tuple[str, tuple[str, int, bytes | None]]]):
-        """Each content appended to what its path already holds → (changes, objects)."""
+        """Each content appended to what its path already holds → (changes, objects).
+
+        Streamed: the old content and the appended one are read a chunk at a time into the new
+        object, so appending to a 1 GiB file does not hold it in memory.
+        """
         head = branches.head(tx, repo, branch)
         changes: dict[str, tuple[str, int] | None] = {}
         objects = []
@@ -271,15 +288,18 @@ class PFS:
             old = earlier[0] if earlier else head and files.hash_of(tx, head, dest)
             if old:
                 h, _, data = obj
-                new = data if data is not None else self.store.object_path(h).read_bytes()
-                obj = self.store.read_content(io.BytesIO(self.store.read_object(old) + new))
+                where = f"{repo}@{branch}:{dest}"
+                with self.store.open_object(old, where) as before, \
+                        (io.BytesIO(data) if data is not None else self.store.open_written(h)) as new:
+                    obj = self.store.read_content(_Concat(before, new))
             tx.put_objects([obj])  # a later source may append to it in turn
             changes[dest] = obj[:2]
             objects.append(obj)
         return changes, objects
 
     def _writable_branch(self, a: Address, verb: str) -> str:
-        """The branch a write goes to; a commit or an ancestor is immutable, as in Pachyderm."""
+        """The branch a write goes to; a commit or an ancestor is immutable, as in Pachyderm.
+        (The repo is checked again inside the write's transaction: write_commit.)"""
         self._repo_row(a.repo)
         branch = a.branch or "master"
         if a.commit or a.ancestry:
@@ -338,7 +358,7 @@ class PFS:
         info = self.inspect_file(a)
         if info.type != "file":
             raise InvalidInput(f"{a} is a directory", "name a file, or use 'list file' to see inside")
-        return self.store.open_object(info.hash)
+        return self.store.open_object(info.hash, str(a))
 
     def glob_file(self, a: Address, pattern: str) -> list[FileInfo]:
         from pachlite.pps.glob import glob_paths
@@ -358,10 +378,7 @@ class PFS:
         """What changed under new.path since old (default: new's parent commit)."""
         nc = self.resolve(new)
         path = new.path or "/"
-        if old is None:
-            old_id = nc.parent
-        else:
-            old_id = self.resolve(old).id
+        old_id = nc.parent if old is None else self.resolve(old).id
         a = {p: (h, s) for p, h, s in self.files(nc.id, path)}
         b = {p: (h, s) for p, h, s in self.files(old_id, path)} if old_id else {}
         out = [FileChange("added", p, a[p][1]) for p in a.keys() - b.keys()]
@@ -369,3 +386,21 @@ class PFS:
         out += [FileChange("modified", p, a[p][1], b[p][1]) for p in a.keys() & b.keys()
                 if a[p][0] != b[p][0]]
         return sorted(out, key=lambda c: c.path)
+
+
+class _Concat(io.RawIOBase):
+    """Two streams read as one (an append: the old content, then the new)."""
+
+    def __init__(self, first: BinaryIO, second: BinaryIO):
+        self._parts = [first, second]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        while self._parts:
+            n = self._parts[0].readinto(buf)
+            if n:
+                return n
+            self._parts.pop(0)
+        return 0

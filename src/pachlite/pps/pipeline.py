@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from pachlite.pps import spec as specs
 from pachlite.errors import Conflict, NotFound, SpecError
+from pachlite.pfs import PFS, new_id
+from pachlite.pps import spec as specs
 from pachlite.pps.info import JobInfo, job_from_row
 from pachlite.pps.job import Job, pipeline_lock
-from pachlite.pps.states import JobState
-from pachlite.pfs import PFS, new_id
 from pachlite.pps.plan import Plan
+from pachlite.pps.states import JobState
 from pachlite.store import branches, jobs, pipelines, repos
 from pachlite.store.pipelines import PipelineRow
 
@@ -77,31 +77,32 @@ def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool
     """
     spec = specs.normalize(raw, source)
     name = spec["pipeline"]["name"]
-    for repo in specs.input_repos(spec):
-        try:
-            pfs.inspect_repo(repo)
-        except NotFound:
-            raise NotFound(f"pipeline {name} reads repo {repo}, which does not exist",
-                           f"create it with 'pachlite create repo {repo}' and put data in it",
-                           where=source) from None
-    existing = pipelines.get(pfs.store, name)
-    if existing and not update:
-        raise Conflict(f"pipeline {name} already exists",
-                       "change it with 'pachlite update pipeline -f SPEC'", where=source)
-    if not existing:
-        repo = repos.get(pfs.store, name)
-        if repo is not None and repo.kind != "pipeline":
-            raise Conflict(f"repo {name} already exists and is not a pipeline's output",
-                           "name the pipeline differently or delete the repo", where=source)
-    _check_acyclic(pfs, name, specs.input_repos(spec), source)
-    now = time.time()
-    if reprocess is None:
-        reprocess = bool(existing) and existing.spec.get("transform") != spec.get("transform")
-    salt = existing.salt if existing and not reprocess else uuid.uuid4().hex
-    if existing and not reprocess and existing.spec == spec:
-        return _info(pfs, existing)
-    pfs.create_repo(name, spec.get("description", ""), kind="pipeline", exist_ok=True)
+    # Every check is made inside the write transaction (reads through pfs.store share its
+    # connection): two creates of one pipeline at once, or a create racing the delete of an
+    # input repo, see each other's result instead of both passing the checks.
     with pfs.store.transaction() as tx:
+        for repo in specs.input_repos(spec):
+            if repos.get(tx, repo) is None:
+                raise NotFound(f"pipeline {name} reads repo {repo}, which does not exist",
+                               f"create it with 'pachlite create repo {repo}' and put data in it",
+                               where=source)
+        existing = pipelines.get(tx, name)
+        if existing and not update:
+            raise Conflict(f"pipeline {name} already exists",
+                           "change it with 'pachlite update pipeline -f SPEC'", where=source)
+        if not existing:
+            repo = repos.get(tx, name)
+            if repo is not None and repo.kind != "pipeline":
+                raise Conflict(f"repo {name} already exists and is not a pipeline's output",
+                               "name the pipeline differently or delete the repo", where=source)
+        _check_acyclic(pfs, name, specs.input_repos(spec), source)
+        now = time.time()
+        if reprocess is None:
+            reprocess = bool(existing) and existing.spec.get("transform") != spec.get("transform")
+        salt = existing.salt if existing and not reprocess else uuid.uuid4().hex
+        if existing and not reprocess and existing.spec == spec:
+            return _info(pfs, existing)
+        pfs.insert_repo(tx, name, spec.get("description", ""), kind="pipeline", exist_ok=True)
         if existing:
             pipelines.update(tx, name, spec, salt, now)
         else:

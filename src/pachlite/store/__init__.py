@@ -6,7 +6,7 @@
     repos.py      repos                     branches.py   branch heads
     commits.py    commits, provenance       files.py      file rows of commits, change logs
     pipelines.py  pipelines                 jobs.py       jobs (latest, latest successful, ...)
-    datums.py     datum records of jobs     check.py      fsck, the consistency check
+    datums.py     datum records of jobs     check.py      fsck (the consistency check), gc
 
 Each table module has typed rows (NamedTuples built by column name) and named queries that take
 a `Handle` (the Store, or a Tx) to read and a `Tx` to write. Where a job handles 10^5 rows at once
@@ -27,8 +27,9 @@ _EXPORTS = {
     "TIMEOUT_VAR": "db", "BUSY_TIMEOUT_S": "db",
     "FORMAT_VERSION": "schema",
     "INLINE_MAX": "objects", "CHUNK": "objects", "hash_bytes": "objects",
-    "read_content": "objects", "write_large": "objects",
-    "fsck": "check",
+    "read_content": "objects", "write_large": "objects", "copy_object": "objects",
+    "CorruptObject": "objects",
+    "fsck": "check", "gc": "check",
 }
 
 
@@ -42,11 +43,19 @@ def __getattr__(name: str):
 
 
 __all__ = ["BUSY_TIMEOUT_S", "CHUNK", "ENV_VAR", "FORMAT_VERSION", "INLINE_MAX", "TIMEOUT_VAR",
-           "Handle", "Store", "Tx", "default_root", "fsck", "hash_bytes", "read_content",
-           "write_large"]
+           "CorruptObject", "Handle", "Store", "Tx", "copy_object", "default_root", "fsck", "gc",
+           "hash_bytes", "read_content", "write_large"]
 
 if TYPE_CHECKING:
-    from pachlite.store.check import fsck
+    from pachlite.store.check import fsck, gc
     from pachlite.store.db import BUSY_TIMEOUT_S, ENV_VAR, TIMEOUT_VAR, Handle, Store, Tx, default_root
-    from pachlite.store.objects import CHUNK, INLINE_MAX, hash_bytes, read_content, write_large
+    from pachlite.store.objects import (
+        CHUNK,
+        INLINE_MAX,
+        CorruptObject,
+        copy_object,
+        hash_bytes,
+        read_content,
+        write_large,
+    )
     from pachlite.store.schema import FORMAT_VERSION

@@ -1,5 +1,6 @@
 """fsck: every problem of a store — objects whose content does not match their hash, and rows
-that name something missing (a file's content, a commit's parent or repo, a branch's head).
+that name something missing (a file's content, a commit's parent or repo, a branch's head); and
+gc: removing the objects nothing refers to.
 
 (The module is not named fsck.py: importing it would then make `pachlite.store.fsck` the module,
 not this function.)
@@ -7,10 +8,14 @@ not this function.)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import time
+from dataclasses import dataclass
 
 from pachlite.store import objects
-from pachlite.store.db import Store
+from pachlite.store.db import Handle, Store
 
 # Each query lists the rows with one kind of dangling reference, one name per row.
 _CHECKS = [
@@ -44,11 +49,15 @@ def fsck(store: Store) -> list[str]:
     for h, size, data in objects.scan(store):
         if data is not None:
             if objects.hash_bytes(data) != h or len(data) != size:
-                problems.append(f"object {h}: stored content does not match its hash")
+                problems.append(f"object {h}: stored content does not match its hash"
+                                + _held_by(store, h))
             continue
         p = store.object_path(h)
         if not p.exists():
-            problems.append(f"object {h}: file {p} is missing")
+            # A gc stopped between removing the file and committing leaves the row of an object
+            # nothing refers to: no content is lost, and the next gc removes the row.
+            if _referenced(store, h):
+                problems.append(f"object {h}: file {p} is missing" + _held_by(store, h))
             continue
         d, n = hashlib.sha256(), 0
         with open(p, "rb") as f:
@@ -56,7 +65,111 @@ def fsck(store: Store) -> list[str]:
                 d.update(chunk)
                 n += len(chunk)
         if d.hexdigest() != h or n != size:
-            problems.append(f"object {h}: file content does not match its hash")
+            problems.append(f"object {h}: file content does not match its hash"
+                            + _held_by(store, h))
     for sql, msg in _CHECKS:
         problems += [msg.format(name) for name, in store.db.execute(sql)]
     return problems
+
+
+def _held_by(store: Store, h: str) -> str:
+    held = [f"{repo}@{branch or cid}:{path}" for repo, branch, cid, path in store.db.execute(
+        "SELECT c.repo, c.branch, c.id, f.path FROM files f JOIN commits c ON c.id=f.commit_id "
+        "WHERE f.hash=? ORDER BY c.seq DESC LIMIT 3", (h,))]
+    return f" (held by {', '.join(held)}; put the file again to heal it)" if held else ""
+
+
+# ---- gc -----------------------------------------------------------------------------------------
+
+# Every content something refers to: a commit's file, a datum's log, a datum's output (a failed
+# or stopped job's finished datums keep theirs, and a later job reuses them).
+_REFERENCED = """
+    SELECT hash FROM files
+    UNION SELECT log_hash FROM datums WHERE log_hash IS NOT NULL
+    UNION SELECT json_extract(o.value, '$[1]') FROM datums d, json_each(d.outputs) o
+        WHERE d.outputs NOT IN ('', '[]')
+"""
+
+
+def _referenced(s: Handle, h: str) -> bool:
+    return s.db.execute(f"SELECT 1 FROM ({_REFERENCED}) WHERE hash=?", (h,)).fetchone() is not None
+
+
+@dataclass(frozen=True)
+class Collected:
+    objects: int  # objects removed (on a dry run: that would be removed)
+    size: int     # their bytes
+    kept: int     # unreferenced objects kept: written too recently (a put or job may need them)
+
+
+# How old an unreferenced object file must be for gc to remove it: a put writes its objects
+# before the commit that refers to them, and one of a large folder takes minutes.
+MIN_AGE_S = 3600.0
+
+
+def gc(store: Store, *, dry_run: bool = False, min_age: float = MIN_AGE_S) -> Collected:
+    """Remove the objects no commit, datum log or datum output refers to, and the object files
+    left by interrupted writes.
+
+    A put or a job writes its large objects before the transaction that refers to them, so an
+    unreferenced object file may be about to be referenced: gc keeps every one written less than
+    `min_age` seconds before it started, or since the oldest running job started. Should a put
+    outlast that, its commit finds the object gone and refuses (objects.MissingObject) rather
+    than refer to nothing. The rows are deleted and the files removed inside one write
+    transaction: no commit can start referring to an object while it goes.
+    """
+    if dry_run:
+        return _collect(store, store, min_age, remove=False)
+    with store.transaction() as tx:
+        return _collect(store, tx, min_age, remove=True)
+
+
+def _collect(store: Store, s: Handle, min_age: float, remove: bool) -> Collected:
+    start = time.time()
+    running = s.db.execute("SELECT MIN(created) FROM jobs WHERE state='running'").fetchone()[0]
+    cutoff = min(start - min_age, running if running is not None else start)
+    gone, files, kept = [], [], 0
+    size = 0
+    for h, n, is_file in s.db.execute(
+            f"SELECT hash, size, data IS NULL FROM objects WHERE hash NOT IN ({_REFERENCED})"):
+        if is_file:
+            if _mtime(store.object_path(h)) >= cutoff:
+                kept += 1
+                continue
+            files.append(store.object_path(h))
+        gone.append(h)
+        size += n
+    known = {h for h, in s.db.execute("SELECT hash FROM objects WHERE data IS NULL")}
+    strays = [p for p in _object_files(store) if p.name not in known and _mtime(p) < cutoff]
+    size += sum(_size(p) for p in strays)
+    if remove:
+        s.db.executemany("DELETE FROM objects WHERE hash=?", [(h,) for h in gone])
+        for p in [*files, *strays]:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(p)
+    return Collected(len(gone) + len(strays), size, kept)
+
+
+def _object_files(store: Store):
+    """Every file under objects/: object files and the temporary files of interrupted writes."""
+    with os.scandir(store.objects_dir) as top:
+        for e in top:
+            if e.is_dir(follow_symlinks=False):
+                with os.scandir(e.path) as it:
+                    yield from (store.objects_dir / e.name / f.name for f in it)
+            else:
+                yield store.objects_dir / e.name
+
+
+def _mtime(p) -> float:
+    try:
+        return os.stat(p).st_mtime
+    except FileNotFoundError:
+        return float("-inf")
+
+
+def _size(p) -> int:
+    try:
+        return os.stat(p).st_size
+    except FileNotFoundError:
+        return 0

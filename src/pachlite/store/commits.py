@@ -4,7 +4,8 @@ commits it was computed from (its provenance: a job's input commits, transitivel
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from pachlite.store.db import Handle, Tx
@@ -76,5 +77,6 @@ def provenance(s: Handle, commit_id: str) -> list[Provenance]:
 
 def add_provenance(tx: Tx, commit_id: str, prov: Iterable[tuple[str, str | None, str]]) -> None:
     """Record (repo, branch, commit) rows as what commit_id was computed from."""
-    tx.db.executemany("INSERT OR IGNORE INTO provenance VALUES(?,?,?,?)",
+    tx.db.executemany("INSERT OR IGNORE INTO provenance(commit_id, repo, branch, prov_commit) "
+                      "VALUES(?,?,?,?)",
                       [(commit_id, repo, branch, c) for repo, branch, c in prov])
