@@ -280,3 +280,14 @@ def test_concurrent_appends_are_not_lost(cli):
         assert p.returncode == 0
     lines = cli.out("get", "file", "r@master:/log").splitlines()
     assert lines[0] == "start" and sorted(lines[1:]) == ["line 0", "line 1"]
+
+
+def test_gc_says_what_it_would_remove_then_removes_it(cli, tmp_path):
+    (tmp_path / "f").write_bytes(b"only in a repo that goes")
+    cli("create", "repo", "old")
+    cli("put", "file", "old@master:/f", "-f", str(tmp_path / "f"))
+    cli("delete", "repo", "old")
+    assert cli.out("gc", "--dry-run", "--min-age", "0").startswith("would remove 1 objects (24B)")
+    assert cli.out("gc", "--min-age", "0").startswith("removed 1 objects (24B)")
+    assert cli.out("gc", "--min-age", "0").startswith("removed 0 objects")
+    assert cli.out("fsck").strip() == "no problems found"

@@ -162,7 +162,7 @@ def test_container_mode_without_the_docker_sdk_is_one_line(cli):
     assert p.returncode == 0 and p.stdout.startswith("copy: would run 1, skip 1"), p.stderr
 
 
-@pytest.mark.parametrize("name", ["run", "logs", "fsck", "generate", "deploy"])
+@pytest.mark.parametrize("name", ["run", "logs", "fsck", "gc", "generate", "deploy"])
 def test_a_top_level_command_imports_only_its_own_verbs(name):
     """`pachlite run` starts once per Snakemake rule: looking it up imports pipeline.py and not
     the other noun modules (pachlite.cli.HOMES says where each top-level command lives)."""

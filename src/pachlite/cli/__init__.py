@@ -1,13 +1,14 @@
 """The `pachlite` command: pachctl's verbs over the library. Only this package prints.
 
 groups.py has the verb groups (create, list, inspect, ...); each noun module (repo, branch,
-commit, file, pipeline, job, datum, spec, fsck) puts its commands onto them when imported;
+commit, file, pipeline, job, datum, spec, admin) puts its commands onto them when imported;
 output.py has what the nouns share. Every PachliteError is caught once, in `main`, and shown as
 one line with exit status 1.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sqlite3
 import sys
@@ -19,11 +20,11 @@ from pachlite.errors import PachliteError
 
 __all__ = ["cli", "main"]
 
-NOUNS = ("repo", "branch", "commit", "file", "pipeline", "job", "datum", "spec", "fsck")
+NOUNS = ("repo", "branch", "commit", "file", "pipeline", "job", "datum", "spec", "admin")
 # The module of each top-level command that is not a verb group. The nouns are imported when a
 # command is looked up, so that `pachlite run`, which every Snakemake rule runs, imports only
 # pipeline.py; any other name, and --help, imports them all.
-HOMES = {"run": "pipeline", "logs": "job", "fsck": "fsck", "generate": "spec", "deploy": "spec"}
+HOMES = {"run": "pipeline", "logs": "job", "fsck": "admin", "gc": "admin", "generate": "spec", "deploy": "spec"}
 
 
 def _load(name: str | None) -> None:
@@ -53,14 +54,26 @@ def main() -> None:
     except BrokenPipeError:
         sys.exit(0)
     except sqlite3.Error as e:
+        if getattr(e, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL:
+            _disk_full()
         fix = ("wait for the other pachlite process and run the command again" if "locked" in str(e)
                else "run 'pachlite fsck', or restore the store from a backup")
         click.echo(f"pachlite: error: the store's database: {e}; {fix}", err=True)
         sys.exit(1)
     except OSError as e:
-        # e.g. a full disk or an unreadable store: the cause, without a traceback.
+        if e.errno == errno.ENOSPC:
+            _disk_full()
+        # e.g. an unreadable store: the cause, without a traceback.
         click.echo(f"pachlite: error: {e}; check the path and its permissions", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+
+
+def _disk_full() -> None:
+    # A full disk is not damage: say so, not "restore from a backup".
+    from pachlite.store import default_root
+    click.echo(f"pachlite: error: the disk holding {default_root()} is full; free space and run the "
+               "command again", err=True)
+    sys.exit(1)

@@ -3,6 +3,9 @@
 Every commit is a full snapshot of its files (rows of `files`), so reading any commit is one
 indexed query and a commit appears whole or not at all: it is written in one transaction together
 with the branch move that publishes it.
+
+This module is long because the PFS API is one class, as pachd's PFS API server is one service;
+what it reports (info.py), reads from disk (sources.py) and parses (address.py) lives apart.
 """
 
 from __future__ import annotations
