@@ -51,7 +51,9 @@ class Store:
             if not create:
                 raise PachliteError(f"no pachlite store at {self.root}",
                                     f"create one with 'pachlite create repo NAME' or set ${ENV_VAR}")
-            (self.root / "objects").mkdir(parents=True, exist_ok=True)
+            # Private: the contents of every repo are in here (os.mkdir's mode, less the umask).
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            (self.root / "objects").mkdir(mode=0o700, exist_ok=True)
         self.objects_dir = self.root / "objects"
         self.db_timeout = _busy_timeout()
         # Switching a new database to WAL takes an exclusive lock that SQLite's busy timeout does

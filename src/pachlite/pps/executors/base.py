@@ -19,6 +19,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -121,9 +122,41 @@ class Executor(Protocol):
         ...
 
 
+# The guardian: a small process that outlives a killed pachlite just long enough to kill the
+# process groups it was told about. pachlite tells it "+pgid" when a group starts and "-pgid" when
+# it is gone; when its stdin closes (pachlite exited, however it died) it kills what is left.
+_GUARD = """
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+groups = set()
+for line in sys.stdin:
+    (groups.add if line[0] == "+" else groups.discard)(int(line[1:]))
+for g in groups:
+    try:
+        os.killpg(g, signal.SIGKILL)
+    except OSError:
+        pass
+"""
+_guardian: subprocess.Popen | None = None
+_guardian_lock = threading.Lock()
+
+
+def _tell_guardian(line: str) -> None:
+    global _guardian
+    with _guardian_lock:
+        if _guardian is None or _guardian.poll() is not None:
+            _guardian = subprocess.Popen([sys.executable, "-I", "-S", "-c", _GUARD],
+                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, start_new_session=True)
+        with contextlib.suppress(BrokenPipeError):
+            os.write(_guardian.stdin.fileno(), line.encode())
+
+
 class Processes:
-    """The process groups of user code an executor has running: a timed-out datum's whole group
-    is killed (a `sh -c` command's children too), and an interrupted job ends every one."""
+    """The process groups of user code an executor has running. A datum's group is killed once
+    its command exits (a background child it left does not hold the datum) or times out (a
+    `sh -c` command's children too); an interrupted job ends every one; and should pachlite itself
+    be killed (kill -9), the guardian process kills them."""
 
     def __init__(self) -> None:
         self._groups: set[int] = set()
@@ -134,15 +167,16 @@ class Processes:
         p = subprocess.Popen(list(cmd), start_new_session=True, **kw)
         with self._lock:
             self._groups.add(p.pid)
+        _tell_guardian(f"+{p.pid}\n")
         return p
 
-    def reap(self, p: subprocess.Popen, kill: bool = False) -> None:
-        """Forget a process group; kill it first (the whole group) if asked."""
-        if kill:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(p.pid, signal.SIGKILL)
+    def reap(self, p: subprocess.Popen) -> None:
+        """Kill a process's group (whatever of it still runs) and forget it."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(p.pid, signal.SIGKILL)
         with self._lock:
             self._groups.discard(p.pid)
+        _tell_guardian(f"-{p.pid}\n")
 
     def kill_all(self) -> None:
         with self._lock:

@@ -79,7 +79,8 @@ class ContainerExecutor(ProcessExecutor):
         """This thread's container and the /pfs folder bound into it."""
         if getattr(self._mine, "worker", None) is None:
             pfs = self.setup.root / f"container-{threading.get_ident()}" / "pfs"
-            self._mine.scratch = Scratch(pfs)
+            me = f"{os.getuid()}:{os.getgid()}"
+            self._mine.scratch = Scratch(pfs, shared=_container_user(self.user) != me)
             self._mine.worker = ContainerWorker(image, pfs, self.user)
             with self._lock:
                 self._workers.append(self._mine.worker)

@@ -36,10 +36,14 @@ class Scratch:
     few system calls per datum, not a tree walk.
     """
 
-    def __init__(self, pfs_root: Path):
+    def __init__(self, pfs_root: Path, shared: bool = False):
         self.root = str(pfs_root)
         self.out = os.path.join(self.root, "out")
-        os.makedirs(self.out, exist_ok=True)
+        # Only the user running the datum reads its inputs; `shared` when that is another user
+        # (a container's own user), who then gets read access (the job's 0700 folder, above
+        # the bind-mounted /pfs, still keeps other users of the machine out).
+        self.file_mode, self.dir_mode = (0o644, 0o755) if shared else (0o600, 0o700)
+        make_dirs(self.out, self.dir_mode)
         self.real_root = os.path.realpath(self.root)
         self.real_out = os.path.realpath(self.out)
         self.checked = False  # collect() already looked for stray writes of this datum
@@ -77,14 +81,14 @@ class Scratch:
                 continue
             parent, _, name = dest.rpartition("/")
             if parent not in self.dirs and parent != self.root:
-                os.makedirs(parent, exist_ok=True)
+                make_dirs(parent, self.dir_mode)
                 self.dirs.update(_parents(dest, self.root))
                 rebuild = True
             # Most files are laid out once (a datum's own file): their mtime is taken only when
             # a next datum wants the same content there, which then checks it before reuse.
             again = old is not None and old[0] == key
             if data is not None:
-                fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, self.file_mode)
                 try:
                     n = os.write(fd, data)
                     if n < len(data):
@@ -96,6 +100,7 @@ class Scratch:
                     os.close(fd)
                 size = len(data)
             else:
+                os.close(os.open(dest, os.O_WRONLY | os.O_CREAT, self.file_mode))  # its mode
                 shutil.copyfile(obj, dest)
                 st = os.stat(dest)
                 mtime, size = st.st_mtime_ns, st.st_size
@@ -264,6 +269,18 @@ def _unchanged(path: str, old: tuple[str, int | None, int]) -> bool:
     except FileNotFoundError:
         return False
     return (st.st_mtime_ns, st.st_size) == old[1:]
+
+
+def make_dirs(path: str | Path, mode: int = 0o700) -> None:
+    """os.makedirs, with `mode` for every folder it makes (makedirs gives it only the last)."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(path)
+    if parent and parent != path:
+        make_dirs(parent, mode)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, mode)
 
 
 def clear(pfs_root: Path) -> None:
