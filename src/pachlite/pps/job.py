@@ -14,13 +14,15 @@ import fcntl
 import json
 import os
 import shutil
+import signal
+import sqlite3
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from pachlite.errors import PachliteError
+from pachlite.errors import Conflict, PachliteError
 from pachlite.pfs import AUTO, PFS, new_id
 from pachlite.pps import datum as dm
 from pachlite.pps import executors
@@ -28,32 +30,124 @@ from pachlite.pps.executors.base import Executor, Outcome, Result, Setup, Transf
 from pachlite.pps.feed import Feed
 from pachlite.pps.info import JobInfo, job_from_row
 from pachlite.pps.merge import merge
-from pachlite.pps.plan import BaseDatum, Plan, Step, plan, plan_steps
+from pachlite.pps.plan import BaseDatum, Plan, Step, plan, plan_steps, resume
 from pachlite.pps.spec import PipelineSpec
 from pachlite.pps.states import Action, DatumState, JobState
 from pachlite.store import commits, datums, files, hash_bytes, jobs, objects
 from pachlite.store.datums import BYTES_IN, BYTES_OUT, ID, LOG_HASH
 
 
+SCRATCH_VAR = "PACHLITE_SCRATCH"
+
+
 def scratch_dir() -> Path:
-    """Where datums are laid out: tmpfs when there is one, since datums are many small writes."""
-    env = os.environ.get("PACHLITE_SCRATCH")
+    """This user's private folder of job folders: tmpfs when there is one, since datums are many
+    small writes. Made (or made again) 0700, and refused unless it is a real folder of ours: a
+    folder another user made, or a symlink they planted, would let them read the inputs laid out
+    in it and change the outputs collected from it."""
+    env = os.environ.get(SCRATCH_VAR)
     if env:
-        return Path(env)
-    shm = Path("/dev/shm")
-    if shm.is_dir() and os.access(shm, os.W_OK):
-        return shm / f"pachlite-{os.getuid()}"
-    return Path(tempfile.gettempdir()) / f"pachlite-{os.getuid()}"
+        base = Path(env)
+    else:
+        shm = Path("/dev/shm")
+        tmp = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+        base = tmp / f"pachlite-{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(base, 0o700)
+    try:  # the folder itself, never what a symlink planted there points to
+        fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        fd = None
+    try:
+        st = os.fstat(fd) if fd is not None else None
+        problem = ("is not a folder" if st is None else
+                   f"belongs to uid {st.st_uid}, not to you (uid {os.getuid()})"
+                   if st.st_uid != os.getuid() else "")
+        if not problem and st.st_mode & 0o077:
+            os.fchmod(fd, 0o700)  # ours, made by an older pachlite that left it open
+    finally:
+        if fd is not None:
+            os.close(fd)
+    if problem:
+        raise PachliteError(f"scratch folder {base} {problem}",
+                            f"remove it (it may be another user's trap), or set ${SCRATCH_VAR} to a "
+                            "folder of yours")
+    return base
+
+
+def job_scratch(job_id: str) -> Path:
+    """A new folder for a job's datums, named unpredictably, 0700, in scratch_dir()."""
+    return Path(tempfile.mkdtemp(prefix=f"{job_id}-", dir=scratch_dir()))
+
+
+def remove_job_scratch(job_id: str) -> None:
+    """Remove a job's scratch folder(s): when it ends, or after its process was killed."""
+    base = scratch_dir()
+    for d in base.glob(f"{job_id}-*"):
+        shutil.rmtree(d, ignore_errors=True)
+
+
+# A running job writes the records of its finished datums every FLUSH_ROWS of them or FLUSH_S
+# seconds, whichever comes first.
+FLUSH_ROWS = 256
+FLUSH_S = 1.0
+# How long `delete pipeline` waits for the job it stopped to end.
+STOP_WAIT_S = 30.0
+
+
+class Stopped(KeyboardInterrupt):
+    """The process running a job was asked to stop (SIGTERM): the job ends as killed."""
 
 
 @contextlib.contextmanager
-def pipeline_lock(pfs: PFS, pipeline: str):
-    """One job of a pipeline at a time; other pipelines run concurrently."""
+def pipeline_lock(pfs: PFS, pipeline: str, *, stop_running: bool = False):
+    """One job of a pipeline at a time; other pipelines run concurrently. The holder writes its
+    pid in the lock file; with stop_running, a running job's process is asked to stop (SIGTERM,
+    as pachd kills a deleted pipeline's jobs) and the lock taken once it has."""
     d = pfs.store.root / "locks"
-    d.mkdir(exist_ok=True)
-    with open(d / f"{pipeline}.lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        yield
+    d.mkdir(mode=0o700, exist_ok=True)
+    with open(d / f"{pipeline}.lock", "a+") as f:
+        if stop_running:
+            _stop_holder(f, pipeline)
+        else:
+            fcntl.flock(f, fcntl.LOCK_EX)
+        _write_holder(f, str(os.getpid()))
+        try:
+            yield
+        finally:
+            _write_holder(f, "")
+
+
+def _write_holder(f, text: str) -> None:
+    f.seek(0)
+    f.truncate()
+    f.write(text)
+    f.flush()
+
+
+def _stop_holder(f, pipeline: str) -> None:
+    deadline = time.monotonic() + STOP_WAIT_S
+    stopped = None
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        f.seek(0)
+        text = f.read().strip()  # empty for the moment between the holder's lock and its write
+        if text.isdigit() and int(text) != stopped:
+            stopped = int(text)
+            if stopped == os.getpid():
+                raise Conflict(f"pipeline {pipeline} has a job running in this process",
+                               "wait for it to end")
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(stopped, signal.SIGTERM)
+        if time.monotonic() > deadline:
+            raise Conflict(f"pipeline {pipeline} has a running job (process {stopped}) that did "
+                           f"not stop within {STOP_WAIT_S:g}s",
+                           "stop that process, then run the command again")
+        time.sleep(0.05)
 
 
 class Job:
@@ -76,6 +170,11 @@ class Job:
         self.cwd = cwd
         self._listings: dict[tuple[str, str], dm.Listing] = {}
         self._commits: dict[tuple[str, str], str] = {}
+        # Records of succeeded datums not yet in the store, with their logs' and outputs' objects.
+        self._pending: list[tuple] = []
+        self._pending_objects: list[tuple] = []
+        self._flushed: set[str] = set()
+        self._flush_lock = threading.Lock()
 
     # ---- inputs and plan -------------------------------------------------------------------
 
@@ -113,9 +212,41 @@ class Job:
             return {}
         return datums.base_records(self.pfs.store, base.id, BaseDatum)
 
-    def plan(self, full: bool = False) -> tuple[Plan, JobInfo | None]:
-        """The datum plan against the base job. Unless `full` (what --dry-run shows: a step for
-        every datum), unchanged datums may be carried without a step each (delta.py)."""
+    def killed_datums(self) -> dict[str, BaseDatum]:
+        """id → record of each datum that a job killed since the last successful one finished, at
+        this pipeline version and salt, whose outputs are still stored (the newest job's wins).
+        A job still marked running is one whose process died (we hold the pipeline's lock): the
+        next run marks it killed, and --dry-run shows what that run will do."""
+        store = self.pfs.store
+        found: dict[str, BaseDatum] = {}
+        for j in jobs.list_jobs(store, self.name):  # newest first
+            if j.state == JobState.SUCCESS:
+                break
+            if j.state not in (JobState.KILLED, JobState.RUNNING) or \
+                    (j.pipeline_version, j.salt) != (self.version, self.salt):
+                continue
+            for did, b in datums.base_records(store, j.id, BaseDatum).items():
+                if b.state == DatumState.SUCCESS and did not in found and self._stored(b.outputs):
+                    found[did] = b
+        return found
+
+    def _stored(self, outputs) -> bool:
+        store = self.pfs.store
+        for _, h, _ in outputs:
+            found, data = objects.lookup(store, h)
+            if not found or (data is None and not store.object_path(h).exists()):
+                return False
+        return True
+
+    def plan(self, full: bool = False,
+             finished: dict[str, BaseDatum] | None = None) -> tuple[Plan, JobInfo | None]:
+        """The datum plan against the base job, skipping what a killed job finished (`finished`,
+        killed_datums() unless given). Unless `full` (what --dry-run shows: a step for every
+        datum), unchanged datums may be carried without a step each (delta.py)."""
+        p, base = self._plan(full)
+        return resume(p, self.killed_datums() if finished is None else finished), base
+
+    def _plan(self, full: bool) -> tuple[Plan, JobInfo | None]:
         base = self.base_job()
         no_skip = self.spec.every_job
         if base is not None and not no_skip and not full:
@@ -137,18 +268,24 @@ class Job:
         job_id = job_id or new_id()
         store = self.pfs.store
         inputs = self.input_commits()
+        finished = self.killed_datums()  # (before this job's record: it is running too)
+        root = job_scratch(job_id)  # before the job's record: a refused scratch folder changes nothing
         created = time.time()
-        with store.transaction() as tx:
-            jobs.insert(tx, job_id, self.name, self.version, self.salt, JobState.RUNNING, inputs,
-                        created=created, started=created)
+        try:
+            with store.transaction() as tx:
+                jobs.insert(tx, job_id, self.name, self.version, self.salt, JobState.RUNNING,
+                            inputs, created=created, started=created)
+        except BaseException:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
         executor = None
         try:
             # Made now, so a warm interpreter starts while the plan is made.
-            executor = self._executor(job_id)
+            executor = self._executor(job_id, root)
             # No garbage collection while the job runs: a full one walks the 10^6 objects of a
             # large plan and stops every thread feeding the workers; none of them form cycles.
             with dm.gc_paused():
-                if self.base_job() is None:
+                if self.base_job() is None and not finished:
                     # A first job runs every datum: workers start on the first ones while
                     # the plan is still making the rest.
                     count, made = dm.datum_stream(self.spec.input, self.resolve)
@@ -156,23 +293,25 @@ class Job:
                     outcomes = self._run_datums(executor, job_id, feed)
                     p, base = feed.plan(), None
                 else:
-                    p, base = self.plan()
+                    p, base = self.plan(finished=finished)
                     # Carried datums keep their base job's places; the listed ones come after them.
                     offset = datums.next_seq(store, base.id) if p.carried else 0
                     self._seq = {s.datum_id: i for i, s in enumerate(p.steps, start=offset)}
                     outcomes = self._run_datums(executor, job_id, Feed.of(p.runs))
                 self._finish(job_id, p, base, outcomes, inputs)
         except BaseException as e:
-            reason = str(e) if isinstance(e, PachliteError) else f"{type(e).__name__}: {e}"
+            killed = isinstance(e, KeyboardInterrupt)
+            reason = (f"the job was stopped ({e or 'interrupted'})" if killed else
+                      str(e) if isinstance(e, PachliteError) else f"{type(e).__name__}: {e}")
             with store.transaction() as tx:
-                jobs.set_state(tx, job_id,
-                               JobState.KILLED if isinstance(e, KeyboardInterrupt) else JobState.FAILURE,
-                               reason)
+                if killed:  # what finished is kept: the next run does not run it again
+                    self._write_pending(tx)
+                jobs.set_state(tx, job_id, JobState.KILLED if killed else JobState.FAILURE, reason)
             raise
         finally:
             if executor is not None:
                 executor.close()
-            shutil.rmtree(scratch_dir() / job_id, ignore_errors=True)  # every worker's /pfs
+            shutil.rmtree(root, ignore_errors=True)  # every worker's /pfs
         return job_from_row(jobs.get(store, job_id))
 
     def _numbered(self, steps: Iterator[Step]) -> Iterator[Step]:
@@ -201,10 +340,10 @@ class Job:
             env[f"{node['name']}_COMMIT"] = self.commit_of(node)
         return env
 
-    def _executor(self, job_id: str) -> Executor:
+    def _executor(self, job_id: str, root: Path) -> Executor:
         transform = Transform.from_spec(self.spec.transform, self.spec.datum_timeout, self.cwd)
         kind = executors.select(transform, self.spec.datum_batching, self.container)
-        setup = Setup(transform, kind.environment(self._pachyderm_env(job_id)), scratch_dir() / job_id,
+        setup = Setup(transform, kind.environment(self._pachyderm_env(job_id)), root,
                       self.pfs.store.objects_dir, self.workers, self.spec.datum_tries)
         return kind(setup)
 
@@ -223,10 +362,19 @@ class Job:
 
         def final(did: str, state: DatumState, o: Outcome) -> None:
             # Rows are made as results come in, while the workers run the next datums.
-            self._rows[did] = (state, self._row(job_id, by_id[did], state, o))
+            row = self._row(job_id, by_id[did], state, o)
+            self._rows[did] = (state, row)
+            if state == DatumState.SUCCESS:
+                self._keep(row, o)
         self._tick(0, feed.total)
-        executor.setup.root.mkdir(parents=True, exist_ok=True)
-        results = executor.run(feed, build, final, lambda n: self._tick(n, feed.total))
+        stop = threading.Event()
+        flusher = threading.Thread(target=self._flush_every, args=(stop,), daemon=True)
+        flusher.start()
+        try:
+            results = executor.run(feed, build, final, lambda n: self._tick(n, feed.total))
+        finally:
+            stop.set()
+            flusher.join()
         t = executor.setup.transform
         if t.err_cmd:
             err_t = Transform(t.err_cmd, t.err_stdin, t.env, timeout=t.timeout, cwd=t.cwd,
@@ -240,6 +388,39 @@ class Job:
                                         Outcome(did, True, f"recovered by errCmd after: {o.reason}",
                                                 [], o.log + r.log, o.started, o.duration), n)
         return results
+
+    def _keep(self, row: tuple, o: Outcome) -> None:
+        """Queue a succeeded datum's record for the store, written every FLUSH_ROWS records (and
+        every FLUSH_S seconds by _flush_every), so that a killed job loses little of its work."""
+        with self._flush_lock:
+            self._pending.append(row)
+            if o.log:
+                self._pending_objects.append((row[LOG_HASH], len(o.log), o.log))
+            self._pending_objects.extend((h, size, data) for _, h, size, data in o.outputs)
+            full = len(self._pending) >= FLUSH_ROWS
+        if full:
+            self._flush()
+
+    def _flush_every(self, stop: threading.Event) -> None:
+        while not stop.wait(FLUSH_S):
+            # A store busy for longer than its timeout: _finish writes what is queued.
+            with contextlib.suppress(PachliteError, sqlite3.Error):
+                self._flush()
+
+    def _flush(self) -> None:
+        """Write the queued records in a transaction of their own: the job's own rows, which
+        _finish then does not write again."""
+        with self._flush_lock:
+            if not self._pending:
+                return
+            with self.pfs.store.transaction() as tx:
+                self._write_pending(tx)
+            self._flushed.update(r[ID] for r in self._pending)
+            self._pending, self._pending_objects = [], []
+
+    def _write_pending(self, tx) -> None:
+        tx.put_objects(self._pending_objects)
+        datums.insert(tx, self._pending)
 
     def _tick(self, n: int, total: int) -> None:
         if self.progress is not None:
@@ -276,6 +457,7 @@ class Job:
             pre = self._rows.get(s.datum_id)
             rows.append(pre[1] if pre and pre[0] == st else self._row(job_id, s, st, o))
         bytes_in, bytes_out = sum(r[BYTES_IN] for r in rows), sum(r[BYTES_OUT] for r in rows)
+        rows = [r for r in rows if r[ID] not in self._flushed]
         logs = []  # (hash, size, content) of each log: the rows hold their hashes
         for r in rows:
             if r[LOG_HASH]:
@@ -289,11 +471,18 @@ class Job:
             # base datum it did not run or delete, in their places; a full plan's are its skips.
             if p.carried:
                 datums.carry_except(tx, job_id, base.id, DatumState.SKIPPED,
-                                    [s.datum_id for s in p.steps if s.action != Action.SKIP])
-            elif p.count(Action.SKIP):
+                                    [s.datum_id for s in p.steps
+                                     if s.action != Action.SKIP or s.done is not None])
+            elif base is not None:
                 datums.carry(tx, job_id, base.id, DatumState.SKIPPED,
                              [(s.datum_id, self._seq[s.datum_id]) for s in p.steps
-                              if s.action == Action.SKIP])
+                              if s.action == Action.SKIP and s.done is None])
+            # A datum a killed job finished: that job's record, as a skip of this one.
+            by_job: dict[str, list[tuple[str, int]]] = collections.defaultdict(list)
+            for s in p.resumed:
+                by_job[s.done.job_id].append((s.datum_id, self._seq[s.datum_id]))
+            for killed_id, seqs in by_job.items():
+                datums.carry(tx, job_id, killed_id, DatumState.SKIPPED, seqs)
             out_commit = None
             if state == JobState.SUCCESS:
                 out_commit = self.pfs.write_commit(
