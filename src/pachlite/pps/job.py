@@ -19,13 +19,12 @@ import sqlite3
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 from pachlite.errors import Conflict, PachliteError
 from pachlite.pfs import AUTO, PFS, new_id
-from pachlite.pps import datum as dm
-from pachlite.pps import executors
+from pachlite.pps import datum as dm, executors
 from pachlite.pps.executors.base import Executor, Outcome, Result, Setup, Transform
 from pachlite.pps.feed import Feed
 from pachlite.pps.info import JobInfo, job_from_row
@@ -35,7 +34,6 @@ from pachlite.pps.spec import PipelineSpec
 from pachlite.pps.states import Action, DatumState, JobState
 from pachlite.store import commits, datums, files, hash_bytes, jobs, objects
 from pachlite.store.datums import BYTES_IN, BYTES_OUT, ID, LOG_HASH
-
 
 SCRATCH_VAR = "PACHLITE_SCRATCH"
 
@@ -527,7 +525,7 @@ class Job:
     def _provenance(self, inputs) -> list[tuple[str, str | None, str]]:
         """The input commits and, transitively, what they were computed from."""
         out = list(inputs)
-        for repo, branch, commit in inputs:
+        for _repo, _branch, commit in inputs:
             out += commits.provenance(self.pfs.store, commit)
         seen, uniq = set(), []
         for repo, branch, commit in out:

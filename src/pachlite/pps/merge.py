@@ -8,8 +8,8 @@ which the caller answers through `carried_clash`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 from pachlite.pps.executors.base import Result
 from pachlite.pps.plan import Plan
@@ -21,15 +21,16 @@ CarriedClash = Callable[[list[tuple[str, str]], set[str]], str]
 
 @dataclass
 class Merged:
-    changes: dict[str, tuple[str, int] | None] = field(default_factory=dict)  # path → (hash, size); None deletes
+    # path → (hash, size); None deletes
+    changes: dict[str, tuple[str, int] | None] = field(default_factory=dict)
     objects: list[tuple[str, int, bytes | None]] = field(default_factory=list)
     reason: str = ""  # why the merged output is invalid ("" when it is valid)
 
 
 def merge(plan: Plan, results: Mapping[str, Result], carried_clash: CarriedClash | None) -> Merged:
     """The output commit's changes: every output of a datum that ran (or that a killed job
-    finished), every output of a re-run or deleted datum removed; invalid when two datums write one path or a path is both a file and a
-    folder."""
+    finished), every output of a re-run or deleted datum removed; invalid when two datums write
+    one path or a path is both a file and a folder."""
     m = Merged()
     owner: dict[str, str] = {}
     for s in plan.steps:

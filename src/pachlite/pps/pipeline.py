@@ -13,16 +13,16 @@ import signal
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from pachlite.pps import spec as specs
 from pachlite.errors import Conflict, NotFound, SpecError
+from pachlite.pfs import PFS, new_id
+from pachlite.pps import spec as specs
 from pachlite.pps.info import JobInfo, job_from_row
 from pachlite.pps.job import Job, Stopped, pipeline_lock, remove_job_scratch
-from pachlite.pps.states import JobState
-from pachlite.pfs import PFS, new_id
 from pachlite.pps.plan import Plan
+from pachlite.pps.states import JobState
 from pachlite.store import branches, jobs, pipelines, repos
 from pachlite.store.pipelines import PipelineRow
 

@@ -6,12 +6,11 @@ the pipeline's last successful job), so tests and `--dry-run` see exactly what a
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping
 
 from pachlite.pps.datum import Datum
 from pachlite.pps.states import Action, DatumState
-
 
 
 # Steps and base records are made 10^5 at a time: slots, and not frozen (a frozen dataclass's

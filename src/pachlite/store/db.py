@@ -16,8 +16,9 @@ import fcntl
 import io
 import os
 import sqlite3
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO
 
 from pachlite.errors import Conflict, InvalidInput, PachliteError
 from pachlite.store import objects, schema
@@ -90,7 +91,7 @@ class Store:
     # ---- transactions ---------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator["Tx"]:
+    def transaction(self) -> Iterator[Tx]:
         """An IMMEDIATE transaction: writers are serialised; one waiting too long is refused."""
         try:
             self.db.execute("BEGIN IMMEDIATE")

@@ -21,10 +21,11 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from pachlite.pps.executors.scratch import map_pfs
 
@@ -71,7 +72,7 @@ class Transform:
     image: str | None = None
 
     @staticmethod
-    def from_spec(t: dict, timeout: float | None, cwd: str | None) -> "Transform":
+    def from_spec(t: dict, timeout: float | None, cwd: str | None) -> Transform:
         stdin = "\n".join(t["stdin"]) + "\n" if t.get("stdin") else None
         err_stdin = "\n".join(t["errStdin"]) + "\n" if t.get("errStdin") else None
         return Transform(tuple(t.get("cmd") or ()), stdin, dict(t.get("env") or {}),
@@ -79,7 +80,7 @@ class Transform:
                          frozenset(int(c) for c in t.get("acceptReturnCode") or ()), timeout, cwd,
                          t.get("image"))
 
-    def mapped(self, pfs_root: str) -> "Transform":
+    def mapped(self, pfs_root: str) -> Transform:
         m = lambda s: map_pfs(s, pfs_root)  # noqa: E731
         return Transform(tuple(map(m, self.cmd)), m(self.stdin) if self.stdin else None,
                          {k: m(v) for k, v in self.env.items()}, tuple(map(m, self.err_cmd)),

@@ -13,6 +13,7 @@ engine without a bridge.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -192,10 +193,8 @@ def _communicate(sock, stdin: str | None, timeout: float | None, kill) -> tuple[
     reader.join(timeout)
     timed_out = reader.is_alive()
     if timed_out:
-        try:
+        with contextlib.suppress(docker.errors.APIError):  # it exited just now
             kill()
-        except docker.errors.APIError:
-            pass  # it exited just now
         reader.join()
     raw.close()
     return (b"".join(streams[STDOUT]).decode(errors="replace"),

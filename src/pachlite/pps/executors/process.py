@@ -11,11 +11,20 @@ import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from pachlite.pps.executors.base import (Build, Final, Outcome, Processes, Result, Setup, Task,
-                                         Transform, pool_map)
+from pachlite.pps.executors.base import (
+    Build,
+    Final,
+    Outcome,
+    Processes,
+    Result,
+    Setup,
+    Task,
+    Transform,
+    pool_map,
+)
 from pachlite.pps.executors.scratch import Scratch, clear, map_pfs
 from pachlite.pps.states import DatumState
 

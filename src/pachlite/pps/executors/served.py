@@ -19,13 +19,22 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Callable
 
 from pachlite.errors import PachliteError
-from pachlite.pps.executors.base import (Build, Final, Outcome, Processes, Result, Setup, Task,
-                                         Transform, pool_map)
+from pachlite.pps.executors.base import (
+    Build,
+    Final,
+    Outcome,
+    Processes,
+    Result,
+    Setup,
+    Task,
+    Transform,
+    pool_map,
+)
 from pachlite.pps.executors.process import ProcessExecutor
 from pachlite.pps.executors.scratch import make_dirs
 from pachlite.pps.executors.warm import WARM_VAR, warm_command
@@ -49,7 +58,7 @@ class ServedWorker:
         self.warm = warm
         self.processes = processes
         cmd = warm_command(local.cmd, t.accept) if warm else local.cmd
-        self.log = open(root / "worker.log", "w+b")
+        self.log = open(root / "worker.log", "w+b")  # noqa: SIM115 (closed by close())
         try:
             self.proc = processes.start(cmd, stdin=subprocess.PIPE, stdout=self.log,
                                         stderr=subprocess.STDOUT, env=env, cwd=t.cwd,
