@@ -5,12 +5,14 @@ The examples are examples/joins (inner join) and examples/group (lab results by 
 reference/pachyderm/examples-2x, with data laid out as their READMEs describe.
 """
 
+import contextlib
 import json
 import os
+import random
 import shutil
-import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,8 +20,9 @@ from helpers import DATA, PACHLITE, contents, datum_paths, datums, inspect_job, 
 from pachlite.errors import Conflict, NotFound, SpecError
 from pachlite.pfs.address import Address
 from pachlite.pps import pipeline as pl
-from pachlite.pps.job import scratch_dir
+from pachlite.pps.executors.scratch import scratch_dir
 from pachlite.pps.spec import load_specs
+from pachlite.store import fsck
 
 COPY = ["sh", "-c", "cp -r /pfs/data/* /pfs/out/"]
 
@@ -207,32 +210,169 @@ def test_dry_run_plans_without_changing_anything(pfs):
     assert content(pfs, "copy") == {"/keep": "1", "/change": "22", "/new": "4"}
 
 
-def test_a_job_left_running_by_a_dead_process_is_marked_killed_and_redone(pfs, tmp_path):
+# ---- kills -------------------------------------------------------------------------------------
+
+def sleeping(marker: str) -> list[int]:
+    """The live processes whose command is `sleep <marker>` (a marker no other test uses)."""
+    found = []
+    for d in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if d.name.isdigit() and (d / "cmdline").read_bytes() == f"sleep\0{marker}\0".encode():
+                found.append(int(d.name))
+    return found
+
+
+def wait_for(condition, what: str, seconds: float = 30) -> None:
+    """Wait until condition() holds (a deadline for a hang, not a measure of speed)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting for {what} after {seconds:g}s"
+        time.sleep(0.05)
+
+
+def blocking(tmp_path, then: str, only: str = "") -> tuple[list[str], Path, str]:
+    """A command that, while tmp_path/block exists (for the datum whose input is `only`, if
+    given), says it started and sleeps in a grandchild (`; true` keeps sh as its parent), then
+    runs `then`. → (cmd, the started file, the sleep's marker)."""
+    started, block = tmp_path / "started", tmp_path / "block"
+    marker = f"{300 + random.random():.6f}"
+    which = f'[ "$(basename $data)" = {only} ] && ' if only else ""
+    block.touch()
+    return ["sh", "-c", f"{which}[ -e {block} ] && {{ touch {started}; sleep {marker}; true; }}; {then}"], \
+        started, marker
+
+
+def start_run(pfs, tmp_path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([str(PACHLITE), "run", *args], cwd=tmp_path, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PACHLITE_STORE": str(pfs.store.root)})
+
+
+def job_folders(job_id: str) -> list[Path]:
+    return list(scratch_dir().glob(f"{job_id}-*"))
+
+
+def test_kill_9_of_a_run_kills_its_user_code_and_the_next_run_cleans_up(pfs, tmp_path):
     pfs.create_repo("data")
     put(pfs, "data", {"/a": "1"})
-    pid = tmp_path / "pid"
-    # The first datum run hangs (its pid written), until killed; a later one copies.
-    pl.create_pipeline(pfs, spec("copy", "data", [
-        "sh", "-c", f"[ -e {pid} ] || {{ echo $$ > {pid}.new; mv {pid}.new {pid}; exec sleep 60; }}; "
-                    "cp -r /pfs/data/* /pfs/out/"]))
-    p = subprocess.Popen([str(PACHLITE), "run", "copy"], cwd=tmp_path,
-                         env={**os.environ, "PACHLITE_STORE": str(pfs.store.root)})
-    deadline = time.monotonic() + 30
-    while not pid.exists() and time.monotonic() < deadline and p.poll() is None:
-        time.sleep(0.05)
+    cmd, started, marker = blocking(tmp_path, "cp -r /pfs/data/* /pfs/out/")
+    pl.create_pipeline(pfs, spec("copy", "data", cmd))
+    p = start_run(pfs, tmp_path, "copy")
+    wait_for(started.exists, "the datum to start")
+    assert sleeping(marker)
     p.kill()  # kill -9 mid-job: the process leaves its job's record running
     p.wait()
-    assert pid.exists(), "the job's datum did not start"
-    os.kill(int(pid.read_text()), signal.SIGKILL)  # the datum, in a session of its own
+    wait_for(lambda: not sleeping(marker), "the datum's sleep to be killed", 10)
     [dead] = jobs(pfs, "copy")
-    shutil.rmtree(scratch_dir() / dead["id"], ignore_errors=True)
     assert dead["state"] == "running"
+    assert job_folders(dead["id"])  # the killed process could not remove it
 
+    (tmp_path / "block").unlink()
     [again] = pl.run(pfs)
     assert again.action == "ran" and again.job.state == "success"
     assert content(pfs, "copy") == {"/a": "1"}
     old = inspect_job(pfs, "copy", dead["id"])
     assert (old["state"], old["reason"]) == ("killed", "the pachlite process running this job was stopped")
+    assert job_folders(dead["id"]) == []
+
+
+def test_sigterm_of_a_run_ends_its_job_as_killed(pfs, tmp_path):
+    pfs.create_repo("data")
+    put(pfs, "data", {"/a": "1"})
+    cmd, started, marker = blocking(tmp_path, "cp -r /pfs/data/* /pfs/out/")
+    pl.create_pipeline(pfs, spec("copy", "data", cmd))
+    p = start_run(pfs, tmp_path, "copy")
+    wait_for(started.exists, "the datum to start")
+    p.terminate()
+    _, err = p.communicate(timeout=30)
+    assert p.returncode != 0 and "Traceback" not in err, err
+    assert sleeping(marker) == []
+    [dead] = jobs(pfs, "copy")
+    assert (dead["state"], dead["reason"]) == ("killed", "the job was stopped (SIGTERM)")
+    assert job_folders(dead["id"]) == []
+
+
+def test_a_background_child_does_not_hold_its_datum(pfs):
+    pfs.create_repo("data")
+    put(pfs, "data", {"/a": "1", "/b": "2"})
+    marker = f"{300 + random.random():.6f}"
+    # Without the fix the datum waits for the sleep: the timeout then fails it.
+    pl.create_pipeline(pfs, spec("bg", "data", [
+        "sh", "-c", f"sleep {marker} & echo done > /pfs/out/$(basename $data)"],
+        datumTimeout="60s"))
+    [r] = pl.run(pfs)
+    assert r.job.state == "success", r.job.reason
+    assert content(pfs, "bg") == {"/a": "done\n", "/b": "done\n"}
+    wait_for(lambda: not sleeping(marker), "the left-behind sleeps to be killed", 10)
+
+
+def test_a_killed_jobs_finished_datums_are_not_run_again(pfs, tmp_path, open_pfs):
+    files = {f"/a{i:02}": f"content {i}\n" for i in range(30)}
+    ledger = tmp_path / "ledger"  # every datum run, in order
+    copy = f"echo $(basename $data) >> {ledger}; cp $data /pfs/out/"
+
+    def make(pfs, cmd) -> None:
+        pfs.create_repo("data")
+        put(pfs, "data", files)
+        pl.create_pipeline(pfs, spec("copy", "data", cmd))
+
+    cmd, started, marker = blocking(tmp_path, copy, only="a20")
+    make(pfs, cmd)
+    p = start_run(pfs, tmp_path, "copy", "--workers", "1")
+    wait_for(started.exists, "datum a20 to start")
+    [running] = jobs(pfs, "copy")
+    # The 20 datums before a20 finished; their records reach the store within a second or so.
+    wait_for(lambda: len(datums(pfs, running)) == 20, "the finished datums' records")
+    p.kill()
+    p.wait()
+    assert ledger.read_text().split() == [f"a{i:02}" for i in range(20)]
+
+    (tmp_path / "block").unlink()
+    [planned] = pl.run(pfs, dry_run=True)
+    steps = [(s.datum.inputs[0].path, s.action, s.reason) for s in planned.plan.steps]
+    assert steps == [(f"/a{i:02}", "skip", f"finished in killed job {running['id']}") for i in range(20)] \
+        + [(f"/a{i:02}", "run", "new datum") for i in range(20, 30)]
+
+    [r] = pl.run(pfs)
+    assert (r.job.state, r.job.processed, r.job.skipped) == ("success", 10, 20)
+    assert ledger.read_text().split()[20:] == [f"a{i:02}" for i in range(20, 30)]
+    assert fsck(pfs.store) == []
+
+    clean = open_pfs(tmp_path / "clean")
+    make(clean, ["sh", "-c", "cp $data /pfs/out/"])
+    [unbroken] = pl.run(clean)
+    assert contents(pfs, "copy") == contents(clean, "copy") == {p: v.encode() for p, v in files.items()}
+
+    # The resumed job is a base like any other: only a new datum runs next.
+    put(pfs, "data", {"/a30": "30\n"})
+    [nxt] = pl.run(pfs)
+    assert (nxt.job.state, nxt.job.processed, nxt.job.skipped) == ("success", 1, 30)
+    assert ledger.read_text().split()[30:] == ["a30"]
+    assert content(pfs, "copy") == {**files, "/a30": "30\n"}
+    assert fsck(pfs.store) == []
+
+
+def test_delete_pipeline_stops_its_running_job(pfs, tmp_path):
+    pfs.create_repo("data")
+    put(pfs, "data", {"/a": "1"})
+    cmd, started, marker = blocking(tmp_path, "cp -r /pfs/data/* /pfs/out/")
+    pl.create_pipeline(pfs, spec("copy", "data", cmd))
+    p = start_run(pfs, tmp_path, "copy")
+    wait_for(started.exists, "the datum to start")
+    [running] = jobs(pfs, "copy")
+
+    pl.delete_pipeline(pfs, "copy")  # as pachd: the job is killed, then the pipeline deleted
+    _, err = p.communicate(timeout=30)
+    assert p.returncode != 0 and "Traceback" not in err, err
+    assert sleeping(marker) == []
+    assert job_folders(running["id"]) == []
+    assert [r.name for r in pfs.list_repo()] == ["data"]
+    assert fsck(pfs.store) == []
+
+    (tmp_path / "block").unlink()
+    pl.create_pipeline(pfs, spec("copy", "data", cmd))  # the name is free again
+    [r] = pl.run(pfs)
+    assert r.job.state == "success"
+    assert content(pfs, "copy") == {"/a": "1"}
 
 
 # ---- Pachyderm's examples, end to end --------------------------------------------------------

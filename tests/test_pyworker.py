@@ -9,8 +9,8 @@ import pytest
 
 from helpers import contents, datum_paths, datums, logs, put
 from pachlite.pps import pipeline as pl
+from pachlite.pps.executors.scratch import scratch_dir
 from pachlite.pps.executors.warm import python_script
-from pachlite.pps.job import scratch_dir
 
 SCRIPT = '''\
 import json, os, sys
@@ -76,7 +76,7 @@ def test_one_interpreter_serves_every_datum_with_fresh_globals_and_environment(p
     assert {o["leak"] for o in out.values()} == {None}      # nor environment
     assert {o["argv0"] for o in out.values()} == {"work.py"}
     assert len({o["datum"] for o in out.values()}) == 8
-    assert not (scratch_dir() / j.id).exists()              # every worker's /pfs is cleared
+    assert not list(scratch_dir().glob(f"{j.id}-*"))              # every worker's /pfs is cleared
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -195,5 +195,5 @@ def test_the_worker_started_with_a_job_ends_with_it_even_with_nothing_to_run(pfs
     j = job(pfs, tmp_path, input={"pfs": {"repo": "data", "glob": "/nothing-matches"}})
     assert (j.state, j.total) == ("success", 0)
     assert not (tmp_path / "ran").exists()
-    assert not (scratch_dir() / j.id).exists()
+    assert not list(scratch_dir().glob(f"{j.id}-*"))
     assert _workers_alive("work.py") == []

@@ -342,6 +342,8 @@ def test_a_read_only_store_serves_reads_and_refuses_writes_in_one_line(shared_di
     env = {**os.environ, "PACHLITE_STORE": str(root)}
     if os.geteuid() == 0:  # permission bits do not stop root: read as another user
         cmd, env = _as_nobody(env)
+        for d in (root, root / "objects"):  # a new store is private: its owner shares it to read
+            os.chmod(d, 0o755)
 
         def run(*args):
             return subprocess.run([*cmd, *args], capture_output=True, text=True, user="nobody",

@@ -9,51 +9,26 @@ the output branch keeps its last good head.
 from __future__ import annotations
 
 import collections
-import contextlib
-import fcntl
-import json
-import os
 import shutil
-import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 from pachlite.errors import PachliteError
 from pachlite.pfs import AUTO, PFS, new_id
-from pachlite.pps import datum as dm
-from pachlite.pps import executors
+from pachlite.pps import datum as dm, executors
 from pachlite.pps.executors.base import Executor, Outcome, Result, Setup, Transform
+from pachlite.pps.executors.scratch import job_scratch
 from pachlite.pps.feed import Feed
 from pachlite.pps.info import JobInfo, job_from_row
 from pachlite.pps.merge import merge
-from pachlite.pps.plan import BaseDatum, Plan, Step, plan, plan_steps
+from pachlite.pps.plan import BaseDatum, Plan, Step, plan, plan_steps, resume
+from pachlite.pps.records import DatumRecords
 from pachlite.pps.spec import PipelineSpec
 from pachlite.pps.states import Action, DatumState, JobState
-from pachlite.store import commits, datums, files, hash_bytes, jobs, objects
+from pachlite.store import commits, datums, files, jobs, objects
 from pachlite.store.datums import BYTES_IN, BYTES_OUT, ID, LOG_HASH
-
-
-def scratch_dir() -> Path:
-    """Where datums are laid out: tmpfs when there is one, since datums are many small writes."""
-    env = os.environ.get("PACHLITE_SCRATCH")
-    if env:
-        return Path(env)
-    shm = Path("/dev/shm")
-    if shm.is_dir() and os.access(shm, os.W_OK):
-        return shm / f"pachlite-{os.getuid()}"
-    return Path(tempfile.gettempdir()) / f"pachlite-{os.getuid()}"
-
-
-@contextlib.contextmanager
-def pipeline_lock(pfs: PFS, pipeline: str):
-    """One job of a pipeline at a time; other pipelines run concurrently."""
-    d = pfs.store.root / "locks"
-    d.mkdir(exist_ok=True)
-    with open(d / f"{pipeline}.lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        yield
 
 
 class Job:
@@ -66,8 +41,8 @@ class Job:
         self.progress = progress  # (pipeline, datums done, datums to run), as datums finish
         self._done = 0
         self._done_lock = threading.Lock()
-        self._rows: dict[str, tuple[str, tuple]] = {}  # datum id → (state, its record)
         self._seq: dict[str, int] = {}
+        self.records: DatumRecords | None = None
         self.name = spec.name
         self.out_repo = self.name
         self.branch = spec.output_branch
@@ -113,9 +88,41 @@ class Job:
             return {}
         return datums.base_records(self.pfs.store, base.id, BaseDatum)
 
-    def plan(self, full: bool = False) -> tuple[Plan, JobInfo | None]:
-        """The datum plan against the base job. Unless `full` (what --dry-run shows: a step for
-        every datum), unchanged datums may be carried without a step each (delta.py)."""
+    def killed_datums(self) -> dict[str, BaseDatum]:
+        """id → record of each datum that a job killed since the last successful one finished, at
+        this pipeline version and salt, whose outputs are still stored (the newest job's wins).
+        A job still marked running is one whose process died (we hold the pipeline's lock): the
+        next run marks it killed, and --dry-run shows what that run will do."""
+        store = self.pfs.store
+        found: dict[str, BaseDatum] = {}
+        for j in jobs.list_jobs(store, self.name):  # newest first
+            if j.state == JobState.SUCCESS:
+                break
+            if j.state not in (JobState.KILLED, JobState.RUNNING) or \
+                    (j.pipeline_version, j.salt) != (self.version, self.salt):
+                continue
+            for did, b in datums.base_records(store, j.id, BaseDatum).items():
+                if b.state == DatumState.SUCCESS and did not in found and self._stored(b.outputs):
+                    found[did] = b
+        return found
+
+    def _stored(self, outputs) -> bool:
+        store = self.pfs.store
+        for _, h, _ in outputs:
+            found, data = objects.lookup(store, h)
+            if not found or (data is None and not store.object_path(h).exists()):
+                return False
+        return True
+
+    def plan(self, full: bool = False,
+             finished: dict[str, BaseDatum] | None = None) -> tuple[Plan, JobInfo | None]:
+        """The datum plan against the base job, skipping what a killed job finished (`finished`,
+        killed_datums() unless given). Unless `full` (what --dry-run shows: a step for every
+        datum), unchanged datums may be carried without a step each (delta.py)."""
+        p, base = self._plan(full)
+        return resume(p, self.killed_datums() if finished is None else finished), base
+
+    def _plan(self, full: bool) -> tuple[Plan, JobInfo | None]:
         base = self.base_job()
         no_skip = self.spec.every_job
         if base is not None and not no_skip and not full:
@@ -137,18 +144,25 @@ class Job:
         job_id = job_id or new_id()
         store = self.pfs.store
         inputs = self.input_commits()
+        finished = self.killed_datums()  # (before this job's record: it is running too)
+        root = job_scratch(job_id)  # before the job's record: a refused scratch folder changes nothing
         created = time.time()
-        with store.transaction() as tx:
-            jobs.insert(tx, job_id, self.name, self.version, self.salt, JobState.RUNNING, inputs,
-                        created=created, started=created)
+        try:
+            with store.transaction() as tx:
+                jobs.insert(tx, job_id, self.name, self.version, self.salt, JobState.RUNNING,
+                            inputs, created=created, started=created)
+        except BaseException:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
         executor = None
+        self.records = DatumRecords(store, job_id, self._seq)
         try:
             # Made now, so a warm interpreter starts while the plan is made.
-            executor = self._executor(job_id)
+            executor = self._executor(job_id, root)
             # No garbage collection while the job runs: a full one walks the 10^6 objects of a
             # large plan and stops every thread feeding the workers; none of them form cycles.
             with dm.gc_paused():
-                if self.base_job() is None:
+                if self.base_job() is None and not finished:
                     # A first job runs every datum: workers start on the first ones while
                     # the plan is still making the rest.
                     count, made = dm.datum_stream(self.spec.input, self.resolve)
@@ -156,23 +170,25 @@ class Job:
                     outcomes = self._run_datums(executor, job_id, feed)
                     p, base = feed.plan(), None
                 else:
-                    p, base = self.plan()
+                    p, base = self.plan(finished=finished)
                     # Carried datums keep their base job's places; the listed ones come after them.
                     offset = datums.next_seq(store, base.id) if p.carried else 0
-                    self._seq = {s.datum_id: i for i, s in enumerate(p.steps, start=offset)}
+                    self._seq.update((s.datum_id, i) for i, s in enumerate(p.steps, start=offset))
                     outcomes = self._run_datums(executor, job_id, Feed.of(p.runs))
                 self._finish(job_id, p, base, outcomes, inputs)
         except BaseException as e:
-            reason = str(e) if isinstance(e, PachliteError) else f"{type(e).__name__}: {e}"
+            killed = isinstance(e, KeyboardInterrupt)
+            reason = (f"the job was stopped ({e or 'interrupted'})" if killed else
+                      str(e) if isinstance(e, PachliteError) else f"{type(e).__name__}: {e}")
             with store.transaction() as tx:
-                jobs.set_state(tx, job_id,
-                               JobState.KILLED if isinstance(e, KeyboardInterrupt) else JobState.FAILURE,
-                               reason)
+                if killed and self.records is not None:  # kept: the next run does not run it again
+                    self.records.write_pending(tx)
+                jobs.set_state(tx, job_id, JobState.KILLED if killed else JobState.FAILURE, reason)
             raise
         finally:
             if executor is not None:
                 executor.close()
-            shutil.rmtree(scratch_dir() / job_id, ignore_errors=True)  # every worker's /pfs
+            shutil.rmtree(root, ignore_errors=True)  # every worker's /pfs
         return job_from_row(jobs.get(store, job_id))
 
     def _numbered(self, steps: Iterator[Step]) -> Iterator[Step]:
@@ -201,10 +217,10 @@ class Job:
             env[f"{node['name']}_COMMIT"] = self.commit_of(node)
         return env
 
-    def _executor(self, job_id: str) -> Executor:
+    def _executor(self, job_id: str, root: Path) -> Executor:
         transform = Transform.from_spec(self.spec.transform, self.spec.datum_timeout, self.cwd)
         kind = executors.select(transform, self.spec.datum_batching, self.container)
-        setup = Setup(transform, kind.environment(self._pachyderm_env(job_id)), scratch_dir() / job_id,
+        setup = Setup(transform, kind.environment(self._pachyderm_env(job_id)), root,
                       self.pfs.store.objects_dir, self.workers, self.spec.datum_tries)
         return kind(setup)
 
@@ -223,10 +239,10 @@ class Job:
 
         def final(did: str, state: DatumState, o: Outcome) -> None:
             # Rows are made as results come in, while the workers run the next datums.
-            self._rows[did] = (state, self._row(job_id, by_id[did], state, o))
+            self.records.finished(by_id[did], state, o)
         self._tick(0, feed.total)
-        executor.setup.root.mkdir(parents=True, exist_ok=True)
-        results = executor.run(feed, build, final, lambda n: self._tick(n, feed.total))
+        with self.records.flushing():
+            results = executor.run(feed, build, final, lambda n: self._tick(n, feed.total))
         t = executor.setup.transform
         if t.err_cmd:
             err_t = Transform(t.err_cmd, t.err_stdin, t.env, timeout=t.timeout, cwd=t.cwd,
@@ -270,12 +286,9 @@ class Job:
         if state == JobState.SUCCESS and not runs:
             reason = "there were no datums to process" + (
                 "" if p.total else " (the input matched no files)")
-        rows = []
-        for s in runs:
-            st, o, n = results[s.datum_id]
-            pre = self._rows.get(s.datum_id)
-            rows.append(pre[1] if pre and pre[0] == st else self._row(job_id, s, st, o))
+        rows = self.records.of(runs, results)
         bytes_in, bytes_out = sum(r[BYTES_IN] for r in rows), sum(r[BYTES_OUT] for r in rows)
+        rows = [r for r in rows if r[ID] not in self.records.flushed]
         logs = []  # (hash, size, content) of each log: the rows hold their hashes
         for r in rows:
             if r[LOG_HASH]:
@@ -289,11 +302,18 @@ class Job:
             # base datum it did not run or delete, in their places; a full plan's are its skips.
             if p.carried:
                 datums.carry_except(tx, job_id, base.id, DatumState.SKIPPED,
-                                    [s.datum_id for s in p.steps if s.action != Action.SKIP])
-            elif p.count(Action.SKIP):
+                                    [s.datum_id for s in p.steps
+                                     if s.action != Action.SKIP or s.done is not None])
+            elif base is not None:
                 datums.carry(tx, job_id, base.id, DatumState.SKIPPED,
                              [(s.datum_id, self._seq[s.datum_id]) for s in p.steps
-                              if s.action == Action.SKIP])
+                              if s.action == Action.SKIP and s.done is None])
+            # A datum a killed job finished: that job's record, as a skip of this one.
+            by_job: dict[str, list[tuple[str, int]]] = collections.defaultdict(list)
+            for s in p.resumed:
+                by_job[s.done.job_id].append((s.datum_id, self._seq[s.datum_id]))
+            for killed_id, seqs in by_job.items():
+                datums.carry(tx, job_id, killed_id, DatumState.SKIPPED, seqs)
             out_commit = None
             if state == JobState.SUCCESS:
                 out_commit = self.pfs.write_commit(
@@ -303,14 +323,6 @@ class Job:
                     check=False, tx=tx)
             jobs.finish(tx, job_id, state, reason, out_commit, bytes_in=bytes_in,
                         bytes_out=bytes_out, **counts)
-
-    def _row(self, job_id: str, s: Step, state: str, o: Outcome) -> tuple:
-        """A datum's record after it ran: the columns of store.datums.COLUMNS."""
-        return (job_id, s.datum_id, s.hash, state, o.reason if state != DatumState.SUCCESS else "",
-                _inputs_json(s.datum), _outputs_json(o.outputs), o.started, o.duration,
-                hash_bytes(o.log) if o.log else None,
-                sum(f.size for di in s.datum.inputs for f in di.files),
-                sum(x[2] for x in o.outputs), job_id, self._seq[s.datum_id])
 
     def _carried_collision(self, base: JobInfo, new_paths, removed: set[str]) -> str:
         """Pachyderm's checks of a merged output, for new outputs against the outputs of datums
@@ -338,7 +350,7 @@ class Job:
     def _provenance(self, inputs) -> list[tuple[str, str | None, str]]:
         """The input commits and, transitively, what they were computed from."""
         out = list(inputs)
-        for repo, branch, commit in inputs:
+        for _repo, _branch, commit in inputs:
             out += commits.provenance(self.pfs.store, commit)
         seen, uniq = set(), []
         for repo, branch, commit in out:
@@ -346,17 +358,3 @@ class Job:
                 seen.add(commit)
                 uniq.append((repo, branch, commit))
         return uniq
-
-
-# JSON of a datum's inputs and outputs, built from json's own string encoder: the same text as
-# json.dumps, at a fraction of its per-call cost (a job writes 10^5 of each).
-_STR = json.encoder.encode_basestring_ascii
-
-
-def _inputs_json(d: dm.Datum) -> str:
-    return "[" + ", ".join(f"[{_STR(i.name)}, {_STR(i.repo)}, {_STR(i.branch)}, {_STR(i.path)}]"
-                           for i in d.inputs) + "]"
-
-
-def _outputs_json(outputs) -> str:
-    return "[" + ", ".join(f"[{_STR(path)}, {_STR(h)}, {size}]" for path, h, size, *_ in outputs) + "]"

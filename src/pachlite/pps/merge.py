@@ -21,37 +21,42 @@ CarriedClash = Callable[[list[tuple[str, str]], set[str]], str]
 
 @dataclass
 class Merged:
-    changes: dict[str, tuple[str, int] | None] = field(default_factory=dict)  # path → (hash, size); None deletes
+    # path → (hash, size); None deletes
+    changes: dict[str, tuple[str, int] | None] = field(default_factory=dict)
     objects: list[tuple[str, int, bytes | None]] = field(default_factory=list)
     reason: str = ""  # why the merged output is invalid ("" when it is valid)
 
 
 def merge(plan: Plan, results: Mapping[str, Result], carried_clash: CarriedClash | None) -> Merged:
-    """The output commit's changes: every output of a datum that ran, every output of a re-run or
-    deleted datum removed; invalid when two datums write one path or a path is both a file and a
-    folder."""
+    """The output commit's changes: every output of a datum that ran (or that a killed job
+    finished), every output of a re-run or deleted datum removed; invalid when two datums write
+    one path or a path is both a file and a folder."""
     m = Merged()
     owner: dict[str, str] = {}
     for s in plan.steps:
-        if s.action == Action.SKIP:
+        if s.action == Action.SKIP and s.done is None:
             for path, _, _ in s.base.outputs:
                 owner[path] = s.datum_id
     removed: set[str] = set()
     for s in plan.steps:
-        if s.action != Action.SKIP and s.base is not None:
+        if (s.action != Action.SKIP or s.done is not None) and s.base is not None:
             for path, _, _ in s.base.outputs:
                 m.changes[path] = None
                 removed.add(path)
     new_paths = []
-    for s in plan.runs:
-        for path, h, size, data in results[s.datum_id][1].outputs:
-            other = owner.setdefault(path, s.datum_id)
-            if other != s.datum_id and not m.reason:
+    # What ran (its objects to store), and what a killed job finished (stored already).
+    written = [(s.datum_id, results[s.datum_id][1].outputs, True) for s in plan.runs]
+    written += [(s.datum_id, [(*o, None) for o in s.done.outputs], False) for s in plan.resumed]
+    for did, outputs, new in written:
+        for path, h, size, data in outputs:
+            other = owner.setdefault(path, did)
+            if other != did and not m.reason:
                 m.reason = (f"duplicate path output by different datums ({path} from "
-                            f"{other} and {path} from {s.datum_id})")
+                            f"{other} and {path} from {did})")
             m.changes[path] = (h, size)
-            m.objects.append((h, size, data))
-            new_paths.append((path, s.datum_id))
+            if new:
+                m.objects.append((h, size, data))
+            new_paths.append((path, did))
     if plan.carried and carried_clash is not None:
         # The carried datums' outputs are not in `owner`: ask the base output commit.
         m.reason = m.reason or carried_clash(new_paths, removed)

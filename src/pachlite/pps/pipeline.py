@@ -8,6 +8,9 @@ its output branch keeps its head.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -16,8 +19,10 @@ from dataclasses import dataclass
 from pachlite.errors import Conflict, NotFound, SpecError
 from pachlite.pfs import PFS, new_id
 from pachlite.pps import spec as specs
+from pachlite.pps.executors.scratch import remove_job_scratch
 from pachlite.pps.info import JobInfo, job_from_row
-from pachlite.pps.job import Job, pipeline_lock
+from pachlite.pps.job import Job
+from pachlite.pps.lock import Stopped, pipeline_lock
 from pachlite.pps.plan import Plan
 from pachlite.pps.states import JobState
 from pachlite.store import branches, jobs, pipelines, repos
@@ -125,15 +130,19 @@ def _check_acyclic(pfs: PFS, name: str, inputs: list[str], source: str) -> None:
 
 
 def delete_pipeline(pfs: PFS, name: str, keep_repo: bool = False) -> None:
+    """Delete a pipeline, its jobs and (unless keep_repo) its output repo. As pachd kills a
+    deleted pipeline's jobs, a running job's process is stopped first (SIGTERM), and the
+    pipeline deleted once it has let go of the pipeline's lock."""
     inspect_pipeline(pfs, name)
     users = [p.name for p in list_pipeline(pfs) if name in p.inputs]
     if users:
         raise Conflict(f"pipelines {', '.join(users)} read the output of pipeline {name}",
                        "delete them first")
-    with pfs.store.transaction() as tx:
-        pipelines.delete_cascade(tx, name)
-    if not keep_repo:
-        pfs.delete_repo(name)
+    with pipeline_lock(pfs, name, stop_running=True):
+        with pfs.store.transaction() as tx:
+            pipelines.delete_cascade(tx, name)
+        if not keep_repo:
+            pfs.delete_repo(name)
 
 
 def guard_repo_delete(pfs: PFS, repo: str, force: bool = False) -> None:
@@ -173,11 +182,32 @@ def run(pfs: PFS, names: list[str] | None = None, *, workers: int | None = None,
             inspect_pipeline(pfs, n)
         selected = [p for p in selected if p.name in names]
     results = []
-    for p in selected:
-        with pipeline_lock(pfs, p.name):
-            results.append(_run_one(pfs, inspect_pipeline(pfs, p.name), workers, dry_run, container,
-                                    cwd, progress))
+    with _stop_on_sigterm():
+        for p in selected:
+            with pipeline_lock(pfs, p.name):
+                row = pipelines.get(pfs.store, p.name)
+                if row is None:  # deleted while we waited for its lock
+                    continue
+                results.append(_run_one(pfs, _info(pfs, row), workers, dry_run, container, cwd,
+                                        progress))
     return results
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm():
+    """SIGTERM ends the running job as Ctrl-C does (killed, its user code killed, its scratch
+    folder removed) instead of leaving it for the next run to find."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+
+    def stop(signum, frame):
+        raise Stopped("SIGTERM")
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progress=None) -> RunResult:
@@ -190,6 +220,7 @@ def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progre
     if p.last_job and p.last_job.state == JobState.RUNNING and not dry_run:
         # We hold the pipeline's lock, so no job of it runs: this one's process died mid-job.
         _end_job(pfs, p.last_job.id, JobState.KILLED, "the pachlite process running this job was stopped")
+        remove_job_scratch(p.last_job.id)
         p = inspect_pipeline(pfs, p.name)
     failed_up = _failed_upstream(pfs, p)
     if failed_up:

@@ -33,6 +33,9 @@ class Step:
     datum: Datum | None = None       # None for delete
     hash: str = ""
     base: BaseDatum | None = None    # the base job's record, if any
+    # A skip of a datum a killed job finished (same id and hash): its record, whose outputs this
+    # job writes (they are not in the base job's output commit).
+    done: BaseDatum | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,11 @@ class Plan:
     @property
     def runs(self) -> list[Step]:
         return [s for s in self.steps if s.action == Action.RUN]
+
+    @property
+    def resumed(self) -> list[Step]:
+        """Skipped steps whose outputs come from a killed job's record, not the base commit."""
+        return [s for s in self.steps if s.done is not None]
 
     @property
     def total(self) -> int:
@@ -85,3 +93,18 @@ def plan_steps(datums: Iterable[Datum], salt: str, base: Mapping[str, BaseDatum]
         if did not in seen:
             yield Step(Action.DELETE, did, "datum no longer in the input; outputs removed", None, b.hash,
                        b)
+
+
+def resume(p: Plan, finished: Mapping[str, BaseDatum]) -> Plan:
+    """The plan with each datum to run that a killed job finished (same id and hash: same
+    inputs, same salt) skipped instead, as Pachyderm keeps a job's completed datum sets."""
+    if not finished:
+        return p
+    steps = []
+    for s in p.steps:
+        k = finished.get(s.datum_id) if s.action == Action.RUN else None
+        if k is not None and k.hash == s.hash:
+            s = Step(Action.SKIP, s.datum_id, f"finished in killed job {k.job_id}", s.datum,
+                     s.hash, s.base, k)
+        steps.append(s)
+    return Plan(tuple(steps), p.carried)

@@ -13,7 +13,8 @@ and outputs already JSON text), and `base_records` builds the caller's records f
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple, Sequence, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
     from pachlite.store.db import Handle, Tx

@@ -75,7 +75,9 @@ class Store:
                 raise PachliteError(f"no pachlite store at {self.root}",
                                     f"create one with 'pachlite create repo NAME' or set ${ENV_VAR}")
             with self.plain_errors():
-                self.objects_dir.mkdir(parents=True, exist_ok=True)
+                # Private: the contents of every repo are in here (os.mkdir's mode, less the umask).
+                self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+                self.objects_dir.mkdir(mode=0o700, exist_ok=True)
         # None: decided by the permissions of the folder and the database (a backup on a
         # read-only disk, or another user's store shared for reading).
         self.read_only = read_only if read_only is not None else not (

@@ -10,7 +10,8 @@ A commit's file list can be 10^5 rows: those queries return plain (path, hash, s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pachlite.store.db import Handle, Tx

@@ -19,11 +19,13 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from pachlite.pps.executors.scratch import map_pfs
 
@@ -70,7 +72,7 @@ class Transform:
     image: str | None = None
 
     @staticmethod
-    def from_spec(t: dict, timeout: float | None, cwd: str | None) -> "Transform":
+    def from_spec(t: dict, timeout: float | None, cwd: str | None) -> Transform:
         stdin = "\n".join(t["stdin"]) + "\n" if t.get("stdin") else None
         err_stdin = "\n".join(t["errStdin"]) + "\n" if t.get("errStdin") else None
         return Transform(tuple(t.get("cmd") or ()), stdin, dict(t.get("env") or {}),
@@ -78,7 +80,7 @@ class Transform:
                          frozenset(int(c) for c in t.get("acceptReturnCode") or ()), timeout, cwd,
                          t.get("image"))
 
-    def mapped(self, pfs_root: str) -> "Transform":
+    def mapped(self, pfs_root: str) -> Transform:
         m = lambda s: map_pfs(s, pfs_root)  # noqa: E731
         return Transform(tuple(map(m, self.cmd)), m(self.stdin) if self.stdin else None,
                          {k: m(v) for k, v in self.env.items()}, tuple(map(m, self.err_cmd)),
@@ -121,9 +123,41 @@ class Executor(Protocol):
         ...
 
 
+# The guardian: a small process that outlives a killed pachlite just long enough to kill the
+# process groups it was told about. pachlite tells it "+pgid" when a group starts and "-pgid" when
+# it is gone; when its stdin closes (pachlite exited, however it died) it kills what is left.
+_GUARD = """
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+groups = set()
+for line in sys.stdin:
+    (groups.add if line[0] == "+" else groups.discard)(int(line[1:]))
+for g in groups:
+    try:
+        os.killpg(g, signal.SIGKILL)
+    except OSError:
+        pass
+"""
+_guardian: subprocess.Popen | None = None
+_guardian_lock = threading.Lock()
+
+
+def _tell_guardian(line: str) -> None:
+    global _guardian
+    with _guardian_lock:
+        if _guardian is None or _guardian.poll() is not None:
+            _guardian = subprocess.Popen([sys.executable, "-I", "-S", "-c", _GUARD],
+                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, start_new_session=True)
+        with contextlib.suppress(BrokenPipeError):
+            os.write(_guardian.stdin.fileno(), line.encode())
+
+
 class Processes:
-    """The process groups of user code an executor has running: a timed-out datum's whole group
-    is killed (a `sh -c` command's children too), and an interrupted job ends every one."""
+    """The process groups of user code an executor has running. A datum's group is killed once
+    its command exits (a background child it left does not hold the datum) or times out (a
+    `sh -c` command's children too); an interrupted job ends every one; and should pachlite itself
+    be killed (kill -9), the guardian process kills them."""
 
     def __init__(self) -> None:
         self._groups: set[int] = set()
@@ -134,15 +168,16 @@ class Processes:
         p = subprocess.Popen(list(cmd), start_new_session=True, **kw)
         with self._lock:
             self._groups.add(p.pid)
+        _tell_guardian(f"+{p.pid}\n")
         return p
 
-    def reap(self, p: subprocess.Popen, kill: bool = False) -> None:
-        """Forget a process group; kill it first (the whole group) if asked."""
-        if kill:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(p.pid, signal.SIGKILL)
+    def reap(self, p: subprocess.Popen) -> None:
+        """Kill a process's group (whatever of it still runs) and forget it."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(p.pid, signal.SIGKILL)
         with self._lock:
             self._groups.discard(p.pid)
+        _tell_guardian(f"-{p.pid}\n")
 
     def kill_all(self) -> None:
         with self._lock:

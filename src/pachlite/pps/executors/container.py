@@ -13,6 +13,7 @@ engine without a bridge.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -79,7 +80,8 @@ class ContainerExecutor(ProcessExecutor):
         """This thread's container and the /pfs folder bound into it."""
         if getattr(self._mine, "worker", None) is None:
             pfs = self.setup.root / f"container-{threading.get_ident()}" / "pfs"
-            self._mine.scratch = Scratch(pfs)
+            me = f"{os.getuid()}:{os.getgid()}"
+            self._mine.scratch = Scratch(pfs, shared=_container_user(self.user) != me)
             self._mine.worker = ContainerWorker(image, pfs, self.user)
             with self._lock:
                 self._workers.append(self._mine.worker)
@@ -191,10 +193,8 @@ def _communicate(sock, stdin: str | None, timeout: float | None, kill) -> tuple[
     reader.join(timeout)
     timed_out = reader.is_alive()
     if timed_out:
-        try:
+        with contextlib.suppress(docker.errors.APIError):  # it exited just now
             kill()
-        except docker.errors.APIError:
-            pass  # it exited just now
         reader.join()
     raw.close()
     return (b"".join(streams[STDOUT]).decode(errors="replace"),

@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from pachlite.pps.executors.base import (Build, Final, Outcome, Processes, Result, Setup, Task,
-                                         Transform, pool_map)
+from pachlite.pps.executors.base import (
+    Build,
+    Final,
+    Outcome,
+    Processes,
+    Result,
+    Setup,
+    Task,
+    Transform,
+    pool_map,
+)
 from pachlite.pps.executors.scratch import Scratch, clear, map_pfs
 from pachlite.pps.states import DatumState
 
@@ -72,39 +82,44 @@ class ProcessExecutor:
         local = t.mapped(str(pfs_root))
         root = str(pfs_root)
         env = {**self.setup.env, **{k: map_pfs(v, root) for k, v in datum_env.items()}, **local.env}
-        return run_process(self.processes, local.cmd, local.stdin, env, t.cwd, t.timeout)
+        return run_process(self.processes, local.cmd, local.stdin, env, t.cwd, t.timeout,
+                           pfs_root.parent)
 
     def close(self) -> None:
         self.processes.kill_all()
 
 
 def run_process(processes: Processes, cmd, stdin: str | None, env: dict, cwd: str | None,
-                timeout: float | None) -> tuple[int | None, bytes]:
+                timeout: float | None, log_dir: Path) -> tuple[int | None, bytes]:
     """Run a command; stdout and stderr interleaved in one log. None exit code = timed out.
 
     Without transform.stdin the command reads an empty stdin, as in a worker pod (never the
-    terminal pachlite was started from).
+    terminal pachlite was started from). As Pachyderm's worker, the datum ends when the command's
+    process exits, not when its output closes: the log is a file (in log_dir, unnamed), so that a
+    background child it left cannot hold the datum; reap() then kills that child.
     """
     if not cmd:
         return 127, b"transform.cmd is empty"
     if cwd and not os.path.isdir(cwd):
         return 127, f"working directory {cwd} does not exist".encode()
-    try:
-        p = processes.start(cmd, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd)
-    except FileNotFoundError:
-        return 127, f"{cmd[0]}: command not found".encode()
-    except PermissionError:
-        return 126, f"{cmd[0]}: permission denied".encode()
-    try:
-        log, _ = p.communicate(stdin.encode() if stdin else None, timeout=timeout)
-        return p.returncode, log
-    except subprocess.TimeoutExpired:
-        processes.reap(p, kill=True)
-        log, _ = p.communicate()
-        return None, log
-    finally:
-        processes.reap(p)
+    with tempfile.TemporaryFile(dir=log_dir) as log:
+        try:
+            p = processes.start(cmd, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        except FileNotFoundError:
+            return 127, f"{cmd[0]}: command not found".encode()
+        except PermissionError:
+            return 126, f"{cmd[0]}: permission denied".encode()
+        try:
+            p.communicate(stdin.encode() if stdin else None, timeout=timeout)
+            code = p.returncode
+        except subprocess.TimeoutExpired:
+            code = None
+        finally:
+            processes.reap(p)  # the timed-out command, or what it left running
+            p.wait()
+        log.seek(0)
+        return code, log.read()
 
 
 def outcome(datum_id: str, code: int | None, log: bytes, t: Transform, scratch: Scratch,

@@ -12,8 +12,10 @@ import contextlib
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
+from pachlite.errors import PachliteError
 from pachlite.store import copy_object, hash_bytes, read_content
 
 _PFS = re.compile(r"(?<![\w./-])/pfs(?=/|\b|$)")
@@ -36,10 +38,14 @@ class Scratch:
     few system calls per datum, not a tree walk.
     """
 
-    def __init__(self, pfs_root: Path):
+    def __init__(self, pfs_root: Path, shared: bool = False):
         self.root = str(pfs_root)
         self.out = os.path.join(self.root, "out")
-        os.makedirs(self.out, exist_ok=True)
+        # Only the user running the datum reads its inputs; `shared` when that is another user
+        # (a container's own user), who then gets read access (the job's 0700 folder, above
+        # the bind-mounted /pfs, still keeps other users of the machine out).
+        self.file_mode, self.dir_mode = (0o644, 0o755) if shared else (0o600, 0o700)
+        make_dirs(self.out, self.dir_mode)
         self.real_root = os.path.realpath(self.root)
         self.real_out = os.path.realpath(self.out)
         self.checked = False  # collect() already looked for stray writes of this datum
@@ -77,14 +83,14 @@ class Scratch:
                 continue
             parent, _, name = dest.rpartition("/")
             if parent not in self.dirs and parent != self.root:
-                os.makedirs(parent, exist_ok=True)
+                make_dirs(parent, self.dir_mode)
                 self.dirs.update(_parents(dest, self.root))
                 rebuild = True
             # Most files are laid out once (a datum's own file): their mtime is taken only when
             # a next datum wants the same content there, which then checks it before reuse.
             again = old is not None and old[0] == key
             if data is not None:
-                fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, self.file_mode)
                 try:
                     n = os.write(fd, data)
                     if n < len(data):
@@ -96,6 +102,7 @@ class Scratch:
                     os.close(fd)
                 size = len(data)
             else:
+                os.close(os.open(dest, os.O_WRONLY | os.O_CREAT, self.file_mode))  # its mode
                 # Checked as it is copied: a damaged object never reaches user code.
                 copy_object(obj, key, dest, "/pfs/" + dest[len(self.root) + 1:])
                 st = os.stat(dest)
@@ -267,5 +274,67 @@ def _unchanged(path: str, old: tuple[str, int | None, int]) -> bool:
     return (st.st_mtime_ns, st.st_size) == old[1:]
 
 
+def make_dirs(path: str | Path, mode: int = 0o700) -> None:
+    """os.makedirs, with `mode` for every folder it makes (makedirs gives it only the last)."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(path)
+    if parent and parent != path:
+        make_dirs(parent, mode)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, mode)
+
+
 def clear(pfs_root: Path) -> None:
     shutil.rmtree(pfs_root, ignore_errors=True)
+
+
+SCRATCH_VAR = "PACHLITE_SCRATCH"
+
+
+def scratch_dir() -> Path:
+    """This user's private folder of job folders: tmpfs when there is one, since datums are many
+    small writes. Made (or made again) 0700, and refused unless it is a real folder of ours: a
+    folder another user made, or a symlink they planted, would let them read the inputs laid out
+    in it and change the outputs collected from it."""
+    env = os.environ.get(SCRATCH_VAR)
+    if env:
+        base = Path(env)
+    else:
+        shm = Path("/dev/shm")
+        tmp = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+        base = tmp / f"pachlite-{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(base, 0o700)
+    try:  # the folder itself, never what a symlink planted there points to
+        fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        fd = None
+    try:
+        st = os.fstat(fd) if fd is not None else None
+        problem = ("is not a folder" if st is None else
+                   f"belongs to uid {st.st_uid}, not to you (uid {os.getuid()})"
+                   if st.st_uid != os.getuid() else "")
+        if not problem and st.st_mode & 0o077:
+            os.fchmod(fd, 0o700)  # ours, made by an older pachlite that left it open
+    finally:
+        if fd is not None:
+            os.close(fd)
+    if problem:
+        raise PachliteError(f"scratch folder {base} {problem}",
+                            f"remove it (it may be another user's trap), or set ${SCRATCH_VAR} to a "
+                            "folder of yours")
+    return base
+
+
+def job_scratch(job_id: str) -> Path:
+    """A new folder for a job's datums, named unpredictably, 0700, in scratch_dir()."""
+    return Path(tempfile.mkdtemp(prefix=f"{job_id}-", dir=scratch_dir()))
+
+
+def remove_job_scratch(job_id: str) -> None:
+    """Remove a job's scratch folder(s): when it ends, or after its process was killed."""
+    base = scratch_dir()
+    for d in base.glob(f"{job_id}-*"):
+        shutil.rmtree(d, ignore_errors=True)

@@ -19,14 +19,24 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Callable
 
 from pachlite.errors import PachliteError
-from pachlite.pps.executors.base import (Build, Final, Outcome, Processes, Result, Setup, Task,
-                                         Transform, pool_map)
+from pachlite.pps.executors.base import (
+    Build,
+    Final,
+    Outcome,
+    Processes,
+    Result,
+    Setup,
+    Task,
+    Transform,
+    pool_map,
+)
 from pachlite.pps.executors.process import ProcessExecutor
+from pachlite.pps.executors.scratch import make_dirs
 from pachlite.pps.executors.warm import WARM_VAR, warm_command
 from pachlite.pps.states import DatumState
 
@@ -40,7 +50,7 @@ class ServedWorker:
                  processes: Processes):
         from pachlite.batch import FD_VAR, OBJECTS_VAR, ROOT_VAR
         pfs_root = root / "pfs"
-        (pfs_root / "out").mkdir(parents=True, exist_ok=True)
+        make_dirs(pfs_root / "out")
         local = t.mapped(str(pfs_root))
         parent, child = socket.socketpair()
         env = {**env, **local.env, FD_VAR: str(child.fileno()), ROOT_VAR: str(pfs_root),
@@ -48,7 +58,7 @@ class ServedWorker:
         self.warm = warm
         self.processes = processes
         cmd = warm_command(local.cmd, t.accept) if warm else local.cmd
-        self.log = open(root / "worker.log", "w+b")
+        self.log = open(root / "worker.log", "w+b")  # noqa: SIM115 (closed by close())
         try:
             self.proc = processes.start(cmd, stdin=subprocess.PIPE, stdout=self.log,
                                         stderr=subprocess.STDOUT, env=env, cwd=t.cwd,
@@ -82,7 +92,7 @@ class ServedWorker:
         try:
             limit = self.timeout * len(tasks) if self.timeout else None
             if not self.conn.poll(limit):
-                self.processes.reap(self.proc, kill=True)
+                self.processes.reap(self.proc)
                 self.proc.wait()
                 why = f"timed out after {self.timeout:g}s"
                 return [Outcome(t[0], False, why) for t in tasks], True
@@ -109,7 +119,7 @@ class ServedWorker:
             self.conn.send(None)
         with contextlib.suppress(Exception):
             self.proc.wait(timeout=10)
-        self.processes.reap(self.proc, kill=self.proc.poll() is None)
+        self.processes.reap(self.proc)
         self.conn.close()
         self.log.close()
 
@@ -125,7 +135,7 @@ class ServedExecutor(ProcessExecutor):
 
     def new_worker(self, name: str) -> ServedWorker:
         root = self.setup.root / f"worker-{name}-{time.monotonic_ns()}"
-        root.mkdir(parents=True)
+        make_dirs(root)
         return ServedWorker(self.setup.transform, self.setup.env, root, self.setup.objects,
                             self.warm, self.processes)
 
@@ -157,7 +167,6 @@ class WarmExecutor(ServedExecutor):
         # The first interpreter starts with the job, so that it is ready when the plan is: it only
         # compiles the script until a datum comes, so a job with nothing to run loses nothing.
         with contextlib.suppress(OSError, PachliteError):  # the job reports it if a datum needs it
-            setup.root.mkdir(parents=True, exist_ok=True)
             self.spares.append(self.new_worker("first"))
 
 

@@ -9,8 +9,14 @@ once, kept apart so that emitted specs stay minimal; `emit` (schema.py) writes a
 Pachyderm's own examples use.
 """
 
-from pachlite.pps.spec.defaults import (DEFAULT_BRANCH, DEFAULT_IMAGE, DEFAULT_PROJECT, PipelineSpec,
-                                        parse_duration, with_defaults)
+from pachlite.pps.spec.defaults import (
+                                        DEFAULT_BRANCH,
+                                        DEFAULT_IMAGE,
+                                        DEFAULT_PROJECT,
+                                        PipelineSpec,
+                                        parse_duration,
+                                        with_defaults,
+)
 from pachlite.pps.spec.files import load_specs
 from pachlite.pps.spec.read import normalize, upgrade_1x
 from pachlite.pps.spec.schema import emit, validate_schema

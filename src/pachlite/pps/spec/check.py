@@ -10,7 +10,6 @@ from pachlite.errors import SpecError
 from pachlite.pps.spec.defaults import DEFAULT_PROJECT, REPROCESS_SPECS
 from pachlite.pps.spec.tree import COMBINATORS, INPUT_TYPES, pfs_nodes, walk, where
 
-
 # pachd (2.5+): maxPipelineNameLength = 51, and the worker RC name "<project>-<name>-v99" must fit
 # a 63-character Kubernetes DNS label. 1.x allowed 63, which is why older docs say so.
 MAX_PIPELINE_NAME = 51

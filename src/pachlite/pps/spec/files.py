@@ -10,7 +10,6 @@ from typing import Any
 from pachlite.errors import SpecError
 from pachlite.pps.spec.tree import show
 
-
 _SPACE_RE = re.compile(r"\s*")
 
 

@@ -14,7 +14,6 @@ from pachlite.pps.spec.check import check
 from pachlite.pps.spec.schema import resolve_ref, types_of, validate_schema
 from pachlite.pps.spec.tree import camel_case, clean_path, join, leaf, pfs_nodes, show, where
 
-
 UPGRADE_HINT = "or upgrade the whole 1.x spec with 'pachlite upgrade spec -f FILE'"
 # Pachyderm 1.x fields that 2.x renamed: (schema definition, camelCase key) -> 2.x key.
 RENAMED_IN_2X = {

@@ -10,7 +10,6 @@ from typing import Any
 from pachlite.errors import SpecError
 from pachlite.pps.spec.tree import leaf, path_of, show, where
 
-
 FIRST_KEYS = ("pipeline", "description", "input", "transform")  # then the schema's order
 TYPE_WORDS = {
     "string": "a string",

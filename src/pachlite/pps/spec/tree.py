@@ -10,7 +10,6 @@ from typing import Any
 
 from pachlite.errors import SpecError
 
-
 INPUT_TYPES = ("pfs", "cross", "union", "join", "group", "cron")
 COMBINATORS = ("cross", "union", "join", "group")
 
