@@ -291,3 +291,37 @@ def test_gc_says_what_it_would_remove_then_removes_it(cli, tmp_path):
     assert cli.out("gc", "--min-age", "0").startswith("removed 1 objects (24B)")
     assert cli.out("gc", "--min-age", "0").startswith("removed 0 objects")
     assert cli.out("fsck").strip() == "no problems found"
+
+
+# ---- names that are not UTF-8 --------------------------------------------------------------
+# Pachyderm keeps any bytes as a path; pachlite's store keeps text, so such a name is refused
+# with its bytes shown escaped, before anything is stored.
+
+BAD_NAME = os.fsdecode(b"caf\xe9.txt")  # Latin-1 bytes: what an old archive often holds
+
+
+def test_put_file_r_of_a_folder_holding_a_non_utf8_name_is_refused_and_stores_nothing(cli, tmp_path):
+    lib_put(cli, "r@master", {"/kept.txt": b"kept"})
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "ok.txt").write_text("ok")
+    (tmp_path / "d" / "sub" / BAD_NAME).write_text("bad")
+    before = cli.out("list", "commit", "r", "--raw"), branches(cli)
+
+    for args in (["-r", "-f", "d"], ["-f", os.path.join("d", "sub", BAD_NAME)]):
+        err = cli("put", "file", "r@master", *args, ok=False).stderr  # one line, exit 1
+        assert "caf\\xe9.txt is not valid UTF-8; rename it" in err, err
+
+    assert (cli.out("list", "commit", "r", "--raw"), branches(cli)) == before
+
+
+def test_a_transform_writing_a_non_utf8_name_fails_its_datum_with_the_reason(cli):
+    lib_put(cli, "r@master", {"/a.txt": b"a"})
+    touch = {"pipeline": {"name": "p"}, "input": {"pfs": {"repo": "r", "glob": "/*"}},
+             "transform": {"cmd": ["sh", "-c", "echo x > /pfs/out/$(printf 'caf\\351').txt"]}}
+
+    r = cli("create", "pipeline", "-f", cli.spec(touch), ok=False)  # one line on stderr, exit 1
+
+    assert "/pfs/out/caf\\xe9.txt is not a valid UTF-8 file name" in r.stderr, r.stderr
+    [job] = cli.raw("list", "job")
+    assert job["state"] == "failure"
+    assert cli.raw("list", "commit", "p") == []  # no output commit: the job failed

@@ -121,7 +121,8 @@ def test_map_keys_are_kept_as_written():
 
 
 @pytest.mark.parametrize(("glob", "cleaned"),
-                         [("*", "/*"), ("/a/", "/a"), ("a/./b/*", "/a/b/*"), ("//x", "/x")])
+                         [("*", "/*"), ("/a/", "/a"), ("a/./b/*", "/a/b/*"), ("//x", "/x"), ("../x", "/x"),
+                          ("/a/../../*", "/*")])
 def test_glob_is_cleaned_as_pachd_does(glob, cleaned):
     raw = minimal()
     raw["input"]["pfs"]["glob"] = glob
@@ -370,7 +371,8 @@ def test_the_running_spec_is_typed_with_every_default_applied_once():
     raw["transform"]["datumBatching"] = True
     del raw["transform"]["image"]
     running = spec.PipelineSpec.of(spec.normalize(raw))
-    assert (running.name, running.parallelism, running.datum_tries, running.datum_timeout) == ("edges", 2, 3, 90.0)
+    assert (running.name, running.parallelism, running.datum_tries, running.datum_timeout) == (
+        "edges", 2, 3, 90.0)
     assert (running.output_branch, running.every_job, running.datum_batching) == ("master", False, True)
     assert running.pfs_inputs == [{"repo": "images", "glob": "/*", "branch": "master", "name": "images"}]
     assert running.transform["image"] == spec.DEFAULT_IMAGE
@@ -385,6 +387,74 @@ def test_pfs_inputs_and_input_repos_walk_the_whole_tree_in_order():
         "images", "edgesA", "images", "edgesB"]
     assert spec.input_repos(normalised) == ["images", "edgesA", "edgesB"]
     assert spec.pfs_inputs(None) == []
+
+
+# --- bad values (issue #13): one message naming the field, never a traceback -------------------
+
+
+def cross(*children) -> dict:
+    return {"cross": list(children)}
+
+
+@pytest.mark.parametrize(("change", "path", "problem"), [
+    ({"input": None}, "input", "has no input"),
+    ({"input": pfs("images", 5)}, "input.pfs.glob", "must be a string"),
+    ({"input": {"cross": 5}}, "input.cross", "must be a list"),
+    ({"input": {"union": "a"}}, "input.union", "must be a list"),
+    ({"input": {"join": {"pfs": {}}}}, "input.join", "must be a list"),
+    ({"input": {"group": None}}, "input", "has no type"),
+    ({"input": cross(pfs("a"), 7)}, "input.cross[1]", "must be an object"),
+    ({"datumTries": -1}, "datumTries", "datumTries is -1"),
+    ({"datumTries": 2**63}, "datumTries", "more than protobuf's"),
+    ({"outputBranch": "../x"}, "outputBranch", "output branch '../x'"),
+    ({"parallelismSpec": {"constant": -1}}, "parallelismSpec.constant", "must be 0 or more"),
+    ({"parallelismSpec": {"constant": "-1"}}, "parallelismSpec.constant", "must be 0 or more"),
+    ({"datumTimeout": "99999999999999999999s"}, "datumTimeout", "longer than a protobuf Duration"),
+    ({"input": pfs("images", name="../up")}, "input.pfs.name", "input name '../up'"),
+    ({"input": pfs("images", branch="a/b")}, "input.pfs.branch", "branch 'a/b'"),
+    ({"transform": {"cmd": ["python3", None]}}, "transform.cmd[1]", "holds null"),
+    ({"spout": {}, "input": None}, "spout", "does not run spout"),
+    ({"tfJob": {}}, "tfJob", "TFJob"),
+])
+def test_bad_values_are_refused_naming_the_field(change, path, problem):
+    err = rejected(minimal(**change))
+    assert err.where == f"p.json: {path}" and problem in err.problem, err
+    assert err.fix and "\n" not in str(err)
+
+
+def test_what_pachd_reads_as_unset_or_allows_is_accepted():
+    running = spec.PipelineSpec.of(spec.normalize(minimal(datumTries=0, outputBranch=None,
+                                                          parallelismSpec=None)))
+    assert (running.datum_tries, running.output_branch, running.parallelism) == (3, "master", 1)
+    # pachd takes any int64 of tries; pachlite runs at most MAX_LOCAL_WORKERS datums at once.
+    huge = spec.PipelineSpec.of(spec.normalize(minimal(datumTries=10**12,
+                                                       parallelismSpec={"constant": 10**12})))
+    assert (huge.datum_tries, huge.parallelism) == (10**12, spec.defaults.MAX_LOCAL_WORKERS)
+
+
+def test_a_stored_spec_that_todays_checks_refuse_fails_only_its_own_pipeline(pfs):
+    """A spec stored by an older pachlite (here: written into the store directly) is checked
+    again when it runs: its pipeline is unrunnable with one line, the others run, listing works."""
+    from helpers import put
+    from pachlite.pps import pipeline as pl
+    from pachlite.store import pipelines
+
+    pfs.create_repo("images")
+    put(pfs, "images", {"/a.txt": "a"})
+    copy_cmd = ["sh", "-c", "cp /pfs/images/* /pfs/out/"]
+    for name in ("bad", "good"):
+        pl.create_pipeline(pfs, minimal(pipeline={"name": name}, transform={"cmd": copy_cmd}))
+    for stored in ({"input": {"cross": 5}}, {"input": None}, {"datumTries": -1}, {"outputBranch": "../x"}):
+        bad = {**minimal(pipeline={"name": "bad"}, transform={"cmd": copy_cmd}), **stored}
+        with pfs.store.transaction() as tx:
+            pipelines.update(tx, "bad", bad, "salt", 0.0)
+        assert sorted(p.name for p in pl.list_pipeline(pfs)) == ["bad", "good"]
+        results = {r.pipeline: r for r in pl.run(pfs)}
+        assert results["bad"].action == "unrunnable" and results["bad"].job is None
+        assert results["bad"].detail.startswith("the stored spec of pipeline bad: ")
+        assert "update pipeline" in results["bad"].detail and "\n" not in results["bad"].detail
+        assert results["good"].action in ("ran", "up to date")
+        assert results["good"].job.state == "success"
 
 
 # --- loading files ------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ def collect_sources(dest: str | None, locals_: Sequence[str], recursive: bool,
             raise InvalidInput(f"local file {local!r} does not exist",
                                "check the path given to -f", where=where)
         # abspath, not resolve: a link keeps its own name, as filepath.Base gives it in pachctl.
-        named = (dest or "").rstrip("/") + "/" + Path(os.path.abspath(p)).name
+        named = (dest or "").rstrip("/") + "/" + _utf8_name(Path(os.path.abspath(p)), where)
         if p.is_dir():
             if not recursive:
                 raise InvalidInput(f"{local!r} is a directory", "add -r to upload it recursively",
@@ -67,6 +67,19 @@ def open_local(path: str | Path, where: str) -> BinaryIO:
                            "check that it exists and is readable", where=where) from None
 
 
+def _utf8_name(entry: os.DirEntry | Path, where: str) -> str:
+    """A local file's name, which must be text: Pachyderm stores any bytes, but pachlite's store
+    keeps paths as text, so a name that is not UTF-8 is refused before anything is stored."""
+    try:
+        entry.name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(str(getattr(entry, "path", entry))).decode("utf-8", "backslashreplace")
+        raise InvalidInput(f"local file name {shown} is not valid UTF-8",
+                           "rename it (e.g. convmv -f latin1 -t utf8 -r DIR --notest), then put it again",
+                           where=where) from None
+    return entry.name
+
+
 def _walk(top: Path, dest: str, where: str) -> list[Source]:
     """Every file under top, at dest/<relative path>, sorted; refuse links leaving top."""
     real_top = os.path.realpath(top)
@@ -76,7 +89,7 @@ def _walk(top: Path, dest: str, where: str) -> list[Source]:
         d, rel = stack.pop()
         with os.scandir(d) as it:
             for e in it:
-                name = rel + "/" + e.name
+                name = rel + "/" + _utf8_name(e, where)
                 if e.is_symlink():
                     real = os.path.realpath(e.path)
                     if not (real == real_top or real.startswith(real_top + os.sep)):

@@ -211,7 +211,10 @@ def _stop_on_sigterm():
 
 
 def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progress=None) -> RunResult:
-    spec = specs.PipelineSpec.of(p.spec)
+    try:
+        spec = specs.stored(p.spec, p.name)
+    except SpecError as e:  # only this pipeline cannot run: the others still do
+        return RunResult(p.name, "unrunnable", detail=str(e))
     job = Job(pfs, spec, p.salt, p.version, workers or spec.parallelism, container, cwd, progress)
     for node in spec.pfs_inputs:
         if branches.head(pfs.store, node["repo"], node["branch"]) is None:

@@ -140,6 +140,10 @@ class Scratch:
                 for e in it:
                     path = rel + "/" + e.name
                     src = e.path
+                    if not (e.name.isascii() or _is_utf8(e.name)):  # see _is_utf8
+                        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+                        return [], (f"/pfs/out{shown} is not a valid UTF-8 file name; "
+                                    "write output names as UTF-8 text")
                     if flat is not None:
                         if d == self.out and not e.is_symlink() and e.is_file():
                             flat.append(src)
@@ -219,6 +223,16 @@ class Scratch:
                 else:
                     os.unlink(e.path)
         self.files, self.dirs, self.entries = {}, set(), {self.root: {"out"}}
+
+
+def _is_utf8(name: str) -> bool:
+    """Whether a name read from the file system is text. Pachyderm keeps any bytes as a path;
+    pachlite's store keeps text, so such an output fails its datum with a reason instead."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _read_output(path: str, src: str, objects_dir: Path) -> tuple:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 
 from pachlite.errors import SpecError
-from pachlite.pps.spec.defaults import DEFAULT_PROJECT, REPROCESS_SPECS
+from pachlite.pps.spec.defaults import DEFAULT_PROJECT, REPROCESS_SPECS, parse_duration
 from pachlite.pps.spec.tree import COMBINATORS, INPUT_TYPES, pfs_nodes, walk, where
 
 # pachd (2.5+): maxPipelineNameLength = 51, and the worker RC name "<project>-<name>-v99" must fit
@@ -30,11 +30,14 @@ def check(spec: dict, source: str) -> None:
         raise error("pipeline.name", "the pipeline has no name", 'set "pipeline": {"name": "<name>"}')
     if not NAME_RE.fullmatch(name):
         raise error(
-            "pipeline.name", f"pipeline name {name!r} may hold only letters, digits, '_' and '-'", "rename the pipeline"
+            "pipeline.name", f"pipeline name {name!r} may hold only letters, digits, '_' and '-'",
+            "rename the pipeline",
         )
     if not name[0].isalnum():
-        raise error("pipeline.name", f"pipeline name {name!r} must start with a letter or digit", "rename the pipeline")
+        raise error("pipeline.name", f"pipeline name {name!r} must start with a letter or digit",
+                    "rename the pipeline")
     project = (pipeline.get("project") or {}).get("name") or DEFAULT_PROJECT
+    _check_name(project, "pipeline.project.name", "project", error)
     limit = min(MAX_PIPELINE_NAME, DNS_LABEL_LIMIT - len(f"{project}--v99"))
     if len(name) > limit:
         raise error(
@@ -43,9 +46,15 @@ def check(spec: dict, source: str) -> None:
             f"shorten it to {limit} characters or fewer",
         )
 
+    if "tfJob" in spec:  # pachd: "embedding TFJobs in pipelines is not supported yet"
+        raise error("tfJob", "pachd does not run TFJob pipelines", "remove `tfJob` and give a `transform`")
+    if "spout" in spec:
+        raise error("spout", "pachlite does not run spout pipelines",
+                    "put the data into a repo with 'pachlite put file' and read it as a pfs input")
     transform = spec.get("transform")
     if not transform:
-        raise error("transform", "the pipeline has no transform", 'add "transform": {"image": "...", "cmd": [...]}')
+        raise error("transform", "the pipeline has no transform",
+                    'add "transform": {"image": "...", "cmd": [...]}')
     if not transform.get("cmd"):  # pachlite runs the command itself, so it must be spelled out
         raise error(
             "transform.cmd",
@@ -55,12 +64,28 @@ def check(spec: dict, source: str) -> None:
     reprocess = spec.get("reprocessSpec")
     if reprocess and reprocess not in REPROCESS_SPECS:
         raise error(
-            "reprocessSpec", f"reprocessSpec {reprocess!r} is unknown", 'use "until_success" (the default) or "every_job"'
+            "reprocessSpec", f"reprocessSpec {reprocess!r} is unknown",
+            'use "until_success" (the default) or "every_job"',
         )
+
+    for key in ("datumTimeout", "jobTimeout"):
+        try:
+            parse_duration(spec.get(key), key)
+        except SpecError as e:
+            raise error(key, e.problem, e.fix or "") from None
+    tries = spec.get("datumTries", 0)
+    if tries < 0:
+        # pachd would try such a datum once: a negative count is a mistake, not a setting.
+        raise error("datumTries", f"datumTries is {tries}", "give 1 or more tries, or leave it out for 3")
+    branch = spec.get("outputBranch")
+    if branch is not None:  # pachd's CreateBranch checks it only when the first job commits
+        _check_name(branch, "outputBranch", "output branch", error)
 
     root = spec.get("input")
     if root is None:
-        return
+        # pachd allows no input only for a spout, which pachlite does not run.
+        raise error("input", "the pipeline has no input",
+                    'give it one, e.g. "input": {"pfs": {"repo": "<repo>", "glob": "/*"}}')
     for node, path, outer in walk(root, "input", ()):
         _check_input(node, path, outer, error)
     _check_names(root, "input", set(), error)
@@ -86,20 +111,32 @@ def _check_input(node: dict, path: str, outer: tuple[str, ...], error: ErrorMake
     kind = kinds[0]
     if kind in COMBINATORS and not node[kind]:
         raise error(f"{path}.{kind}", f"`{kind}` lists no inputs", f"list the inputs to {kind}")
-    if kind == "cron" and not node["cron"].get("name"):
-        raise error(f"{path}.cron.name", "the cron input has no name", 'set "name"')
+    if kind == "cron":
+        if not node["cron"].get("name"):
+            raise error(f"{path}.cron.name", "the cron input has no name", 'set "name"')
+        _check_name(node["cron"]["name"], f"{path}.cron.name", "input name", error)
+        if node["cron"].get("repo"):
+            _check_name(node["cron"]["repo"], f"{path}.cron.repo", "repo", error)
     if kind != "pfs":
         return
     pfs, path = node["pfs"], f"{path}.pfs"
     repo = pfs.get("repo")
     if not repo:
-        raise error(f"{path}.repo", "the pfs input has no `repo`", 'name the repo to read, e.g. "repo": "images"')
+        raise error(f"{path}.repo", "the pfs input has no `repo`",
+                    'name the repo to read, e.g. "repo": "images"')
     if not NAME_RE.fullmatch(repo):
         raise error(
             f"{path}.repo",
             f"repo name {repo!r} may hold only letters, digits, '_' and '-'",
             "give the repo's name, without branch or path",
         )
+    # The name is a folder under /pfs and the branch a PFS branch: neither may hold a path.
+    if pfs.get("name"):
+        _check_name(pfs["name"], f"{path}.name", "input name", error)
+    if pfs.get("branch"):
+        _check_name(pfs["branch"], f"{path}.branch", "branch", error)
+    if pfs.get("project"):
+        _check_name(pfs["project"], f"{path}.project", "project", error)
     if not pfs.get("glob") and not pfs.get("s3"):
         raise error(
             f"{path}.glob",
@@ -126,6 +163,12 @@ def _check_input(node: dict, path: str, outer: tuple[str, ...], error: ErrorMake
                 f"`{key}` only works on an input inside a `{kind}`",
                 f"put this input in a `{kind}`, or remove `{key}`",
             )
+
+
+def _check_name(name: str, path: str, what: str, error: ErrorMaker) -> None:
+    if not NAME_RE.fullmatch(name):
+        raise error(path, f"{what} {name!r} may hold only letters, digits, '_' and '-'",
+                    f"rename the {what}")
 
 
 def _check_names(node: dict, path: str, names: set[str], error: ErrorMaker) -> None:

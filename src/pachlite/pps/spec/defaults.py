@@ -15,6 +15,11 @@ DEFAULT_BRANCH = "master"
 DEFAULT_DATUM_TRIES = 3
 DEFAULT_IMAGE = "ubuntu:20.04"  # pachd's DefaultUserImage
 DEFAULT_PROJECT = "default"
+# Datums one pipeline runs at once on this machine: a cluster spec may ask for thousands of
+# workers, and each local one is a thread and a process, so more only thrashes (and 10^12 would
+# never start). Outputs do not depend on it.
+MAX_LOCAL_WORKERS = 256
+MAX_DURATION_S = 315_576_000_000  # protobuf's Duration: at most 10000 years
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|us|ns|h|m|s)")
 _UNITS = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
@@ -57,7 +62,8 @@ class PipelineSpec:
         return cls(full["pipeline"]["name"], full.get("input") or {}, full["transform"],
                    int(full["datumTries"]), parse_duration(full.get("datumTimeout")),
                    bool(full["transform"].get("datumBatching")), full["outputBranch"],
-                   int(full["parallelismSpec"]["constant"]), full["reprocessSpec"] == "every_job",
+                   min(int(full["parallelismSpec"]["constant"]), MAX_LOCAL_WORKERS),
+                   full["reprocessSpec"] == "every_job",
                    spec)
 
     @property
@@ -69,11 +75,15 @@ class PipelineSpec:
         return input_repos(self.spec)
 
 
-def parse_duration(s: str | None) -> float | None:
+def parse_duration(s: str | None, field: str = "datumTimeout") -> float | None:
     """protobuf Duration JSON ("1.5s") or Go durations ("1m30s") → seconds."""
     if not s:
         return None
     parts = _DURATION.findall(s)
     if not parts or "".join(a + b for a, b in parts) != s:
-        raise SpecError(f"datumTimeout {s!r} is not a duration", "write it like '30s' or '5m'")
-    return sum(float(n) * _UNITS[u] for n, u in parts)
+        raise SpecError(f"{field} {s!r} is not a duration", "write it like '30s' or '5m'")
+    seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if seconds > MAX_DURATION_S:
+        raise SpecError(f"{field} {s!r} is longer than a protobuf Duration holds (10000 years)",
+                        "write a shorter duration, or leave it out for no limit")
+    return seconds

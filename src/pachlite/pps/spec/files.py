@@ -21,7 +21,8 @@ def load_specs(path: str | Path) -> list[dict]:
     except FileNotFoundError:
         raise SpecError("no such file", "check the path", where=str(path)) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise SpecError(f"cannot read the file ({e})", "give a UTF-8 JSON or YAML file", where=str(path)) from None
+        raise SpecError(f"cannot read the file ({e})", "give a UTF-8 JSON or YAML file",
+                        where=str(path)) from None
     is_yaml = path.suffix.lower() in (".yaml", ".yml") or not text.lstrip().startswith(("{", "["))
     docs = _parse_yaml(text, path) if is_yaml else _parse_json(text, path)
     specs: list[dict] = []
@@ -35,7 +36,8 @@ def load_specs(path: str | Path) -> list[dict]:
                 )
             specs.append(item)
     if not specs:
-        raise SpecError("holds no pipeline spec", 'write one: {"pipeline": {"name": ...}, ...}', where=str(path))
+        raise SpecError("holds no pipeline spec", 'write one: {"pipeline": {"name": ...}, ...}',
+                        where=str(path))
     return specs
 
 

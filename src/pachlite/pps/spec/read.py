@@ -11,6 +11,7 @@ from typing import Any
 
 from pachlite.errors import SpecError
 from pachlite.pps.spec.check import check
+from pachlite.pps.spec.defaults import PipelineSpec
 from pachlite.pps.spec.schema import resolve_ref, types_of, validate_schema
 from pachlite.pps.spec.tree import camel_case, clean_path, join, leaf, pfs_nodes, show, where
 
@@ -35,12 +36,31 @@ REMOVED_IN_2X: dict[tuple[str, str], tuple[str, bool]] = {
     ("pps_v2.Input", "git"): ("2.x has no git inputs", False),
 }
 _INT_RE = re.compile(r"-?[0-9]+")
+# The schema says only "integer"; protobuf refuses what the field's type cannot hold (pps.proto:
+# every integer of a CreatePipelineRequest is an int64, except these).
+INT64 = (-(2**63), 2**63 - 1)
+INT_RANGES = {
+    ("pps_v2.ParallelismSpec", "constant"): (0, 2**64 - 1),  # uint64
+    ("pps_v2.Service", "internalPort"): (-(2**31), 2**31 - 1),  # int32
+    ("pps_v2.Service", "externalPort"): (-(2**31), 2**31 - 1),
+}
 
 
 def normalize(raw: dict, source: str = "<spec>") -> dict:
     """A new spec in the schema's spelling (camelCase, integers, clean globs), checked as pachd
     checks it; SpecError names the field, the problem and the fix."""
     return _read(raw, source, changes=None)
+
+
+def stored(spec: Any, pipeline: str) -> PipelineSpec:
+    """The running form of a pipeline's stored spec, checked again as at create: a spec stored
+    before today's checks (by an older pachlite) fails its own pipeline with a message, instead
+    of a traceback in every run."""
+    try:
+        return PipelineSpec.of(normalize(spec, f"the stored spec of pipeline {pipeline}"))
+    except SpecError as e:
+        fix = f"{e.fix}, then run 'pachlite update pipeline -f SPEC'" if e.fix else None
+        raise SpecError(e.problem, fix, where=e.where) from None
 
 
 def upgrade_1x(raw: dict, source: str = "<spec>") -> tuple[dict, list[str]]:
@@ -52,15 +72,16 @@ def upgrade_1x(raw: dict, source: str = "<spec>") -> tuple[dict, list[str]]:
 
 def _read(raw: Any, source: str, changes: list[str] | None) -> dict:
     if not isinstance(raw, dict):
-        raise SpecError("a pipeline spec must be an object", 'write {"pipeline": {"name": ...}, ...}', where=source)
+        raise SpecError("a pipeline spec must be an object", 'write {"pipeline": {"name": ...}, ...}',
+                        where=source)
     spec = _Reader(source, changes).convert(raw, {"$ref": "#/definitions/CreatePipelineRequest"}, "")
+    validate_schema(spec, source)  # first: what follows may rely on every field's type
     for path, pfs in pfs_nodes(spec.get("input"), "input"):
         if pfs.get("glob"):
             cleaned = clean_path(pfs["glob"])
             if cleaned != pfs["glob"] and changes is not None:
                 changes.append(f"{path}.glob: {pfs['glob']!r} → {cleaned!r} (cleaned as pachd does)")
             pfs["glob"] = cleaned
-    validate_schema(spec, source)
     check(spec, source)
     return spec
 
@@ -76,17 +97,21 @@ class _Reader:
         self.source = source
         self.changes = changes
 
-    def convert(self, value: Any, node: dict, path: str) -> Any:
+    def convert(self, value: Any, node: dict, path: str, bounds: tuple[int, int] = INT64) -> Any:
         definition, node = resolve_ref(node)
         if "properties" in node:
             if not isinstance(value, dict):
-                raise self.error(path, f"`{leaf(path)}` must be an object, not {show(value)}", "write it as {...}")
+                raise self.error(path, f"`{leaf(path)}` must be an object, not {show(value)}",
+                                 "write it as {...}")
             return self.message(value, definition or "", node["properties"], path)
         if "items" in node and isinstance(value, list):
-            return [self.convert(item, node["items"], f"{path}[{i}]") for i, item in enumerate(value)]
+            if None in value:  # the schema allows it, protobuf does not
+                raise self.error(f"{path}[{value.index(None)}]", f"`{leaf(path)}` holds null",
+                                 "remove it, or write a value there")
+            return [self.convert(item, node["items"], f"{path}[{i}]", bounds) for i, item in enumerate(value)]
         kinds = types_of(node)
         if "integer" in kinds:
-            return self.integer(value, path)
+            return self.integer(value, path, bounds)
         if "number" in kinds:
             return self.number(value, path)
         return copy.deepcopy(value)  # strings, booleans, and maps such as `env`, whose keys are the user's
@@ -101,7 +126,8 @@ class _Reader:
                 raise self.error(join(path, key), f"`{field}` is given twice", "keep one spelling")
             if value is None:  # protobuf reads null as "not set"
                 continue
-            out[field] = self.convert(value, props[field], join(path, field))
+            bounds = INT_RANGES.get((definition, field), INT64)
+            out[field] = self.convert(value, props[field], join(path, field), bounds)
         return out
 
     def field(self, key: str, definition: str, props: dict, path: str) -> str | None:
@@ -123,7 +149,8 @@ class _Reader:
         if (definition, camel) in REMOVED_IN_2X:
             why, droppable = REMOVED_IN_2X[definition, camel]
             if self.changes is None or not droppable:
-                fix = f"remove `{key}`, {UPGRADE_HINT}" if droppable else "use a pfs input fed by a cron or spout pipeline"
+                fix = (f"remove `{key}`, {UPGRADE_HINT}" if droppable
+                       else "use a pfs input fed by a cron or spout pipeline")
                 raise self.error(where, f"`{key}` is a Pachyderm 1.x field ({why})", fix)
             self.note(f"{where}: dropped `{key}` ({why})")
             return None
@@ -131,15 +158,25 @@ class _Reader:
         fix = f"did you mean `{close[0]}`?" if close else f"remove it; known fields here: {', '.join(props)}"
         raise self.error(where, f"unknown field `{key}`", fix)
 
-    def integer(self, value: Any, path: str) -> int:
+    def integer(self, value: Any, path: str, bounds: tuple[int, int]) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str) and _INT_RE.fullmatch(value):  # protobuf JSON's quoted integer
-            self.note(f"{path}: {show(value)} → {int(value)} (quoted integer → integer)")
-            return int(value)
-        raise self.error(path, f"`{leaf(path)}` must be an integer, not {show(value)}", "write a whole number, e.g. 1")
+            number = value
+        elif isinstance(value, float) and value.is_integer():
+            number = int(value)
+        elif isinstance(value, str) and _INT_RE.fullmatch(value):  # protobuf JSON's quoted integer
+            number = int(value)
+            self.note(f"{path}: {show(value)} → {number} (quoted integer → integer)")
+        else:
+            raise self.error(path, f"`{leaf(path)}` must be an integer, not {show(value)}",
+                             "write a whole number, e.g. 1")
+        low, high = bounds
+        if number < low:
+            raise self.error(path, f"`{leaf(path)}` must be {low} or more, not {show(value)}",
+                             f"write a whole number from {low}")
+        if number > high:
+            raise self.error(path, f"`{leaf(path)}` is {show(value)}, more than protobuf's {high}",
+                             "write a smaller number")
+        return number
 
     def number(self, value: Any, path: str) -> int | float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -152,7 +189,8 @@ class _Reader:
             if math.isfinite(number):
                 self.note(f"{path}: {show(value)} → {number} (quoted number → number)")
                 return number
-        raise self.error(path, f"`{leaf(path)}` must be a number, not {show(value)}", "write a number, e.g. 0.5")
+        raise self.error(path, f"`{leaf(path)}` must be a number, not {show(value)}",
+                         "write a number, e.g. 0.5")
 
     def note(self, change: str) -> None:
         if self.changes is not None:

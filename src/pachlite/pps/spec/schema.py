@@ -29,10 +29,14 @@ def validate_schema(spec: dict, source: str = "<spec>") -> None:
         return
     path = path_of(error.absolute_path)
     kinds = types_of(error.schema) - {"null"}
+    # The schema sets additionalProperties even on lists: an object given there is a wrong type.
+    if error.validator == "additionalProperties" and kinds and "object" not in kinds:
+        error.validator = "type"
     if error.validator == "additionalProperties":
         problem, fix = error.message, "use the camelCase field names of Pachyderm's schema"
     elif error.validator == "pattern":  # every pattern in the schema is a protobuf Duration
-        problem, fix = f"`{leaf(path)}` must be a duration in seconds, not {show(error.instance)}", 'write e.g. "600s"'
+        problem = f"`{leaf(path)}` must be a duration in seconds, not {show(error.instance)}"
+        fix = 'write e.g. "600s"'
     elif error.validator == "enum":
         problem, fix = error.message, f"use one of {', '.join(map(str, error.validator_value))}"
     elif kinds and error.validator in ("type", "oneOf"):
@@ -52,7 +56,8 @@ def emit(spec: dict) -> str:
 @cache
 def schema() -> dict:
     from importlib import resources
-    text = resources.files("pachlite.pps").joinpath("schemas/CreatePipelineRequest.schema.json").read_text("utf-8")
+    path = resources.files("pachlite.pps").joinpath("schemas/CreatePipelineRequest.schema.json")
+    text = path.read_text("utf-8")
     return json.loads(text)
 
 

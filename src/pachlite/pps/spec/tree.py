@@ -15,19 +15,25 @@ COMBINATORS = ("cross", "union", "join", "group")
 
 
 def walk(node: dict, path: str, outer: tuple[str, ...]) -> Iterator[tuple[dict, str, tuple[str, ...]]]:
-    """Each input node with its path and the combinators above it, parents before children."""
+    """Each input node with its path and the combinators above it, parents before children.
+
+    What is not an input node is passed over, so a stored spec that today's checks refuse can
+    still be listed (and refused with a message when it is run)."""
+    if not isinstance(node, dict):
+        return
     yield node, path, outer
     for kind in COMBINATORS:
-        for i, child in enumerate(node.get(kind) or []):
+        children = node.get(kind)
+        for i, child in enumerate(children if isinstance(children, list) else []):
             yield from walk(child, f"{path}.{kind}[{i}]", (*outer, kind))
 
 
 def pfs_nodes(node: dict | None, path: str) -> Iterator[tuple[str, dict]]:
-    if not isinstance(node, dict):
-        return
+    """Each pfs input (one that names its repo) with its path."""
     for child, child_path, _ in walk(node, path, ()):
-        if isinstance(child.get("pfs"), dict):
-            yield f"{child_path}.pfs", child["pfs"]
+        pfs = child.get("pfs")
+        if isinstance(pfs, dict) and isinstance(pfs.get("repo"), str):
+            yield f"{child_path}.pfs", pfs
 
 
 def pfs_inputs(input: dict | None) -> list[dict]:
@@ -37,7 +43,8 @@ def pfs_inputs(input: dict | None) -> list[dict]:
 
 def input_repos(spec: dict) -> list[str]:
     """The distinct repos a pipeline reads, in the order first written."""
-    return list(dict.fromkeys(pfs["repo"] for pfs in pfs_inputs(spec.get("input"))))
+    root = spec.get("input") if isinstance(spec, dict) else None
+    return list(dict.fromkeys(pfs["repo"] for pfs in pfs_inputs(root)))
 
 
 def dag_order(pipelines: list[dict]) -> list[dict]:
@@ -58,9 +65,8 @@ def dag_order(pipelines: list[dict]) -> list[dict]:
 
 
 def clean_path(p: str) -> str:
-    """pachd's pfsfile.CleanPath: "abc/" -> "/abc", "" -> "/"."""
-    p = posixpath.normpath(p) if p else "."
-    return "/" if p == "." else "/" + p.strip("/")
+    """pachd's pfsfile.CleanPath (path.Clean("/" + p)): "abc/" -> "/abc", "" -> "/", "../x" -> "/x"."""
+    return posixpath.normpath("/" + p.lstrip("/"))
 
 
 def camel_case(key: str) -> str:
