@@ -9,9 +9,9 @@ import shutil
 import time
 from pathlib import Path
 
-import docker
 import pytest
 
+import docker
 from docker_helpers import stage_image
 from helpers import contents, put
 from pachlite.errors import NotFound

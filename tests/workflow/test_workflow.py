@@ -178,7 +178,6 @@ def test_container_mode_commits_equal_local_mode_commits(tmp_path):
     output commits, byte for byte, as the local run: the same pinned wheels on the same machine
     (README: local and container runs)."""
     import docker
-
     from docker_helpers import stage_image
     from pachlite.pfs import PFS
     from pachlite.store import Store

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DIABETES = ROOT / "data" / "diabetes.csv"
 ATTRIBUTES = ROOT / "data" / "attributes"
 STAGES = ["split", "train", "qc_pre_process", "qcontrol", "infer"]
