@@ -312,7 +312,7 @@ class Campaign:
         r = {"op": op, "killed": killed, "kill_at": kill_at, "leftover": leftover}
 
         r["unclean"], r["fsck"] = self.fsck(store)
-        r["corrupt"] = bool(set(r["fsck"]) - self.known_fsck)
+        r["corrupt"] = r["unclean"] and bool(set(r["fsck"]) - self.known_fsck)
         after = self.commits(store)
         gone = self.DELETES.get(op)
         r["lost"] = sum(len(ids - after.get(repo, set())) for repo, ids in before.items()
