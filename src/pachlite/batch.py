@@ -32,6 +32,7 @@ from functools import wraps
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from pachlite.errors import PachliteError
 from pachlite.pps.executors.base import Outcome
 from pachlite.pps.executors.scratch import Scratch, map_pfs
 
@@ -64,7 +65,11 @@ def _one(task, scratch: Scratch, objects_dir: Path, fn, args, kwargs) -> Outcome
     datum_id, files, env = task
     started = time.time()
     root = scratch.root
-    scratch.lay_out(files)
+    try:
+        scratch.lay_out(files)
+    except PachliteError as e:  # a damaged input: this datum fails, the worker goes on
+        scratch.clear_inputs()
+        return Outcome(datum_id, False, str(e), [], b"", started, time.time() - started)
     old_env = {k: os.environ.get(k) for k in env}
     os.environ.update({k: map_pfs(v, root) for k, v in env.items()})
     buf = io.StringIO()

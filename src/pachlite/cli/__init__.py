@@ -45,7 +45,12 @@ def main() -> None:
     except PachliteError as e:
         click.echo(f"pachlite: error: {e}", err=True)
         sys.exit(1)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as e:
+        from pachlite.pps.lock import Stopped  # click turns a KeyboardInterrupt into Abort
+        if isinstance(e.__cause__, Stopped):
+            click.echo("pachlite: error: stopped by SIGTERM; the job was marked killed and keeps the "
+                       "datums it finished; run 'pachlite run' to finish it", err=True)
+            sys.exit(143)
         click.echo("Aborted!", err=True)
         sys.exit(1)
     except click.ClickException as e:

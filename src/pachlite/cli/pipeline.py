@@ -135,6 +135,9 @@ def inspect_pipeline(name: str, raw: bool) -> None:
 @click.argument("name")
 @click.option("--keep-repo", is_flag=True, help="Keep the output repo.")
 def delete_pipeline(name: str, keep_repo: bool) -> None:
-    """Delete a pipeline, its jobs and (unless --keep-repo) its output repo."""
+    """Delete a pipeline, its jobs and (unless --keep-repo) its output repo.
+
+    A running job of the pipeline is stopped first (its process gets SIGTERM) and marked killed.
+    """
     from pachlite.pps.pipeline import delete_pipeline as dp
     dp(open_pfs(), name, keep_repo)

@@ -412,3 +412,26 @@ def test_a_lost_database_beside_objects_is_detected_not_replaced(tmp_path, cli):
                         "or move the folder aside to start anew\n")
     assert not (cli.store / "pachlite.db").exists()
 
+
+
+@pytest.mark.parametrize("batching", [False, True], ids=["warm", "datumBatching"])
+def test_a_serving_worker_fails_the_datum_of_a_damaged_input_and_says_why(pfs, tmp_path, batching):
+    script = tmp_path / "duplicate.py"  # not copy.py: that would shadow the standard library's copy
+    script.write_text(
+        "import os, shutil, sys\n"
+        "def main():\n"
+        "    shutil.copy(os.environ['data'], '/pfs/out/' + os.path.basename(os.environ['data']))\n"
+        + ("from pachlite.batch import batch_all_datums\nmain = batch_all_datums(main)\n" if batching else "")
+        + "main()\n")
+    pfs.create_repo("data")
+    content = b"7" * BIG
+    put(pfs, "data", {"/a": content, "/b": b"fine"})
+    s = spec("copy", cmd=["python3", str(script)])
+    s["transform"]["datumBatching"] = batching
+    s["datumTries"] = 1
+    pl.create_pipeline(pfs, s)
+    damage_file(pfs.store, content)
+    [r] = pl.run(pfs)
+    assert r.job.state == "failure" and "is damaged" in r.job.reason, r.job.reason
+    assert "worker exited" not in r.job.reason
+    assert pfs.list_commit("copy") == []  # no output made of damaged input

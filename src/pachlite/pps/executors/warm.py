@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from pachlite.batch import FD_VAR, OBJECTS_VAR, ROOT_VAR
+from pachlite.errors import PachliteError
 from pachlite.pps.executors.base import Outcome
 from pachlite.pps.executors.scratch import Scratch, map_pfs
 
@@ -85,7 +86,12 @@ def serve(conn, script: str, argv: list[str], env: dict, pfs_root: Path, objects
             if start > LOG_ROLL:  # the log only grows while datums print; start over now and then
                 os.ftruncate(log_fd, 0)
                 start = os.lseek(log_fd, 0, os.SEEK_SET)
-            scratch.lay_out(files)
+            try:
+                scratch.lay_out(files)
+            except PachliteError as e:  # a damaged input: this datum fails, the worker goes on
+                scratch.clear_inputs()
+                results.append(Outcome(datum_id, False, str(e), [], b"", started, time.time() - started))
+                continue
             # Each datum starts from the worker's environment plus its own variables. Only what
             # differs from the last datum's is set, unless its code changed the environment:
             # then all of it is reset (~50 putenv calls).
