@@ -100,7 +100,7 @@ def _require_docker() -> None:
 @click.option("--raw", is_flag=True)
 def list_pipeline(raw: bool) -> None:
     """List pipelines with their inputs and last job's state."""
-    from pachlite.pps.pipeline import list_pipeline as lp
+    from pachlite.pps.api import list_pipeline as lp
     ps = lp(open_pfs())
     if raw:
         return print_raw(ps)
@@ -120,7 +120,7 @@ def _globs(spec: dict):
 @click.option("--raw", is_flag=True)
 def inspect_pipeline(name: str, raw: bool) -> None:
     """Show a pipeline's spec, salt, version and last job."""
-    from pachlite.pps.pipeline import inspect_pipeline as ip
+    from pachlite.pps.api import inspect_pipeline as ip
     from pachlite.pps.spec import emit
     p = ip(open_pfs(), name)
     if raw:

@@ -1,31 +1,54 @@
-"""PPS's read side, as pachd's API names it: inspect/list job, list datum, logs, and the datums a
-spec would make (pachctl list datum -f). The CLI and notebooks read jobs and datums through here."""
+"""PPS's read side, as pachd's API names it: inspect/list pipeline and job, list datum, logs, and
+the datums a spec would make (pachctl list datum -f). The CLI and notebooks read pipelines, jobs
+and datums through here.
+
+A job recorded as running whose pipeline's lock nobody holds was left by a process that died
+(kill -9): it is shown as killed at once, as the next run records it."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from pachlite.errors import NotFound
 from pachlite.pfs import PFS
+from pachlite.pps import pipeline as pl
 from pachlite.pps.datum import Datum
 from pachlite.pps.info import DatumInfo, JobInfo, job_from_row
-from pachlite.pps.pipeline import inspect_pipeline
+from pachlite.pps.lock import DIED, held
+from pachlite.pps.states import JobState
 from pachlite.store import datums, jobs
+
+
+def _as_seen(pfs: PFS, job: JobInfo | None) -> JobInfo | None:
+    if job is not None and job.state == JobState.RUNNING and not held(pfs, job.pipeline):
+        return dataclasses.replace(job, state=JobState.KILLED, reason=DIED)
+    return job
+
+
+def inspect_pipeline(pfs: PFS, name: str) -> pl.PipelineInfo:
+    p = pl.inspect_pipeline(pfs, name)
+    return dataclasses.replace(p, last_job=_as_seen(pfs, p.last_job))
+
+
+def list_pipeline(pfs: PFS) -> list[pl.PipelineInfo]:
+    return [dataclasses.replace(p, last_job=_as_seen(pfs, p.last_job)) for p in pl.list_pipeline(pfs)]
 
 
 def inspect_job(pfs: PFS, pipeline: str, job_id: str | None = None) -> JobInfo:
     """The job `pipeline@job_id` (a unique id prefix will do), or the pipeline's latest job."""
-    inspect_pipeline(pfs, pipeline)
+    pl.inspect_pipeline(pfs, pipeline)
     row = jobs.find(pfs.store, pipeline, job_id) if job_id else jobs.latest(pfs.store, pipeline)
     if row is None:
         raise NotFound(f"job {pipeline}@{job_id or '<latest>'} not found",
                        f"list jobs with 'pachlite list job -p {pipeline}'")
-    return job_from_row(row)
+    return _as_seen(pfs, job_from_row(row))
 
 
 def list_job(pfs: PFS, pipeline: str | None = None) -> list[JobInfo]:
     """Jobs, newest first (of one pipeline, if given)."""
     if pipeline:
-        inspect_pipeline(pfs, pipeline)
-    return [job_from_row(r) for r in jobs.list_jobs(pfs.store, pipeline)]
+        pl.inspect_pipeline(pfs, pipeline)
+    return [_as_seen(pfs, job_from_row(r)) for r in jobs.list_jobs(pfs.store, pipeline)]
 
 
 def list_datum(pfs: PFS, job: JobInfo, prefix: str | None = None) -> list[DatumInfo]:

@@ -14,6 +14,8 @@ from pachlite.pfs import PFS
 
 # How long `delete pipeline` waits for the job it stopped to end.
 STOP_WAIT_S = 30.0
+# The reason of a job recorded as running whose process died without ending it (kill -9).
+DIED = "the pachlite process running this job was stopped"
 
 
 class Stopped(KeyboardInterrupt):
@@ -37,6 +39,22 @@ def pipeline_lock(pfs: PFS, pipeline: str, *, stop_running: bool = False):
             yield
         finally:
             _write_holder(f, "")
+
+
+def held(pfs: PFS, pipeline: str) -> bool:
+    """Whether a process holds the pipeline's lock, i.e. runs its job: a job recorded as running
+    while nobody holds it was left by a process that died (kill -9)."""
+    try:
+        f = open(pfs.store.root / "locks" / f"{pipeline}.lock", "rb")
+    except FileNotFoundError:
+        return False
+    with f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)  # shared: readers do not block each other
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
 
 
 def _write_holder(f, text: str) -> None:

@@ -22,7 +22,7 @@ from pachlite.pps import spec as specs
 from pachlite.pps.executors.scratch import remove_job_scratch
 from pachlite.pps.info import JobInfo, job_from_row
 from pachlite.pps.job import Job
-from pachlite.pps.lock import Stopped, pipeline_lock
+from pachlite.pps.lock import DIED, Stopped, pipeline_lock
 from pachlite.pps.plan import Plan
 from pachlite.pps.states import JobState
 from pachlite.store import branches, jobs, pipelines, repos
@@ -222,7 +222,7 @@ def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progre
                              detail=f"input {node['repo']}@{node['branch']} has no commits yet")
     if p.last_job and p.last_job.state == JobState.RUNNING and not dry_run:
         # We hold the pipeline's lock, so no job of it runs: this one's process died mid-job.
-        _end_job(pfs, p.last_job.id, JobState.KILLED, "the pachlite process running this job was stopped")
+        _end_job(pfs, p.last_job.id, JobState.KILLED, DIED)
         remove_job_scratch(p.last_job.id)
         p = inspect_pipeline(pfs, p.name)
     failed_up = _failed_upstream(pfs, p)

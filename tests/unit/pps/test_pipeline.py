@@ -259,12 +259,13 @@ def test_kill_9_of_a_run_kills_its_user_code_and_the_next_run_cleans_up(pfs, tmp
     p = start_run(pfs, tmp_path, "copy")
     wait_for(started.exists, "the datum to start")
     assert sleeping(marker)
+    assert jobs(pfs, "copy")[0]["state"] == "running"  # its process holds the pipeline's lock
     p.kill()  # kill -9 mid-job: the process leaves its job's record running
     p.wait()
     wait_for(lambda: not sleeping(marker), "the datum's sleep to be killed", 10)
-    [dead] = jobs(pfs, "copy")
-    assert dead["state"] == "running"
-    assert job_folders(dead["id"])  # the killed process could not remove it
+    [dead] = jobs(pfs, "copy")  # shown killed at once: nobody holds the pipeline's lock
+    assert (dead["state"], dead["reason"]) == ("killed", "the pachlite process running this job was stopped")
+    assert job_folders(dead["id"])  # the killed process could not remove it; the next run does
 
     (tmp_path / "block").unlink()
     [again] = pl.run(pfs)

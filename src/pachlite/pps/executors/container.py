@@ -21,10 +21,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker
 import docker.errors
 from docker.utils.socket import STDERR, STDOUT, frames_iter
 
+import docker
 from pachlite.errors import InvalidInput, NotFound, PachliteError
 from pachlite.pps.executors.base import Outcome, Setup, Task, Transform
 from pachlite.pps.executors.process import ProcessExecutor, outcome
