@@ -44,11 +44,10 @@ def pipeline_lock(pfs: PFS, pipeline: str, *, stop_running: bool = False):
 def held(pfs: PFS, pipeline: str) -> bool:
     """Whether a process holds the pipeline's lock, i.e. runs its job: a job recorded as running
     while nobody holds it was left by a process that died (kill -9)."""
-    try:
-        f = open(pfs.store.root / "locks" / f"{pipeline}.lock", "rb")
-    except FileNotFoundError:
+    path = pfs.store.root / "locks" / f"{pipeline}.lock"
+    if not path.exists():
         return False
-    with f:
+    with open(path, "rb") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)  # shared: readers do not block each other
         except BlockingIOError:
