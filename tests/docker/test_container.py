@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 import docker
 from docker_helpers import stage_image
-from helpers import contents, put
+from helpers import PACHLITE, contents, put
 from pachlite.errors import NotFound
 from pachlite.pps import pipeline as pl
 from pachlite.pps.executors.container import (
@@ -154,3 +155,27 @@ def test_a_job_without_an_image_uses_pachyderms_default_and_says_it_is_missing(i
 def test_a_failing_datum_in_a_container_fails_the_job_with_its_exit_code(image, pfs):
     job = _job(pfs, image, ["sh", "-c", "echo oops >&2; exit 4"])
     assert job.state == "failure" and "command exited with code 4: oops" in job.reason
+
+
+def test_kill_9_of_a_container_run_removes_its_worker_container(image, pfs, tmp_path):
+    pfs.create_repo("data")
+    put(pfs, "data", {"/a": "a"})
+    pl.create_pipeline(pfs, {"pipeline": {"name": "wait"}, "input": {"pfs": {"repo": "data", "glob": "/*"}},
+                             "transform": {"cmd": ["sh", "-c", "touch /pfs/out/started; sleep 300"],
+                                           "image": image}})
+    client = docker.from_env()
+    before = {c.id for c in client.containers.list(all=True)}
+    env = {**os.environ, "PACHLITE_STORE": str(pfs.store.root)}
+    p = subprocess.Popen([str(PACHLITE), "run", "--container", "wait"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (new := {c.id for c in client.containers.list(all=True)} - before):
+        assert time.monotonic() < deadline and p.poll() is None, "no worker container started"
+        time.sleep(0.2)
+    time.sleep(1)  # the datum's exec is running in it
+    p.kill()  # kill -9: pachlite cannot remove its container itself
+    p.wait()
+    deadline = time.monotonic() + 30
+    while new & {c.id for c in client.containers.list(all=True)}:
+        assert time.monotonic() < deadline, "the worker container outlived the killed pachlite"
+        time.sleep(0.2)

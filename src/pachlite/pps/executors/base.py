@@ -124,17 +124,31 @@ class Executor(Protocol):
 
 
 # The guardian: a small process that outlives a killed pachlite just long enough to kill the
-# process groups it was told about. pachlite tells it "+pgid" when a group starts and "-pgid" when
-# it is gone; when its stdin closes (pachlite exited, however it died) it kills what is left.
+# process groups and remove the containers it was told about. pachlite tells it "+pgid" when a
+# group starts and "-pgid" when it is gone ("+c<docker socket> <container id>" and "-c…" for a
+# worker's container); when its stdin closes (pachlite exited, however it died) it kills what is
+# left. Standard library only: it asks the Docker engine over its socket.
 _GUARD = """
-import os, signal, sys
+import os, signal, socket, sys
 signal.signal(signal.SIGINT, signal.SIG_IGN)
-groups = set()
+groups, containers = set(), set()
 for line in sys.stdin:
-    (groups.add if line[0] == "+" else groups.discard)(int(line[1:]))
+    add, what = line[0] == "+", line[1:].strip()
+    into = containers if what.startswith("c") else groups
+    (into.add if add else into.discard)(what[1:] if what.startswith("c") else int(what))
 for g in groups:
     try:
         os.killpg(g, signal.SIGKILL)
+    except OSError:
+        pass
+for c in containers:
+    path, cid = c.split(" ", 1)
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(path)
+            s.sendall(f"DELETE /containers/{cid}?force=1 HTTP/1.0\\r\\nHost: docker\\r\\n\\r\\n".encode())
+            s.recv(64)
     except OSError:
         pass
 """
@@ -142,7 +156,7 @@ _guardian: subprocess.Popen | None = None
 _guardian_lock = threading.Lock()
 
 
-def _tell_guardian(line: str) -> None:
+def tell_guardian(line: str) -> None:
     global _guardian
     with _guardian_lock:
         if _guardian is None or _guardian.poll() is not None:
@@ -168,7 +182,7 @@ class Processes:
         p = subprocess.Popen(list(cmd), start_new_session=True, **kw)
         with self._lock:
             self._groups.add(p.pid)
-        _tell_guardian(f"+{p.pid}\n")
+        tell_guardian(f"+{p.pid}\n")
         return p
 
     def reap(self, p: subprocess.Popen) -> None:
@@ -177,7 +191,7 @@ class Processes:
             os.killpg(p.pid, signal.SIGKILL)
         with self._lock:
             self._groups.discard(p.pid)
-        _tell_guardian(f"-{p.pid}\n")
+        tell_guardian(f"-{p.pid}\n")
 
     def kill_all(self) -> None:
         with self._lock:

@@ -26,10 +26,14 @@ from docker.utils.socket import STDERR, STDOUT, frames_iter
 
 import docker
 from pachlite.errors import InvalidInput, NotFound, PachliteError
-from pachlite.pps.executors.base import Outcome, Setup, Task, Transform
+from pachlite.pps.executors.base import Outcome, Setup, Task, Transform, tell_guardian
 from pachlite.pps.executors.process import ProcessExecutor, outcome
 from pachlite.pps.executors.scratch import Scratch
 
+# The engine's socket, for the guardian to remove a worker's container should pachlite be killed
+# (an engine reached over TCP is not covered).
+_HOST = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+DOCKER_SOCKET = _HOST[len("unix://"):] if _HOST.startswith("unix://") else None
 # What the engine reports when the command cannot start; an `exec` of a missing program reports
 # the same, so both ways of running agree.
 CANNOT_EXECUTE = 126
@@ -118,6 +122,8 @@ class ContainerWorker:
             self._container = _create(self._client, self.image, ["sleep", "infinity"],
                                       self.pfs_dir, {}, self.user, stdin_open=False)
             self._container.start()
+            if DOCKER_SOCKET:  # removed even if pachlite is killed with -9
+                tell_guardian(f"+c{DOCKER_SOCKET} {self._container.id}\n")
         api = self._client.api
         exec_id = api.exec_create(self._container.id, cmd, stdin=stdin is not None,
                                   environment=env)["Id"]
@@ -132,6 +138,8 @@ class ContainerWorker:
     def close(self) -> None:
         if self._container is not None:
             self._container.remove(force=True)
+            if DOCKER_SOCKET:
+                tell_guardian(f"-c{DOCKER_SOCKET} {self._container.id}\n")
             self._container = None
 
     def __enter__(self) -> ContainerWorker:
