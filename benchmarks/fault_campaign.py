@@ -14,8 +14,10 @@ the operation's duration (measured unbroken in a calibration run). Then:
   deletes (else: lost commits);
 - `pachlite run` brings every pipeline up to date, and each output repo's files (path → hash)
   must equal those of an unbroken run on the same input files in a fresh store (else: a mismatch);
-- after a killed `run`: the datums whose user code had finished before the kill, and how many of
-  them ran again (each transform appends "<pipeline> <datum>" to a log outside the store).
+- after a killed `run`: the datums whose user code had finished before the kill, those the killed
+  job had recorded as finished (its completed datum sets: the re-run must not run these again),
+  and how many of each ran again (each transform appends "<pipeline> <datum>" to a log outside
+  the store).
 
 This prints figures; it is not a test. Usage:
   .venv/bin/python benchmarks/fault_campaign.py [--trials 200] [--seed 13] [--docker] [--workdir DIR]
@@ -37,8 +39,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from pachlite.errors import PachliteError
 from pachlite.pfs import PFS
 from pachlite.pfs.address import parse
+from pachlite.pps.records import FLUSH_ROWS, FLUSH_S
 from pachlite.store import Store
 
 PACHLITE = shutil.which("pachlite") or str(Path(sys.executable).parent / "pachlite")
@@ -212,6 +216,26 @@ class Campaign:
         finally:
             pfs.store.close()
 
+    def kept(self, store: Path, pipelines) -> set[str]:
+        """The datums ("<pipeline> <name>") the killed job recorded as finished: its completed
+        datum sets, which the re-run must not run again."""
+        from pachlite.pps import api
+        from pachlite.pps.states import DatumState
+        pfs = PFS(Store(store))
+        out = set()
+        try:
+            for name in pipelines:
+                try:
+                    jobs = api.list_job(pfs, name)
+                except PachliteError:  # not created yet, or deleted
+                    continue
+                if jobs and jobs[0].state != "success":
+                    out |= {f"{name} {os.path.basename(d.inputs[0].rsplit(':', 1)[1].rstrip('/'))}"
+                            for d in api.list_datum(pfs, jobs[0]) if d.state == DatumState.SUCCESS}
+        finally:
+            pfs.store.close()
+        return out
+
     def outputs(self, store: Path) -> tuple[tuple, dict]:
         """(the input files, the pipelines) and {pipeline: {path: hash}} of their heads."""
         from pachlite.pps import pipeline as pl
@@ -311,6 +335,8 @@ class Campaign:
             leftover = False
         r = {"op": op, "killed": killed, "kill_at": kill_at, "leftover": leftover}
 
+        targets = self.RUN_TARGETS.get(op, ())
+        kept = self.kept(store, targets) if killed and targets else set()
         r["unclean"], r["fsck"] = self.fsck(store)
         r["corrupt"] = r["unclean"] and bool(set(r["fsck"]) - self.known_fsck)
         after = self.commits(store)
@@ -326,10 +352,11 @@ class Campaign:
         reference = self.reference(key, store)
         r["mismatches"] = sorted(n for n in set(outputs) | set(reference)
                                  if outputs.get(n) != reference.get(n))
-        targets = self.RUN_TARGETS.get(op, ())
         mine = {line for line in finished_before if line.split(" ", 1)[0] in targets}
         r["finished_before_kill"] = len(mine) if killed else 0
         r["ran_again"] = len(mine & rerun_logged) if killed else 0
+        r["kept"] = len(kept & mine)
+        r["kept_ran_again"] = len(kept & rerun_logged)
         shutil.rmtree(store)
         return r
 
@@ -387,9 +414,12 @@ def report(results: list[dict], durations: dict, seconds: float, references: int
     print(f"re-runs that failed: {sum(bool(r['rerun_failed']) for r in results)}")
     print(f"output mismatches vs an unbroken run: {sum(bool(r['mismatches']) for r in results)} trials "
           f"({references} reference runs)")
-    print(f"killed runs: {len(runs)}; datums finished before the kill: "
+    print(f"killed runs: {len(runs)}; datums whose user code finished before the kill: "
           f"{sum(r['finished_before_kill'] for r in runs)}, of which run again: "
           f"{sum(r['ran_again'] for r in runs)}")
+    print(f"  recorded by the killed job as finished (its completed datum sets): "
+          f"{sum(r['kept'] for r in runs)}, of which run again: {sum(r['kept_ran_again'] for r in runs)}"
+          f" (the rest were in the set in flight, at most {FLUSH_ROWS} datums or {FLUSH_S:g} s of work)")
     print(f"killed commands that left processes running: {sum(r['leftover'] for r in killed)}")
     print(f"time: {seconds:.0f} s")
 

@@ -22,7 +22,7 @@ from pachlite.store.datums import ID, LOG_HASH
 # Succeeded datums' records are written every FLUSH_ROWS of them or FLUSH_S seconds, whichever
 # comes first.
 FLUSH_ROWS = 256
-FLUSH_S = 1.0
+FLUSH_S = 0.25
 
 
 class DatumRecords:
