@@ -279,7 +279,7 @@ class Job:
         else:
             clash = (lambda paths, removed: self._carried_collision(base, paths, removed)) \
                 if base is not None and base.output_commit else None
-            merged = merge(p, results, clash)
+            merged = merge(p, results, clash, self.records.flushed)
             reason = merged.reason
             if reason:
                 state = JobState.FAILURE

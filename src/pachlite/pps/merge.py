@@ -8,7 +8,7 @@ which the caller answers through `carried_clash`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, field
 
 from pachlite.pps.executors.base import Result
@@ -27,10 +27,12 @@ class Merged:
     reason: str = ""  # why the merged output is invalid ("" when it is valid)
 
 
-def merge(plan: Plan, results: Mapping[str, Result], carried_clash: CarriedClash | None) -> Merged:
+def merge(plan: Plan, results: Mapping[str, Result], carried_clash: CarriedClash | None,
+          stored: Set[str] = frozenset()) -> Merged:
     """The output commit's changes: every output of a datum that ran (or that a killed job
     finished), every output of a re-run or deleted datum removed; invalid when two datums write
-    one path or a path is both a file and a folder."""
+    one path or a path is both a file and a folder. `stored`: datums whose output objects are in
+    the store already (their records were written as they finished)."""
     m = Merged()
     owner: dict[str, str] = {}
     for s in plan.steps:
@@ -45,7 +47,7 @@ def merge(plan: Plan, results: Mapping[str, Result], carried_clash: CarriedClash
                 removed.add(path)
     new_paths = []
     # What ran (its objects to store), and what a killed job finished (stored already).
-    written = [(s.datum_id, results[s.datum_id][1].outputs, True) for s in plan.runs]
+    written = [(s.datum_id, results[s.datum_id][1].outputs, s.datum_id not in stored) for s in plan.runs]
     written += [(s.datum_id, [(*o, None) for o in s.done.outputs], False) for s in plan.resumed]
     for did, outputs, new in written:
         for path, h, size, data in outputs:

@@ -34,7 +34,9 @@ class DatumRecords:
         # Records of succeeded datums not yet in the store, with their logs' and outputs' objects.
         self._pending: list[tuple] = []
         self._pending_objects: list[tuple] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()     # the queue
+        self._writing = threading.Lock()  # one flush at a time
+        self._wake = threading.Event()
 
     def row(self, s: Step, state: str, o: Outcome) -> tuple:
         """A datum's record after it ran: the columns of store.datums.COLUMNS."""
@@ -45,7 +47,8 @@ class DatumRecords:
                 sum(x[2] for x in o.outputs), self.job_id, self.seq[s.datum_id])
 
     def finished(self, s: Step, state: DatumState, o: Outcome) -> None:
-        """A datum's final outcome: its record is made now, and queued if it succeeded."""
+        """A datum's final outcome: its record is made now, and queued if it succeeded. The
+        caller is a worker's thread: the store is written by the flushing thread, not here."""
         row = self.row(s, state, o)
         self.rows[s.datum_id] = (state, row)
         if state != DatumState.SUCCESS:
@@ -57,15 +60,18 @@ class DatumRecords:
             self._pending_objects.extend((h, size, data) for _, h, size, data in o.outputs)
             full = len(self._pending) >= FLUSH_ROWS
         if full:
-            self.flush()
+            self._wake.set()
 
     @contextlib.contextmanager
     def flushing(self) -> Iterator[None]:
-        """While the datums run: what is queued is written every FLUSH_S seconds too."""
+        """While the datums run: a thread writes what is queued every FLUSH_S seconds, or as
+        soon as FLUSH_ROWS records wait."""
         stop = threading.Event()
 
         def every() -> None:
-            while not stop.wait(FLUSH_S):
+            while not stop.is_set():
+                self._wake.wait(FLUSH_S)
+                self._wake.clear()
                 # A store busy for longer than its timeout: the job's last transaction writes it.
                 with contextlib.suppress(PachliteError, sqlite3.Error):
                     self.flush()
@@ -75,21 +81,37 @@ class DatumRecords:
             yield
         finally:
             stop.set()
+            self._wake.set()
             thread.join()
 
     def flush(self) -> None:
-        with self._lock:
-            if not self._pending:
+        """Write what is queued in a transaction of its own. The queue is taken at once, so the
+        workers go on queueing while it is written; should the write fail, it goes back."""
+        with self._writing:
+            rows, objs = self._take()
+            if not rows:
                 return
-            with self.store.transaction() as tx:
-                self.write_pending(tx)
+            try:
+                with self.store.transaction() as tx:
+                    tx.put_objects(objs)
+                    datums.insert(tx, rows)
+            except BaseException:
+                with self._lock:
+                    self._pending[:0], self._pending_objects[:0] = rows, objs
+                raise
+            self.flushed.update(r[ID] for r in rows)  # committed: the job's last one skips them
 
     def write_pending(self, tx: Tx) -> None:
-        """Write the queued records (in the caller's transaction)."""
-        tx.put_objects(self._pending_objects)
-        datums.insert(tx, self._pending)
-        self.flushed.update(r[ID] for r in self._pending)
-        self._pending, self._pending_objects = [], []
+        """Write what is queued in the caller's transaction (a stopped job's last one)."""
+        rows, objs = self._take()
+        tx.put_objects(objs)
+        datums.insert(tx, rows)
+
+    def _take(self) -> tuple[list[tuple], list[tuple]]:
+        with self._lock:
+            taken = self._pending, self._pending_objects
+            self._pending, self._pending_objects = [], []
+        return taken
 
     def of(self, runs: Sequence[Step], results: Mapping[str, Result]) -> list[tuple]:
         """The records of the datums that ran, each as made when it finished (or now, if its
