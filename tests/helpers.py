@@ -190,6 +190,18 @@ class Workflow:
     def jobs(self) -> list[dict]:
         return self.raw("list", "job")
 
+    def rulegraph(self) -> set[tuple[str, str]]:
+        """The (rule, rule) edges of `snakemake --rulegraph`, by rule name."""
+        names, edges = {}, set()
+        for line in self.snakemake("--rulegraph").stdout.splitlines():
+            line = line.strip()
+            if "[label" in line:
+                names[line.split("[")[0].strip()] = line.split('label = "')[1].split('"')[0]
+            elif "->" in line:
+                a, b = (x.strip() for x in line.rstrip(";").split("->"))
+                edges.add((a, b))
+        return {(names[a], names[b]) for a, b in edges}
+
     def get(self, address: str) -> str:
         return self.pachlite("get", "file", address).stdout
 

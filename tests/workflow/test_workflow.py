@@ -146,17 +146,7 @@ def test_tutorial_config_is_the_two_stage_dag_with_the_tutorial_numbers(wf):
 
 
 def test_rulegraph_is_the_repo_to_stage_dag(wf):
-    dot = wf.snakemake("--rulegraph").stdout
-    names = {}
-    edges = set()
-    for line in dot.splitlines():
-        line = line.strip()
-        if "[label" in line:
-            names[line.split("[")[0].strip()] = line.split('label = "')[1].split('"')[0]
-        elif "->" in line:
-            a, b = (x.strip() for x in line.rstrip(";").split("->"))
-            edges.add((a, b))
-    named = {(names[a], names[b]) for a, b in edges}
+    named = wf.rulegraph()
     assert {("ingest_training", "split"), ("split", "model"), ("split", "qc_pre_process"),
             ("model", "qcontrol"), ("qc_pre_process", "qcontrol"), ("qcontrol", "infer"),
             ("ingest_attributes", "infer")} <= named
