@@ -21,11 +21,26 @@ if TYPE_CHECKING:
     from pachlite.pfs.address import Address
 
 
+# The commands that make a store where none is found (in the current folder, as `git init` makes
+# ./.git): those that make a repo. Every other command reads or changes a store that exists, and
+# where there is none says where it looked, leaving nothing behind.
+MAKES_STORE = {"create repo", "put file --sync"}
+
+
 def open_pfs() -> PFS:
-    """The library on the store PACHLITE_STORE (or the default) names."""
+    """The library on the store found as git finds its repository (store/location.py):
+    $PACHLITE_STORE, else the first .pachlite in this folder or one above it."""
     from pachlite.pfs import PFS
     from pachlite.store import Store
-    return PFS(Store())
+    return PFS(Store(create=_makes_store(click.get_current_context(silent=True))))
+
+
+def _makes_store(ctx: click.Context | None) -> bool:
+    if ctx is None:
+        return False
+    verb = ctx.command_path.split()[1:]  # without the program's name
+    command = " ".join(verb) + (" --sync" if ctx.params.get("sync") else "")
+    return command in MAKES_STORE
 
 
 # ---- arguments -----------------------------------------------------------------------------
