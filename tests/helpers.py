@@ -240,3 +240,10 @@ def damage_add_dangling_branch(store: Store, repo: str, branch: str) -> None:
     """A branch of repo whose head names no commit."""
     with store.transaction() as tx:
         tx.execute("INSERT INTO branches VALUES(?, ?, 'f' || hex(randomblob(15)))", (repo, branch))
+
+
+def damage_add_path(store: Store, commit_id: str, path: str, like: str) -> None:
+    """A file at `path` (one that `put` refuses, e.g. with '..') holding the content of `like`."""
+    with store.transaction() as tx:
+        tx.execute("INSERT INTO files SELECT commit_id, ?, hash, size FROM files "
+                   "WHERE commit_id=? AND path=?", (path, commit_id, like))

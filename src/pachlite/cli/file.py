@@ -61,31 +61,36 @@ def put_file(file_addr: str, files: tuple[str, ...], recursive: bool, append: bo
 
 @get.command("file")
 @click.argument("file_addr", metavar="REPO@BRANCH:/PATH")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this local file.")
-def get_file(file_addr: str, output: str | None) -> None:
-    """Print a file's content (or write it with -o)."""
-    import shutil
+@click.option("-r", "--recursive", is_flag=True,
+              help="Get a folder: every file under PATH, written under -o DIR.")
+@click.option("-o", "--output", type=click.Path(),
+              help="Write to this local file (with -r: into this folder, made if missing).")
+def get_file(file_addr: str, recursive: bool, output: str | None) -> None:
+    """Print a file's content, or write it (or with -r a folder) to -o.
+
+    Files are written as pachctl 2.x writes them, all or none (no half-written file is left):
+
+    \b
+      get file data@master:/a.csv -o a.csv          ->  a.csv
+      get file data@master:/in -r -o out            ->  out/<each path under /in>
+      get file data@master:/ -r -o out              ->  out/<each path of the commit>
+    """
+    from pachlite.pfs.pull import pull
     a = parse_address(file_addr)
-    src = open_pfs().get_file(a)
+    if recursive and not output:
+        raise InvalidInput("-r writes files into a folder, so it needs one",
+                           f"add -o DIR, e.g. pachlite get file {file_addr} -r -o out", where=file_addr)
+    pfs = open_pfs()
+    if recursive:
+        pull(pfs, a, output)
+        return
+    src = pfs.get_file(a)  # a folder is refused here, naming -r
     with src:
-        if not output:
+        if output:
+            pull(pfs, a, output)
+        else:
+            import shutil
             shutil.copyfileobj(src, sys.stdout.buffer)
-            return
-        import os
-        import tempfile
-        d = os.path.dirname(os.path.abspath(output))
-        if not os.path.isdir(d):
-            raise InvalidInput(f"folder {d} does not exist", "create it first or choose another -o",
-                               where=output)
-        # Written aside and renamed, so -o never leaves a half-written file behind.
-        fd, tmp = tempfile.mkstemp(dir=d, prefix=".pachlite-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(src, out)
-            os.replace(tmp, output)
-        except BaseException:
-            os.unlink(tmp)
-            raise
 
 
 def _file_rows(fs):

@@ -360,7 +360,9 @@ class PFS:
     def get_file(self, a: Address) -> BinaryIO:
         info = self.inspect_file(a)
         if info.type != "file":
-            raise InvalidInput(f"{a} is a directory", "name a file, or use 'list file' to see inside")
+            raise InvalidInput(f"{a} is a directory",
+                               f"get it with 'pachlite get file -r {a} -o DIR', or name a file in it "
+                               f"('pachlite list file {a}')")
         return self.store.open_object(info.hash, str(a))
 
     def glob_file(self, a: Address, pattern: str) -> list[FileInfo]:
