@@ -8,13 +8,17 @@ helpers at the end that reach below that API are marked TODO(api).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 from pathlib import Path
 
 from pachlite.pfs import PFS, CommitInfo, Source
@@ -25,6 +29,33 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 BIN = Path(sys.executable).parent
 PACHLITE = BIN / "pachlite"
+# What the README's tutorial tells users to edit (a new attribute file, rows dropped from the CSV,
+# the config): tests read the committed versions of these, never the working copies.
+USER_EDITED = ["data", "config/config.yaml"]
+
+
+def pristine(path: str) -> Path:
+    """The project's file or folder `path` as tests should see it: USER_EDITED ones as committed
+    (git HEAD), the rest as in the working copy. Where the project is not a git checkout there
+    is nothing else to read: the working copy."""
+    return _pristine_root() / path
+
+
+@functools.cache
+def _pristine_root() -> Path:
+    """Once per test session: config/ from the working copy, then HEAD's USER_EDITED over it."""
+    root = Path(tempfile.mkdtemp(prefix="pachlite-pristine-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    shutil.copytree(ROOT / "config", root / "config")
+    p = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD", "--", *USER_EDITED],
+                       capture_output=True)
+    if p.returncode == 0:
+        with tarfile.open(fileobj=io.BytesIO(p.stdout)) as tar:
+            # (the "data" filter, where this Python has it: no links or paths out of root)
+            tar.extractall(root, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    else:
+        shutil.copytree(ROOT / "data", root / "data")
+    return root
 
 
 # ---- the library ------------------------------------------------------------------------------
@@ -166,7 +197,7 @@ class Workflow:
     @classmethod
     def copy(cls, root: Path) -> Workflow:
         for name in cls.FILES:
-            src = ROOT / name
+            src = pristine(name) if name in ("config", "data") else ROOT / name
             (shutil.copytree if src.is_dir() else shutil.copy)(src, root / name)
         return cls(root)
 

@@ -12,9 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import ROOT, Workflow
-
-WORKFLOW = Workflow.FILES
+from helpers import Workflow
 
 pytestmark = pytest.mark.slow
 
@@ -177,10 +175,7 @@ def test_container_mode_commits_equal_local_mode_commits(tmp_path):
     runs = {}
     for mode in ("local", "container"):
         (tmp_path / mode).mkdir()
-        for name in WORKFLOW:
-            src = ROOT / name
-            (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / mode / name)
-        runs[mode] = Workflow(tmp_path / mode)
+        runs[mode] = Workflow.copy(tmp_path / mode)
     runs["local"].snakemake()
     client = docker.from_env()
     since = datetime.now(timezone.utc)
