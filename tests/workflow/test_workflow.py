@@ -165,8 +165,7 @@ def test_container_mode_commits_equal_local_mode_commits(tmp_path):
     """The whole workflow with every datum in the stage image (as on a cluster) gives the same
     output commits, byte for byte, as the local run: the same pinned wheels on the same machine
     (README: local and container runs)."""
-    import docker
-    from docker_helpers import stage_image
+    from docker_helpers import docker_client, stage_image
     from pachlite.pfs import PFS
     from pachlite.store import Store
 
@@ -177,7 +176,7 @@ def test_container_mode_commits_equal_local_mode_commits(tmp_path):
         (tmp_path / mode).mkdir()
         runs[mode] = Workflow.copy(tmp_path / mode)
     runs["local"].snakemake()
-    client = docker.from_env()
+    client = docker_client()
     since = datetime.now(timezone.utc)
     runs["container"].snakemake("--config", "container=True")
     events = client.events(since=since, until=datetime.now(timezone.utc) + timedelta(seconds=1),
