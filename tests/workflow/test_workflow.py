@@ -4,8 +4,10 @@ provenance, rollback, quality-control failure, the report, and the tutorials' nu
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import shutil
+import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -150,14 +152,22 @@ def test_rulegraph_is_the_repo_to_stage_dag(wf):
             ("ingest_attributes", "infer")} <= named
 
 
-def test_report_has_the_plots(wf):
-    wf.snakemake()
-    wf.snakemake("plots")
+def test_the_closing_hints_commands_run_and_the_report_has_the_plots(wf):
+    p = wf.snakemake()
+    out = p.stdout.splitlines()
+    hint = out[out.index(next(line for line in out if line.startswith("Results are versioned in"))) + 1:]
+    commands = [line.split("   (")[0].strip() for line in itertools.takewhile(lambda x: x.startswith("  "), hint)]
+    assert len(commands) == 5, hint
+    printed = {}
+    for command in commands:  # as a user pastes them into a shell, in the workflow's folder
+        r = subprocess.run(command, shell=True, cwd=wf.root, env=wf.env, capture_output=True, text=True)
+        assert r.returncode == 0, (command, r.stderr)
+        printed[command.split()[0]] = r.stdout
+    assert "/3.json" in printed["python3"]  # the notebook API: a row per prediction
     for name in ("profile", "fit", "residuals", "rmse"):
         assert (wf.root / f"results/plots/{name}.png").stat().st_size > 10_000
-    wf.snakemake("--report", "report.html", "plots")
     html = (wf.root / "report.html").read_text(errors="replace")
-    assert "profile.png" in html and "rmse.png" in html
+    assert all(f"{name}.png" in html for name in ("profile", "fit", "residuals", "rmse"))
 
 
 @pytest.mark.docker
