@@ -104,12 +104,13 @@ class Client:
         pd = _pandas()
         return self._frame(file, ".csv", lambda f: pd.read_csv(f, **kwargs))
 
-    def read_json(self, file: str) -> pandas.DataFrame:
-        """A JSON file as a DataFrame: a list of objects is a row each, one object is one row
-        (nested fields flattened as `a.b`, pandas.json_normalize). A folder: its *.json files
-        as rows, with a first column `path`."""
+    def read_json(self, file: str, **kwargs) -> pandas.DataFrame:
+        """A JSON file as a DataFrame, by pandas.json_normalize (`kwargs` go to it): a list of
+        objects is a row each, one object is one row, nested fields become columns `a.b`;
+        `record_path="independent_variables"` makes a row of each item of that list. A folder:
+        its *.json files, with a first column `path`."""
         pd = _pandas()
-        return self._frame(file, ".json", lambda f: pd.json_normalize(json.load(f)))
+        return self._frame(file, ".json", lambda f: pd.json_normalize(json.load(f), **kwargs))
 
     def _frame(self, file: str, suffix: str, read) -> pandas.DataFrame:
         a = parse(file)

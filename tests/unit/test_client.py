@@ -18,6 +18,7 @@ from pachlite.store import Store
 CSV = "age,bmi,y\n59,0.06,151\n48,-0.05,75\n"
 PREDICTIONS = {"/1.json": {"predicted": 205.5, "independent_variables": {"bmi": 0.06, "ltg": 0.02}},
                "/2.json": {"predicted": 70.1, "independent_variables": {"bmi": -0.05, "ltg": -0.07}}}
+ATTRIBUTES = {"independent_variables": [{"name": "bmi", "value": 0.06}, {"name": "ltg", "value": 0.02}]}
 
 
 @pytest.fixture
@@ -31,6 +32,8 @@ def project(tmp_path: Path, monkeypatch) -> Path:
     put(pfs, "training", {"/diabetes.csv": CSV + "24,0.01,90\n"})
     pfs.create_repo("infer")
     put(pfs, "infer", {p: json.dumps(v, indent=2) for p, v in PREDICTIONS.items()})
+    pfs.create_repo("attributes")
+    put(pfs, "attributes", {"/1.json": json.dumps(ATTRIBUTES)})
     store.close()
     (tmp_path / "notebooks").mkdir()
     monkeypatch.chdir(tmp_path / "notebooks")
@@ -45,7 +48,7 @@ def pl(project):
 
 def test_open_finds_the_store_above_as_the_cli_does(pl, project):
     assert pl.root == project / ".pachlite"
-    assert [r.name for r in pl.list_repo()] == ["infer", "training"]
+    assert sorted(r.name for r in pl.list_repo()) == ["attributes", "infer", "training"]
 
 
 def test_a_commits_files_are_listed_and_read(pl):
@@ -72,6 +75,11 @@ def test_a_json_object_is_one_row_and_a_folder_of_them_a_row_each(pl):
     every = pl.read_json("infer@master")
     assert list(every.columns)[:2] == ["path", "predicted"]
     assert every[["path", "predicted"]].values.tolist() == [["/1.json", 205.5], ["/2.json", 70.1]]
+
+
+def test_json_normalizes_options_reach_it(pl):
+    rows = pl.read_json("attributes@master", record_path="independent_variables")
+    assert rows.values.tolist() == [["/1.json", "bmi", 0.06], ["/1.json", "ltg", 0.02]]
 
 
 def test_it_never_makes_a_store(tmp_path, monkeypatch):
