@@ -183,9 +183,16 @@ class Cli:
             pfs.store.close()
 
 
+def store_above(path: Path) -> Path | None:
+    """The first .pachlite in a folder above path: the store a command run there would use
+    (with $PACHLITE_STORE unset) where path has none of its own."""
+    return next((d / ".pachlite" for d in path.parents if (d / ".pachlite").is_dir()), None)
+
+
 class Workflow:
     """A copy of the project (the Snakemake workflow and its data) in `root`, run by the real
-    `snakemake` and `pachlite`, with the store the workflow chooses (PACHLITE_STORE unset)."""
+    `snakemake` and `pachlite`, with the store the workflow chooses (PACHLITE_STORE unset): its
+    own ./.pachlite, made by its first rule."""
 
     FILES = ["Snakefile", "pipelines.py", "rules", "config", "data", "scripts", "report"]
 
@@ -196,6 +203,8 @@ class Workflow:
 
     @classmethod
     def copy(cls, root: Path) -> Workflow:
+        stray = store_above(root)
+        assert stray is None, f"{stray} is a store above {root}: the workflow would use it; move it away"
         for name in cls.FILES:
             src = pristine(name) if name in ("config", "data") else ROOT / name
             (shutil.copytree if src.is_dir() else shutil.copy)(src, root / name)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import BIN, PACHLITE
+from helpers import BIN, PACHLITE, store_above
 from pachlite import snake
 
 READS = [["list", "repo"], ["list", "file", "a@master"], ["get", "file", "a@master:/x"],
@@ -30,9 +30,8 @@ def pachlite(cwd: Path, *args: str, store: Path | None = None) -> subprocess.Com
 @pytest.fixture
 def nowhere(tmp_path: Path) -> Path:
     """A folder with no store in it or above it."""
-    above = [d for d in tmp_path.parents if (d / ".pachlite").exists()]
-    if above:
-        pytest.skip(f"{above[0]}/.pachlite is a store above every temporary folder: move it away")
+    if store_above(tmp_path):
+        pytest.skip(f"{store_above(tmp_path)} is a store above every temporary folder: move it away")
     return tmp_path
 
 

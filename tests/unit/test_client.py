@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import pachlite
-from helpers import put
+from helpers import put, store_above
 from pachlite.errors import InvalidInput, NotFound, PachliteError
 from pachlite.pfs import PFS
 from pachlite.store import Store
@@ -84,9 +84,8 @@ def test_json_normalizes_options_reach_it(pl):
 
 def test_it_never_makes_a_store(tmp_path, monkeypatch):
     monkeypatch.delenv("PACHLITE_STORE", raising=False)
-    above = [d for d in tmp_path.parents if (d / ".pachlite").exists()]
-    if above:
-        pytest.skip(f"{above[0]}/.pachlite is a store above every temporary folder: move it away")
+    if store_above(tmp_path):
+        pytest.skip(f"{store_above(tmp_path)} is a store above every temporary folder: move it away")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(NotFound, match=f"no pachlite store .* in {tmp_path} or any folder above"):
         pachlite.open()
