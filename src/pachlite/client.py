@@ -8,9 +8,9 @@ JSON file (or a folder of them) straight into pandas.
     pl.read_csv("training@master^:/diabetes.csv")
 
 Methods are named as in Pachyderm's Python SDK (`client.pfs.list_file`, `inspect_commit`,
-`pfs_file`, `client.pps.list_job`) and take pachctl's addresses as strings. Read-only: it never
-makes a store (one not found is an error saying where it looked) and never writes one. Errors are
-pachlite's one-line PachliteError, as the CLI prints them.
+`pfs_file`, `client.pps.list_job`) and take pachctl's addresses as strings. It only reads: it
+never makes a store (one not found is an error saying where it looked) and has no call that
+writes. Errors are pachlite's one-line PachliteError, as the CLI prints them.
 """
 
 from __future__ import annotations
@@ -32,11 +32,13 @@ if TYPE_CHECKING:
 
 
 class Client:
-    """A read-only view of one store: `root`, or the one found from the current folder as the
-    CLI finds it ($PACHLITE_STORE, else the first .pachlite here or above)."""
+    """A reading view of one store: `root`, or the one found from the current folder as the
+    CLI finds it ($PACHLITE_STORE, else the first .pachlite here or above). It has no call that
+    writes; opening it is what any `pachlite` read command does (an older store's format is
+    brought up to date, as `pachlite list repo` would)."""
 
     def __init__(self, root: str | Path | None = None):
-        self._pfs = PFS(Store(root, create=False, read_only=True))
+        self._pfs = PFS(Store(root, create=False))
 
     @property
     def root(self) -> Path:

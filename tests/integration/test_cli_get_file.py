@@ -97,6 +97,16 @@ def test_a_link_in_the_output_folder_cannot_carry_a_file_outside(repo):
     assert list(outside.iterdir()) == [] and not (repo.root / "out" / "a.csv").exists()
 
 
+@pytest.mark.parametrize("local", ["sub", "a.csv"], ids=["file where a folder goes", "folder where a file goes"])
+def test_a_local_file_of_the_other_kind_stops_the_pull_before_anything_moves(repo, local):
+    out = repo.root / "out"
+    out.mkdir()
+    (out / local).mkdir() if local == "a.csv" else (out / local).write_text("mine")
+    err = repo("get", "file", "-r", "r@master:/in", "-o", "out", ok=False).stderr
+    assert f"out/{local} is a local" in err
+    assert sorted(p.name for p in out.iterdir()) == [local]
+
+
 def test_a_commit_of_the_past_is_pulled_as_it_was(repo):
     with repo.lib() as pfs:
         put(pfs, "r@master", {"/in/a.csv": "changed\n"})

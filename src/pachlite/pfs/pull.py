@@ -73,7 +73,8 @@ def _relative(path: str, base: str, a: Address) -> str:
 
 
 def _check_inside(out: Path, rels: list[str], a: Address) -> None:
-    """A link already in `out` must not carry a pulled file outside it."""
+    """Before anything moves: a link already in `out` must not carry a pulled file outside it,
+    and no local file or folder may stand where the pulled tree needs the other kind."""
     top = out.resolve()
     for rel in rels:
         dest = (out / rel).resolve()
@@ -83,6 +84,10 @@ def _check_inside(out: Path, rels: list[str], a: Address) -> None:
         if (out / rel).is_dir():
             raise InvalidInput(f"{out / rel} is a local folder where the repo has a file",
                                "move it away, or choose another -o", where=str(a))
+        for folder in list(Path(rel).parents)[:-1]:  # each folder of rel inside out
+            if (out / folder).exists() and not (out / folder).is_dir():
+                raise InvalidInput(f"{out / folder} is a local file where the repo has a folder",
+                                   "move it away, or choose another -o", where=str(a))
 
 
 def _pull_one(pfs: PFS, a: Address, h: str, out: Path) -> Path:
