@@ -16,6 +16,7 @@ writes. Errors are pachlite's one-line PachliteError, as the CLI prints them.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -117,13 +118,14 @@ class Client:
     def _frame(self, file: str, suffix: str, read) -> pandas.DataFrame:
         a = parse(file)
         info = self._pfs.inspect_file(a)
+        # Every file from the one commit `a` named when we looked, even if its branch moves on.
+        at = replace(a, branch=None, commit=info.commit, ancestry=0)
         if info.type == "file":
-            return self._read(read, Address(a.repo, commit=info.commit, path=info.path))
+            return self._read(read, at)
         files = [p for p, _, _ in self._pfs.files(info.commit, info.path) if p.endswith(suffix)]
         if not files:
             raise InvalidInput(f"no {suffix} files in {a}", "check the path with list_file()")
-        frames = [self._read(read, Address(a.repo, commit=info.commit, path=p)).assign(path=p)
-                  for p in files]
+        frames = [self._read(read, replace(at, path=p)).assign(path=p) for p in files]
         out = _pandas().concat(frames, ignore_index=True)
         return out[["path", *(c for c in out.columns if c != "path")]]
 
