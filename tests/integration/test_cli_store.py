@@ -15,7 +15,10 @@ from pachlite import snake
 
 READS = [["list", "repo"], ["list", "file", "a@master"], ["get", "file", "a@master:/x"],
          ["inspect", "commit", "a@master"], ["list", "commit", "a"], ["list", "pipeline"],
-         ["list", "job"], ["logs", "-p", "p"], ["fsck"], ["gc", "--dry-run"]]
+         ["list", "job"], ["logs", "-p", "p"], ["fsck"], ["gc", "--dry-run"],
+         # writes that need a repo or pipeline already there: no store to make them in
+         ["put", "file", "a@master:/x", "-f", "x.csv"], ["create", "branch", "a@dev"], ["delete", "repo", "a"],
+         ["run"]]
 
 
 def pachlite(cwd: Path, *args: str, store: Path | None = None) -> subprocess.CompletedProcess:
@@ -23,7 +26,7 @@ def pachlite(cwd: Path, *args: str, store: Path | None = None) -> subprocess.Com
     env.pop("PACHLITE_STORE", None)
     if store:
         env["PACHLITE_STORE"] = str(store)
-    return subprocess.run([str(PACHLITE), *args], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run([str(PACHLITE), *args], cwd=cwd, env=env, capture_output=True, stdin=subprocess.DEVNULL,
                           text=True, timeout=60)
 
 
@@ -36,7 +39,7 @@ def nowhere(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("args", READS, ids=" ".join)
-def test_a_read_command_outside_any_store_makes_none_and_says_where_it_looked(nowhere, args):
+def test_a_command_outside_any_store_makes_none_and_says_where_it_looked(nowhere, args):
     p = pachlite(nowhere, *args)
     assert p.returncode == 1 and p.stdout == ""
     assert p.stderr == (f"pachlite: error: no pachlite store (.pachlite) in {nowhere} or any folder "
