@@ -73,7 +73,7 @@ def test_printer_writes_the_canonical_form(text, canonical):
     ("@master", "invalid repo name ''"),
     ("my repo@master", "invalid repo name 'my repo'"),
     ("a.b", "invalid repo name 'a.b'"),
-    ("r/x@master", "invalid repo name 'r/x'"),
+    ("a/r/x@master", "invalid project name 'a/r'"),
     ("r@", "malformed branch or commit"),
     ("r@^", "malformed branch or commit"),
     ("r@master^~", "malformed branch or commit"),
