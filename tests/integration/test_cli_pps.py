@@ -42,10 +42,10 @@ def test_quick_demo_round_trip(cli):
 
     cli("run")
     table = cli("list", "job").stdout.splitlines()
-    assert table[0].split() == ["PIPELINE", "ID", "STARTED", "DURATION", "PROGRESS", "DL", "UL",
-                                "STATE"]
+    assert table[0].split() == ["PROJECT", "PIPELINE", "ID", "STARTED", "DURATION", "PROGRESS", "DL",
+                                "UL", "STATE"]
     second, _ = cli.raw("list", "job")  # newest first
-    assert "1 + 2 / 3" in table[1] and table[1].startswith(f"copy     {second['id']} ")
+    assert "1 + 2 / 3" in table[1] and table[1].startswith(f"default copy     {second['id']} ")
     assert table[1].endswith(" 5B 5B success") and table[2].endswith(" 6B 6B success")
 
     inspect = cli("inspect", "job", f"copy@{second['id']}").stdout
