@@ -10,6 +10,7 @@ import click
 from pachlite.cli import pretty
 from pachlite.cli.groups import cli, create, delete, inspect, list_, update
 from pachlite.cli.output import (
+    current_project,
     in_project,
     name_key,
     open_pfs,
@@ -82,6 +83,8 @@ def run_cmd(pipelines, workers, dry_run, container, spec_json, head_file) -> Non
         _require_docker()
     pfs = open_pfs()
     names = [name_key(n, "pipeline") for n in pipelines] or None
+    if names is None and current_project() is not None:  # every pipeline of the project
+        names = [p.name for p in pl.list_pipeline(pfs, project_or_default())]
     if spec_json:
         try:
             raw = json.loads(spec_json)
