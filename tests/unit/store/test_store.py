@@ -105,6 +105,15 @@ def test_a_format_3_store_is_migrated_in_place_and_then_clean(tmp_path):
         store.close()
 
 
+def test_fsck_names_a_repo_whose_project_is_gone(pfs):
+    pfs.create_project("p1")
+    pfs.create_repo("p1/r")
+    pfs.create_repo("r")
+    with pfs.store.transaction() as tx:
+        tx.execute("DELETE FROM projects WHERE name='p1'")
+    assert fsck(pfs.store) == ["repo p1/r belongs to a missing project"]
+
+
 def test_a_format_4_store_moves_into_the_default_project_fully_usable(tmp_path):
     """data/format4.db.gz was made by pachlite at format 4 (before projects): repo `data` with
     /a and /b, pipeline `copy` (cp /pfs/data/* to /pfs/out) run once."""
