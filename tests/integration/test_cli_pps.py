@@ -1,6 +1,6 @@
 """The pipeline, job, datum and logs verbs through the real `pachlite` command (PACHLITE_STORE).
 
-Columns and progress follow pachctl 2.x (`list job`: PIPELINE ID STARTED DURATION PROGRESS DL UL
+Columns and progress follow pachctl 2.x (`list job`: PROJECT PIPELINE ID STARTED DURATION PROGRESS DL UL
 STATE; progress `processed + skipped / total`). Every failure is one line on stderr, exit 1.
 """
 

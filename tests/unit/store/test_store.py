@@ -360,7 +360,7 @@ def test_a_full_disk_says_so_from_the_command(tmp_path):
     assert "rc=1" in p.stdout, p
     assert p.stderr == f"pachlite: error: the disk holding {store} is full; free space and run " \
                        "the command again (nothing was changed)\n"
-    assert p.stdout.rstrip().splitlines()[-1].startswith("r ")  # and reads still work
+    assert p.stdout.rstrip().splitlines()[-1].startswith("default r ")  # and reads still work
 
 
 @pytest.fixture
