@@ -101,7 +101,7 @@ def test_a_pipeline_in_a_project_reads_and_writes_there_and_across(cli):
     assert [r["name"] for r in cli.raw("list", "repo")] == ["images"]  # nothing in default
     pipelines = cli.out("list", "pipeline", "--project", "p1").splitlines()
     assert pipelines[0].split()[:3] == ["PROJECT", "NAME", "VERSION"]
-    assert pipelines[1].split()[:3] == ["p1", "edges", "1"]
+    assert pipelines[1].split()[:4] == ["p1", "edges", "1", "p1/images:/"]
     assert cli.out("list", "pipeline").splitlines()[1:] == []
     assert cli.out("inspect", "pipeline", "edges", "--project", "p1").startswith("Name: edges\nProject: p1\n")
 

@@ -130,8 +130,11 @@ def list_pipeline(raw: bool, all_projects: bool) -> None:
 
 
 def _globs(spec: dict):
-    from pachlite.pps.spec import pfs_inputs
-    return [(n["repo"], n.get("glob", "/")) for n in pfs_inputs(spec.get("input"))]
+    """(project/repo, glob) of each pfs input, as pachctl's ShorthandInput names them."""
+    from pachlite.pps.spec import pfs_inputs, project
+    home = project(spec)
+    return [(f"{n.get('project') or home}/{n['repo']}", n.get("glob", "/"))
+            for n in pfs_inputs(spec.get("input"))]
 
 
 @inspect.command("pipeline")
