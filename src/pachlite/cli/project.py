@@ -61,11 +61,5 @@ def inspect_project(name: str, raw: bool) -> None:
                    "that still has repos).")
 def delete_project(name: str, force: bool) -> None:
     """Delete a project."""
-    from pachlite.pps import pipeline as pl
-    pfs = open_pfs()
-    pfs.inspect_project(name)
-    if force:
-        # Downstream first: a pipeline whose output another reads cannot go before that one.
-        for p in reversed(pl.dag_order(pl.list_pipeline(pfs, name))):
-            pl.delete_pipeline(pfs, p.name)
-    pfs.delete_project(name, force)
+    from pachlite.pps.pipeline import delete_project as dp
+    dp(open_pfs(), name, force)

@@ -172,6 +172,23 @@ def guard_repo_delete(pfs: PFS, repo: str, force: bool = False) -> None:
                        "delete them first, or pass --force")
 
 
+def delete_project(pfs: PFS, project: str, force: bool = False) -> None:
+    """Delete a project; with force, its pipelines (downstream first) and repos go with it, as
+    pachctl deletes them before asking pachd. Refused while another project's pipeline reads one
+    of its repos: that pipeline would be left reading nothing."""
+    pfs.project_row(project)
+    if force:
+        mine = set(pipelines.names(pfs.store, project))
+        keys = set(repos.names(pfs.store, project))
+        users = sorted(p.name for p in list_pipeline(pfs) if p.name not in mine and keys & set(p.inputs))
+        if users:
+            raise Conflict(f"pipelines {', '.join(users)} of other projects read repos of project "
+                           f"{project}", "delete them first")
+        for p in reversed(dag_order(list_pipeline(pfs, project))):
+            delete_pipeline(pfs, p.name)
+    pfs.delete_project(project, force)
+
+
 def dag_order(pipelines: list[PipelineInfo]) -> list[PipelineInfo]:
     """Upstream before downstream; ties by name, so the order is stable."""
     by_name = {p.name: p for p in pipelines}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import get, put
-from pachlite.errors import NotFound, SpecError
+from pachlite.errors import Conflict, NotFound, SpecError
 from pachlite.pps import api, pipeline as pl, spec as specs
 from pachlite.store import fsck
 
@@ -99,3 +99,20 @@ def test_a_pipeline_may_read_a_repo_of_its_own_name_in_another_project(pfs):
     assert get(pfs, "p1/edges@master:/x") == b"raw"
     with pytest.raises(SpecError, match="reads its own output repo"):
         specs.normalize(spec("edges", "p1", pfs_input("edges")))
+
+
+def test_deleting_a_project_by_force_takes_its_pipelines_unless_another_project_reads_it(pfs):
+    pfs.create_project("p1")
+    pfs.create_repo("p1/images")
+    put(pfs, "p1/images", {"/x": "1"})
+    pl.create_pipeline(pfs, spec("edges", "p1", pfs_input("images")))
+    pl.create_pipeline(pfs, spec("again", "p1", pfs_input("edges")))
+    pl.create_pipeline(pfs, spec("outside", None, pfs_input("images", project="p1")))
+    pl.run(pfs)
+    with pytest.raises(Conflict, match="pipelines outside of other projects read repos of project p1"):
+        pl.delete_project(pfs, "p1", force=True)
+    assert len(pl.list_pipeline(pfs, "p1")) == 2  # nothing changed
+    pl.delete_pipeline(pfs, "outside")
+    pl.delete_project(pfs, "p1", force=True)
+    assert [p.name for p in pfs.list_project()] == ["default"]
+    assert pl.list_pipeline(pfs) == [] and pfs.list_repo(None) == [] and fsck(pfs.store) == []
