@@ -1,4 +1,4 @@
-"""PFS: repos, branches, commits and files, with Pachyderm 2.x semantics.
+"""PFS: projects, repos, branches, commits and files, with Pachyderm 2.x semantics.
 
 Every commit is a full snapshot of its files (rows of `files`), so reading any commit is one
 indexed query and a commit appears whole or not at all: it is written in one transaction together

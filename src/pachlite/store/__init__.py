@@ -3,7 +3,8 @@
     db.py         Store (the open SQLite connection, its transactions, the object directory), Tx
     schema.py     the tables (DDL) and the store's format version
     objects.py    content-addressed objects: hashing, inline rows, large files under objects/
-    repos.py      repos                     branches.py   branch heads
+    projects.py   projects                  repos.py      repos (keyed project/name)
+    branches.py   branch heads
     commits.py    commits, provenance       files.py      file rows of commits, change logs
     pipelines.py  pipelines                 jobs.py       jobs (latest, latest successful, ...)
     datums.py     datum records of jobs     check.py      fsck (the consistency check), gc

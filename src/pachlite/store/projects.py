@@ -44,7 +44,8 @@ def delete(tx: Tx, name: str) -> None:
 
 def key_clause(project: str | None, column: str = "name") -> tuple[str, tuple]:
     """The SQL condition (and its arguments) of the keys in `project` (None: every project): a
-    key is `project/name`, or a plain name in the default project."""
+    key is `project/name`, or a plain name in the default project (pfs.address.DEFAULT_PROJECT,
+    spelled out here: the store imports nothing above it)."""
     if project is None:
         return "1", ()
     if project == "default":
