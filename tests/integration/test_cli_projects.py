@@ -63,7 +63,7 @@ def test_a_repo_name_in_two_projects_names_two_repos(cli):
         ["p1", "images"]]
     assert sorted((r["project"], r["name"], r["description"]) for r in cli.raw("list", "repo", "-A")) == [
         ("default", "images", "default's"), ("p1", "images", "p1's")]
-    assert "Project: p1" in cli.out("inspect", "repo", "images", "--project", "p1")
+    assert "Description: p1's" in cli.out("inspect", "repo", "images", "--project", "p1")
 
     commits = cli.out("list", "commit", "images", "--project", "p1").splitlines()
     assert commits[0].split()[:3] == ["PROJECT", "REPO", "BRANCH"]
@@ -103,7 +103,7 @@ def test_a_pipeline_in_a_project_reads_and_writes_there_and_across(cli):
     assert pipelines[0].split()[:3] == ["PROJECT", "NAME", "VERSION"]
     assert pipelines[1].split()[:4] == ["p1", "edges", "1", "p1/images:/"]
     assert cli.out("list", "pipeline").splitlines()[1:] == []
-    assert cli.out("inspect", "pipeline", "edges", "--project", "p1").startswith("Name: edges\nProject: p1\n")
+    assert cli.out("inspect", "pipeline", "edges", "--project", "p1").startswith("Name: edges\n")
 
     jobs = cli.out("list", "job", "--project", "p1").splitlines()
     assert jobs[0].split()[:3] == ["PROJECT", "PIPELINE", "ID"] and jobs[1].split()[:2] == ["p1", "edges"]
@@ -111,6 +111,9 @@ def test_a_pipeline_in_a_project_reads_and_writes_there_and_across(cli):
     assert len(cli.raw("list", "job", "-A")) == 1
     [job] = cli.raw("list", "job", "-p", "edges", "--project", "p1")
     assert cli.raw("inspect", "job", f"edges@{job['id']}", "--project", "p1")["state"] == "success"
+    # pachctl's inspect job: the pipeline's name, then its project
+    assert cli.out("inspect", "job", f"p1/edges@{job['id']}").splitlines()[1:3] == ["Pipeline: edges",
+                                                                                   "Project: p1"]
     [datum] = cli.raw("list", "datum", f"p1/edges@{job['id']}")
     assert cli.raw("inspect", "datum", f"edges@{job['id']}", datum["id"], "--project", "p1")["id"] == datum["id"]
     cli("logs", "-p", "edges", "--project", "p1")

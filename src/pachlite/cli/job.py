@@ -34,13 +34,15 @@ def list_job(pipeline: str | None, raw: bool, all_projects: bool) -> None:
 @project_option
 def inspect_job(job_addr: str, raw: bool) -> None:
     """Show a job: state, reason, counts, bytes, timings, input and output commits."""
+    from pachlite.pfs.address import split_key
     from pachlite.pps import api
     pipeline, jid = parse_job(job_addr)
     j = api.inspect_job(open_pfs(), pipeline, jid)
     if raw:
         return print_raw(j)
     click.echo("\n".join([
-        f"ID: {j.id}", f"Pipeline: {j.pipeline}", f"State: {j.state}",
+        f"ID: {j.id}", f"Pipeline: {split_key(j.pipeline)[1]}", f"Project: {split_key(j.pipeline)[0]}",
+        f"State: {j.state}",
         f"Reason: {j.reason or '-'}", f"Started: {pretty.ago(j.started)}",
         f"Duration: {pretty.duration(j.duration)}",
         f"Datums: {j.processed} processed, {j.skipped} skipped, {j.failed} failed, "

@@ -149,8 +149,7 @@ def inspect_pipeline(name: str, raw: bool) -> None:
     p = ip(open_pfs(), name_key(name, "pipeline"))
     if raw:
         return print_raw(p)
-    project, bare = split_key(p.name)
-    click.echo(f"Name: {bare}\nProject: {project}\nVersion: {p.version}\nSalt: {p.salt}\n"
+    click.echo(f"Name: {split_key(p.name)[1]}\nVersion: {p.version}\nSalt: {p.salt}\n"
                f"Created: {pretty.ago(p.created)}\nInput repos: {', '.join(p.inputs)}\n"
                f"Last job: {p.last_job.id + ' ' + p.last_job.state if p.last_job else '-'}\n"
                f"Spec:\n{emit(p.spec)}", nl=False)

@@ -41,9 +41,8 @@ def inspect_repo(name: str, raw: bool) -> None:
     r = open_pfs().inspect_repo(name_key(name))
     if raw:
         return print_raw(r)
-    click.echo(f"Name: {r.name}\nProject: {r.project}\nDescription: {r.description}\n"
-               f"Created: {pretty.ago(r.created)}\nSize of HEAD on master: {pretty.size(r.size)}\n"
-               f"Branches: {', '.join(r.branches)}")
+    click.echo(f"Name: {r.name}\nDescription: {r.description}\nCreated: {pretty.ago(r.created)}\n"
+               f"Size of HEAD on master: {pretty.size(r.size)}\nBranches: {', '.join(r.branches)}")
 
 
 @delete.command("repo")
