@@ -19,15 +19,16 @@ run() { if (( DRY_RUN )); then printf "%q " "$@" | sed "s/ $//"; echo; else "$@"
 run docker build -f pachyderm/Dockerfile --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$IMAGE" .
 if [[ "$TARGET" == minikube ]]; then run minikube image load "$IMAGE"; else run docker push "$IMAGE"; fi
 
-# 2. Input repos and their data
-run pachctl create repo training
-run pachctl put file training@master:/diabetes.csv -f data/diabetes.csv
-run pachctl create repo attributes
-run pachctl put file attributes@master:/ -r -f data/attributes
+# 2. Input repos and their data, in the workflow's project (pachctl's current project may
+#    be another)
+run pachctl create repo --project default training
+run pachctl put file --project default training@master:/diabetes.csv -f data/diabetes.csv
+run pachctl create repo --project default attributes
+run pachctl put file --project default attributes@master:/ -r -f data/attributes
 
 # 3. Pipelines, upstream first
-run pachctl create pipeline -f pachyderm/split.json
-run pachctl create pipeline -f pachyderm/qc_pre_process.json
-run pachctl create pipeline -f pachyderm/model.json
-run pachctl create pipeline -f pachyderm/qcontrol.json
-run pachctl create pipeline -f pachyderm/infer.json
+run pachctl create pipeline --project default -f pachyderm/split.json
+run pachctl create pipeline --project default -f pachyderm/qc_pre_process.json
+run pachctl create pipeline --project default -f pachyderm/model.json
+run pachctl create pipeline --project default -f pachyderm/qcontrol.json
+run pachctl create pipeline --project default -f pachyderm/infer.json

@@ -96,7 +96,8 @@ def test_deploy_script_creates_repos_data_and_pipelines_in_order():
     order = [line.split()[-1] for line in lines if line.startswith("pachctl create pipeline")]
     assert order.index("pachyderm/split.json") < order.index("pachyderm/model.json") \
         < order.index("pachyderm/qcontrol.json") < order.index("pachyderm/infer.json")
-    assert "pachctl put file training@master:/diabetes.csv -f data/diabetes.csv" in lines
+    assert "pachctl put file --project default training@master:/diabetes.csv -f data/diabetes.csv" \
+        in lines
 
 
 @pytest.mark.slow
@@ -109,7 +110,7 @@ def test_generated_specs_run_by_create_pipeline_equal_the_snakemake_run(wf, tmp_
     other.pachlite("create", "repo", "attributes")
     other.pachlite("put", "file", "attributes@master:/", "-r", "-f", "data/attributes")
     for line in (ROOT / "pachyderm/deploy.sh").read_text().splitlines():
-        if line.startswith("run pachctl create pipeline -f "):
+        if line.startswith("run pachctl create pipeline --project default -f "):
             other.pachlite("create", "pipeline", "-f", str(ROOT / line.split()[-1]))
     for p in SPECS:
         ours = [(f["path"], f["hash"]) for f in wf.raw("list", "file", f"{p.stem}@master")]

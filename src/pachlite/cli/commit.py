@@ -6,11 +6,12 @@ import click
 
 from pachlite.cli import pretty
 from pachlite.cli.groups import finish, inspect, list_, start
-from pachlite.cli.output import open_pfs, parse_address, parse_branch, print_raw, raw_option
+from pachlite.cli.output import open_pfs, parse_address, parse_branch, print_raw, project_option, raw_option
+from pachlite.pfs.address import split_key
 
 
 def _commit_rows(cs):
-    return [(c.repo, c.branch or "-", c.id,
+    return [(*split_key(c.repo), c.branch or "-", c.id,
              pretty.ago(c.finished) if c.finished else "-",
              pretty.size(c.size) if c.finished else "-", c.origin,
              c.description) for c in cs]
@@ -20,6 +21,7 @@ def _commit_rows(cs):
 @click.argument("repo_addr", metavar="REPO[@BRANCH]")
 @click.option("-n", "--number", type=int, help="At most this many commits.")
 @raw_option
+@project_option
 def list_commit(repo_addr: str, number: int | None, raw: bool) -> None:
     """List commits, newest first."""
     a = parse_address(repo_addr, path_allowed=False)
@@ -27,13 +29,14 @@ def list_commit(repo_addr: str, number: int | None, raw: bool) -> None:
                                 number, a.ancestry, a.commit)
     if raw:
         return print_raw(cs)
-    click.echo(pretty.table(["REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE", "ORIGIN",
+    click.echo(pretty.table(["PROJECT", "REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE", "ORIGIN",
                              "DESCRIPTION"], _commit_rows(cs)))
 
 
 @inspect.command("commit")
 @click.argument("commit_addr", metavar="REPO@BRANCH|REPO@COMMIT")
 @raw_option
+@project_option
 def inspect_commit(commit_addr: str, raw: bool) -> None:
     """Show a commit: parent, times, size and provenance."""
     c = open_pfs().resolve(parse_address(commit_addr, path_allowed=False))
@@ -57,6 +60,7 @@ def inspect_commit(commit_addr: str, raw: bool) -> None:
 @start.command("commit")
 @click.argument("branch_addr", metavar="REPO@BRANCH")
 @click.option("-m", "--message", "--description", "description", default="")
+@project_option
 def start_commit(branch_addr: str, description: str) -> None:
     """Start a commit; put files into it, then finish it."""
     a = parse_branch(branch_addr)
@@ -66,6 +70,7 @@ def start_commit(branch_addr: str, description: str) -> None:
 @finish.command("commit")
 @click.argument("commit_addr", metavar="REPO@BRANCH|REPO@COMMIT")
 @click.option("-m", "--message", "--description", "description", default=None)
+@project_option
 def finish_commit(commit_addr: str, description: str | None) -> None:
     """Finish an open commit."""
     open_pfs().finish_commit(parse_address(commit_addr, path_allowed=False), description)

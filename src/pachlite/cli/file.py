@@ -8,7 +8,7 @@ import click
 
 from pachlite.cli import pretty
 from pachlite.cli.groups import delete, diff, get, glob_, inspect, list_, put
-from pachlite.cli.output import open_pfs, parse_address, print_raw, raw_option
+from pachlite.cli.output import open_pfs, parse_address, print_raw, project_option, raw_option
 from pachlite.errors import InvalidInput
 
 
@@ -24,6 +24,7 @@ from pachlite.errors import InvalidInput
                    "if the content changed; create the repo if missing.")
 @click.option("--head-file", type=click.Path(dir_okay=False),
               help="pachlite: afterwards, write the branch's head commit id here (for Snakemake).")
+@project_option
 def put_file(file_addr: str, files: tuple[str, ...], recursive: bool, append: bool,
              description: str, sync: bool, head_file: str | None) -> None:
     """Put files into a repo: one commit (or into the open commit of the branch).
@@ -65,6 +66,7 @@ def put_file(file_addr: str, files: tuple[str, ...], recursive: bool, append: bo
               help="Get a folder: every file under PATH, written under -o DIR.")
 @click.option("-o", "--output", type=click.Path(),
               help="Write to this local file (with -r: into this folder, made if missing).")
+@project_option
 def get_file(file_addr: str, recursive: bool, output: str | None) -> None:
     """Print a file's content, or write it (or with -r a folder) to -o.
 
@@ -100,6 +102,7 @@ def _file_rows(fs):
 @list_.command("file")
 @click.argument("file_addr", metavar="REPO@BRANCH[:/PATH]")
 @raw_option
+@project_option
 def list_file(file_addr: str, raw: bool) -> None:
     """List the files and directories at a path."""
     fs = open_pfs().list_file(parse_address(file_addr))
@@ -111,6 +114,7 @@ def list_file(file_addr: str, raw: bool) -> None:
 @inspect.command("file")
 @click.argument("file_addr", metavar="REPO@BRANCH:/PATH")
 @raw_option
+@project_option
 def inspect_file(file_addr: str, raw: bool) -> None:
     """Show a file's path, type, size and content hash."""
     f = open_pfs().inspect_file(parse_address(file_addr))
@@ -123,6 +127,7 @@ def inspect_file(file_addr: str, raw: bool) -> None:
 @glob_.command("file")
 @click.argument("pattern_addr", metavar="REPO@BRANCH:PATTERN")
 @raw_option
+@project_option
 def glob_file(pattern_addr: str, raw: bool) -> None:
     """List what a glob pattern matches: what a pipeline would see as datums."""
     head, sep, pattern = pattern_addr.partition(":")
@@ -136,6 +141,7 @@ def glob_file(pattern_addr: str, raw: bool) -> None:
 
 @delete.command("file")
 @click.argument("file_addr", metavar="REPO@BRANCH:/PATH")
+@project_option
 def delete_file(file_addr: str) -> None:
     """Delete a file or directory in a new commit."""
     a = parse_address(file_addr)
@@ -148,6 +154,7 @@ def delete_file(file_addr: str) -> None:
 @click.argument("new_addr", metavar="REPO@BRANCH[:/PATH]")
 @click.argument("old_addr", metavar="[OLD_REPO@COMMIT[:/PATH]]", required=False)
 @raw_option
+@project_option
 def diff_file(new_addr: str, old_addr: str | None, raw: bool) -> None:
     """Show files added, deleted or modified since OLD (default: the parent commit)."""
     changes = open_pfs().diff_file(parse_address(new_addr),

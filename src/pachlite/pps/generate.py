@@ -57,18 +57,29 @@ def generate(declarations: str | Path, config_path: str | Path) -> dict[str, str
     """Every file of pachyderm/ but the Dockerfile: one spec per pipeline, and deploy.sh."""
     ns = load_declarations(declarations)
     config = load_config(config_path)
-    pipelines = [specs.normalize(p, f"{declarations}: {p.get('pipeline', {}).get('name')}")
-                 for p in ns["pipelines"](config)]
+    project = config.get("project") or specs.DEFAULT_PROJECT
+    pipelines = [in_project(specs.normalize(p, f"{declarations}: {p.get('pipeline', {}).get('name')}"),
+                            project) for p in ns["pipelines"](config)]
     files = {}
     for p in pipelines:
         specs.validate_schema(p, p["pipeline"]["name"])
         files[f"{p['pipeline']['name']}.json"] = specs.emit(p)
     files["deploy.sh"] = deploy_script(pipelines, ns["repos"](config), config.get("image", ""),
-                                       HEADER.format(decl=declarations, config=config_path))
+                                       HEADER.format(decl=declarations, config=config_path), project)
     return files
 
 
-def deploy_script(pipelines: list[dict], repos: dict[str, list[str]], image: str, header: str) -> str:
+def in_project(spec: dict, project: str) -> dict:
+    """A spec that names its project, and its inputs' (the pipeline's, unless declared), as
+    pachd fills them in: the spec then means the same whatever pachctl's current project is."""
+    spec["pipeline"].setdefault("project", {"name": project})
+    for pfs in specs.pfs_inputs(spec.get("input")):
+        pfs.setdefault("project", spec["pipeline"]["project"]["name"])
+    return spec
+
+
+def deploy_script(pipelines: list[dict], repos: dict[str, list[str]], image: str, header: str,
+                  project: str = specs.DEFAULT_PROJECT) -> str:
     """The tutorial's cluster session with pachctl: image, input repos and data, pipelines."""
     lines = [
         "#!/usr/bin/env bash",
@@ -93,17 +104,21 @@ def deploy_script(pipelines: list[dict], repos: dict[str, list[str]], image: str
         'if [[ "$TARGET" == minikube ]]; then run minikube image load "$IMAGE"; '
         'else run docker push "$IMAGE"; fi',
         "",
-        "# 2. Input repos and their data",
+        "# 2. Input repos and their data, in the workflow's project (pachctl's current project may",
+        "#    be another)",
     ]
+    if project != specs.DEFAULT_PROJECT:
+        lines.append(f"run pachctl create project {project}")
+    at = f"--project {project}"
     for repo, paths in repos.items():
-        lines.append(f"run pachctl create repo {repo}")
+        lines.append(f"run pachctl create repo {at} {repo}")
         for path in paths:
             flag = "-r " if not path.endswith((".csv", ".json", ".txt")) else ""
             dest = "/" if flag else "/" + path.rsplit("/", 1)[-1]
-            lines.append(f"run pachctl put file {repo}@master:{dest} {flag}-f {shlex.quote(path)}")
+            lines.append(f"run pachctl put file {at} {repo}@master:{dest} {flag}-f {shlex.quote(path)}")
     lines += ["", "# 3. Pipelines, upstream first"]
     for p in specs.dag_order(pipelines):
-        lines.append(f"run pachctl create pipeline -f pachyderm/{p['pipeline']['name']}.json")
+        lines.append(f"run pachctl create pipeline {at} -f pachyderm/{p['pipeline']['name']}.json")
     return "\n".join(lines) + "\n"
 
 

@@ -212,7 +212,8 @@ class Job:
 
     def _pachyderm_env(self, job_id: str) -> dict[str, str]:
         """The variables a Pachyderm worker sets for user code."""
-        env = {"PACH_JOB_ID": job_id, "PACH_OUTPUT_COMMIT_ID": job_id, "PPS_PIPELINE_NAME": self.name}
+        env = {"PACH_JOB_ID": job_id, "PACH_OUTPUT_COMMIT_ID": job_id,
+               "PPS_PIPELINE_NAME": self.spec.pipeline_name, "PPS_PROJECT_NAME": self.spec.project}
         for node in self.spec.pfs_inputs:
             env[f"{node['name']}_COMMIT"] = self.commit_of(node)
         return env

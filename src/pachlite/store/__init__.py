@@ -4,7 +4,8 @@
     location.py   where the store is: $PACHLITE_STORE, or the first .pachlite up the folder tree
     schema.py     the tables (DDL) and the store's format version
     objects.py    content-addressed objects: hashing, inline rows, large files under objects/
-    repos.py      repos                     branches.py   branch heads
+    projects.py   projects                  repos.py      repos (keyed project/name)
+    branches.py   branch heads
     commits.py    commits, provenance       files.py      file rows of commits, change logs
     pipelines.py  pipelines                 jobs.py       jobs (latest, latest successful, ...)
     datums.py     datum records of jobs     check.py      fsck (the consistency check), gc

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import sqlite3
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 DB_FILE = "pachlite.db"  # in the store's root, beside objects/
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS objects(hash TEXT PRIMARY KEY, size INTEGER NOT NULL, data BLOB)
     WITHOUT ROWID;
+-- Repos and pipelines are keyed by project: a key is the name in the default project and
+-- `project/name` in any other (pfs/address.py), so a store made before projects (format 4) is
+-- the default project's unchanged. Branches, commits, provenance and jobs name repos and
+-- pipelines by these keys.
+CREATE TABLE IF NOT EXISTS projects(
+    name TEXT PRIMARY KEY, created REAL NOT NULL, description TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS repos(
     name TEXT PRIMARY KEY, created REAL NOT NULL, description TEXT NOT NULL DEFAULT '',
     kind TEXT NOT NULL DEFAULT 'user');
@@ -81,6 +87,10 @@ def format_version(db: sqlite3.Connection) -> int | None:
     return None if row is None else int(row[0])
 
 
+# pachd makes the default project when it starts; a store has it from its first day.
+_DEFAULT_PROJECT = ("INSERT OR IGNORE INTO projects VALUES('default', "
+                    "COALESCE((SELECT MIN(created) FROM repos), (julianday('now') - 2440587.5) * 86400.0), '')")
+
 # version → the statements that bring a store of that version to the next one.
 MIGRATIONS = {
     3: [  # provenance: the primary key's columns first
@@ -89,6 +99,11 @@ MIGRATIONS = {
         "INSERT INTO provenance_4 SELECT commit_id, prov_commit, repo, branch FROM provenance",
         "DROP TABLE provenance",
         "ALTER TABLE provenance_4 RENAME TO provenance",
+    ],
+    4: [  # projects: every repo and pipeline of a format-4 store is the default project's
+        "CREATE TABLE projects(name TEXT PRIMARY KEY, created REAL NOT NULL, "
+        "description TEXT NOT NULL DEFAULT '')",
+        _DEFAULT_PROJECT,
     ],
 }
 
@@ -108,4 +123,5 @@ def create(db: sqlite3.Connection) -> None:
     for stmt in SCHEMA.split(";"):
         if stmt.strip():
             db.execute(stmt)
+    db.execute(_DEFAULT_PROJECT)
     db.execute("INSERT OR IGNORE INTO meta VALUES('format_version', ?)", (str(FORMAT_VERSION),))
