@@ -61,10 +61,10 @@ def test_create_repo_outside_any_store_makes_one_here_and_subfolders_find_it(now
     deep = nowhere / "src" / "notebooks"
     deep.mkdir(parents=True)
     p = pachlite(deep, "list", "repo")
-    assert p.returncode == 0 and p.stdout.splitlines()[1].split()[0] == "a"
+    assert p.returncode == 0 and p.stdout.splitlines()[1].split()[1] == "a"
     assert pachlite(deep, "create", "repo", "b").returncode == 0  # into the store found above
     assert not (deep / ".pachlite").exists() and not (nowhere / "src" / ".pachlite").exists()
-    assert [line.split()[0] for line in pachlite(nowhere, "list", "repo").stdout.splitlines()[1:]] \
+    assert [line.split()[1] for line in pachlite(nowhere, "list", "repo").stdout.splitlines()[1:]] \
         == ["b", "a"]
 
 
@@ -72,7 +72,7 @@ def test_the_environment_wins_over_a_store_up_the_tree(nowhere):
     pachlite(nowhere, "create", "repo", "here")
     pachlite(nowhere, "create", "repo", "there", store=nowhere / "other")
     p = pachlite(nowhere, "list", "repo", store=nowhere / "other")
-    assert [line.split()[0] for line in p.stdout.splitlines()[1:]] == ["there"]
+    assert [line.split()[1] for line in p.stdout.splitlines()[1:]] == ["there"]
 
 
 def test_put_file_sync_makes_the_store_as_the_workflows_ingest_does(nowhere):
