@@ -1,6 +1,6 @@
 """The diabetes-progression regression of the Pachyderm tutorials, run locally by pachlite.
 
-One rule per Pachyderm pipeline, made from its declaration in pipelines.py (rules/pipelines.smk):
+One rule per Pachyderm pipeline, made from its declaration in pipelines.py (pachlite/workflow/pipelines.smk):
 its inputs are the heads of its input repos, its output the head of its output repo, so
 `snakemake --rulegraph` is the repo-to-stage DAG. Inside a rule, `pachlite run` executes the
 pipeline's job with the rule's threads as workers: only new or changed datums run. A new stage is
@@ -21,7 +21,7 @@ validate(config, "config/config.schema.yaml")
 
 sys.path.insert(0, workflow.basedir)
 import pipelines as declared
-from pachlite import snake
+from pachlite import snake, workflow as engine
 
 PIPELINES = {p["pipeline"]["name"]: p for p in declared.pipelines(config)}
 REPOS = declared.repos(config)
@@ -29,7 +29,7 @@ REPOS = declared.repos(config)
 snake.drop_stale_heads(list(PIPELINES))
 
 include: "rules/ingest.smk"
-include: "rules/pipelines.smk"
+include: engine.rules("pipelines")
 include: "rules/report.smk"
 
 

@@ -14,6 +14,6 @@ rule ingest_attributes:
         sorted(glob.glob(f"{config['data']['attributes']}/*.json")),
     output:
         snake.head("attributes"),
-    shell:  # no params: see run_pipeline in pipelines.smk
+    shell:  # no params: see run_pipeline in pachlite/workflow/pipelines.smk
         f"pachlite put file attributes@master:/ -r -f {shlex.quote(config['data']['attributes'])} "
         "--sync --head-file {output:q}"
