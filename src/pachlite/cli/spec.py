@@ -1,4 +1,5 @@
-"""Spec verbs: generate (declarations or a spec folder → pachyderm/), upgrade spec (1.x → 2.x), deploy."""
+"""Workflow verbs: init (a new project), generate (declarations or a spec folder → pachyderm/),
+upgrade spec (1.x → 2.x), deploy."""
 
 from __future__ import annotations
 
@@ -36,6 +37,33 @@ def generate_cmd(declarations: str, folder: str | None, config: str, out_dir: st
     changed = gen.write(files)
     for name in sorted(files):
         click.echo(f"{'wrote' if name in changed else 'unchanged'} {name}")
+
+
+@cli.command("init")
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--from-specs", type=click.Path(exists=True, file_okay=False),
+              help="A folder of existing Pachyderm specs (JSON or YAML) to run instead of the example stage.")
+@click.option("--force", is_flag=True,
+              help="Write into a non-empty DIRECTORY: the scaffold's files replace those of the same name.")
+def init_cmd(directory: str, from_specs: str | None, force: bool) -> None:
+    """Create a workflow project: a generic Snakefile running the Pachyderm specs in pipelines/,
+    data/, a pandas stage with its tests, its config, and pachyderm/ from `pachlite generate`."""
+    import os
+    from pathlib import Path
+
+    from pachlite.pps import generate as gen
+    from pachlite.workflow import scaffold
+    target = Path(directory)
+    written = scaffold.init(target, Path(from_specs) if from_specs else None, force)
+    here = os.getcwd()
+    os.chdir(target)  # the project's paths (config, specs, data) are relative to its root
+    try:
+        generated = gen.write(gen.generate(None, "config/config.yaml"))
+    finally:
+        os.chdir(here)
+    for rel in sorted(set(written) | set(generated)):
+        click.echo(f"wrote {target / rel}")
+    click.echo(f"Next: cd {target} && make run   (then: pachlite list job; make test)")
 
 
 @upgrade.command("spec")
