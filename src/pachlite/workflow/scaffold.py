@@ -19,8 +19,7 @@ from pachlite.pps import spec as specs
 TEMPLATE = Path(__file__).parent / "template"
 RENAMES = {"gitignore": ".gitignore"}  # dotfiles and .py files are stored under other names, so
 SUFFIX = ".tmpl"                       # packaging keeps them and linters skip the templates
-EXAMPLE_STAGE = ("pipelines/summary.yaml", "scripts/summary.py", "tests/test_summary.py",
-                 "tests/test_workflow.py", "data/readings")
+EXAMPLE_STAGE = ("pipelines/summary.yaml", "scripts/summary.py", "tests/test_summary.py", "data/readings")
 
 
 def project_name(target: Path) -> str:
