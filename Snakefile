@@ -7,10 +7,9 @@ pipeline's job with the rule's threads as workers: only new or changed datums ru
 one declaration in pipelines.py and one script in scripts/.
 """
 
-import glob
 import json
+import os
 import shlex
-import sys
 
 from snakemake.utils import min_version, validate
 
@@ -19,16 +18,16 @@ min_version("9.0")
 configfile: "config/config.yaml"
 validate(config, "config/config.schema.yaml")
 
-sys.path.insert(0, workflow.basedir)
-import pipelines as declared
 from pachlite import snake, workflow as engine
+from pachlite.pps.generate import declared
 
-PIPELINES = {p["pipeline"]["name"]: p for p in declared.pipelines(config)}
-REPOS = declared.repos(config)
+# Input repos: repos(config) of pipelines.py, and data/<repo>/ for any other repo a pipeline reads.
+declared_pipelines, REPOS = declared(config, os.path.join(workflow.basedir, "pipelines.py"))
+PIPELINES = {p["pipeline"]["name"]: p for p in declared_pipelines}
 # A branch moved outside Snakemake (a rollback) makes what reads it run again.
 snake.drop_stale_heads(list(PIPELINES))
 
-include: "rules/ingest.smk"
+include: engine.rules("ingest")
 include: engine.rules("pipelines")
 include: "rules/report.smk"
 

@@ -92,3 +92,23 @@ def test_the_walk_through_builds_and_runs_the_stage_image(tmp_path):
     if not any(WHEELS.glob("*.whl")):
         unavailable("no wheels in pachyderm/wheels for the stage image (make wheels)")
     assert walk(tmp_path, docker=True) >= 14
+
+
+@pytest.mark.slow
+def test_a_declaration_added_to_pipelines_py_alone_runs(wf):
+    """A new stage in the example is its declaration (and its data): its input repo is mirrored
+    from data/<repo>/ without a rule of its own; without the data, one message says what to do."""
+    decl = wf.root / "pipelines.py"
+    decl.write_text(decl.read_text().replace("    return out\n", """\
+    out.append(pipeline("count", "Lines per reading.", pfs("readings", "/*"),
+                        ["bash", "-c", "wc -l < /pfs/readings/* > /pfs/out/lines"]))
+    return out
+"""))
+    p = wf.snakemake("count", ok=False)
+    assert p.returncode == 1
+    assert "pipeline count reads repo readings, which no pipeline outputs and data/readings/ does not hold; " \
+           "put its files in data/readings/" in p.stderr
+    (wf.root / "data/readings").mkdir()
+    (wf.root / "data/readings/a.txt").write_text("1\n2\n")
+    wf.snakemake("count")
+    assert wf.get("count@master:/lines").strip() == "2"

@@ -76,19 +76,22 @@ def spec_folder(folder: str | Path) -> list[dict]:
     return list(out.values())
 
 
-def data_repos(pipelines: list[dict], data_dir: str) -> dict[str, list[str]]:
-    """The input repos (read by a pipeline, output by none), each mirroring data_dir/<repo>/."""
+def data_repos(pipelines: list[dict], data_dir: str, given: dict[str, list[str]] | None = None,
+               declarations: str | Path | None = None) -> dict[str, list[str]]:
+    """The input repos (read by a pipeline, output by none): those given (a declarations module's
+    repos(config)) mirror what it says, any other data_dir/<repo>/."""
     names = {p["pipeline"]["name"] for p in pipelines}
-    repos: dict[str, list[str]] = {}
+    repos: dict[str, list[str]] = dict(given or {})
     for p in pipelines:
         for repo in specs.input_repos(p):
             if repo in names or repo in repos:
                 continue
             path = f"{data_dir.rstrip('/')}/{repo}"
             if not Path(path).is_dir():
+                also = f", or declare it in repos(config) of {declarations}" if declarations else ""
                 raise InvalidInput(f"pipeline {p['pipeline']['name']} reads repo {repo}, which no pipeline "
                                    f"outputs and {path}/ does not hold",
-                                   f"put its files in {path}/, or add a pipeline named {repo}")
+                                   f"put its files in {path}/, add a pipeline named {repo}{also}")
             repos[repo] = [path]
     return repos
 
@@ -107,7 +110,7 @@ def declared(config: dict, declarations: str | Path | None = None,
         ns = load_declarations(declarations)
         pipelines = [specs.normalize(p, f"{declarations}: {p.get('pipeline', {}).get('name')}")
                      for p in ns["pipelines"](config)]
-        repos = ns["repos"](config)
+        repos = data_repos(pipelines, "data", ns["repos"](config), declarations)
     return specs.dag_order(pipelines), repos
 
 
