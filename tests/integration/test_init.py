@@ -12,7 +12,7 @@ import pytest
 import yaml
 from test_generate import REFERENCE, proto_parse
 
-from helpers import BIN, DATA
+from helpers import BIN, DATA, ROOT
 
 
 def make(project, target: str) -> subprocess.CompletedProcess:
@@ -45,6 +45,10 @@ def test_init_writes_a_project_with_generated_specs(cli):
     assert "features" not in (project / "config/config.yaml").read_text()
     spec = valid_for_pachyderm(project / "pachyderm/summary.json")
     assert spec["transform"]["image"].startswith("proj:") and not spec["transform"]["image"].endswith(":latest")
+    # The scaffold's Python passes the project's own linter (the templates are not linted in place).
+    lint = subprocess.run([str(BIN / "ruff"), "check", "--config", str(ROOT / "pyproject.toml"), "."], cwd=project,
+                          capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout
 
 
 def test_init_refuses_a_non_empty_folder_in_one_line_and_writes_nothing(cli):
