@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, pristine
 from pachlite.pps import generate as gen
 from pachlite.store import Store, fsck
 
@@ -202,32 +202,32 @@ def test_bad_project_input_fails_with_one_line_and_changes_nothing(cli, args, pr
 
 def test_generated_specs_and_deploy_script_name_the_workflows_project(tmp_path, cli):
     config = tmp_path / "config.yaml"
-    config.write_text((ROOT / "config/config.yaml").read_text() + "project: diabetes\n")
-    files = gen.generate(ROOT / "pipelines.py", config)
+    config.write_text(pristine("config/config.yaml").read_text() + "project: diabetes\n")
+    files = gen.generate(ROOT / "pipelines.py", config, root=ROOT)
     for name, text in files.items():
         if name.endswith(".json"):
             spec = json.loads(text)
             assert spec["pipeline"]["project"] == {"name": "diabetes"}, name
             assert {i["pfs"].get("project") for i in spec["input"].get("cross", [spec["input"]])} \
                 == {"diabetes"}, name
-    deploy = files["deploy.sh"].splitlines()
-    pachctl = [line for line in deploy if line.startswith("run pachctl")]
-    assert pachctl[0] == "run pachctl create project diabetes"
-    assert all("--project diabetes" in line for line in pachctl[1:])
+    deploy = files["pachyderm/deploy.sh"].splitlines()
+    pachctl = [line.split("run ", 1)[1] for line in deploy if "run pachctl" in line]
+    assert pachctl[0] == "pachctl create project diabetes"
+    assert all("--project diabetes" in line for line in pachctl[1:]) and len(pachctl) > 5
 
     # A generated spec is accepted as it stands, in its project.
     cli("create", "project", "diabetes")
     cli("create", "repo", "training", "--project", "diabetes")
-    cli("put", "file", "training@master:/diabetes.csv", "-f", str(ROOT / "data/diabetes.csv"),
+    cli("put", "file", "training@master:/diabetes.csv", "-f", str(pristine("data/diabetes.csv")),
         "--project", "diabetes")
-    cli.file("split.json", files["split.json"])
+    cli.file("split.json", files["pachyderm/split.json"])
     cli("create", "pipeline", "-f", "split.json", ok=None)  # (its script path is the workflow's)
     assert [p["name"] for p in cli.raw("list", "pipeline", "--project", "diabetes")] == ["diabetes/split"]
 
 
 def test_a_bad_project_in_the_config_is_one_line(tmp_path):
     config = tmp_path / "config.yaml"
-    config.write_text((ROOT / "config/config.yaml").read_text() + "project: -bad\n")
+    config.write_text(pristine("config/config.yaml").read_text() + "project: -bad\n")
     shutil.copy(ROOT / "config/config.schema.yaml", tmp_path / "config.schema.yaml")
     with pytest.raises(Exception, match="project: '-bad' does not match"):
         gen.generate(ROOT / "pipelines.py", config)
