@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from pachlite.cli import pretty
+from pachlite.cli import pretty, raw as rawjson
 from pachlite.cli.groups import finish, inspect, list_, start
-from pachlite.cli.output import open_pfs, parse_address, parse_branch, print_raw, raw_option
+from pachlite.cli.output import open_pfs, parse_address, parse_branch, raw_option
 
 
 def _commit_rows(cs):
@@ -23,10 +23,11 @@ def _commit_rows(cs):
 def list_commit(repo_addr: str, number: int | None, raw: bool) -> None:
     """List commits, newest first."""
     a = parse_address(repo_addr, path_allowed=False)
-    cs = open_pfs().list_commit(a.repo, a.branch or ("master" if a.ancestry and not a.commit else None),
+    pfs = open_pfs()
+    cs = pfs.list_commit(a.repo, a.branch or ("master" if a.ancestry and not a.commit else None),
                                 number, a.ancestry, a.commit)
     if raw:
-        return print_raw(cs)
+        return rawjson.emit(rawjson.commit_info(c, rawjson.direct_provenance(pfs, c)) for c in cs)
     click.echo(pretty.table(["REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE", "ORIGIN",
                              "DESCRIPTION"], _commit_rows(cs)))
 
@@ -36,9 +37,10 @@ def list_commit(repo_addr: str, number: int | None, raw: bool) -> None:
 @raw_option
 def inspect_commit(commit_addr: str, raw: bool) -> None:
     """Show a commit: parent, times, size and provenance."""
-    c = open_pfs().resolve(parse_address(commit_addr, path_allowed=False))
+    pfs = open_pfs()
+    c = pfs.resolve(parse_address(commit_addr, path_allowed=False))
     if raw:
-        return print_raw(c)
+        return rawjson.emit(rawjson.commit_info(c, rawjson.direct_provenance(pfs, c)))
     import datetime as dt
 
     def ts(t):

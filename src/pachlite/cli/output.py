@@ -1,4 +1,4 @@
-"""What the noun modules share: opening the library, reading address arguments, `--raw` JSON,
+"""What the noun modules share: opening the library, reading address arguments, the `--raw` option,
 and the report of a run (with its live progress on a terminal).
 
 Imports of the library are deferred to the call: `pachlite run` starts once per Snakemake rule.
@@ -7,8 +7,6 @@ Imports of the library are deferred to the call: `pachlite run` starts once per 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
 import sys
 from typing import TYPE_CHECKING
 
@@ -53,18 +51,8 @@ def parse_job(text: str) -> tuple[str, str | None]:
 
 # ---- printing ------------------------------------------------------------------------------
 
-raw_option = click.option("--raw", is_flag=True, help="Print JSON instead of a table.")
-
-
-def print_raw(obj) -> None:
-    """`--raw`: the record(s) as JSON, dataclasses as objects."""
-    def conv(o):
-        if dataclasses.is_dataclass(o):
-            return dataclasses.asdict(o)
-        if isinstance(o, (list, tuple)):
-            return [conv(x) for x in o]
-        return o
-    click.echo(json.dumps(conv(obj), indent=2, sort_keys=False))
+raw_option = click.option("--raw", is_flag=True, help="Disable pretty printing; print pachd's "
+                          "protobuf JSON, one object per item (as pachctl --raw).")
 
 
 @contextlib.contextmanager

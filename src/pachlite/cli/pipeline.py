@@ -7,9 +7,9 @@ import sys
 
 import click
 
-from pachlite.cli import pretty
+from pachlite.cli import pretty, raw as rawjson
 from pachlite.cli.groups import cli, create, delete, inspect, list_, update
-from pachlite.cli.output import open_pfs, print_raw, progress, report
+from pachlite.cli.output import open_pfs, progress, raw_option, report
 from pachlite.errors import InvalidInput, PachliteError
 
 
@@ -97,13 +97,13 @@ def _require_docker() -> None:
 
 
 @list_.command("pipeline")
-@click.option("--raw", is_flag=True)
+@raw_option
 def list_pipeline(raw: bool) -> None:
     """List pipelines with their inputs and last job's state."""
     from pachlite.pps.api import list_pipeline as lp
     ps = lp(open_pfs())
     if raw:
-        return print_raw(ps)
+        return rawjson.emit(map(rawjson.pipeline_info, ps))
     click.echo(pretty.table(["NAME", "VERSION", "INPUT", "CREATED", "STATE / LAST JOB"],
                             [(p.name, p.version, ", ".join(f"{r}:{g}" for r, g in _globs(p.spec)),
                               pretty.ago(p.created),
@@ -117,14 +117,14 @@ def _globs(spec: dict):
 
 @inspect.command("pipeline")
 @click.argument("name")
-@click.option("--raw", is_flag=True)
+@raw_option
 def inspect_pipeline(name: str, raw: bool) -> None:
     """Show a pipeline's spec, salt, version and last job."""
     from pachlite.pps.api import inspect_pipeline as ip
     from pachlite.pps.spec import emit
     p = ip(open_pfs(), name)
     if raw:
-        return print_raw(p)
+        return rawjson.emit(rawjson.pipeline_info(p))
     click.echo(f"Name: {p.name}\nVersion: {p.version}\nSalt: {p.salt}\n"
                f"Created: {pretty.ago(p.created)}\nInput repos: {', '.join(p.inputs)}\n"
                f"Last job: {p.last_job.id + ' ' + p.last_job.state if p.last_job else '-'}\n"

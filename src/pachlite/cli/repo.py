@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from pachlite.cli import pretty
+from pachlite.cli import pretty, raw as rawjson
 from pachlite.cli.groups import create, delete, inspect, list_
-from pachlite.cli.output import open_pfs, print_raw, raw_option
+from pachlite.cli.output import open_pfs, raw_option
 
 
 @create.command("repo")
@@ -23,7 +23,7 @@ def list_repo(raw: bool) -> None:
     """List repos with their size on master and creation time."""
     repos = open_pfs().list_repo()
     if raw:
-        return print_raw(repos)
+        return rawjson.emit(map(rawjson.repo_info, repos))
     click.echo(pretty.table(["NAME", "CREATED", "SIZE (MASTER)", "DESCRIPTION"],
                             [(r.name, pretty.ago(r.created), pretty.size(r.size), r.description)
                              for r in repos]))
@@ -36,7 +36,7 @@ def inspect_repo(name: str, raw: bool) -> None:
     """Show a repo."""
     r = open_pfs().inspect_repo(name)
     if raw:
-        return print_raw(r)
+        return rawjson.emit(rawjson.repo_info(r))
     click.echo(f"Name: {r.name}\nDescription: {r.description}\nCreated: {pretty.ago(r.created)}\n"
                f"Size of HEAD on master: {pretty.size(r.size)}\nBranches: {', '.join(r.branches)}")
 
