@@ -86,8 +86,8 @@ def report(results) -> int:
             for s in p.steps:
                 click.echo(f"  {s.action:<6} {s.datum_id[:12]}  {_datum_label(s)}  ({s.reason})")
             continue
-        if r.action == "waiting":
-            click.echo(f"{r.pipeline}: waiting: {r.detail}")
+        if r.action in ("waiting", "stopped"):
+            click.echo(f"{r.pipeline}: {r.action}: {r.detail}")
             continue
         if j is None:
             click.echo(f"{r.pipeline}: {r.action}: {r.detail}")

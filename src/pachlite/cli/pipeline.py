@@ -1,4 +1,4 @@
-"""Pipeline verbs: create, update, list, inspect and delete pipeline, and `pachlite run`."""
+"""Pipeline verbs: create, update, list, inspect, start, stop and delete pipeline, and `pachlite run`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import click
 
 from pachlite.cli import pretty, raw as rawjson
-from pachlite.cli.groups import cli, create, delete, inspect, list_, update
+from pachlite.cli.groups import cli, create, delete, inspect, list_, start, stop, update
 from pachlite.cli.output import open_pfs, progress, raw_option, report
 from pachlite.errors import InvalidInput, PachliteError
 
@@ -23,10 +23,10 @@ def create_pipeline(path: str, workers: int | None, container: bool) -> None:
 
 
 @update.command("pipeline")
-@click.option("-f", "--file", "path", required=True)
+@click.option("-f", "--file", "path", required=True, help="Spec file: JSON, JSON list or YAML.")
 @click.option("--reprocess", is_flag=True, help="New salt: every datum runs again.")
-@click.option("--workers", type=int)
-@click.option("--container", is_flag=True)
+@click.option("--workers", type=int, help="Workers for the job (default: parallelismSpec).")
+@click.option("--container", is_flag=True, help="Run datums in transform.image with Docker.")
 def update_pipeline(path: str, reprocess: bool, workers: int | None, container: bool) -> None:
     """Update pipelines (keeping their salt unless --reprocess) and run a job."""
     _create(path, True, reprocess, workers, container)
@@ -103,11 +103,12 @@ def list_pipeline(raw: bool) -> None:
     from pachlite.pps.api import list_pipeline as lp
     ps = lp(open_pfs())
     if raw:
-        return rawjson.emit(map(rawjson.pipeline_info, ps))
+        return rawjson.emit(rawjson.pipeline_info(p, p.stopped) for p in ps)
     click.echo(pretty.table(["NAME", "VERSION", "INPUT", "CREATED", "STATE / LAST JOB"],
                             [(p.name, p.version, ", ".join(f"{r}:{g}" for r, g in _globs(p.spec)),
                               pretty.ago(p.created),
-                              p.last_job.state if p.last_job else "-") for p in ps]))
+                              f"{'paused' if p.stopped else 'running'} / "
+                              f"{p.last_job.state if p.last_job else '-'}") for p in ps]))
 
 
 def _globs(spec: dict):
@@ -124,11 +125,29 @@ def inspect_pipeline(name: str, raw: bool) -> None:
     from pachlite.pps.spec import emit
     p = ip(open_pfs(), name)
     if raw:
-        return rawjson.emit(rawjson.pipeline_info(p))
+        return rawjson.emit(rawjson.pipeline_info(p, p.stopped))
     click.echo(f"Name: {p.name}\nVersion: {p.version}\nSalt: {p.salt}\n"
-               f"Created: {pretty.ago(p.created)}\nInput repos: {', '.join(p.inputs)}\n"
+               f"Created: {pretty.ago(p.created)}\nState: {'paused' if p.stopped else 'running'}\n"
+               f"Input repos: {', '.join(p.inputs)}\n"
                f"Last job: {p.last_job.id + ' ' + p.last_job.state if p.last_job else '-'}\n"
                f"Spec:\n{emit(p.spec)}", nl=False)
+
+
+@start.command("pipeline")
+@click.argument("name")
+def start_pipeline(name: str) -> None:
+    """Restart a stopped pipeline: the next run makes the jobs its inputs call for."""
+    from pachlite.pps.pipeline import start_pipeline as start_
+    start_(open_pfs(), name)
+
+
+@stop.command("pipeline")
+@click.argument("name")
+def stop_pipeline(name: str) -> None:
+    """Stop a running pipeline: `pachlite run` makes no job for it (and says so) until it is
+    started again; a job already running finishes."""
+    from pachlite.pps.pipeline import stop_pipeline as stop_
+    stop_(open_pfs(), name)
 
 
 @delete.command("pipeline")

@@ -11,7 +11,7 @@ from pachlite.cli.output import open_pfs, raw_option
 
 @create.command("repo")
 @click.argument("name")
-@click.option("-d", "--description", default="")
+@click.option("-d", "--description", default="", help="A description of the repo.")
 def create_repo(name: str, description: str) -> None:
     """Create a new repo."""
     open_pfs().create_repo(name, description)

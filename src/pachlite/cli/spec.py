@@ -15,8 +15,10 @@ DEFAULTS = dict(declarations="pipelines.py", config="config/config.yaml", out_di
 @cli.command("generate")
 @click.option("--declarations", default=DEFAULTS["declarations"], show_default=True,
               help="Python file defining pipelines(config) and repos(config).")
-@click.option("--config", default=DEFAULTS["config"], show_default=True)
-@click.option("--out-dir", default=DEFAULTS["out_dir"], show_default=True)
+@click.option("--config", default=DEFAULTS["config"], show_default=True,
+              help="The workflow's config file, passed to the declarations.")
+@click.option("--out-dir", default=DEFAULTS["out_dir"], show_default=True,
+              help="Folder the specs and deploy.sh are written to.")
 @click.option("--check", is_flag=True, help="Fail if a committed file is stale; write nothing.")
 def generate_cmd(declarations: str, config: str, out_dir: str, check: bool) -> None:
     """Write one Pachyderm 2.x spec per pipeline, and deploy.sh, from the declarations."""
@@ -58,7 +60,8 @@ def upgrade_spec(path: str, output: str | None) -> None:
 
 @cli.command("deploy")
 @click.option("--dry-run", is_flag=True, help="Print the pachctl session instead of running it.")
-@click.option("--out-dir", default=DEFAULTS["out_dir"], show_default=True)
+@click.option("--out-dir", default=DEFAULTS["out_dir"], show_default=True,
+              help="Folder holding the generated specs and deploy.sh.")
 def deploy(dry_run: bool, out_dir: str) -> None:
     """Run pachyderm/deploy.sh: build the image, create repos, put data, create pipelines."""
     import subprocess

@@ -220,6 +220,28 @@ class PFS:
             cid = row.parent
         return out
 
+    def list_all_commits(self) -> list[CommitInfo]:
+        """Every commit of every repo, newest first."""
+        return [self._commit(r) for r in commits.list_all(self.store)]
+
+    def find_commits(self, a: Address, limit: int = 0) -> tuple[list[str], str]:
+        """The commits, from a's back through its parents, in which the file a.path was put or
+        deleted (pachd's FindCommits), at most limit of them (0: all); and the last commit
+        searched."""
+        c = self.resolve(a.with_path(None))
+        path = a.path or "/"
+        found = []
+        while True:
+            if c.finished is None:
+                raise Conflict(f"commit {c.id} is not finished", f"finish it first: 'pachlite "
+                               f"finish commit {c.repo}@{c.id}'")
+            old = files.hash_of(self.store, c.parent, path) if c.parent else None
+            if files.hash_of(self.store, c.id, path) != old:
+                found.append(c.id)
+            if (limit and len(found) == limit) or c.parent is None:
+                return found, c.id
+            c = self._commit(commits.get(self.store, c.parent))
+
     def _has_head(self, repo: str, branch: str) -> bool:
         b = branches.get(self.store, repo, branch)
         if b is None:

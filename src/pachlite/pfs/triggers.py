@@ -95,14 +95,12 @@ def _triggered(tx: Tx, t: TriggerRow, old: str | None, new: str) -> bool:
         old_size = commits.get(tx, old).size if old else 0
         merge(head.size - old_size >= size_bytes(t.size))
     if t.commits:
-        n, c = 0, head
-        while n < t.commits:
-            if c.parent is None:
-                n += 1
-                break
-            if c.id == old:
-                break
-            c = commits.get(tx, c.parent)
+        # The commits since the branch's head, counted up to the number asked for. (pachd also
+        # counts the root commit of a repo's history, which it makes empty and AUTO; pachlite
+        # has no such commit.)
+        n, cid = 0, new
+        while n < t.commits and cid is not None and cid != old:
             n += 1
+            cid = commits.get(tx, cid).parent
         merge(n == t.commits)
     return result

@@ -60,9 +60,11 @@ def set_provenance(tx: Tx, repo: str, branch: str, prov: list[tuple[str, str]]) 
 
 
 def delete_branch(tx: Tx, repo: str, branch: str) -> None:
-    """Forget what a deleted branch followed."""
-    tx.db.execute("DELETE FROM triggers WHERE repo=? AND branch=?", (repo, branch))
-    tx.db.execute("DELETE FROM branch_provenance WHERE repo=? AND branch=?", (repo, branch))
+    """Forget what a deleted branch followed, and what followed it."""
+    tx.db.execute("DELETE FROM triggers WHERE repo=? AND (branch=? OR on_branch=?)",
+                  (repo, branch, branch))
+    tx.db.execute("DELETE FROM branch_provenance WHERE (repo=? AND branch=?) OR "
+                  "(prov_repo=? AND prov_branch=?)", (repo, branch, repo, branch))
 
 
 def delete_repo(tx: Tx, repo: str) -> None:

@@ -15,8 +15,7 @@ from python_pachyderm.proto.v2.pps import pps_pb2
 from helpers import messages, pachlite, put
 from pachlite.cli import raw
 from pachlite.pfs.address import parse
-from pachlite.pps import api
-from pachlite.pps import pipeline as pl
+from pachlite.pps import api, pipeline as pl
 
 COPY = {"pipeline": {"name": "copy"}, "description": "copies",
         "input": {"pfs": {"repo": "data", "glob": "/*"}},

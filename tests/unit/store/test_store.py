@@ -105,6 +105,30 @@ def test_a_format_3_store_is_migrated_in_place_and_then_clean(tmp_path):
         store.close()
 
 
+def test_a_format_4_store_gains_branch_triggers_in_place(tmp_path):
+    root = tmp_path / "store"
+    pfs = PFS(Store(root))
+    pfs.create_repo("r")
+    put(pfs, "r", {"/a": "1"})
+    pfs.store.close()
+    db = sqlite3.connect(root / "pachlite.db", isolation_level=None)
+    db.execute("DROP TABLE triggers")  # a format-4 store has neither table
+    db.execute("DROP TABLE branch_provenance")
+    db.execute("UPDATE meta SET value='4' WHERE key='format_version'")
+    db.close()
+
+    store = Store(root)
+    try:
+        pfs = PFS(store)
+        from pachlite.store.branch_links import TriggerRow
+        pfs.create_branch("r", "prod", trigger=TriggerRow("r", "prod", "master", "", 1, False))
+        put(pfs, "r", {"/b": "2"})
+        assert pfs.inspect_branch("r", "prod").head == pfs.resolve(parse("r@master")).id
+        assert get(pfs, "r@prod:/a") == b"1" and fsck(store) == []
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize("version", ["2", "99"])
 def test_a_store_of_an_unknown_format_is_refused_in_one_line(tmp_path, version):
     Store(tmp_path / "s").close()
