@@ -304,6 +304,23 @@ def test_stop_job_stops_a_running_job(cli):
     assert "already finished (success); only a running job can be stopped" in p.stderr
 
 
+def test_logs_follow_a_running_job_to_its_end(cli):
+    for name in "abc":
+        cli("put", "file", f"data@master:/{name}", "-f", cli.file(name, name))
+    slow = {**COPY, "transform": {"cmd": ["sh", "-c", "sleep 1; echo done $(ls /pfs/data)"]},
+            "parallelismSpec": {"constant": 1}}
+    run = cli.popen("create", "pipeline", "-f", cli.spec(slow))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not cli.jobs():
+        time.sleep(0.1)
+    job = cli.jobs()[0]
+    assert job["state"] == "running"
+    followed = cli.out("logs", "-j", f"copy@{job['id']}", "-f")
+    run.communicate(timeout=60)
+    assert sorted(line.split("] ")[1] for line in followed.splitlines()) == [
+        "done a", "done b", "done c"]
+
+
 def test_logs_tail_since_and_follow(cli):
     for name in "ab":
         cli("put", "file", f"data@master:/{name}", "-f", cli.file(name, name))
@@ -316,7 +333,7 @@ def test_logs_tail_since_and_follow(cli):
     time.sleep(1.2)
     assert cli.out("logs", "-p", "copy", "--since", "1s") == ""
     assert cli.out("logs", "-p", "copy", "--since", "1h30m").splitlines() == lines
-    # -f on a finished job prints its logs and ends
+    # -f on a finished job prints its logs and ends; on a running one, follows it to its end
     assert cli.out("logs", "-j", f"copy@{job}", "-f").splitlines() == lines
     p = cli("logs", "-p", "copy", "--since", "yesterday", ok=False)
     assert "invalid --since 'yesterday'" in p.stderr

@@ -134,6 +134,15 @@ def test_every_raw_output_is_one_pachd_message_per_item(pfs, ran, args, cls, n):
         parsed(msg, cls)
 
 
+def test_a_spec_preview_prints_datum_infos(pfs, ran, tmp_path):
+    spec = tmp_path / "spec.json"
+    spec.write_text(__import__("json").dumps({**COPY, "pipeline": {"name": "other"}}))
+    found = messages(pachlite(pfs, "list", "datum", "-f", str(spec), "--raw"))
+    head = pfs.resolve(parse("data@master")).id
+    assert [[(f.file.commit.id, f.file.path) for f in parsed(m, pps_pb2.DatumInfo).data]
+            for m in found] == [[(head, "/a")], [(head, "/b")]]
+
+
 def test_job_and_datum_verbs_print_their_messages(pfs, ran):
     [j] = messages(pachlite(pfs, "inspect", "job", f"copy@{ran.id}", "--raw"))
     assert parsed(j, pps_pb2.JobInfo).job.id == ran.id
