@@ -241,6 +241,14 @@ def test_subscribe_commit_prints_commits_as_they_finish(cli):
     assert p.stderr == "pachlite: error: --new and --from cannot be used together; drop one of them\n"
 
 
+def test_subscribe_commit_ends_when_nothing_reads_it(cli):
+    cli("put", "file", "data@master:/a", "-f", cli.file("a", "1"))
+    cli("put", "file", "data@master:/b", "-f", "a")
+    p = subprocess.run(f"'{PACHLITE}' subscribe commit data@master | head -n 2", shell=True,
+                       env=cli.env, cwd=cli.root, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and len(p.stdout.splitlines()) == 2, p
+
+
 # ---- jobs and pipelines -----------------------------------------------------------------------
 
 def test_list_job_filters(cli):

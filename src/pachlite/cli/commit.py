@@ -6,7 +6,7 @@ import click
 
 from pachlite.cli import pretty, raw as rawjson
 from pachlite.cli.groups import find, finish, inspect, list_, start, subscribe
-from pachlite.cli.output import open_pfs, parse_address, parse_branch, raw_option
+from pachlite.cli.output import open_pfs, parse_address, parse_branch, raw_option, reader_gone
 
 
 def _commit_rows(cs):
@@ -175,6 +175,8 @@ def subscribe_commit(branch_addr: str, from_: str | None, new: bool, all_: bool,
                     click.echo("\n".join(lines if header else lines[1:]))
                     header = False
                 sys.stdout.flush()
+            if reader_gone():
+                return
             time.sleep(0.2)
     except KeyboardInterrupt:
         return

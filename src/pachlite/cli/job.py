@@ -9,7 +9,7 @@ import click
 
 from pachlite.cli import pretty, raw as rawjson
 from pachlite.cli.groups import cli, inspect, list_, stop
-from pachlite.cli.output import open_pfs, parse_job, raw_option
+from pachlite.cli.output import open_pfs, parse_job, raw_option, reader_gone
 from pachlite.errors import InvalidInput
 
 _STATES = ("created", "running", "success", "failure", "unrunnable", "killed")
@@ -159,7 +159,7 @@ def logs(pipeline: str | None, job_id: str | None, datum_id: str | None, follow:
             first = False
             for line in lines:
                 click.echo(line)
-            if not follow or (job_id and job.state not in ("running", "created")):
+            if not follow or (job_id and job.state not in ("running", "created")) or reader_gone():
                 return
             time.sleep(0.25)
     except KeyboardInterrupt:

@@ -55,6 +55,18 @@ raw_option = click.option("--raw", is_flag=True, help="Disable pretty printing; 
                           "protobuf JSON, one object per item (as pachctl --raw).")
 
 
+def reader_gone() -> bool:
+    """Whether nothing reads stdout any more (a pipe whose reader exited): what ends a command
+    that follows new data (subscribe commit, logs -f) when it has nothing to write."""
+    import select
+    try:
+        p = select.poll()
+        p.register(sys.stdout.fileno(), 0)  # error events only
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in p.poll(0))
+    except (OSError, ValueError):  # no file descriptor (e.g. captured output)
+        return False
+
+
 @contextlib.contextmanager
 def progress():
     """A live datum count per job on a terminal (rich); nothing when stderr is not one."""
