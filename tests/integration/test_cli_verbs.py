@@ -382,3 +382,15 @@ def test_raw_output_is_one_object_per_item(cli):
     out = cli.out("list", "commit", "data", "--raw")
     assert out.startswith('{\n  "commit": {') and "}\n{\n" in out  # pachctl's stream of objects
     assert len(messages(out)) == 2 and json.loads(cli.out("inspect", "repo", "data", "--raw"))
+
+
+def test_raw_yaml_is_the_same_messages(cli):
+    import yaml
+    cli("put", "file", "data@master:/a", "-f", cli.file("a", "1"))
+    cli("put", "file", "data@master:/b", "-f", "a")
+    for args in (["list", "commit", "data"], ["inspect", "repo", "data"], ["list", "file", "data@master"]):
+        as_json = messages(cli.out(*args, "--raw"))
+        assert list(yaml.safe_load_all(cli.out(*args, "--raw", "-o", "yaml"))) == as_json
+        assert messages(cli.out(*args, "--raw", "-o", "json")) == as_json
+    p = cli("list", "repo", "-o", "yaml", ok=False)
+    assert p.stderr == "pachlite: error: cannot set --output (-o) without --raw; add --raw\n"

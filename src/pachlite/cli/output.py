@@ -51,8 +51,22 @@ def parse_job(text: str) -> tuple[str, str | None]:
 
 # ---- printing ------------------------------------------------------------------------------
 
-raw_option = click.option("--raw", is_flag=True, help="Disable pretty printing; print pachd's "
-                          "protobuf JSON, one object per item (as pachctl --raw).")
+def _raw_flags(ctx: click.Context, param: click.Parameter, value):
+    """Keep --raw and -o for raw.emit; -o without --raw is refused, as pachctl refuses it."""
+    ctx.meta[f"raw.{param.name}"] = value
+    if ctx.meta.get("raw.output") and ctx.meta.get("raw.raw") is False:
+        raise InvalidInput("cannot set --output (-o) without --raw", "add --raw")
+    return value
+
+
+def raw_option(f):
+    """pachctl's output flags: --raw, and -o json|yaml for the encoding."""
+    f = click.option("-o", "--output", type=click.Choice(["json", "yaml"], case_sensitive=False),
+                     expose_value=False, callback=_raw_flags, is_eager=False,
+                     help='Output format when --raw is set: "json" or "yaml" (default "json")')(f)
+    return click.option("--raw", is_flag=True, callback=_raw_flags,
+                        help="Disable pretty printing; serialize data structures to an encoding "
+                             "such as json or yaml (pachd's protobuf messages, one per item)")(f)
 
 
 def reader_gone() -> bool:

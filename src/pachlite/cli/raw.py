@@ -26,9 +26,28 @@ _DATUM_STATES = {"success": "SUCCESS", "skipped": "SKIPPED", "failed": "FAILED",
 
 
 def emit(messages: dict | Iterable[dict]) -> None:
-    """Print one message, or each of several, as pachctl's --raw does."""
-    for m in [messages] if isinstance(messages, dict) else messages:
-        click.echo(json.dumps(m, indent=2, ensure_ascii=False))
+    """Print one message, or each of several, as pachctl's --raw does: JSON objects one after
+    another, or with -o yaml, YAML documents (keys sorted, as Go's yaml.v3 writes a map)."""
+    ctx = click.get_current_context(silent=True)
+    yaml_out = ctx is not None and (ctx.meta.get("raw.output") or "").lower() == "yaml"
+    for i, m in enumerate([messages] if isinstance(messages, dict) else messages):
+        if not yaml_out:
+            click.echo(json.dumps(m, indent=2, ensure_ascii=False))
+            continue
+        import yaml
+        click.echo(("---\n" if i else "") + yaml.dump(m, Dumper=_yaml_dumper(), sort_keys=True,
+                                                      allow_unicode=True), nl=False)
+
+
+def _yaml_dumper():
+    import yaml
+
+    class Indented(yaml.SafeDumper):
+        """Lists indented under their key, as yaml.v3 with pachctl's indent of 2 writes them."""
+
+        def increase_indent(self, flow: bool = False, indentless: bool = False):
+            return super().increase_indent(flow, False)
+    return Indented
 
 
 def _clean(d: dict) -> dict:
