@@ -47,6 +47,9 @@ def test_a_short_commit_id_works_in_every_address(cli):
     # a commit is immutable, named in full or not
     p = cli("put", "file", f"data@{short}:/b", "-f", "a", ok=False)
     assert "finished commits are immutable" in p.stderr
+    p = cli("get", "file", "data@0000ffff:/a", ok=False)
+    assert p.stderr == ("pachlite: error: no branch or commit 0000ffff in repo data; list them "
+                        "with 'pachlite list branch data' and 'pachlite list commit data'\n")
     # a branch of that name wins over the commit
     cli("create", "branch", f"data@{short}", "--head", "master")
     assert cli.out("get", "file", f"data@{short}:/a") == "two"

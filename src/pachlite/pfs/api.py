@@ -28,6 +28,11 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def _looks_short(ref: str) -> bool:
+    """Whether a branch name could be a short commit id: 4 hex digits or more, as git asks."""
+    return len(ref) >= 4 and all(ch in "0123456789abcdef" for ch in ref)
+
+
 def _tree_key(path: str) -> str:
     # '/' sorts before every other character, so a path's descendants follow it directly.
     return path.replace("/", "\x00")
@@ -176,6 +181,10 @@ class PFS:
             b = branches.get(self.store, a.repo, branch)
             if b is None:
                 short = self.short_commit(a.repo, branch)
+                if short is None and _looks_short(branch):
+                    raise NotFound(f"no branch or commit {branch} in repo {a.repo}",
+                                   f"list them with 'pachlite list branch {a.repo}' and "
+                                   f"'pachlite list commit {a.repo}'")
                 if short is None:
                     raise NotFound(f"branch {branch} not found in repo {a.repo}",
                                    f"list branches with 'pachlite list branch {a.repo}'")
@@ -192,10 +201,10 @@ class PFS:
         return self._commit(row)
 
     def short_commit(self, repo: str, ref: str) -> str | None:
-        """The commit of repo whose id starts with ref (at least 4 hex digits, as git asks),
-        when ref names no branch; None if none does. An ambiguous prefix is an error naming
+        """The commit of repo whose id starts with ref (a short id), when ref names no branch;
+        None if none does. An ambiguous prefix is an error naming
         the candidates."""
-        if len(ref) < 4 or not all(ch in "0123456789abcdef" for ch in ref):
+        if not _looks_short(ref):
             return None
         found = commits.with_prefix(self.store, repo, ref)
         if len(found) > 1:
