@@ -12,15 +12,14 @@ from pachlite.cli.groups import cli, inspect, list_, stop
 from pachlite.cli.output import open_pfs, parse_job, raw_option, reader_gone
 from pachlite.errors import InvalidInput
 
-_STATES = ("created", "running", "success", "failure", "unrunnable", "killed")
-
-
 def _state(text: str) -> str:
     """pachd's JobStateFromName: JOB_SUCCESS, SUCCESS or success."""
+    from pachlite.pps.states import JobState
+    names = [s.value for s in JobState]
     s = text.lower().removeprefix("job_")
-    if s not in _STATES:
+    if s not in names:
         raise InvalidInput(f"unknown job state {text!r}",
-                           f"use one of {', '.join(_STATES)} (or JOB_SUCCESS, ...)")
+                           f"use one of {', '.join(names)} (or JOB_SUCCESS, ...)")
     return s
 
 

@@ -19,10 +19,11 @@ import click
 
 PROJECT = "default"  # pachlite has one project; pachd names its first one "default"
 
-_JOB_STATES = {"created": "JOB_CREATED", "running": "JOB_RUNNING", "success": "JOB_SUCCESS",
-               "failure": "JOB_FAILURE", "unrunnable": "JOB_UNRUNNABLE", "killed": "JOB_KILLED"}
-_DATUM_STATES = {"success": "SUCCESS", "skipped": "SKIPPED", "failed": "FAILED",
-                 "recovered": "RECOVERED"}
+
+
+def job_state(state: str) -> str:
+    """pachd's name of a job state: success is JOB_SUCCESS (pps/states.py keeps the short one)."""
+    return f"JOB_{state.upper()}"
 
 
 def emit(messages: dict | Iterable[dict]) -> None:
@@ -179,7 +180,7 @@ def job_info(j, version: int = 0, details: dict | None = None) -> dict:
         "data_total": str(j.total), "data_failed": str(j.failed),
         "data_recovered": str(j.recovered),
         "stats": _stats(j.bytes_in, j.bytes_out),
-        "state": _JOB_STATES[str(j.state)],
+        "state": job_state(j.state),
         "reason": j.reason,
         "created": timestamp(j.created), "started": timestamp(j.started),
         "finished": timestamp(j.finished),
@@ -195,7 +196,7 @@ def datum_info(d, pipeline: str) -> dict:
         data.append({"file": {"commit": commit(r, cid), "path": path}})
     return _clean({
         "datum": {"job": job(pipeline, d.job_id), "id": d.id},
-        "state": _DATUM_STATES[str(d.state)],
+        "state": str(d.state).upper(),  # pachd's DatumState names: SUCCESS, SKIPPED, ...
         "stats": _stats(0, sum(size for _, _, size in d.outputs), d.duration),
         "data": data,
     })
@@ -255,7 +256,7 @@ def pipeline_info(p, stopped: bool = False) -> dict:
         "version": str(p.version),
         "stopped": stopped,
         "state": "PIPELINE_PAUSED" if stopped else "PIPELINE_RUNNING",
-        "last_job_state": _JOB_STATES[str(last.state)] if last else None,
+        "last_job_state": job_state(last.state) if last else None,
         "parallelism": str((spec.get("parallelism_spec") or {}).get("constant") or 1),
         "type": kind,
         "details": _clean(details),
