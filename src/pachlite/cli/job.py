@@ -12,6 +12,7 @@ from pachlite.cli.groups import cli, inspect, list_, stop
 from pachlite.cli.output import open_pfs, parse_job, raw_option, reader_gone
 from pachlite.errors import InvalidInput
 
+
 def _state(text: str) -> str:
     """pachd's JobStateFromName: JOB_SUCCESS, SUCCESS or success."""
     from pachlite.pps.states import JobState
