@@ -13,6 +13,8 @@ import time
 
 import click
 import pytest
+from google.protobuf.json_format import Parse
+from python_pachyderm.proto.v2.pps.pps_pb2 import LogMessage
 
 from helpers import PACHLITE, messages
 
@@ -346,6 +348,10 @@ def test_logs_tail_since_and_follow(cli):
     assert cli.out("logs", "-p", "copy", "--since", "1h30m").splitlines() == lines
     # -f on a finished job prints its logs and ends; on a running one, follows it to its end
     assert cli.out("logs", "-j", f"copy@{job}", "-f").splitlines() == lines
+    raw = [json.loads(line) for line in cli.out("logs", "-p", "copy", "--raw").splitlines()]
+    for msg in raw:  # pachd's LogMessage, one JSON object a line
+        Parse(json.dumps(msg), LogMessage(), ignore_unknown_fields=False)
+    assert sorted((m["jobId"], m["message"]) for m in raw) == [(job, "hello a"), (job, "hello b")]
     p = cli("logs", "-p", "copy", "--since", "yesterday", ok=False)
     assert "invalid --since 'yesterday'" in p.stderr
     p = cli("logs", ok=False)

@@ -130,17 +130,25 @@ def _since(text: str) -> float:
               "jobs too, until Ctrl-C).")
 @click.option("-t", "--tail", type=int, default=0, help="Lines of recent logs to display.")
 @click.option("--since", default="24h", show_default=True,
-              help="Return log messages more recent than \"since\" (a duration; 0 for all).")
-def logs(pipeline: str | None, job_id: str | None, datum_id: str | None, follow: bool,
-         tail: int, since: str) -> None:
+              help="Return log messages more recent than \"since\" (a duration; as in pachctl, "
+                   "only when given: without it, all of them).")
+@click.option("--raw", is_flag=True, help="Return log messages verbatim: one LogMessage JSON "
+              "object per line, as pachd sends them.")
+@click.pass_context
+def logs(ctx: click.Context, pipeline: str | None, job_id: str | None, datum_id: str | None,
+         follow: bool, tail: int, since: str, raw: bool) -> None:
     """Return logs from a job: the user code's stdout and stderr, per datum (the pipeline's
     latest job by default)."""
+    import json
+
     from pachlite.pps import api
     if job_id and "@" in job_id:
         pipeline, job_id = parse_job(job_id)
     if not pipeline:
         raise InvalidInput("logs needs a pipeline", "pass -p PIPELINE or --job PIPELINE@JOB")
-    age = _since(since)
+    # pachctl applies --since only when it is given (its default is shown, not used).
+    given = ctx.get_parameter_source("since") is not click.core.ParameterSource.DEFAULT
+    age = _since(since) if given else 0.0
     pfs = open_pfs()
     shown: set[tuple[str, str]] = set()
     first = True
@@ -153,7 +161,12 @@ def logs(pipeline: str | None, job_id: str | None, datum_id: str | None, follow:
                 if (job.id, did) in shown or (age and finished.get(did, time.time()) < time.time() - age):
                     continue
                 shown.add((job.id, did))
-                lines += [f"[{did[:12]}] {line}" for line in text.splitlines()]
+                if raw:  # pachd's LogMessage, as jsonpb writes it (JSON names, one line)
+                    lines += [json.dumps({"projectName": rawjson.PROJECT, "pipelineName": pipeline,
+                                          "jobId": job.id, "datumId": did, "user": True,
+                                          "message": line}) for line in text.splitlines()]
+                else:
+                    lines += [f"[{did[:12]}] {line}" for line in text.splitlines()]
             if tail and first:  # --tail picks the recent lines; -f then adds new ones
                 lines = lines[-tail:]
             first = False
