@@ -103,7 +103,7 @@ def list_pipeline(raw: bool) -> None:
     from pachlite.pps.api import list_pipeline as lp
     ps = lp(open_pfs())
     if raw:
-        return rawjson.emit(rawjson.pipeline_info(p, p.stopped) for p in ps)
+        return rawjson.emit(map(rawjson.pipeline_info, ps))
     click.echo(pretty.table(["NAME", "VERSION", "INPUT", "CREATED", "STATE / LAST JOB"],
                             [(p.name, p.version, ", ".join(f"{r}:{g}" for r, g in _globs(p.spec)),
                               pretty.ago(p.created),
@@ -125,7 +125,7 @@ def inspect_pipeline(name: str, raw: bool) -> None:
     from pachlite.pps.spec import emit
     p = ip(open_pfs(), name)
     if raw:
-        return rawjson.emit(rawjson.pipeline_info(p, p.stopped))
+        return rawjson.emit(rawjson.pipeline_info(p))
     click.echo(f"Name: {p.name}\nVersion: {p.version}\nSalt: {p.salt}\n"
                f"Created: {pretty.ago(p.created)}\nState: {'paused' if p.stopped else 'running'}\n"
                f"Input repos: {', '.join(p.inputs)}\n"

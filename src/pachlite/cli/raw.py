@@ -20,7 +20,6 @@ import click
 PROJECT = "default"  # pachlite has one project; pachd names its first one "default"
 
 
-
 def job_state(state: str) -> str:
     """pachd's name of a job state: success is JOB_SUCCESS (pps/states.py keeps the short one)."""
     return f"JOB_{state.upper()}"
@@ -151,14 +150,14 @@ def direct_provenance(pfs, c) -> tuple:
     return tuple(p for p in c.provenance if p[0] in inputs)
 
 
-def file_info(f, repo_name: str, committed: float | None = None) -> dict:
-    h = f.hash or ""
+def file_info(f, repo_name: str) -> dict:
+    h = f.hash or ""  # a hex digest; pachd's FileInfo.hash is bytes, which JSON writes base64
     return _clean({
         "file": {"commit": commit(repo_name, f.commit), "path": f.path},
         "file_type": "DIR" if f.type == "dir" else "FILE",
-        "committed": timestamp(committed),
         "size_bytes": str(f.size),
-        "hash": base64.b64encode(bytes.fromhex(h)).decode() if re.fullmatch(r"(?:[0-9a-f]{2})+", h) else None,
+        "hash": base64.b64encode(bytes.fromhex(h)).decode() if re.fullmatch(r"(?:[0-9a-f]{2})+", h)
+        else None,
     })
 
 
@@ -171,7 +170,8 @@ def _stats(bytes_in: int, bytes_out: int, process: float | None = None) -> dict:
                    "upload_bytes": str(bytes_out)})
 
 
-def job_info(j, version: int = 0, details: dict | None = None) -> dict:
+def job_info(j, version: int) -> dict:
+    """A job, run by version `version` of its pipeline."""
     return _clean({
         "job": job(j.pipeline, j.id),
         "pipeline_version": str(version),
@@ -184,7 +184,6 @@ def job_info(j, version: int = 0, details: dict | None = None) -> dict:
         "reason": j.reason,
         "created": timestamp(j.created), "started": timestamp(j.started),
         "finished": timestamp(j.finished),
-        "details": _clean(details or {}),
     })
 
 
@@ -243,7 +242,7 @@ def _proto_names(v, keep: bool = False):
     return v
 
 
-def pipeline_info(p, stopped: bool = False) -> dict:
+def pipeline_info(p) -> dict:
     """A pipeline: its spec's fields become PipelineInfo.details, as pachd stores them."""
     spec = _proto_names(p.spec)
     details = {k: v for k, v in spec.items() if k in _DETAILS}
@@ -254,8 +253,8 @@ def pipeline_info(p, stopped: bool = False) -> dict:
     return _clean({
         "pipeline": {"project": project(), "name": p.name},
         "version": str(p.version),
-        "stopped": stopped,
-        "state": "PIPELINE_PAUSED" if stopped else "PIPELINE_RUNNING",
+        "stopped": p.stopped,
+        "state": "PIPELINE_PAUSED" if p.stopped else "PIPELINE_RUNNING",
         "last_job_state": job_state(last.state) if last else None,
         "parallelism": str((spec.get("parallelism_spec") or {}).get("constant") or 1),
         "type": kind,

@@ -106,7 +106,8 @@ def test_job_datum_and_pipeline(pfs, ran):
     assert dict(p.details.transform.env) == {"MY_VAR": "1"}  # a map's keys are kept as written
     assert (p.details.input.pfs.repo, p.details.input.pfs.glob) == ("data", "/*")
     assert (p.details.description, p.details.datum_tries, p.details.output_branch) == ("copies", 2, "master")
-    stopped = parsed(raw.pipeline_info(api.inspect_pipeline(pfs, "copy"), stopped=True), pps_pb2.PipelineInfo)
+    pl.stop_pipeline(pfs, "copy")
+    stopped = parsed(raw.pipeline_info(api.inspect_pipeline(pfs, "copy")), pps_pb2.PipelineInfo)
     assert stopped.stopped and stopped.state == pps_pb2.PipelineState.PIPELINE_PAUSED
 
     proj = parsed(raw.project_info(), pfs_pb2.ProjectInfo)
