@@ -161,12 +161,16 @@ def main() -> None:
             seconds, mb = pachlite_peak(env, "run", "predict", "--workers", "2")
             incremental.append(seconds)
             peaks.append(mb)
-            jobs = json.loads(subprocess.run([str(BIN / "pachlite"), "list", "job", "--raw"], env=env,
-                                             check=True, capture_output=True, text=True).stdout)
-            assert [(j["pipeline"], j["state"]) for j in jobs] == [
-                ("predict", "success"), ("predict-batched", "success"), ("predict", "success")], jobs
-            assert (jobs[0]["processed"], jobs[0]["skipped"]) == (1, args.datums), jobs[0]
-            assert jobs[1]["processed"] == jobs[2]["processed"] == args.datums, jobs[1:]
+            raw = subprocess.run([str(BIN / "pachlite"), "list", "job", "--raw"], env=env,
+                                 check=True, capture_output=True, text=True).stdout
+            # pachctl's JSON: one JobInfo object after another (int64 counts as strings)
+            jobs = json.loads(f"[{raw.replace(chr(10) + '}' + chr(10) + '{', chr(10) + '},{')}]")
+            assert [(j["job"]["pipeline"]["name"], j["state"]) for j in jobs] == [
+                ("predict", "JOB_SUCCESS"), ("predict-batched", "JOB_SUCCESS"),
+                ("predict", "JOB_SUCCESS")], jobs
+            assert (jobs[0]["data_processed"], jobs[0].get("data_skipped")) == \
+                ("1", str(args.datums)), jobs[0]
+            assert jobs[1]["data_processed"] == jobs[2]["data_processed"] == str(args.datums), jobs[1:]
     m = statistics.median
     print(f"datums: {args.datums}, workers: 2, repeats: {args.repeat} (medians)")
     print(f"plain Python loop: {m(plain):.2f} s")

@@ -123,6 +123,19 @@ def pachlite(*args: str) -> str:
     return p.stdout
 
 
+def commit_ids(branch: str) -> list[str]:
+    """The branch's commit ids, newest first: `list commit --raw` prints pachctl's JSON, one
+    CommitInfo object after another."""
+    text, decoder, ids, i = pachlite("list", "commit", branch, "--raw"), json.JSONDecoder(), [], 0
+    while True:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i == len(text):
+            return ids
+        info, i = decoder.raw_decode(text, i)
+        ids.append(info["commit"]["id"])
+
+
 def fetch(address: str, dest: Path) -> str:
     pachlite("get", "file", address, "-o", str(dest))
     return str(dest)
@@ -144,10 +157,10 @@ def main() -> None:
             holdout = read_csv(fetch(args.holdout, Path(tmp, "holdout.csv"))) if args.holdout else training
             model = read_model(fetch(f"{args.model_repo}@master:/model.json", Path(tmp, "model.json")))
             history = []
-            for commit in reversed(json.loads(pachlite("list", "commit", f"{args.model_repo}@master", "--raw"))):
-                rmse = json.loads(pachlite("get", "file", f"{args.model_repo}@{commit['id']}:/model.json")).get("rmse")
+            for commit in reversed(commit_ids(f"{args.model_repo}@master")):
+                rmse = json.loads(pachlite("get", "file", f"{args.model_repo}@{commit}:/model.json")).get("rmse")
                 if rmse is not None:
-                    history.append((commit["id"], rmse))
+                    history.append((commit, rmse))
         profile(training, args.training, out / "profile.png")
         fitted(training, model, out / "fit.png")
         residuals(holdout, model, out / "residuals.png")

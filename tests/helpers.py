@@ -1,15 +1,17 @@
 """What the test modules share besides fixtures (those are in conftest.py): project paths, the
 one `put`, reading a commit back, the `pachlite` command in a subprocess or in this process.
 
-Tests check the store through public API only: the PFS methods, `pachlite.pps.pipeline`, and the
-CLI's `--raw` JSON where the library has no call for it yet (jobs, datums, logs). The few
-helpers at the end that reach below that API are marked TODO(api).
+Tests check the store through public API only: the PFS methods, `pachlite.pps.pipeline` and
+`pachlite.pps.api` (jobs and datums as plain dicts), and the CLI (`--raw` is pachctl's protobuf
+JSON: `messages` reads it). The few helpers at the end that reach below that API are marked
+TODO(api).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import functools
 import io
 import json
@@ -96,26 +98,54 @@ def pachlite(pfs: PFS, *args: str) -> str:
     return r.stdout
 
 
+def messages(text: str) -> list[dict]:
+    """The messages of a `--raw` output: pachctl prints one JSON object per item, one after
+    another."""
+    decoder, out, i = json.JSONDecoder(), [], 0
+    while i < len(text):
+        if text[i].isspace():
+            i += 1
+            continue
+        obj, i = decoder.raw_decode(text, i)
+        out.append(obj)
+    return out
+
+
 def raw(pfs: PFS, *args: str):
-    """A command's `--raw` JSON."""
-    return json.loads(pachlite(pfs, *args, "--raw"))
+    """A command's `--raw` messages: a list for list verbs, the one message otherwise."""
+    return _one_or_list(args, pachlite(pfs, *args, "--raw"))
+
+
+def _one_or_list(args, text: str):
+    found = messages(text)
+    if args[0] in ("list", "glob", "subscribe"):
+        return found
+    [one] = found
+    return one
+
+
+def _plain(obj):
+    """A library record as the JSON-like dict the tests compare (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(obj)))
 
 
 def jobs(pfs: PFS, pipeline: str | None = None) -> list[dict]:
-    """Every job (of a pipeline), newest first, as `list job --raw`."""
-    return raw(pfs, "list", "job", *(["-p", pipeline] if pipeline else []))
+    """Every job (of a pipeline), newest first: pachlite.pps.api's JobInfo as dicts."""
+    from pachlite.pps import api
+    return [_plain(j) for j in api.list_job(pfs, pipeline)]
 
 
 def inspect_job(pfs: PFS, pipeline: str, job_id: str) -> dict:
-    return raw(pfs, "inspect", "job", f"{pipeline}@{job_id}")
+    from pachlite.pps import api
+    return _plain(api.inspect_job(pfs, pipeline, job_id))
 
 
 def datums(pfs: PFS, job) -> list[dict]:
-    """A job's (JobInfo, or a job's JSON) datums in the order it made them, as `list datum
-    --raw`: id, state, reason, hash, inputs (repo@commit:/path), outputs, started, duration,
-    source_job."""
+    """A job's (JobInfo, or a job's dict) datums in the order it made them, as dicts: id,
+    state, reason, hash, inputs (repo@commit:/path), outputs, started, duration, source_job."""
+    from pachlite.pps import api
     pipeline, job_id = (job["pipeline"], job["id"]) if isinstance(job, dict) else (job.pipeline, job.id)
-    return raw(pfs, "list", "datum", f"{pipeline}@{job_id}")
+    return [_plain(d) for d in api.list_datum(pfs, api.inspect_job(pfs, pipeline, job_id))]
 
 
 def datum_paths(datum: dict) -> list[str]:
@@ -159,7 +189,17 @@ class Cli:
         return self(*args, **kw).stdout
 
     def raw(self, *args: str):
-        return json.loads(self.out(*args, "--raw"))
+        """A command's `--raw` messages: a list for list verbs, the one message otherwise."""
+        return _one_or_list(args, self.out(*args, "--raw"))
+
+    def jobs(self) -> list[dict]:
+        """Every job, newest first (as `jobs`)."""
+        with self.lib() as pfs:
+            return jobs(pfs)
+
+    def datums(self, job: dict) -> list[dict]:
+        with self.lib() as pfs:
+            return datums(pfs, job)
 
     def popen(self, *args: str, **kw) -> subprocess.Popen:
         return subprocess.Popen([str(PACHLITE), *args], env=self.env, cwd=self.root,
@@ -225,10 +265,21 @@ class Workflow:
         return p
 
     def raw(self, *args: str):
-        return json.loads(self.pachlite(*args, "--raw").stdout)
+        return _one_or_list(args, self.pachlite(*args, "--raw").stdout)
 
     def jobs(self) -> list[dict]:
-        return self.raw("list", "job")
+        """Every job, newest first (as `jobs`), from the workflow's store."""
+        with self.lib() as pfs:
+            return jobs(pfs)
+
+    @contextlib.contextmanager
+    def lib(self):
+        """The library on the workflow's store."""
+        pfs = PFS(Store(self.root / ".pachlite"))
+        try:
+            yield pfs
+        finally:
+            pfs.store.close()
 
     def rulegraph(self) -> set[tuple[str, str]]:
         """The (rule, rule) edges of `snakemake --rulegraph`, by rule name."""
@@ -246,7 +297,7 @@ class Workflow:
         return self.pachlite("get", "file", address).stdout
 
     def head(self, repo: str) -> str:
-        return self.raw("inspect", "commit", f"{repo}@master")["id"]
+        return self.raw("inspect", "commit", f"{repo}@master")["commit"]["id"]
 
 
 # ---- below the public API: TODO(api) ----------------------------------------------------------

@@ -66,29 +66,31 @@ def test_repo_commit_and_file_verbs_print_pachctl_tables(cli, tmp_path):
         ["/notes.txt", "file", "11B"]]
     assert cli.out("list", "file", "data@master:/dir").split()[3:] == [
         "/dir/b.json", "file", "2B", "/dir/sub/", "dir", "5B"]
-    assert [f["path"] for f in cli.raw("glob", "file", "data@master:/**.t?t")] == [
+    assert [f["file"]["path"] for f in cli.raw("glob", "file", "data@master:/**.t?t")] == [
         "/dir/sub/c.txt", "/notes.txt"]
 
     commits = cli.raw("list", "commit", "data")
-    assert [c["description"] for c in commits] == ["", "", "first"]
-    assert [c["origin"] for c in commits] == ["USER"] * 3
-    assert commits[0]["parent"] == commits[1]["id"] and commits[2]["parent"] is None
+    assert [c.get("description") for c in commits] == [None, None, "first"]
+    assert [c["origin"]["kind"] for c in commits] == ["USER"] * 3
+    ids = [c["commit"]["id"] for c in commits]
+    assert commits[0]["parent_commit"]["id"] == ids[1] and "parent_commit" not in commits[2]
     table = cli.out("list", "commit", "data@master", "-n", "2").splitlines()
-    assert table[0].split() == ["PROJECT", "REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE",
-                                "ORIGIN", "DESCRIPTION"]
-    assert len(table) == 3 and commits[0]["id"] in table[1]
+    assert table[0].split() == ["PROJECT", "REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE", "ORIGIN",
+                                "DESCRIPTION"]
+    assert len(table) == 3 and ids[0] in table[1]
 
     inspect = cli.out("inspect", "commit", "data@master^")
-    assert f"Commit: data@{commits[1]['id']}" in inspect
-    assert f"Parent: {commits[2]['id']}" in inspect
+    assert f"Commit: data@{ids[1]}" in inspect
+    assert f"Parent: {ids[2]}" in inspect
     assert "Size: 15B" in inspect and "Provenance: <none>" in inspect
 
     assert cli.out("get", "file", "data@master:/dir/sub/c.txt") == "hello"
     cli("get", "file", "data@master~2:/a.csv", "-o", "copy.csv")
     assert (tmp_path / "copy.csv").read_text() == "x,y\n1,2\n"
 
-    diff = cli.out("diff", "file", "data@master").splitlines()
-    assert [line.split() for line in diff] == [["OP", "NAME", "SIZE"], ["+", "/notes.txt", "11B"]]
+    diff = cli.out("diff", "file", "data@master", "--name-only").splitlines()
+    assert [line.split() for line in diff] == [["OP", "NAME", "TYPE", "SIZE"],
+                                               ["+", "/notes.txt", "file", "11B"]]
     assert cli.out("fsck").strip() == "no problems found"
 
 
@@ -104,10 +106,10 @@ def test_append_overwrite_delete_and_rollback(cli, tmp_path):
     cli("delete", "file", "logs@master:/log")
     assert cli.out("list", "file", "logs@master").splitlines() == ["NAME TYPE SIZE"]
     # Roll master back two commits; the newer ones stay reachable by id.
-    newest = cli.raw("list", "commit", "logs")[0]["id"]
+    newest = cli.raw("list", "commit", "logs")[0]["commit"]["id"]
     cli("create", "branch", "logs@master", "--head", "master~2")
     assert cli.out("get", "file", "logs@master:/log") == "one\ntwo\n"
-    assert cli.raw("list", "branch", "logs")[0]["head"] != newest
+    assert cli.raw("list", "branch", "logs")[0]["head"]["id"] != newest
     assert cli.out("list", "file", f"logs@{newest}").splitlines() == ["NAME TYPE SIZE"]
 
 
@@ -117,10 +119,10 @@ def test_start_and_finish_commit(cli, tmp_path):
     cid = cli.out("start", "commit", "r@master", "-m", "batch").strip()
     cli("put", "file", "r@master:/a", "-f", "f")
     cli("put", "file", "r@master:/b", "-f", "f")
-    assert cli.raw("inspect", "commit", f"r@{cid}")["finished"] is None
+    assert "finished" not in cli.raw("inspect", "commit", f"r@{cid}")
     cli("finish", "commit", "r@master")
     c = cli.raw("inspect", "commit", "r@master")
-    assert (c["id"], c["size"], c["description"]) == (cid, 2, "batch")
+    assert (c["commit"]["id"], c["details"]["size_bytes"], c["description"]) == (cid, "2", "batch")
     assert c["finished"] >= c["started"]
     assert len(cli.raw("list", "commit", "r")) == 1
 
@@ -249,8 +251,9 @@ def test_two_writers_at_once_are_serialised(cli, tree):
     commits = cli.raw("list", "commit", "r@master")
     assert len(commits) == len(landed) >= 1
     if len(commits) == 2:
-        assert commits[0]["parent"] == commits[1]["id"]  # in sequence, not side by side
-    files = files_of(cli, commits[0]["id"])
+        # in sequence, not side by side
+        assert commits[0]["parent_commit"]["id"] == commits[1]["commit"]["id"]
+    files = files_of(cli, commits[0]["commit"]["id"])
     assert files == {f"/{n}{p}": h for n in landed for p, h in hashes.items()}
     cli("fsck")
 
@@ -322,6 +325,6 @@ def test_a_transform_writing_a_non_utf8_name_fails_its_datum_with_the_reason(cli
     r = cli("create", "pipeline", "-f", cli.spec(touch), ok=False)  # one line on stderr, exit 1
 
     assert "/pfs/out/caf\\xe9.txt is not a valid UTF-8 file name" in r.stderr, r.stderr
-    [job] = cli.raw("list", "job")
+    [job] = cli.jobs()
     assert job["state"] == "failure"
     assert cli.raw("list", "commit", "p") == []  # no output commit: the job failed

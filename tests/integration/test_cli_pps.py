@@ -29,7 +29,7 @@ def cli(cli):
 def test_quick_demo_round_trip(cli):
     cli("put", "file", "data@master:/", "-f", cli.file("f1", "one"), "-f", cli.file("f2", "two"))
     created = cli("create", "pipeline", "-f", cli.spec(COPY)).stdout
-    [first] = cli.raw("list", "job")
+    [first] = cli.jobs()
     assert created == f"copy: job {first['id']} success: 2 + 0 / 2\n"
 
     cli("put", "file", "data@master:/f3", "-f", cli.file("f3", "three"))
@@ -38,13 +38,13 @@ def test_quick_demo_round_trip(cli):
     assert sorted(line.split()[0] for line in dry[1:]) == ["run", "skip", "skip"]
     assert any(line.startswith("  run ") and ":/f3" in line and line.endswith("(new datum)")
                for line in dry)
-    assert len(cli.raw("list", "job")) == 1  # the dry run made no job
+    assert len(cli.jobs()) == 1  # the dry run made no job
 
     cli("run")
     table = cli("list", "job").stdout.splitlines()
-    assert table[0].split() == ["PROJECT", "PIPELINE", "ID", "STARTED", "DURATION", "PROGRESS", "DL",
-                                "UL", "STATE"]
-    second, _ = cli.raw("list", "job")  # newest first
+    assert table[0].split() == ["PROJECT", "PIPELINE", "ID", "STARTED", "DURATION", "PROGRESS", "DL", "UL",
+                                "STATE"]
+    second, _ = cli.jobs()  # newest first
     assert "1 + 2 / 3" in table[1] and table[1].startswith(f"default copy     {second['id']} ")
     assert table[1].endswith(" 5B 5B success") and table[2].endswith(" 6B 6B success")
 
@@ -74,8 +74,9 @@ def test_quick_demo_round_trip(cli):
 def test_preview_datums_of_a_spec_without_running_it(cli):
     cli("put", "file", "data@master:/", "-f", cli.file("a", "1"), "-f", cli.file("b", "2"))
     rows = cli.raw("list", "datum", "-f", cli.spec(COPY))
-    commit = cli.raw("inspect", "commit", "data@master")["id"]
-    assert [r["files"] for r in rows] == [[f"data@{commit}:/a"], [f"data@{commit}:/b"]]
+    commit = cli.raw("inspect", "commit", "data@master")["commit"]["id"]
+    assert [[(f["file"]["commit"]["id"], f["file"]["path"]) for f in r["data"]] for r in rows] == [
+        [(commit, "/a")], [(commit, "/b")]]
     assert cli("list", "pipeline").stdout.splitlines()[1:] == []  # nothing was created
 
 
@@ -91,8 +92,8 @@ def test_failed_job_is_one_line_and_exit_1(cli, cmd, reason, log):
     cli("put", "file", "data@master:/a", "-f", cli.file("a", "1"))
     bad = {**COPY, "transform": {"cmd": cmd}, "datumTries": 1}
     p = cli("create", "pipeline", "-f", cli.spec(bad), ok=False)
-    [job] = cli.raw("list", "job")
-    [datum] = cli.raw("list", "datum", f"copy@{job['id']}")
+    [job] = cli.jobs()
+    [datum] = cli.datums(job)
     assert p.stderr == (f"pachlite: error: pipeline copy job {job['id']} failure: datum "
                         f"{datum['id']} failed: {reason}; "
                         f"see 'pachlite logs --pipeline copy --job {job['id']}'\n")
@@ -129,7 +130,7 @@ def test_a_broken_glob_is_one_line(cli):
     spec = {**COPY, "input": {"pfs": {"repo": "data", "glob": "/[a"}}}
     p = cli("create", "pipeline", "-f", cli.spec(spec), ok=False)
     assert "/[a" in p.stderr
-    [job] = cli.raw("list", "job")
+    [job] = cli.jobs()
     assert job["state"] == "failure" and job["reason"] in p.stderr
 
 
@@ -149,14 +150,14 @@ def test_container_mode_without_the_docker_sdk_is_one_line(cli):
     spec = cli.spec({**COPY, "transform": {**COPY["transform"], "image": "alpine"}})
     p = pachlite_without_docker("create", "pipeline", "-f", spec, "--container")
     assert (p.returncode, p.stdout, p.stderr) == (1, "", error)
-    assert cli.raw("list", "pipeline") == [] and cli.raw("list", "job") == []
+    assert cli.raw("list", "pipeline") == [] and cli.jobs() == []
 
     cli("create", "pipeline", "-f", spec)
     cli("put", "file", "data@master:/b", "-f", cli.file("b", "2"))
     for args in (["run", "--container"], ["update", "pipeline", "-f", spec, "--container"]):
         p = pachlite_without_docker(*args)
         assert (p.returncode, p.stdout, p.stderr) == (1, "", error)
-    assert len(cli.raw("list", "job")) == 1
+    assert len(cli.jobs()) == 1
     # A dry run runs nothing, so it needs no Docker.
     p = pachlite_without_docker("run", "--container", "--dry-run")
     assert p.returncode == 0 and p.stdout.startswith("copy: would run 1, skip 1"), p.stderr
@@ -173,7 +174,7 @@ def test_a_top_level_command_imports_only_its_own_verbs(name):
     found, home, *modules = subprocess.run([sys.executable, "-c", code, name], capture_output=True,
                                            text=True, check=True).stdout.split()
     assert found == "True"
-    nouns = {m for m in modules if m.rsplit(".", 1)[1] not in ("groups", "output", "pretty")}
+    nouns = {m for m in modules if m.rsplit(".", 1)[1] not in ("groups", "output", "pretty", "raw")}
     assert nouns == {f"pachlite.cli.{home}"}
 
 
@@ -190,11 +191,11 @@ def test_interrupt_kills_the_running_datums_and_marks_the_job_killed(cli, tmp_pa
     os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
     _, err = p.communicate(timeout=20)
     assert p.returncode == 1 and time.monotonic() - started < 10, err
-    [job] = cli.raw("list", "job")
+    [job] = cli.jobs()
     assert job["state"] == "killed"
     for pid in pids.read_text().split():  # no user process outlives the job
         status = Path(f"/proc/{pid}/status")
         assert not status.exists() or "zombie" in status.read_text()
     cli("put", "file", "data@master:/a", "-f", cli.file("a", "1"))
     cli("update", "pipeline", "-f", cli.spec(COPY))  # the next run starts afresh
-    assert cli.raw("list", "job")[0]["state"] == "success"
+    assert cli.jobs()[0]["state"] == "success"

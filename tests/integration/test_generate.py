@@ -117,8 +117,8 @@ def test_generated_specs_run_by_create_pipeline_equal_the_snakemake_run(wf, tmp_
     for spec in specs.dag_order([json.loads(p.read_text()) for p in SPECS]):
         other.pachlite("create", "pipeline", "-f", str(ROOT / f"pachyderm/{spec['pipeline']['name']}.json"))
     for p in SPECS:
-        ours = [(f["path"], f["hash"]) for f in wf.raw("list", "file", f"{p.stem}@master")]
-        theirs = [(f["path"], f["hash"]) for f in other.raw("list", "file", f"{p.stem}@master")]
+        ours = [(f["file"]["path"], f["hash"]) for f in wf.raw("list", "file", f"{p.stem}@master")]
+        theirs = [(f["file"]["path"], f["hash"]) for f in other.raw("list", "file", f"{p.stem}@master")]
         assert ours == theirs, p.stem
 
 

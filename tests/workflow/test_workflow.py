@@ -15,6 +15,9 @@ import numpy as np
 import pytest
 
 from helpers import Workflow
+from pachlite.pfs.address import parse
+
+WORKFLOW = Workflow.FILES
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +83,7 @@ def test_deleted_attribute_file_loses_its_prediction(wf):
     wf.snakemake()
     (wf.root / "data/attributes/2.json").unlink()
     wf.snakemake()
-    names = [f["path"] for f in wf.raw("list", "file", "infer@master")]
+    names = [f["file"]["path"] for f in wf.raw("list", "file", "infer@master")]
     assert names == ["/1.json", "/3.json"]
     assert_fsck_clean(wf)
 
@@ -97,7 +100,8 @@ def test_new_training_data_retrains_requalifies_and_repredicts_with_provenance(w
     assert (infer["processed"], infer["skipped"]) == (3, 0)
     training = wf.head("training")
     for repo in ("model", "qcontrol", "infer"):
-        prov = [c for _, _, c in wf.raw("inspect", "commit", f"{repo}@master")["provenance"]]
+        with wf.lib() as pfs:
+            prov = [c for _, _, c in pfs.resolve(parse(f"{repo}@master")).provenance]
         assert training in prov, repo
     assert_fsck_clean(wf)
     model = json.loads(wf.get("model@master:/model.json"))

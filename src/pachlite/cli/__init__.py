@@ -24,7 +24,8 @@ NOUNS = ("project", "repo", "branch", "commit", "file", "pipeline", "job", "datu
 # The module of each top-level command that is not a verb group. The nouns are imported when a
 # command is looked up, so that `pachlite run`, which every Snakemake rule runs, imports only
 # pipeline.py; any other name, and --help, imports them all.
-HOMES = {"run": "pipeline", "logs": "job", "fsck": "admin", "gc": "admin", "generate": "spec", "deploy": "spec"}
+HOMES = {"run": "pipeline", "logs": "job", "fsck": "admin", "gc": "admin", "version": "admin",
+         "generate": "spec", "deploy": "spec"}
 
 
 def _load(name: str | None) -> None:

@@ -1,5 +1,5 @@
 """The store's upkeep: `pachlite fsck` checks its objects and references, `pachlite gc` removes
-contents nothing refers to."""
+contents nothing refers to; `pachlite version` names pachlite's version and the store's format."""
 
 from __future__ import annotations
 
@@ -33,3 +33,22 @@ def gc(dry_run: bool, min_age: float) -> None:
     r = run_gc(Store(create=False), dry_run=dry_run, min_age=min_age)
     line = f"{'would remove' if dry_run else 'removed'} {r.objects} objects ({pretty.size(r.size)})"
     click.echo(line + (f"; kept {r.kept} newer than {min_age:g} s" if r.kept else ""))
+
+
+@cli.command("version")
+@click.option("--client-only", is_flag=True,
+              help="If set, only print pachlite's version, without reading the store.")
+def version(client_only: bool) -> None:
+    """Print pachlite's version, and the format version of the store (pachctl prints pachd's)."""
+    import pachlite
+    if client_only:
+        click.echo(pachlite.__version__)
+        return
+    from pachlite.store import FORMAT_VERSION, Store
+    try:
+        Store(create=False).close()
+        store = f"format {FORMAT_VERSION}"
+    except PachliteError:
+        store = "- (no store here)"
+    click.echo(pretty.table(["COMPONENT", "VERSION"], [("pachlite", pachlite.__version__),
+                                                        ("store", store)]))

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import click
 
-from pachlite.cli import pretty
+from pachlite.cli import pretty, raw as rawjson
 from pachlite.cli.groups import inspect, list_
-from pachlite.cli.output import in_project, open_pfs, parse_job, print_raw, project_option
+from pachlite.cli.output import in_project, open_pfs, parse_job, project_option, raw_option
 from pachlite.errors import InvalidInput
 
 
 @list_.command("datum")
 @click.argument("job_addr", metavar="PIPELINE@JOB", required=False)
 @click.option("-f", "--file", "spec_path", help="Preview the datums of a spec without running it.")
-@click.option("--raw", is_flag=True)
+@raw_option
 @project_option
 def list_datum(job_addr: str | None, spec_path: str | None, raw: bool) -> None:
     """List a job's datums with state and time, or preview a spec's datums with -f."""
@@ -27,7 +27,7 @@ def list_datum(job_addr: str | None, spec_path: str | None, raw: bool) -> None:
     pipeline, jid = parse_job(job_addr)
     ds = api.list_datum(pfs, api.inspect_job(pfs, pipeline, jid))
     if raw:
-        return print_raw(ds)
+        return rawjson.emit(rawjson.datum_info(d, pipeline) for d in ds)
     click.echo(pretty.table(["ID", "FILES", "STATUS", "TIME"],
                             [(d.id, ", ".join(d.inputs), d.state,
                               pretty.duration(d.duration) if d.duration is not None else "-")
@@ -40,8 +40,7 @@ def _preview(pfs, spec_path: str, raw: bool) -> None:
     for rawspec in load_specs(spec_path):
         ds = preview_datums(pfs, normalize(in_project(rawspec), spec_path))
         if raw:
-            print_raw([{"id": d.id, "files": [f"{di.repo}@{di.commit}:{f.path}" for di in d.inputs
-                                              for f in di.files]} for d in ds])
+            rawjson.emit(rawjson.preview_datum_info(d) for d in ds)
             continue
         click.echo(pretty.table(["ID", "FILES"], [
             (d.id, ", ".join(f"{di.repo}@{di.commit[:8]}:{di.path}" for di in d.inputs))
@@ -51,7 +50,7 @@ def _preview(pfs, spec_path: str, raw: bool) -> None:
 @inspect.command("datum")
 @click.argument("job_addr", metavar="PIPELINE@JOB")
 @click.argument("datum_id")
-@click.option("--raw", is_flag=True)
+@raw_option
 @project_option
 def inspect_datum(job_addr: str, datum_id: str, raw: bool) -> None:
     """Show one datum: state, reason, inputs, outputs and timing."""
@@ -60,7 +59,7 @@ def inspect_datum(job_addr: str, datum_id: str, raw: bool) -> None:
     pfs = open_pfs()
     d = api.inspect_datum(pfs, api.inspect_job(pfs, pipeline, jid), datum_id)
     if raw:
-        return print_raw(d)
+        return rawjson.emit(rawjson.datum_info(d, pipeline))
     click.echo("\n".join([
         f"ID: {d.id}", f"Job: {d.job_id}", f"State: {d.state}", f"Reason: {d.reason or '-'}",
         f"Processed in job: {d.source_job}", "Inputs: " + ", ".join(d.inputs),

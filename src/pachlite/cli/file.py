@@ -1,4 +1,4 @@
-"""File verbs: put, get, list, inspect, glob, delete and diff file."""
+"""File verbs: put, get, list, inspect, glob, delete, copy and diff file."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from pachlite.cli import pretty
-from pachlite.cli.groups import delete, diff, get, glob_, inspect, list_, put
-from pachlite.cli.output import open_pfs, parse_address, print_raw, project_option, raw_option
+from pachlite.cli import pretty, raw as rawjson
+from pachlite.cli.groups import copy, delete, diff, get, glob_, inspect, list_, put
+from pachlite.cli.output import open_pfs, parse_address, project_option, raw_option
 from pachlite.errors import InvalidInput
 
 
@@ -104,10 +104,11 @@ def _file_rows(fs):
 @raw_option
 @project_option
 def list_file(file_addr: str, raw: bool) -> None:
-    """List the files and directories at a path."""
-    fs = open_pfs().list_file(parse_address(file_addr))
+    """Return the files in a directory."""
+    a = parse_address(file_addr)
+    fs = open_pfs().list_file(a)
     if raw:
-        return print_raw(fs)
+        return rawjson.emit(rawjson.file_info(f, a.repo) for f in fs)
     click.echo(pretty.table(["NAME", "TYPE", "SIZE"], _file_rows(fs)))
 
 
@@ -116,12 +117,13 @@ def list_file(file_addr: str, raw: bool) -> None:
 @raw_option
 @project_option
 def inspect_file(file_addr: str, raw: bool) -> None:
-    """Show a file's path, type, size and content hash."""
-    f = open_pfs().inspect_file(parse_address(file_addr))
+    """Return info about a file."""
+    a = parse_address(file_addr)
+    f = open_pfs().inspect_file(a)
     if raw:
-        return print_raw(f)
-    click.echo(f"Path: {f.path}\nType: {f.type}\nSize: {pretty.size(f.size)}\n"
-               f"Hash: {f.hash or '-'}\nCommit: {f.commit}")
+        return rawjson.emit(rawjson.file_info(f, a.repo))
+    # pachctl's PrintDetailedFileInfo; a file outside a datum's output has an empty Datum.
+    click.echo(f"Path: {f.path}\nDatum: \nType: {f.type}\nSize: {pretty.size(f.size)}")
 
 
 @glob_.command("file")
@@ -129,13 +131,14 @@ def inspect_file(file_addr: str, raw: bool) -> None:
 @raw_option
 @project_option
 def glob_file(pattern_addr: str, raw: bool) -> None:
-    """List what a glob pattern matches: what a pipeline would see as datums."""
+    """Return files that match a glob pattern in a commit: what a pipeline would see as datums."""
     head, sep, pattern = pattern_addr.partition(":")
     if not sep:
         raise InvalidInput(f"{pattern_addr!r} has no pattern", "write it as repo@branch:/pattern")
-    fs = open_pfs().glob_file(parse_address(head, path_allowed=False), pattern)
+    a = parse_address(head, path_allowed=False)
+    fs = open_pfs().glob_file(a, pattern)
     if raw:
-        return print_raw(fs)
+        return rawjson.emit(rawjson.file_info(f, a.repo) for f in fs)
     click.echo(pretty.table(["NAME", "TYPE", "SIZE"], _file_rows(fs)))
 
 
@@ -150,17 +153,88 @@ def delete_file(file_addr: str) -> None:
     open_pfs().delete_file(a)
 
 
-@diff.command("file")
-@click.argument("new_addr", metavar="REPO@BRANCH[:/PATH]")
-@click.argument("old_addr", metavar="[OLD_REPO@COMMIT[:/PATH]]", required=False)
-@raw_option
+@copy.command("file")
+@click.argument("src_addr", metavar="SRC_REPO@SRC_BRANCH_OR_COMMIT:SRC_PATH")
+@click.argument("dst_addr", metavar="DST_REPO@DST_BRANCH:DST_PATH")
+@click.option("-a", "--append", is_flag=True,
+              help="Append to the existing content of the file, either from previous commits or "
+                   "previous calls to 'put file' within this commit.")
 @project_option
-def diff_file(new_addr: str, old_addr: str | None, raw: bool) -> None:
-    """Show files added, deleted or modified since OLD (default: the parent commit)."""
-    changes = open_pfs().diff_file(parse_address(new_addr),
-                                   parse_address(old_addr) if old_addr else None)
-    if raw:
-        return print_raw(changes)
-    click.echo(pretty.table(["OP", "NAME", "SIZE"],
-                            [({"added": "+", "deleted": "-", "modified": "~"}[c.status], c.path,
-                              pretty.size(c.size)) for c in changes]))
+def copy_file(src_addr: str, dst_addr: str, append: bool) -> None:
+    """Copy files between pfs paths: a file, or a directory with everything under it, in one
+    commit on the destination branch (or into its open commit). Contents are not copied: both
+    paths refer to the same stored objects."""
+    src, dst = parse_address(src_addr), parse_address(dst_addr)
+    for a, text in ((src, src_addr), (dst, dst_addr)):
+        if a.path is None:
+            raise InvalidInput(f"{text!r} names no path", "write it as repo@branch:/path")
+    open_pfs().copy_file(src, dst, append=append)
+
+
+@diff.command("file")
+@click.argument("new_addr", metavar="NEW_REPO@NEW_BRANCH_OR_COMMIT[:NEW_PATH]")
+@click.argument("old_addr", metavar="[OLD_REPO@OLD_BRANCH_OR_COMMIT[:OLD_PATH]]", required=False)
+@click.option("-s", "--shallow", is_flag=True, help="Don't descend into sub directories.")
+@click.option("--name-only", is_flag=True, help="Show only the names of changed files.")
+@click.option("--diff-command", help="Use a program other than git to diff files.")
+@project_option
+def diff_file(new_addr: str, old_addr: str | None, shallow: bool, name_only: bool,
+              diff_command: str | None) -> None:
+    """Return a diff of two file trees: OLD (default: NEW's parent commit) to NEW.
+
+    As pachctl: each changed file through `git diff --no-index` (or --diff-command); with
+    --name-only, a table with '+' for the new version of a path and '-' for the old one.
+    """
+    new = parse_address(new_addr)
+    pfs = open_pfs()
+    changes = pfs.diff_file(new, parse_address(old_addr) if old_addr else None)
+    if shallow:
+        base = (new.path or "/").rstrip("/") + "/"
+        changes = [c for c in changes if "/" not in c.path[len(base):]]
+    if name_only:
+        rows = []
+        for c in changes:
+            if c.status != "deleted":
+                rows.append(("+", c.path, "file", pretty.size(c.size)))
+            if c.status != "added":
+                rows.append(("-", c.path, "file", pretty.size(c.size if c.old_size is None else c.old_size)))
+        click.echo(pretty.table(["OP", "NAME", "TYPE", "SIZE"], rows))
+        return
+    _git_diff(pfs, new, parse_address(old_addr) if old_addr else None, changes, diff_command)
+
+
+def _git_diff(pfs, new, old, changes, diff_command: str | None) -> None:
+    """Each change through the diff program, old version first, /dev/null for a missing side
+    (pachctl's dlFile and diffCommand)."""
+    import os
+    import shlex
+    import shutil
+    import subprocess
+    import tempfile
+
+    from pachlite.pfs.address import Address
+    nc = pfs.resolve(new)
+    oc = pfs.resolve(old) if old else (pfs.resolve(Address(nc.repo, commit=nc.parent)) if nc.parent else None)
+    cmd = shlex.split(diff_command) if diff_command else (
+        ["git", "-c", "color.ui=always", "--no-pager", "diff", "--no-index"] if shutil.which("git")
+        else ["diff"])
+    with tempfile.TemporaryDirectory(prefix="pachlite-diff-") as tmp:
+        def local(c, path: str, side: str) -> str:
+            target = os.path.join(tmp, side + path)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with pfs.get_file(Address(c.repo, commit=c.id, path=path)) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+            return target
+        for ch in changes:
+            o = local(oc, ch.path, "old") if ch.status != "added" else os.devnull
+            n = local(nc, ch.path, "new") if ch.status != "deleted" else os.devnull
+            sys.stdout.flush()
+            try:
+                # diff exits 1 when the files differ; only a failure to run is an error.
+                p = subprocess.run([*cmd, o, n], stdout=sys.stdout)
+            except OSError as e:
+                raise InvalidInput(f"cannot run {cmd[0]}: {e.strerror}",
+                                   "install git, or pass --diff-command") from None
+            if p.returncode > 1:
+                raise InvalidInput(f"{shlex.join(cmd)} exited with status {p.returncode}",
+                                   "check --diff-command")

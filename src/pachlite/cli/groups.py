@@ -56,12 +56,12 @@ def list_() -> None:
 
 @cli.group(context_settings=CONTEXT)
 def inspect() -> None:
-    """Show the details of a project, repo, commit, file, pipeline, job or datum."""
+    """Show the details of a repo, branch, commit, file, pipeline, job or datum."""
 
 
 @cli.group(context_settings=CONTEXT)
 def delete() -> None:
-    """Delete a project, repo, file or pipeline."""
+    """Delete a repo, branch, file or pipeline."""
 
 
 @cli.group(context_settings=CONTEXT)
@@ -86,7 +86,27 @@ def diff() -> None:
 
 @cli.group(context_settings=CONTEXT)
 def start() -> None:
-    """Start a commit."""
+    """Start a commit, or restart a stopped pipeline."""
+
+
+@cli.group(context_settings=CONTEXT)
+def stop() -> None:
+    """Stop a job or a pipeline."""
+
+
+@cli.group(context_settings=CONTEXT)
+def copy() -> None:
+    """Copy files between pfs paths."""
+
+
+@cli.group(context_settings=CONTEXT)
+def find() -> None:
+    """Find the commits that changed a file."""
+
+
+@cli.group(context_settings=CONTEXT)
+def subscribe() -> None:
+    """Print commits as they are created (finished)."""
 
 
 @cli.group(context_settings=CONTEXT)

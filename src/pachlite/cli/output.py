@@ -1,4 +1,4 @@
-"""What the noun modules share: opening the library, reading address arguments, `--raw` JSON,
+"""What the noun modules share: opening the library, reading address arguments, the `--raw` option,
 and the report of a run (with its live progress on a terminal).
 
 Imports of the library are deferred to the call: `pachlite run` starts once per Snakemake rule.
@@ -7,8 +7,6 @@ Imports of the library are deferred to the call: `pachlite run` starts once per 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
 import sys
 from typing import TYPE_CHECKING
 
@@ -109,18 +107,34 @@ def parse_job(text: str) -> tuple[str, str | None]:
 
 # ---- printing ------------------------------------------------------------------------------
 
-raw_option = click.option("--raw", is_flag=True, help="Print JSON instead of a table.")
+def _raw_flags(ctx: click.Context, param: click.Parameter, value):
+    """Keep --raw and -o for raw.emit; -o without --raw is refused, as pachctl refuses it."""
+    ctx.meta[f"raw.{param.name}"] = value
+    if ctx.meta.get("raw.output") and ctx.meta.get("raw.raw") is False:
+        raise InvalidInput("cannot set --output (-o) without --raw", "add --raw")
+    return value
 
 
-def print_raw(obj) -> None:
-    """`--raw`: the record(s) as JSON, dataclasses as objects."""
-    def conv(o):
-        if dataclasses.is_dataclass(o):
-            return dataclasses.asdict(o)
-        if isinstance(o, (list, tuple)):
-            return [conv(x) for x in o]
-        return o
-    click.echo(json.dumps(conv(obj), indent=2, sort_keys=False))
+def raw_option(f):
+    """pachctl's output flags: --raw, and -o json|yaml for the encoding."""
+    f = click.option("-o", "--output", type=click.Choice(["json", "yaml"], case_sensitive=False),
+                     expose_value=False, callback=_raw_flags, is_eager=False,
+                     help='Output format when --raw is set: "json" or "yaml" (default "json")')(f)
+    return click.option("--raw", is_flag=True, callback=_raw_flags,
+                        help="Disable pretty printing; serialize data structures to an encoding "
+                             "such as json or yaml (pachd's protobuf messages, one per item)")(f)
+
+
+def reader_gone() -> bool:
+    """Whether nothing reads stdout any more (a pipe whose reader exited): what ends a command
+    that follows new data (subscribe commit, logs -f) when it has nothing to write."""
+    import select
+    try:
+        p = select.poll()
+        p.register(sys.stdout.fileno(), 0)  # error events only
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in p.poll(0))
+    except (OSError, ValueError):  # no file descriptor (e.g. captured output)
+        return False
 
 
 @contextlib.contextmanager
@@ -154,8 +168,8 @@ def report(results) -> int:
             for s in p.steps:
                 click.echo(f"  {s.action:<6} {s.datum_id[:12]}  {_datum_label(s)}  ({s.reason})")
             continue
-        if r.action == "waiting":
-            click.echo(f"{r.pipeline}: waiting: {r.detail}")
+        if r.action in ("waiting", "stopped"):
+            click.echo(f"{r.pipeline}: {r.action}: {r.detail}")
             continue
         if j is None:
             click.echo(f"{r.pipeline}: {r.action}: {r.detail}")

@@ -1,4 +1,4 @@
-"""Pipeline verbs: create, update, list, inspect and delete pipeline, and `pachlite run`."""
+"""Pipeline verbs: create, update, list, inspect, start, stop and delete pipeline, and `pachlite run`."""
 
 from __future__ import annotations
 
@@ -7,17 +7,17 @@ import sys
 
 import click
 
-from pachlite.cli import pretty
-from pachlite.cli.groups import cli, create, delete, inspect, list_, update
+from pachlite.cli import pretty, raw as rawjson
+from pachlite.cli.groups import cli, create, delete, inspect, list_, start, stop, update
 from pachlite.cli.output import (
     current_project,
     in_project,
     name_key,
     open_pfs,
-    print_raw,
     progress,
     project_option,
     project_or_default,
+    raw_option,
     report,
 )
 from pachlite.errors import InvalidInput, PachliteError
@@ -34,10 +34,10 @@ def create_pipeline(path: str, workers: int | None, container: bool) -> None:
 
 
 @update.command("pipeline")
-@click.option("-f", "--file", "path", required=True)
+@click.option("-f", "--file", "path", required=True, help="Spec file: JSON, JSON list or YAML.")
 @click.option("--reprocess", is_flag=True, help="New salt: every datum runs again.")
-@click.option("--workers", type=int)
-@click.option("--container", is_flag=True)
+@click.option("--workers", type=int, help="Workers for the job (default: parallelismSpec).")
+@click.option("--container", is_flag=True, help="Run datums in transform.image with Docker.")
 @project_option
 def update_pipeline(path: str, reprocess: bool, workers: int | None, container: bool) -> None:
     """Update pipelines (keeping their salt unless --reprocess) and run a job."""
@@ -113,7 +113,7 @@ def _require_docker() -> None:
 
 
 @list_.command("pipeline")
-@click.option("--raw", is_flag=True)
+@raw_option
 @project_option
 @click.option("-A", "--all-projects", is_flag=True, help="List the pipelines of every project.")
 def list_pipeline(raw: bool, all_projects: bool) -> None:
@@ -122,11 +122,12 @@ def list_pipeline(raw: bool, all_projects: bool) -> None:
     from pachlite.pps.api import list_pipeline as lp
     ps = lp(open_pfs(), None if all_projects else project_or_default())
     if raw:
-        return print_raw(ps)
+        return rawjson.emit(map(rawjson.pipeline_info, ps))
     click.echo(pretty.table(["PROJECT", "NAME", "VERSION", "INPUT", "CREATED", "STATE / LAST JOB"],
                             [(*split_key(p.name), p.version, ", ".join(f"{r}:{g}" for r, g in _globs(p.spec)),
                               pretty.ago(p.created),
-                              p.last_job.state if p.last_job else "-") for p in ps]))
+                              f"{'paused' if p.stopped else 'running'} / "
+                              f"{p.last_job.state if p.last_job else '-'}") for p in ps]))
 
 
 def _globs(spec: dict):
@@ -139,7 +140,7 @@ def _globs(spec: dict):
 
 @inspect.command("pipeline")
 @click.argument("name")
-@click.option("--raw", is_flag=True)
+@raw_option
 @project_option
 def inspect_pipeline(name: str, raw: bool) -> None:
     """Show a pipeline's spec, salt, version and last job."""
@@ -148,11 +149,31 @@ def inspect_pipeline(name: str, raw: bool) -> None:
     from pachlite.pps.spec import emit
     p = ip(open_pfs(), name_key(name, "pipeline"))
     if raw:
-        return print_raw(p)
+        return rawjson.emit(rawjson.pipeline_info(p))
     click.echo(f"Name: {split_key(p.name)[1]}\nVersion: {p.version}\nSalt: {p.salt}\n"
-               f"Created: {pretty.ago(p.created)}\nInput repos: {', '.join(p.inputs)}\n"
+               f"Created: {pretty.ago(p.created)}\nState: {'paused' if p.stopped else 'running'}\n"
+               f"Input repos: {', '.join(p.inputs)}\n"
                f"Last job: {p.last_job.id + ' ' + p.last_job.state if p.last_job else '-'}\n"
                f"Spec:\n{emit(p.spec)}", nl=False)
+
+
+@start.command("pipeline")
+@click.argument("name")
+@project_option
+def start_pipeline(name: str) -> None:
+    """Restart a stopped pipeline: the next run makes the jobs its inputs call for."""
+    from pachlite.pps.pipeline import start_pipeline as start_
+    start_(open_pfs(), name_key(name, "pipeline"))
+
+
+@stop.command("pipeline")
+@click.argument("name")
+@project_option
+def stop_pipeline(name: str) -> None:
+    """Stop a running pipeline: `pachlite run` makes no job for it (and says so) until it is
+    started again; a job already running finishes."""
+    from pachlite.pps.pipeline import stop_pipeline as stop_
+    stop_(open_pfs(), name_key(name, "pipeline"))
 
 
 @delete.command("pipeline")

@@ -6,9 +6,9 @@ import datetime as dt
 
 import click
 
-from pachlite.cli import pretty
+from pachlite.cli import pretty, raw as rawjson
 from pachlite.cli.groups import create, delete, inspect, list_, update
-from pachlite.cli.output import open_pfs, print_raw, raw_option
+from pachlite.cli.output import open_pfs, raw_option
 
 
 @create.command("project")
@@ -34,7 +34,7 @@ def list_project(raw: bool) -> None:
     from pachlite.pfs.address import DEFAULT_PROJECT
     ps = open_pfs().list_project()
     if raw:
-        return print_raw(ps)
+        return rawjson.emit(rawjson.project_info(p.name, p.created, p.description) for p in ps)
     click.echo(pretty.table(["ACTIVE", "PROJECT", "CREATED", "DESCRIPTION"],
                             [("*" if p.name == DEFAULT_PROJECT else "", p.name, pretty.ago(p.created),
                               p.description or "-") for p in ps]))
@@ -47,7 +47,7 @@ def inspect_project(name: str, raw: bool) -> None:
     """Show a project: its name, description and when it was made."""
     p = open_pfs().inspect_project(name)
     if raw:
-        return print_raw(p)
+        return rawjson.emit(rawjson.project_info(p.name, p.created, p.description))
     created = dt.datetime.fromtimestamp(p.created, dt.timezone.utc).astimezone()
     lines = [f"Name: {p.name}", f"Description: {p.description}" if p.description else None,
              f"Created at: {created.isoformat(timespec='seconds')}"]

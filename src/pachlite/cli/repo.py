@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from pachlite.cli import pretty
+from pachlite.cli import pretty, raw as rawjson
 from pachlite.cli.groups import create, delete, inspect, list_
-from pachlite.cli.output import name_key, open_pfs, print_raw, project_option, project_or_default, raw_option
+from pachlite.cli.output import name_key, open_pfs, project_option, project_or_default, raw_option
 
 
 @create.command("repo")
 @click.argument("name")
-@click.option("-d", "--description", default="")
+@click.option("-d", "--description", default="", help="A description of the repo.")
 @project_option
 def create_repo(name: str, description: str) -> None:
     """Create a new repo (in an existing project)."""
@@ -26,7 +26,7 @@ def list_repo(raw: bool, all_projects: bool) -> None:
     """List the repos of a project with their size on master and creation time."""
     repos = open_pfs().list_repo(None if all_projects else project_or_default())
     if raw:
-        return print_raw(repos)
+        return rawjson.emit(map(rawjson.repo_info, repos))
     click.echo(pretty.table(["PROJECT", "NAME", "CREATED", "SIZE (MASTER)", "DESCRIPTION"],
                             [(r.project, r.name, pretty.ago(r.created), pretty.size(r.size),
                               r.description) for r in repos]))
@@ -40,7 +40,7 @@ def inspect_repo(name: str, raw: bool) -> None:
     """Show a repo."""
     r = open_pfs().inspect_repo(name_key(name))
     if raw:
-        return print_raw(r)
+        return rawjson.emit(rawjson.repo_info(r))
     click.echo(f"Name: {r.name}\nDescription: {r.description}\nCreated: {pretty.ago(r.created)}\n"
                f"Size of HEAD on master: {pretty.size(r.size)}\nBranches: {', '.join(r.branches)}")
 

@@ -19,8 +19,10 @@ DEFAULTS = dict(declarations="pipelines.py", config="config/config.yaml", out_di
 @click.option("--specs", "folder", type=click.Path(file_okay=False),
               help="A folder of Pachyderm spec files to generate from instead (default: the config's "
                    "`specs`, when it has one).")
-@click.option("--config", default=DEFAULTS["config"], show_default=True)
-@click.option("--out-dir", default=DEFAULTS["out_dir"], show_default=True)
+@click.option("--config", default=DEFAULTS["config"], show_default=True,
+              help="The workflow's config file, passed to the declarations.")
+@click.option("--out-dir", default=DEFAULTS["out_dir"], show_default=True,
+              help="Folder the specs and deploy.sh are written to.")
 @click.option("--check", is_flag=True, help="Fail if a committed file is stale; write nothing.")
 def generate_cmd(declarations: str, folder: str | None, config: str, out_dir: str, check: bool) -> None:
     """Write one Pachyderm 2.x spec per pipeline (its image tagged by content), deploy.sh, and the
@@ -89,7 +91,8 @@ def upgrade_spec(path: str, output: str | None) -> None:
 
 @cli.command("deploy")
 @click.option("--dry-run", is_flag=True, help="Print the pachctl session instead of running it.")
-@click.option("--out-dir", default=DEFAULTS["out_dir"], show_default=True)
+@click.option("--out-dir", default=DEFAULTS["out_dir"], show_default=True,
+              help="Folder holding the generated specs and deploy.sh.")
 def deploy(dry_run: bool, out_dir: str) -> None:
     """Run pachyderm/deploy.sh: build the image, create repos, put data, create pipelines."""
     import subprocess

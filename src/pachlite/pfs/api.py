@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
 from pachlite.errors import Conflict, InvalidInput, NotFound
-from pachlite.pfs import address as addr
+from pachlite.pfs import address as addr, triggers
 from pachlite.pfs.address import Address
 from pachlite.pfs.info import (
     USER,
@@ -28,12 +28,17 @@ from pachlite.pfs.info import (
     RepoInfo,
 )
 from pachlite.pfs.sources import Source, open_local
-from pachlite.store import Handle, Store, Tx, branches, commits, files, projects, repos
+from pachlite.store import Handle, Store, Tx, branch_links, branches, commits, files, projects, repos
 from pachlite.store.commits import CommitRow
 
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def _looks_short(ref: str) -> bool:
+    """Whether a branch name could be a short commit id: 4 hex digits or more, as git asks."""
+    return len(ref) >= 4 and all(ch in "0123456789abcdef" for ch in ref)
 
 
 def _tree_key(path: str) -> str:
@@ -169,10 +174,13 @@ class PFS:
         self._repo_row(repo)
         return [BranchInfo(b.repo, b.name, b.head) for b in branches.list_branches(self.store, repo)]
 
-    def create_branch(self, repo: str, branch: str, head: Address | None = None) -> BranchInfo:
+    def create_branch(self, repo: str, branch: str, head: Address | None = None,
+                      provenance: Sequence[tuple[str, str]] | None = None,
+                      trigger: triggers.TriggerRow | None = None) -> BranchInfo:
         """Create a branch, or move it with `head` (e.g. to an older commit: a rollback).
 
-        As in Pachyderm, an existing branch given no head keeps the one it has.
+        As in Pachyderm, an existing branch given no head keeps the one it has; its provenance
+        and trigger become the ones given (pachd's CreateBranch replaces both).
         """
         addr.validate_name(branch, "branch")
         self._repo_row(repo)
@@ -182,12 +190,44 @@ class PFS:
         target = self.resolve(head).id if head else None
         with self.store.transaction() as tx:
             self._repo_row(repo, tx)
+            if trigger is not None:
+                triggers.check_trigger(tx, trigger)
+            triggers.check_provenance(tx, repo, branch, list(provenance or ()))
             if head is None:
                 branches.create(tx, repo, branch)
             else:
                 branches.set_head(tx, repo, branch, target)
+            branch_links.set_trigger(tx, trigger, repo, branch)
+            branch_links.set_provenance(tx, repo, branch, list(provenance or ()))
             head_id = branches.head(tx, repo, branch)
         return BranchInfo(repo, branch, head_id)
+
+    def inspect_branch(self, repo: str, branch: str) -> BranchInfo:
+        self._repo_row(repo)
+        b = branches.get(self.store, repo, branch)
+        if b is None:
+            raise NotFound(f"branch {branch} not found in repo {repo}",
+                           f"list branches with 'pachlite list branch {repo}'")
+        return BranchInfo(b.repo, b.name, b.head)
+
+    def branch_links(self, repo: str, branch: str):
+        """(provenance, subvenance, trigger) of a branch: what it follows and what follows it."""
+        return (branch_links.provenance(self.store, repo, branch),
+                branch_links.subvenance(self.store, repo, branch),
+                branch_links.trigger(self.store, repo, branch))
+
+    def delete_branch(self, repo: str, branch: str, force: bool = False) -> None:
+        """Delete a branch, leaving its commits intact. A branch other branches follow (as
+        provenance or trigger) is kept unless force, as pachd refuses it."""
+        self.inspect_branch(repo, branch)
+        with self.store.transaction() as tx:
+            users = [f"{r}@{b}" for r, b in branch_links.subvenance(tx, repo, branch)]
+            users += [f"{repo}@{t.branch}" for t in branch_links.triggers(tx, repo) if t.on == branch]
+            if users and not force:
+                raise Conflict(f"branch {repo}@{branch} is followed by {', '.join(users)}",
+                               "delete those first, or pass --force")
+            branches.delete(tx, repo, branch)
+            branch_links.delete_branch(tx, repo, branch)
 
     def _commit(self, row: CommitRow) -> CommitInfo:
         prov = tuple(commits.provenance(self.store, row.id))
@@ -206,8 +246,15 @@ class PFS:
             branch = a.branch or "master"
             b = branches.get(self.store, a.repo, branch)
             if b is None:
-                raise NotFound(f"branch {branch} not found in repo {a.repo}",
-                               f"list branches with 'pachlite list branch {a.repo}'")
+                short = self.short_commit(a.repo, branch)
+                if short is None and _looks_short(branch):
+                    raise NotFound(f"no branch or commit {branch} in repo {a.repo}",
+                                   f"list them with 'pachlite list branch {a.repo}' and "
+                                   f"'pachlite list commit {a.repo}'")
+                if short is None:
+                    raise NotFound(f"branch {branch} not found in repo {a.repo}",
+                                   f"list branches with 'pachlite list branch {a.repo}'")
+                return self.resolve(Address(a.repo, commit=short, ancestry=a.ancestry))
             if b.head is None:
                 raise NotFound(f"{a.repo}@{branch} has no commits yet",
                                f"put a file first: 'pachlite put file {a.repo}@{branch}:/path -f FILE'")
@@ -218,6 +265,19 @@ class PFS:
                                "use a smaller ancestry")
             row = commits.get(self.store, row.parent)
         return self._commit(row)
+
+    def short_commit(self, repo: str, ref: str) -> str | None:
+        """The commit of repo whose id starts with ref (a short id), when ref names no branch;
+        None if none does. An ambiguous prefix is an error naming
+        the candidates."""
+        if not _looks_short(ref):
+            return None
+        found = commits.with_prefix(self.store, repo, ref)
+        if len(found) > 1:
+            more = ", ..." if len(found) > 5 else ""
+            raise InvalidInput(f"commit id {ref} is ambiguous in repo {repo}: it starts "
+                               f"{', '.join(found[:5])}{more}", "give more digits of the id")
+        return found[0] if found else None
 
     def list_commit(self, repo: str, branch: str | None = None, number: int | None = None,
                     ancestry: int = 0, commit: str | None = None) -> list[CommitInfo]:
@@ -235,9 +295,33 @@ class PFS:
             cid = row.parent
         return out
 
+    def list_all_commits(self) -> list[CommitInfo]:
+        """Every commit of every repo, newest first."""
+        return [self._commit(r) for r in commits.list_all(self.store)]
+
+    def find_commits(self, a: Address, limit: int = 0) -> tuple[list[str], str]:
+        """The commits, from a's back through its parents, in which the file a.path was put or
+        deleted (pachd's FindCommits), at most limit of them (0: all); and the last commit
+        searched."""
+        c = self.resolve(a.with_path(None))
+        path = a.path or "/"
+        found = []
+        while True:
+            if c.finished is None:
+                raise Conflict(f"commit {c.id} is not finished", f"finish it first: 'pachlite "
+                               f"finish commit {c.repo}@{c.id}'")
+            old = files.hash_of(self.store, c.parent, path) if c.parent else None
+            if files.hash_of(self.store, c.id, path) != old:
+                found.append(c.id)
+            if (limit and len(found) == limit) or c.parent is None:
+                return found, c.id
+            c = self._commit(commits.get(self.store, c.parent))
+
     def _has_head(self, repo: str, branch: str) -> bool:
         b = branches.get(self.store, repo, branch)
         if b is None:
+            if self.short_commit(repo, branch):
+                return True
             raise NotFound(f"branch {branch} not found in repo {repo}",
                            f"list branches with 'pachlite list branch {repo}'")
         return b.head is not None
@@ -286,6 +370,8 @@ class PFS:
             if description is not None:
                 commits.set_description(tx, c.id, description)
             commits.finish(tx, c.id)
+            if c.branch:
+                triggers.fire(tx, c.repo, c.branch, c.id)
         return self.resolve(Address(a.repo, commit=c.id))
 
     def write_commit(self, repo: str, branch: str, changes: dict[str, tuple[str, int] | None],
@@ -315,6 +401,7 @@ class PFS:
             check_tree(files.paths(tx, cid), where or repo)
         if open_row is None:
             commits.finish(tx, cid)
+            triggers.fire(tx, repo, branch, cid)
         return cid
 
     # ---- files -----------------------------------------------------------------------------
@@ -371,7 +458,8 @@ class PFS:
         (The repo is checked again inside the write's transaction: write_commit.)"""
         self._repo_row(a.repo)
         branch = a.branch or "master"
-        if a.commit or a.ancestry:
+        if a.commit or a.ancestry or (branches.get(self.store, a.repo, branch) is None
+                                      and self.short_commit(a.repo, branch)):
             raise InvalidInput(f"cannot {verb} {a.with_path(None)}: finished commits are immutable",
                                f"write to a branch instead, e.g. {a.repo}@{branch}", where=str(a))
         return addr.validate_name(branch, "branch")
@@ -385,6 +473,32 @@ class PFS:
                            f"list what is there with 'pachlite list file {a.repo}@{branch}:/'")
         cid = self.write_commit(a.repo, branch, {path: None}, where=str(a))
         return self.resolve(Address(a.repo, commit=cid))
+
+    def copy_file(self, src: Address, dst: Address, append: bool = False) -> CommitInfo:
+        """Copy a file, or a directory with everything under it, to dst's path in one commit on
+        dst's branch (pachctl copy file). The contents are shared, not copied."""
+        branch = self._writable_branch(dst, "copy files into")
+        c = self.resolve(src)
+        path = src.path or "/"
+        rows = self.files(c.id, path)
+        if not rows:
+            raise NotFound(f"{src}: no such file or directory",
+                           f"list what is there with 'pachlite list file {src.repo}@{c.id}:/'")
+        to = dst.path or "/"
+        if len(rows) == 1 and rows[0][0] == path:
+            if to.endswith("/") or to == "/":  # into a directory: keep the file's name
+                to = to.rstrip("/") + "/" + path.rsplit("/", 1)[1]
+            moved = [(to, h, size) for _, h, size in rows]
+        else:
+            base = path.rstrip("/")
+            moved = [(addr.clean_path(to + p[len(base):]), h, size) for p, h, size in rows]
+        if append:
+            sources = [Source(p, stream=self.store.open_object(h, f"{src.repo}@{c.id}:{p}"))
+                       for p, h, _ in moved]
+            return self.put_files(dst, sources, append=True)
+        cid = self.write_commit(dst.repo, branch, {p: (h, size) for p, h, size in moved},
+                                where=str(dst))
+        return self.resolve(Address(dst.repo, commit=cid))
 
     def files(self, commit_id: str, prefix: str = "/") -> list[tuple[str, str, int]]:
         """(path, hash, size) of every file at or under prefix, sorted by path."""

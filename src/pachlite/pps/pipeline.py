@@ -29,6 +29,8 @@ from pachlite.pps.states import JobState
 from pachlite.store import branches, jobs, pipelines, projects, repos
 from pachlite.store.pipelines import PipelineRow
 
+RUNNING, PAUSED = "running", "paused"  # a pipeline's state (pachd's PIPELINE_RUNNING, _PAUSED)
+
 
 @dataclass(frozen=True)
 class PipelineInfo:
@@ -39,6 +41,7 @@ class PipelineInfo:
     created: float
     updated: float
     last_job: JobInfo | None
+    stopped: bool = False  # by `stop pipeline`: it runs no jobs until `start pipeline`
 
     @property
     def inputs(self) -> list[str]:
@@ -62,7 +65,7 @@ class RunResult:
 def _info(pfs: PFS, row: PipelineRow) -> PipelineInfo:
     last = jobs.latest(pfs.store, row.name)
     return PipelineInfo(row.name, row.spec, row.salt, row.version, row.created, row.updated,
-                        job_from_row(last) if last else None)
+                        job_from_row(last) if last else None, row.state == PAUSED)
 
 
 def inspect_pipeline(pfs: PFS, name: str) -> PipelineInfo:
@@ -162,6 +165,39 @@ def delete_pipeline(pfs: PFS, name: str, keep_repo: bool = False) -> None:
             pfs.delete_repo(name)
 
 
+def stop_pipeline(pfs: PFS, name: str) -> None:
+    """Stop a pipeline (pachd's StopPipeline): it runs no jobs until started again; a job already
+    running finishes."""
+    inspect_pipeline(pfs, name)
+    with pfs.store.transaction() as tx:
+        pipelines.set_state(tx, name, PAUSED)
+
+
+def start_pipeline(pfs: PFS, name: str) -> None:
+    """Restart a stopped pipeline: the next run makes the jobs its inputs call for."""
+    inspect_pipeline(pfs, name)
+    with pfs.store.transaction() as tx:
+        pipelines.set_state(tx, name, RUNNING)
+
+
+def stop_job(pfs: PFS, name: str, job_id: str) -> JobInfo:
+    """Stop a job (pachd's StopJob): a running job's process is stopped as `delete pipeline`
+    stops it (SIGTERM; the job ends killed, keeping the datums it finished); a job left running
+    by a process that died is marked killed. A finished job cannot be stopped."""
+    from pachlite.pps import api
+    job = api.inspect_job(pfs, name, job_id)
+    if job.state not in (JobState.RUNNING, JobState.CREATED, JobState.KILLED) or \
+            (job.state == JobState.KILLED and job.reason != DIED):
+        raise Conflict(f"job {name}@{job.id} already finished ({job.state})",
+                       "only a running job can be stopped")
+    with pipeline_lock(pfs, name, stop_running=True):
+        row = jobs.get(pfs.store, job.id)
+        if row.state in (JobState.RUNNING, JobState.CREATED):
+            _end_job(pfs, job.id, JobState.KILLED, "job stopped")
+            remove_job_scratch(job.id)
+    return api.inspect_job(pfs, name, job.id)
+
+
 def guard_repo_delete(pfs: PFS, repo: str, force: bool = False) -> None:
     if pipelines.exists(pfs.store, repo):
         raise Conflict(f"repo {repo} is the output of pipeline {repo}",
@@ -245,6 +281,9 @@ def _stop_on_sigterm():
 
 
 def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progress=None) -> RunResult:
+    if p.stopped:
+        return RunResult(p.name, "stopped",
+                         detail=f"the pipeline is stopped; start it with 'pachlite start pipeline {p.name}'")
     try:
         spec = specs.stored(p.spec, p.name)
     except SpecError as e:  # only this pipeline cannot run: the others still do

@@ -9,6 +9,7 @@
     commits.py    commits, provenance       files.py      file rows of commits, change logs
     pipelines.py  pipelines                 jobs.py       jobs (latest, latest successful, ...)
     datums.py     datum records of jobs     check.py      fsck (the consistency check), gc
+    branch_links.py  branch triggers and branch provenance
 
 Each table module has typed rows (NamedTuples built by column name) and named queries that take
 a `Handle` (the Store, or a Tx) to read and a `Tx` to write. Where a job handles 10^5 rows at once

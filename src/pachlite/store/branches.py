@@ -50,6 +50,11 @@ def set_head(tx: Tx, repo: str, name: str, head: str | None) -> None:
     tx.db.execute("INSERT OR REPLACE INTO branches VALUES(?,?,?)", (repo, name, head))
 
 
+def delete(tx: Tx, repo: str, name: str) -> None:
+    """Remove a branch; its commits stay."""
+    tx.db.execute("DELETE FROM branches WHERE repo=? AND name=?", (repo, name))
+
+
 def read_heads(root: Path, repos: list[str], branch: str = "master") -> dict[str, str | None]:
     """repo → head of repo@branch, for the repos that have that branch, read without opening the
     store (no lock, no schema check: nothing is written); {} when there is no store yet."""

@@ -44,6 +44,18 @@ def get(s: Handle, commit_id: str, repo: str | None = None) -> CommitRow | None:
     return CommitRow._make(row) if row else None
 
 
+def with_prefix(s: Handle, repo: str, prefix: str, limit: int = 6) -> list[str]:
+    """The ids in repo that start with prefix (a short commit id), at most limit of them."""
+    return [r[0] for r in s.db.execute(
+        "SELECT id FROM commits WHERE repo=? AND id >= ? AND id < ? ORDER BY id LIMIT ?",
+        (repo, prefix, prefix + "g", limit))]
+
+
+def list_all(s: Handle) -> list[CommitRow]:
+    """Every commit of every repo, newest first."""
+    return [CommitRow._make(r) for r in s.db.execute(f"SELECT {_COLS} FROM commits ORDER BY seq DESC")]
+
+
 def list_commits(s: Handle, repo: str) -> list[CommitRow]:
     """A repo's commits, newest first."""
     return [CommitRow._make(r) for r in s.db.execute(

@@ -69,6 +69,11 @@ def update(tx: Tx, name: str, spec: dict, salt: str, now: float) -> None:
                   (json.dumps(spec), salt, now, name))
 
 
+def set_state(tx: Tx, name: str, state: str, reason: str = "") -> None:
+    """'running', or 'paused' for a stopped pipeline (pachd's PIPELINE_PAUSED)."""
+    tx.db.execute("UPDATE pipelines SET state=?, reason=? WHERE name=?", (state, reason, name))
+
+
 def delete_cascade(tx: Tx, name: str) -> None:
     """Delete a pipeline with its jobs and their datum records (not its output repo)."""
     tx.db.execute("DELETE FROM datums WHERE job_id IN (SELECT id FROM jobs WHERE pipeline=?)",

@@ -56,6 +56,7 @@ def delete_cascade(tx: Tx, name: str) -> None:
     # point at nothing (Pachyderm asks for --force before getting here).
     tx.db.execute(f"DELETE FROM provenance WHERE commit_id IN ({ids}) OR prov_commit IN ({ids})",
                   (name, name))
-    for table in ("commits", "branches"):
+    for table in ("commits", "branches", "triggers"):
         tx.db.execute(f"DELETE FROM {table} WHERE repo=?", (name,))
+    tx.db.execute("DELETE FROM branch_provenance WHERE repo=? OR prov_repo=?", (name, name))
     tx.db.execute("DELETE FROM repos WHERE name=?", (name,))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 DB_FILE = "pachlite.db"  # in the store's root, beside objects/
 
 SCHEMA = """
@@ -38,6 +38,13 @@ CREATE TABLE IF NOT EXISTS provenance(
     PRIMARY KEY(commit_id, prov_commit)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS branches(
     repo TEXT NOT NULL, name TEXT NOT NULL, head TEXT, PRIMARY KEY(repo, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS triggers(
+    repo TEXT NOT NULL, branch TEXT NOT NULL, on_branch TEXT NOT NULL,
+    size TEXT NOT NULL DEFAULT '', commits INTEGER NOT NULL DEFAULT 0,
+    all_conditions INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(repo, branch)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS branch_provenance(
+    repo TEXT NOT NULL, branch TEXT NOT NULL, prov_repo TEXT NOT NULL, prov_branch TEXT NOT NULL,
+    PRIMARY KEY(repo, branch, prov_repo, prov_branch)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS files(
     commit_id TEXT NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL, size INTEGER NOT NULL,
     PRIMARY KEY(commit_id, path)) WITHOUT ROWID;
@@ -104,6 +111,14 @@ MIGRATIONS = {
         "CREATE TABLE projects(name TEXT PRIMARY KEY, created REAL NOT NULL, "
         "description TEXT NOT NULL DEFAULT '')",
         _DEFAULT_PROJECT,
+    ],
+    5: [  # branch triggers and branch provenance (create branch --trigger/--provenance)
+        "CREATE TABLE triggers(repo TEXT NOT NULL, branch TEXT NOT NULL, on_branch TEXT NOT NULL, "
+        "size TEXT NOT NULL DEFAULT '', commits INTEGER NOT NULL DEFAULT 0, "
+        "all_conditions INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(repo, branch)) WITHOUT ROWID",
+        "CREATE TABLE branch_provenance(repo TEXT NOT NULL, branch TEXT NOT NULL, "
+        "prov_repo TEXT NOT NULL, prov_branch TEXT NOT NULL, "
+        "PRIMARY KEY(repo, branch, prov_repo, prov_branch)) WITHOUT ROWID",
     ],
 }
 

@@ -84,6 +84,8 @@ def test_a_format_3_store_is_migrated_in_place_and_then_clean(tmp_path):
     db.execute("INSERT INTO provenance SELECT commit_id, repo, branch, prov_commit FROM p4")
     db.execute("DROP TABLE p4")
     db.execute("DROP TABLE projects")  # (format 5's)
+    db.execute("DROP TABLE triggers")  # (format 6's)
+    db.execute("DROP TABLE branch_provenance")
     db.execute("UPDATE meta SET value='3' WHERE key='format_version'")
     db.execute("COMMIT")
     # SQLite 3.40 reports the false positive on this layout (newer SQLite may not).
@@ -138,6 +140,30 @@ def test_a_format_4_store_moves_into_the_default_project_fully_usable(tmp_path):
         pfs.create_repo("p1/data")
         assert pfs.inspect_repo("p1/data").size == 0 and pfs.inspect_repo("data").size > 0
         assert fsck(store) == []
+    finally:
+        store.close()
+
+
+def test_a_format_5_store_gains_branch_triggers_in_place(tmp_path):
+    root = tmp_path / "store"
+    pfs = PFS(Store(root))
+    pfs.create_repo("r")
+    put(pfs, "r", {"/a": "1"})
+    pfs.store.close()
+    db = sqlite3.connect(root / "pachlite.db", isolation_level=None)
+    db.execute("DROP TABLE triggers")  # a format-5 store has neither table
+    db.execute("DROP TABLE branch_provenance")
+    db.execute("UPDATE meta SET value='5' WHERE key='format_version'")
+    db.close()
+
+    store = Store(root)
+    try:
+        pfs = PFS(store)
+        from pachlite.store.branch_links import TriggerRow
+        pfs.create_branch("r", "prod", trigger=TriggerRow("r", "prod", "master", "", 1, False))
+        put(pfs, "r", {"/b": "2"})
+        assert pfs.inspect_branch("r", "prod").head == pfs.resolve(parse("r@master")).id
+        assert get(pfs, "r@prod:/a") == b"1" and fsck(store) == []
     finally:
         store.close()
 
