@@ -9,6 +9,7 @@ one declaration in pipelines.py and one script in scripts/.
 
 import glob
 import json
+import os
 import shlex
 import sys
 
@@ -25,8 +26,8 @@ from pachlite import snake
 
 PIPELINES = {p["pipeline"]["name"]: p for p in declared.pipelines(config)}
 REPOS = declared.repos(config)
-# A branch moved outside Snakemake (a rollback) makes what reads it run again.
-snake.drop_stale_heads(list(PIPELINES))
+# A branch moved outside Snakemake (a rollback, a `put file`) makes what reads it run again.
+snake.sync_heads(list(PIPELINES) + list(REPOS))
 
 include: "rules/ingest.smk"
 include: "rules/pipelines.smk"
@@ -37,6 +38,13 @@ rule all:
     input:
         [snake.head(name) for name in PIPELINES],
     default_target: True
+
+
+onstart:
+    # --forceall / --forcerun reach `pachlite run` (in the rules' environment) as a reprocess;
+    # Snakemake's settings are known once the Snakefile is read, not while.
+    os.environ["PACHLITE_REPROCESS"] = " ".join(snake.reprocess(workflow.dag_settings,
+                                                                list(PIPELINES)))
 
 
 onsuccess:

@@ -35,9 +35,11 @@ def write_head(root: Path, repo: str, marker: str | Path, branch: str = "master"
     return commit
 
 
-def drop_stale_heads(repos: list[str], branch: str = "master") -> list[str]:
-    """Delete markers that no longer match their repo's head (e.g. after `create branch --head`,
-    a rollback), so Snakemake re-runs what reads them. Returns the repos whose marker went."""
+def sync_heads(repos: list[str], branch: str = "master") -> list[str]:
+    """Rewrite each marker that no longer holds its repo's head (the branch was moved outside
+    Snakemake: `create branch --head`, a rollback, `put file`) with the head: the marker is then
+    newer than the outputs of the rules that read it, so they run. An input repo's own ingest rule
+    does not (its data/ is older), so the move stands. Returns the repos whose marker changed."""
     root = store_root()
     markers = {r: root / "heads" / r for r in repos if (root / "heads" / r).exists()}
     if not markers:
@@ -45,6 +47,18 @@ def drop_stale_heads(repos: list[str], branch: str = "master") -> list[str]:
     heads = read_heads(root, list(markers), branch)
     stale = [r for r, m in markers.items() if m.read_text().strip() != (heads.get(r) or "")]
     for r in stale:
-        markers[r].unlink()
+        write_head(root, r, markers[r], branch)
     return stale
 
+
+def reprocess(dag_settings, pipelines: list[str]) -> list[str]:
+    """The pipelines `snakemake --forceall`, `--forcerun RULE|MARKER…` or `--force TARGET…`
+    asks to run again. Snakemake tells a rule nothing of why it runs, so the Snakefile passes
+    them on in PACHLITE_REPROCESS, where `pachlite run` reads them."""
+    if dag_settings.forceall:
+        return list(pipelines)
+    named = set(dag_settings.forcerun)
+    if dag_settings.forcetargets:
+        named |= set(dag_settings.targets)
+    return [p for p in pipelines if p in named or head(p) in named
+            or any(Path(n) == Path(head(p)) for n in named)]
