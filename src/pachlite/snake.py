@@ -1,4 +1,5 @@
-"""Snakemake's view of the store: one head marker file per repo.
+"""Snakemake's view of the store: one head marker file per repo, kept in step with branches
+moved outside Snakemake, and the pipelines `--forcerun`/`--forceall` ask to reprocess.
 
 A rule's output is `<store>/heads/<repo>`, holding the commit id at the head of `repo@master`
 after the rule ran; its inputs are the markers of its input repos. So Snakemake's file-based
