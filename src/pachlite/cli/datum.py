@@ -84,6 +84,9 @@ def restart_datum(job_addr: str, filters: tuple[str, ...], workers: int | None,
 
     from pachlite.pps import api, pipeline as pl
     from pachlite.pps.retry import matching_failed
+    if container:
+        from pachlite.cli.pipeline import _require_docker
+        _require_docker()
     pipeline, jid = parse_job(job_addr)
     if not jid:
         raise InvalidInput(f"{job_addr!r} names no job", f"write it as {pipeline}@JOB; the job id "

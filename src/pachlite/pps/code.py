@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import hashlib
 import shlex
 from pathlib import Path
@@ -107,28 +108,37 @@ def _inside(root: Path, word: str) -> Path | None:
 def _imported(path: Path, bases: list[Path], root: Path) -> list[Path]:
     """The files in root of the modules a Python file imports (relative imports from the file's
     package, absolute ones in bases)."""
+    out: list[Path] = []
+    for level, parts, names in _imports(path):
+        if level:
+            base = path.parent
+            for _ in range(level - 1):
+                base = base.parent
+            where = [base]
+        else:
+            where = bases
+        out += _module(list(parts), where, root)
+        for name in names:  # `from pkg import mod` imports a submodule
+            out += _module([*parts, name], where, root, whole_only=True)
+    return out
+
+
+@functools.cache
+def _imports(path: Path) -> tuple[tuple[int, tuple[str, ...], tuple[str, ...]], ...]:
+    """(level, module, names imported from it) of each import of a Python file, parsed once per
+    process (the Snakefile asks for every pipeline's code, and the scripts share modules)."""
     try:
         tree = ast.parse(path.read_bytes(), str(path))
     except (SyntaxError, ValueError, OSError):
-        return []  # running it will say what is wrong
-    out: list[Path] = []
+        return ()  # running it will say what is wrong
+    out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            for alias in node.names:
-                out += _module(alias.name.split("."), bases, root)
+            out += [(0, tuple(a.name.split(".")), ()) for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = path.parent
-                for _ in range(node.level - 1):
-                    base = base.parent
-                bases_here = [base]
-            else:
-                bases_here = bases
-            parts = node.module.split(".") if node.module else []
-            out += _module(parts, bases_here, root)
-            for alias in node.names:  # `from pkg import mod` imports a submodule
-                out += _module(parts + [alias.name], bases_here, root, whole_only=True)
-    return out
+            out.append((node.level, tuple(node.module.split(".")) if node.module else (),
+                        tuple(a.name for a in node.names)))
+    return tuple(out)
 
 
 def _module(parts: list[str], bases: list[Path], root: Path, whole_only: bool = False) -> list[Path]:
