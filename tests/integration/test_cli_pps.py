@@ -87,7 +87,7 @@ def test_a_failed_job_says_how_to_retry_it_and_restart_datum_does(cli):
     p = cli("create", "pipeline", "-f", cli.spec(gate), ok=False)
     [job] = cli.raw("list", "job")
     retry = f"pachlite restart datum copy@{job['id']} /b"
-    assert p.stderr.rstrip().endswith(f"or retry it as it is: '{retry}'")
+    assert p.stderr.rstrip().endswith(f"or after a fix elsewhere retry it: '{retry}'")
 
     again = cli("run", ok=False)  # nothing changed: the same failure, no new job
     assert again.stdout.startswith(f"copy: not run again: job {job['id']} failure on these inputs and code")
@@ -127,7 +127,7 @@ def test_failed_job_is_one_line_and_exit_1(cli, cmd, reason, log):
     assert p.stderr == (f"pachlite: error: pipeline copy job {job['id']} failure: datum "
                         f"{datum['id']} failed: {reason}; "
                         f"see 'pachlite logs --pipeline copy --job {job['id']}'; fix the code and "
-                        "run again (changed code reprocesses), or retry it as it is: "
+                        "run again (changed code reprocesses), or after a fix elsewhere retry it: "
                         f"'pachlite restart datum copy@{job['id']} /a'\n")
     assert datum["state"] == "failed" and job["reason"] == f"datum {datum['id']} failed: {reason}"
     if log:

@@ -19,7 +19,7 @@ from pachlite.store import datums, jobs
 
 def failed_paths(pfs, job: JobInfo) -> list[tuple[str, ...]]:
     """The input file paths of each failed datum of the job, in plan order."""
-    return [tuple(path for _, _, _, path in r.inputs)
+    return [tuple(dict.fromkeys(path for _, _, _, path in r.inputs))  # (each path once: "/")
             for r in datums.records(pfs.store, job.id) if r.state == DatumState.FAILED]
 
 
@@ -35,8 +35,8 @@ def retry_hint(pfs, job: JobInfo) -> str:
     """What to do about a failed (or unrunnable) job whose inputs and code have not changed."""
     if job.state == JobState.UNRUNNABLE:
         return "its upstream pipeline failed: retry that one first"
-    return (f"fix the code and run again (changed code reprocesses), or retry it as it is: "
-            f"'{restart_command(pfs, job)}'")
+    return ("fix the code and run again (changed code reprocesses), or after a fix elsewhere "
+            f"retry it: '{restart_command(pfs, job)}'")
 
 
 def matching_failed(pfs, job: JobInfo, filters: list[str]) -> list[tuple[str, ...]]:
