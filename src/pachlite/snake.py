@@ -61,5 +61,5 @@ def reprocess(dag_settings, pipelines: list[str]) -> list[str]:
     named = set(dag_settings.forcerun)
     if dag_settings.forcetargets:
         named |= set(dag_settings.targets)
-    return [p for p in pipelines if p in named or head(p) in named
-            or any(Path(n) == Path(head(p)) for n in named)]
+    paths = {Path(n) for n in named}
+    return [p for p in pipelines if p in named or Path(head(p)) in paths]
