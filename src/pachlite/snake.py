@@ -38,17 +38,22 @@ def write_head(root: Path, repo: str, marker: str | Path, branch: str = "master"
 
 def sync_heads(repos: list[str], branch: str = "master") -> list[str]:
     """Rewrite each marker that no longer holds its repo's head (the branch was moved outside
-    Snakemake: `create branch --head`, a rollback, `put file`) with the head: the marker is then
-    newer than the outputs of the rules that read it, so they run. An input repo's own ingest rule
-    does not (its data/ is older), so the move stands. Returns the repos whose marker changed."""
+    Snakemake: `create branch --head`, a rollback, `put file`) with the head, dated just after
+    the newest marker: newer than the outputs of the rules that read it, so they run, and older
+    than anything edited since the last run. So an input repo's ingest rule runs only if its
+    data/ changed since (a new commit on the moved branch), and does not undo the move otherwise.
+    Returns the repos whose marker changed."""
     root = store_root()
     markers = {r: root / "heads" / r for r in repos if (root / "heads" / r).exists()}
     if not markers:
         return []
     heads = read_heads(root, list(markers), branch)
     stale = [r for r, m in markers.items() if m.read_text().strip() != (heads.get(r) or "")]
-    for r in stale:
-        write_head(root, r, markers[r], branch)
+    if stale:
+        after = max(m.stat().st_mtime_ns for m in markers.values()) + 1000
+        for r in stale:
+            write_head(root, r, markers[r], branch)
+            os.utime(markers[r], ns=(after, after))
     return stale
 
 

@@ -10,23 +10,27 @@ from pachlite import snake
 from pachlite.pfs.address import Address
 
 
-def test_a_branch_moved_outside_snakemake_rewrites_its_marker_newer(pfs, monkeypatch):
+def test_a_branch_moved_outside_snakemake_rewrites_its_marker_just_newer(pfs, monkeypatch):
     monkeypatch.setenv(snake.ENV_VAR, str(pfs.store.root))
-    pfs.create_repo("training")
+    for repo in ("training", "split"):
+        pfs.create_repo(repo)
     first = put(pfs, "training", {"/d.csv": "1"}).id
     second = put(pfs, "training", {"/d.csv": "2"}).id
-    marker = snake.head("training")
-    snake.write_head(pfs.store.root, "training", marker)
-    os.utime(marker, (1, 1))  # older than anything
-    assert snake.sync_heads(["training", "none"]) == []  # in step: left alone
-    assert os.stat(marker).st_mtime == 1
+    put(pfs, "split", {"/x": "1"})
+    marker, reader = snake.head("training"), snake.head("split")
+    for repo, m, t in (("training", marker, 100), ("split", reader, 200)):  # as a run leaves them
+        snake.write_head(pfs.store.root, repo, m)
+        os.utime(m, (t, t))
+    assert snake.sync_heads(["training", "split", "none"]) == []  # in step: left alone
+    assert os.stat(marker).st_mtime == 100
 
     pfs.create_branch("training", "master", head=Address("training", commit=first))
-    assert snake.sync_heads(["training"]) == ["training"]
-    # The marker names the new head (so the ingest rule does not undo the move) and is newer
-    # than the outputs of the rules that read it (so they run).
+    assert snake.sync_heads(["training", "split"]) == ["training"]
+    # The marker names the new head, so the ingest rule has nothing to redo; it is newer than
+    # the outputs of the rules that read it (they run) and older than data edited since the
+    # last run (then the ingest rule runs: a new commit on the moved branch).
     assert Path(marker).read_text().strip() == first != second
-    assert os.stat(marker).st_mtime > 1
+    assert 200 < os.stat(marker).st_mtime < 201
 
 
 def settings(forceall=False, forcerun=(), forcetargets=False, targets=()):

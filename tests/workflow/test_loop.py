@@ -108,6 +108,7 @@ def test_input_branches_moved_outside_snakemake_are_noticed_and_kept(wf):
     csv.write_text("".join(lines[:1] + lines[3:]))
     wf.snakemake()
     assert wf.get("model@master:/model.json") != first_model
+    edited = wf.head("training")
 
     wf.pachlite("create", "branch", "training@master", "--head", "training@master^")
     rolled_back = wf.head("training")
@@ -120,3 +121,11 @@ def test_input_branches_moved_outside_snakemake_are_noticed_and_kept(wf):
     wf.pachlite("put", "file", "attributes@master:/4.json", "-f", "data/attributes/1.json")
     wf.snakemake()
     assert new_jobs(wf, before) == {"infer": (1, 3)}
+
+    # data/ edited, then the branch moved, both since the last run: the edit is a new commit on
+    # the moved branch.
+    csv.write_text("".join(lines[:1] + lines[5:]))
+    wf.pachlite("create", "branch", "training@master", "--head", edited)
+    wf.snakemake()
+    assert wf.raw("inspect", "commit", "training@master")["parent"] == edited
+    assert wf.get("training@master:/diabetes.csv") == csv.read_text()
