@@ -2,9 +2,10 @@
 
 On a cluster, new code is a new image, and `update pipeline --reprocess` with it runs every datum
 again. Locally the code is files of the workflow's folder, so they are found and hashed instead:
-each word of `cmd`/`stdin` that names a file in the folder (`python3 scripts/train.py` →
-scripts/train.py), the project's own modules a Python file imports (found as the interpreter
-would: beside the script, then in the folder), and the paths a spec declares under
+each word of `cmd`/`stdin` (and of a `sh -c` script) that names a file in the folder
+(`python3 scripts/train.py` → scripts/train.py), the project's own modules a Python file imports
+(found as the interpreter would: beside the script, then in the folder), and the paths a spec
+declares under
 `metadata.annotations["pachlite.io/code"]` (files, folders or globs, separated by spaces or
 commas; an annotation pachd accepts and ignores). The hash is kept in the stored spec under
 `metadata.annotations["pachlite.io/code-hash"]`; a different one makes the next run reprocess.
@@ -31,12 +32,12 @@ def files(spec: dict, cwd: str | Path) -> list[str]:
     """The code files of a normalised (camelCase) spec, relative to cwd, sorted."""
     root = Path(cwd).resolve()
     transform = spec.get("transform") or {}
-    words = list(transform.get("cmd") or [])
+    words: list[str] = []
+    # A word with spaces in cmd is a shell script (`sh -c "python3 x.py …"`), as stdin's lines are.
+    for w in transform.get("cmd") or []:
+        words += [w, *(_split(w) if any(c.isspace() for c in w) else [])]
     for line in transform.get("stdin") or []:
-        try:
-            words += shlex.split(line, comments=True)
-        except ValueError:  # an unbalanced quote: the shell will say so; take the plain words
-            words += line.split()
+        words += _split(line)
     found: set[Path] = set()
     for w in words:
         p = _inside(root, w)
@@ -88,6 +89,13 @@ def stamped(spec: dict, code_hash: str) -> dict:
     out = copy.deepcopy(spec)
     out.setdefault("metadata", {}).setdefault("annotations", {})[HASH] = code_hash
     return out
+
+
+def _split(script: str) -> list[str]:
+    try:
+        return shlex.split(script, comments=True)
+    except ValueError:  # an unbalanced quote: the shell will say so; take the plain words
+        return script.split()
 
 
 def _declared(spec: dict) -> list[str]:

@@ -41,11 +41,12 @@ def test_the_script_a_command_runs_and_the_project_modules_it_imports(tmp_path):
                      "scripts/lib/util.py", "scripts/train.py"]
 
 
-def test_stdin_words_and_python_dash_m_name_code_too(tmp_path):
+def test_stdin_words_sh_c_scripts_and_python_dash_m_name_code_too(tmp_path):
     write(tmp_path, PROJECT)
     found = code.files(spec(["bash"], stdin=["python3 -m scripts.other --out /pfs/out",
                                              "sh top.py 'unclosed"]), tmp_path)
     assert found == ["scripts/other.py", "top.py"]
+    assert code.files(spec(["sh", "-c", "cd . && python3 top.py /pfs/in"]), tmp_path) == ["top.py"]
 
 
 def test_words_outside_the_folder_or_naming_no_file_are_not_code(tmp_path):
