@@ -5,9 +5,8 @@ again. Locally the code is files of the workflow's folder, so they are found and
 each word of `cmd`/`stdin` (and of a `sh -c` script) that names a file in the folder
 (`python3 scripts/train.py` → scripts/train.py), the project's own modules a Python file imports
 (found as the interpreter would: beside the script, then in the folder), and the paths a spec
-declares under
-`metadata.annotations["pachlite.io/code"]` (files, folders or globs, separated by spaces or
-commas; an annotation pachd accepts and ignores). The hash is kept in the stored spec under
+declares under `metadata.annotations["pachlite.io/code"]` (files, folders or globs, separated by
+spaces or commas; an annotation pachd accepts and ignores). The hash is kept in the stored spec under
 `metadata.annotations["pachlite.io/code-hash"]`; a different one makes the next run reprocess.
 
 Standard library only: the Snakefile imports it to make the code files a rule's inputs.
