@@ -77,7 +77,8 @@ def restart_datum(job_addr: str, filters: tuple[str, ...], workers: int | None,
 
     The datum is named by its input files' paths, as pachctl names it (every path given must be
     one of the datum's; pachctl restarts a running job's datum, a local job is never left
-    running). Run it after a fix outside the code (data, environment), or to retry as it is.
+    running). Run it after a fix outside the code and data (the environment, a full disk), or to
+    retry as it is.
     """
     import os
     import sys
