@@ -95,7 +95,7 @@ def report(results, dry_run: bool = False) -> int:
         if r.action == "planned":
             p = r.plan
             click.echo(f"{r.pipeline}: would run {p.count('run')}, skip {p.count('skip')}, "
-                       f"delete {p.count('delete')} datum(s)")
+                       f"delete {p.count('delete')} datum(s)" + (f": {r.detail}" if r.detail else ""))
             for s in p.steps:
                 action, why = ("retry", f"failed in job {s.retry}") if s.retry else (s.action, s.reason)
                 click.echo(f"  {action:<6} {s.datum_id[:12]}  {_datum_label(s)}  ({why})")

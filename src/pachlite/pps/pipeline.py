@@ -274,7 +274,8 @@ def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progre
             return RunResult(p.name, "failed", last, detail=retry_hint(pfs, last))
     if dry_run:
         plan, _ = job.plan(full=True)
-        return RunResult(p.name, "planned", plan=plan)
+        return RunResult(p.name, "planned", plan=plan,
+                         detail="a new salt (changed code, or a reprocess)" if salt else "")
     info = job.run()
     return RunResult(p.name, "ran", info,
                      detail=retry_hint(pfs, info) if info.state == JobState.FAILURE else "")

@@ -206,6 +206,9 @@ def test_edited_code_reprocesses_the_pipeline_and_unchanged_code_does_not(pfs, t
     salt = pl.inspect_pipeline(pfs, "up").salt
 
     (tmp_path / "lib.py").write_text("def f(s):\n    return s.upper() + '!'\n")  # an imported module
+    [dry, _] = pl.run(pfs, cwd=cwd, dry_run=True)
+    assert (dry.plan.count("run"), dry.detail) == (2, "a new salt (changed code, or a reprocess)")
+    assert pl.inspect_pipeline(pfs, "up").salt == salt  # a dry run changes nothing
     again = ran(pl.run(pfs, cwd=cwd))
     up = again["up"].job
     assert (up.processed, up.skipped) == (2, 0)  # every datum, as --reprocess with a new image
