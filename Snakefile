@@ -24,8 +24,8 @@ from pachlite.pps.generate import declared
 # Input repos: repos(config) of pipelines.py, and data/<repo>/ for any other repo a pipeline reads.
 declared_pipelines, REPOS = declared(config, os.path.join(workflow.basedir, "pipelines.py"))
 PIPELINES = {p["pipeline"]["name"]: p for p in declared_pipelines}
-# A branch moved outside Snakemake (a rollback) makes what reads it run again.
-snake.drop_stale_heads(list(PIPELINES))
+# A branch moved outside Snakemake (a rollback, a `put file`) makes what reads it run again.
+snake.sync_heads(list(PIPELINES) + list(REPOS))
 
 include: engine.rules("ingest")
 include: engine.rules("pipelines")
@@ -36,6 +36,13 @@ rule all:
     input:
         [snake.head(name) for name in PIPELINES],
     default_target: True
+
+
+onstart:
+    # --forceall / --forcerun reach `pachlite run` (in the rules' environment) as a reprocess;
+    # Snakemake's settings are known once the Snakefile is read, not while.
+    os.environ["PACHLITE_REPROCESS"] = " ".join(snake.reprocess(workflow.dag_settings,
+                                                                list(PIPELINES)))
 
 
 # The report's plots are drawn by the `plots` rule, so the report command names it as its target.

@@ -19,14 +19,14 @@ SHA=sha256sum; command -v sha256sum >/dev/null || SHA="shasum -a 256"
 # What the cluster has (nothing when pachctl is missing or reaches no cluster).
 deployed() { command -v pachctl >/dev/null && pachctl inspect "$@" --raw 2>/dev/null || true; }
 
-# 1. The stage image pachlite/diabetes:3e46761c71d6, tagged by the content of the files it is built from
+# 1. The stage image pachlite/diabetes:d672cd9bdda7, tagged by the content of the files it is built from
 for f in pachyderm/Dockerfile scripts/requirements.txt scripts; do
   [[ -e "$f" ]] || fail "$f is missing, and the stage image is built from it: restore it ('pachlite generate' writes a missing Dockerfile)"
 done
 tag=$(find pachyderm/Dockerfile scripts/requirements.txt scripts -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | LC_ALL=C sort -zu | xargs -0 $SHA | $SHA | cut -c1-12)
-[[ "$tag" == 3e46761c71d6 ]] || fail "the image's files changed since the specs were generated (their tag is now $tag): run 'pachlite generate' and deploy again"
-run docker build -f pachyderm/Dockerfile --build-arg "BASE_IMAGE=$BASE_IMAGE" -t pachlite/diabetes:3e46761c71d6 .
-if [[ "$TARGET" == minikube ]]; then run minikube image load pachlite/diabetes:3e46761c71d6; else run docker push pachlite/diabetes:3e46761c71d6; fi
+[[ "$tag" == d672cd9bdda7 ]] || fail "the image's files changed since the specs were generated (their tag is now $tag): run 'pachlite generate' and deploy again"
+run docker build -f pachyderm/Dockerfile --build-arg "BASE_IMAGE=$BASE_IMAGE" -t pachlite/diabetes:d672cd9bdda7 .
+if [[ "$TARGET" == minikube ]]; then run minikube image load pachlite/diabetes:d672cd9bdda7; else run docker push pachlite/diabetes:d672cd9bdda7; fi
 
 # 2. Input repos of project default, created with their data when the cluster lacks them
 if [[ -z "$(deployed repo training --project default)" ]]; then
@@ -46,8 +46,8 @@ pipeline() {
   elif [[ "$info" != *"$2"* ]]; then run pachctl update pipeline --project default -f "pachyderm/$1.json"
   else echo "# pipeline $1 is up to date"; fi
 }
-pipeline split 5658b47753a62435
-pipeline qc_pre_process 0aa2fa224dc8a895
-pipeline model c081702732ca6e14
-pipeline qcontrol 4ffcf339605be579
-pipeline infer b348c6ca39fd0b9a
+pipeline split 70ff15a61cfff205
+pipeline qc_pre_process 719f26bd33f418ce
+pipeline model a316960a83dfa9c2
+pipeline qcontrol cede82d89e781f51
+pipeline infer 95e2980f2692d316

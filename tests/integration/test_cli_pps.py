@@ -80,6 +80,37 @@ def test_preview_datums_of_a_spec_without_running_it(cli):
     assert cli("list", "pipeline").stdout.splitlines()[1:] == []  # nothing was created
 
 
+def test_a_failed_job_says_how_to_retry_it_and_restart_datum_does(cli):
+    cli("put", "file", "data@master:/", "-f", cli.file("a", "1"), "-f", cli.file("b", "2"))
+    cli.file("flag", "broken")  # read by the command, but not code: a fix outside the code
+    gate = {**COPY, "transform": {"cmd": ["sh", "-c", 'test "$(cat flag)" = ok || test $data != /pfs/data/b'
+                                          ' && cp /pfs/data/* /pfs/out/']}, "datumTries": 1}
+    p = cli("create", "pipeline", "-f", cli.spec(gate), ok=False)
+    [job] = cli.raw("list", "job")
+    retry = f"pachlite restart datum copy@{job['id']} /b"
+    assert p.stderr.rstrip().endswith(f"or after a fix elsewhere retry it: '{retry}'")
+
+    again = cli("run", ok=False)  # nothing changed: the same failure, no new job
+    assert again.stdout.startswith(f"copy: not run again: job {job['id']} failure on these inputs and code")
+    assert retry in again.stderr and len(cli.raw("list", "job")) == 1
+    dry = cli("run", "--dry-run")  # it can plan: exit 0
+    assert dry.stdout.startswith(f"copy: would not run: job {job['id']} failure") and retry in dry.stdout
+    cli("put", "file", "data@master:/c", "-f", cli.file("c", "3"))
+    plan = cli("run", "--dry-run").stdout.splitlines()
+    assert plan[0] == "copy: would run 3, skip 0, delete 0 datum(s)"  # no job succeeded yet
+    assert [line.split()[0] for line in plan[1:] if ":/b" in line] == ["retry"]
+    assert any(":/b" in line and line.endswith(f"(failed in job {job['id']})") for line in plan)
+    assert any(":/c" in line and line.endswith("(new datum)") for line in plan)
+
+    cli("restart", "datum", f"copy@{job['id']}", "/a", ok=False)  # /a did not fail
+    cli("restart", "datum", "copy", "/b", ok=False)  # no job named
+    (cli.root / "flag").write_text("ok")
+    out = cli(*retry.split()[1:]).stdout
+    [new, *_] = cli.raw("list", "job")
+    assert out == f"copy: job {new['id']} success: 3 + 0 / 3\n"
+    assert cli("get", "file", "copy@master:/b").stdout == "2"
+
+
 @pytest.mark.parametrize("cmd,reason,log", [
     (["sh", "-c", "echo disk on fire >&2; exit 3"], "command exited with code 3: disk on fire",
      "disk on fire"),
@@ -96,7 +127,9 @@ def test_failed_job_is_one_line_and_exit_1(cli, cmd, reason, log):
     [datum] = cli.datums(job)
     assert p.stderr == (f"pachlite: error: pipeline copy job {job['id']} failure: datum "
                         f"{datum['id']} failed: {reason}; "
-                        f"see 'pachlite logs --pipeline copy --job {job['id']}'\n")
+                        f"see 'pachlite logs --pipeline copy --job {job['id']}'; fix the code and "
+                        "run again (changed code reprocesses), or after a fix elsewhere retry it: "
+                        f"'pachlite restart datum copy@{job['id']} /a'\n")
     assert datum["state"] == "failed" and job["reason"] == f"datum {datum['id']} failed: {reason}"
     if log:
         assert cli("logs", "-p", "copy").stdout.endswith(f"{log}\n")

@@ -1,12 +1,12 @@
-"""Datum verbs: list datum (of a job, or a spec's preview) and inspect datum."""
+"""Datum verbs: list datum (of a job, or a spec's preview), inspect datum and restart datum."""
 
 from __future__ import annotations
 
 import click
 
 from pachlite.cli import pretty, raw as rawjson
-from pachlite.cli.groups import inspect, list_
-from pachlite.cli.output import in_project, open_pfs, parse_job, project_option, raw_option
+from pachlite.cli.groups import inspect, list_, restart
+from pachlite.cli.output import in_project, open_pfs, parse_job, progress, project_option, raw_option, report
 from pachlite.errors import InvalidInput
 
 
@@ -65,3 +65,39 @@ def inspect_datum(job_addr: str, datum_id: str, raw: bool) -> None:
         f"Processed in job: {d.source_job}", "Inputs: " + ", ".join(d.inputs),
         "Outputs: " + (", ".join(f"{p} ({pretty.size(s)})" for p, _, s in d.outputs) or "-"),
         f"Time: {pretty.duration(d.duration) if d.duration is not None else '-'}"]))
+
+
+@restart.command("datum")
+@click.argument("job_addr", metavar="PIPELINE@JOB")
+@click.argument("filters", nargs=-1, required=True, metavar="DATUM-PATH1,DATUM-PATH2,...")
+@click.option("--workers", type=int, help="Datums run at once (default: parallelismSpec).")
+@click.option("--container", is_flag=True, help="Run datums in transform.image with Docker.")
+@project_option
+def restart_datum(job_addr: str, filters: tuple[str, ...], workers: int | None,
+                  container: bool) -> None:
+    """Retry a failed job: its failed datums run again now, in a new job.
+
+    The datum is named by its input files' paths, as pachctl names it (every path given must be
+    one of the datum's; pachctl restarts a running job's datum, a local job is never left
+    running). Run it after a fix outside the code and data (the environment, a full disk), or to
+    retry as it is.
+    """
+    import os
+    import sys
+
+    from pachlite.pps import api, pipeline as pl
+    from pachlite.pps.retry import matching_failed
+    if container:
+        from pachlite.cli.pipeline import _require_docker
+        _require_docker()
+    pipeline, jid = parse_job(job_addr)
+    if not jid:
+        raise InvalidInput(f"{job_addr!r} names no job", f"write it as {pipeline}@JOB; the job id "
+                           "is in the failure's message and in 'pachlite list job'")
+    pfs = open_pfs()
+    paths = [p for f in filters for p in f.split(",")]
+    matching_failed(pfs, api.inspect_job(pfs, pipeline, jid), paths)
+    with progress() as prog:
+        results = pl.run(pfs, [pipeline], workers=workers, container=container,
+                         cwd=os.getcwd(), progress=prog, retry=True)
+    sys.exit(report(results))

@@ -122,3 +122,8 @@ def update() -> None:
 @cli.group("upgrade", context_settings=CONTEXT)
 def upgrade() -> None:
     """Upgrade Pachyderm 1.x specs."""
+
+
+@cli.group("restart", context_settings=CONTEXT)
+def restart() -> None:
+    """Retry a failed job's datums."""

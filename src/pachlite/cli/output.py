@@ -155,8 +155,9 @@ def progress():
         yield update
 
 
-def report(results) -> int:
-    """Print one line per pipeline; return the exit status (1 if any job did not succeed)."""
+def report(results, dry_run: bool = False) -> int:
+    """Print one line per pipeline; return the exit status (1 if any job did not succeed; a dry
+    run that could plan is 0 whatever it found)."""
     from pachlite.pps.states import JobState
     status = 0
     for r in results:
@@ -164,28 +165,36 @@ def report(results) -> int:
         if r.action == "planned":
             p = r.plan
             click.echo(f"{r.pipeline}: would run {p.count('run')}, skip {p.count('skip')}, "
-                       f"delete {p.count('delete')} datum(s)")
+                       f"delete {p.count('delete')} datum(s)" + (f": {r.detail}" if r.detail else ""))
             for s in p.steps:
-                click.echo(f"  {s.action:<6} {s.datum_id[:12]}  {_datum_label(s)}  ({s.reason})")
+                action, why = ("retry", f"failed in job {s.retry}") if s.retry else (s.action, s.reason)
+                click.echo(f"  {action:<6} {s.datum_id[:12]}  {_datum_label(s)}  ({why})")
             continue
         if r.action in ("waiting", "stopped"):
             click.echo(f"{r.pipeline}: {r.action}: {r.detail}")
             continue
         if j is None:
             click.echo(f"{r.pipeline}: {r.action}: {r.detail}")
-            status = 1
+            status = status if dry_run else 1
             continue
-        line = f"{r.pipeline}: job {j.id} {j.state}: {j.progress}"
-        if r.action == "up to date":
-            line = f"{r.pipeline}: up to date (job {j.id} {j.state})"
         reason = " ".join(j.reason.split())  # one line, whatever the user code printed
+        if r.action == "failed":
+            verb = "would not run" if dry_run else "not run again"
+            line = f"{r.pipeline}: {verb}: job {j.id} {j.state} on these inputs and code"
+        elif r.action == "up to date":
+            line = f"{r.pipeline}: up to date (job {j.id} {j.state})"
+        else:
+            line = f"{r.pipeline}: job {j.id} {j.state}: {j.progress}"
         if reason:
             line += f" ({reason})"
+        if r.action == "failed" and dry_run:
+            line += f"; {r.detail}"
         click.echo(line)
-        if j.state != JobState.SUCCESS:
+        if j.state != JobState.SUCCESS and not dry_run:
             status = 1
             click.echo(f"pachlite: error: pipeline {r.pipeline} job {j.id} {j.state}: {reason}; "
-                       f"see 'pachlite logs --pipeline {r.pipeline} --job {j.id}'", err=True)
+                       f"see 'pachlite logs --pipeline {r.pipeline} --job {j.id}'"
+                       + (f"; {r.detail}" if r.detail else ""), err=True)
     return status
 
 

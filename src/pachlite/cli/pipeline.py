@@ -55,8 +55,8 @@ def _create(path: str, update_: bool, reprocess: bool, workers: int | None, cont
     names = []
     for i, raw in enumerate(load_specs(path)):
         src = path if i == 0 else f"{path}[{i}]"
-        names.append(pl.create_pipeline(pfs, in_project(raw), src, update=update_,
-                                        reprocess=reprocess).name)
+        names.append(pl.create_pipeline(pfs, in_project(raw), src, update=update_, reprocess=reprocess,
+                                        cwd=os.getcwd()).name)
     with progress() as prog:
         results = pl.run(pfs, names, workers=workers, container=container,
                          cwd=os.getcwd(), progress=prog)
@@ -68,14 +68,21 @@ def _create(path: str, update_: bool, reprocess: bool, workers: int | None, cont
 @click.option("--workers", type=int, help="Datums run at once (default: parallelismSpec).")
 @click.option("--dry-run", is_flag=True, help="Print the datum plan; run nothing.")
 @click.option("--container", is_flag=True, help="Run datums in transform.image with Docker.")
+@click.option("--reprocess", is_flag=True, help="New salt first: every datum of the named "
+              "pipelines (default: all) runs again, as 'update pipeline --reprocess'.")
 @click.option("--spec", "spec_json", help="Create or update this pipeline (JSON) first, then "
-              "run it: how a Snakemake rule runs its pipeline. A changed transform "
+              "run it: how a Snakemake rule runs its pipeline. A changed transform or code "
               "reprocesses every datum.")
 @click.option("--head-file", type=click.Path(dir_okay=False),
               help="Afterwards, write the output repo's head commit id here (for Snakemake).")
 @project_option
-def run_cmd(pipelines, workers, dry_run, container, spec_json, head_file) -> None:
-    """Run a job for each pipeline whose inputs have new commits (all, in DAG order)."""
+def run_cmd(pipelines, workers, dry_run, container, reprocess, spec_json, head_file) -> None:
+    """Run a job for each pipeline whose inputs have new commits or whose code changed (all, in
+    DAG order).
+
+    The pipelines named in $PACHLITE_REPROCESS (space-separated) are reprocessed as with
+    --reprocess: how the Snakefile passes on `snakemake --forcerun`/`--forceall`.
+    """
     import os
 
     from pachlite.pps import pipeline as pl
@@ -85,16 +92,25 @@ def run_cmd(pipelines, workers, dry_run, container, spec_json, head_file) -> Non
     names = [name_key(n, "pipeline") for n in pipelines] or None
     if names is None and current_project() is not None:  # every pipeline of the project
         names = [p.name for p in pl.list_pipeline(pfs, project_or_default())]
+    forced = set(os.environ.get("PACHLITE_REPROCESS", "").split())
+    if reprocess:
+        forced.update(names or [p.name for p in pl.list_pipeline(pfs, project_or_default())])
     if spec_json:
         try:
             raw = json.loads(spec_json)
         except json.JSONDecodeError as e:
             raise InvalidInput(f"--spec is not JSON: {e}", "pass one pipeline spec as JSON") from None
-        names = [pl.create_pipeline(pfs, in_project(raw), "--spec", update=True, reprocess=None).name]
+        name = (raw.get("pipeline") or {}).get("name") if isinstance(raw, dict) else None
+        # A forced pipeline is reprocessed by its update (a dry run plans it so instead).
+        now = name in forced and not dry_run
+        names = [pl.create_pipeline(pfs, in_project(raw), "--spec", update=True, cwd=os.getcwd(),
+                                    reprocess=True if now else None).name]
+        if now:
+            forced.discard(name)
     with progress() as prog:
-        results = pl.run(pfs, names, workers=workers, dry_run=dry_run,
-                         container=container, cwd=os.getcwd(), progress=prog)
-    status = report(results)
+        results = pl.run(pfs, names, workers=workers, dry_run=dry_run, container=container,
+                         cwd=os.getcwd(), progress=prog, reprocess=forced)
+    status = report(results, dry_run)
     if head_file and status == 0 and not dry_run:
         from pachlite.snake import write_head
         for name in names or []:

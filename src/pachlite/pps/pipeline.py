@@ -13,18 +13,19 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from pachlite.errors import Conflict, NotFound, SpecError
 from pachlite.pfs import PFS, new_id
 from pachlite.pfs.address import split_key
-from pachlite.pps import spec as specs
+from pachlite.pps import code, spec as specs
 from pachlite.pps.executors.scratch import remove_job_scratch
 from pachlite.pps.info import JobInfo, job_from_row
 from pachlite.pps.job import Job
 from pachlite.pps.lock import DIED, Stopped, pipeline_lock
 from pachlite.pps.plan import Plan
+from pachlite.pps.retry import retry_hint
 from pachlite.pps.states import JobState
 from pachlite.store import branches, jobs, pipelines, projects, repos
 from pachlite.store.pipelines import PipelineRow
@@ -89,13 +90,16 @@ def list_pipeline(pfs: PFS, project: str | None = None) -> list[PipelineInfo]:
 
 
 def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool = False,
-                    reprocess: bool | None = False) -> PipelineInfo:
+                    reprocess: bool | None = False, cwd: str | None = None) -> PipelineInfo:
     """Register (or update) a pipeline and its output repo. Does not run it: see `run`.
 
-    reprocess=None reprocesses only if the transform changed: how a workflow rule updates its
-    pipeline, since a changed command makes every old output stale.
+    reprocess=None reprocesses only if the transform or its code changed: how a workflow rule
+    updates its pipeline, since a changed command makes every old output stale. With cwd, the
+    code files found there are hashed into the spec (pps.code).
     """
     spec = specs.normalize(raw, source)
+    if cwd is not None:
+        spec = code.stamped(spec, code.stamp(spec, cwd))
     name = specs.pipeline_key(spec)
     project = specs.project(spec)
     # Every check is made inside the write transaction (reads through pfs.store share its
@@ -122,8 +126,12 @@ def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool
                                "name the pipeline differently or delete the repo", where=source)
         _check_acyclic(pfs, name, specs.input_repos(spec), source)
         now = time.time()
+        if existing and not code.recorded(spec):  # code not found here: keep what was found
+            spec = code.stamped(spec, code.recorded(existing.spec))
         if reprocess is None:
-            reprocess = bool(existing) and existing.spec.get("transform") != spec.get("transform")
+            reprocess = bool(existing) and (
+                existing.spec.get("transform") != spec.get("transform")
+                or code.recorded(existing.spec) not in ("", code.recorded(spec)))
         salt = existing.salt if existing and not reprocess else uuid.uuid4().hex
         if existing and not reprocess and existing.spec == spec:
             return _info(pfs, existing)
@@ -243,8 +251,12 @@ def dag_order(pipelines: list[PipelineInfo]) -> list[PipelineInfo]:
 
 def run(pfs: PFS, names: list[str] | None = None, *, workers: int | None = None,
         dry_run: bool = False, container: bool = False, cwd: str | None = None,
-        progress: Callable[[str, int, int], None] | None = None) -> list[RunResult]:
-    """Run a job for every named pipeline (default: all, in DAG order) whose inputs moved."""
+        progress: Callable[[str, int, int], None] | None = None,
+        reprocess: Collection[str] = (), retry: bool = False) -> list[RunResult]:
+    """Run a job for every named pipeline (default: all, in DAG order) whose inputs or code moved.
+
+    reprocess: pipelines given a new salt first (every datum runs again). retry: run the named
+    pipelines' failed jobs again on the same inputs (`restart datum`), rather than refuse to."""
     everything = list_pipeline(pfs)
     selected = dag_order(everything)
     if names:
@@ -258,9 +270,28 @@ def run(pfs: PFS, names: list[str] | None = None, *, workers: int | None = None,
                 row = pipelines.get(pfs.store, p.name)
                 if row is None:  # deleted while we waited for its lock
                     continue
-                results.append(_run_one(pfs, _info(pfs, row), workers, dry_run, container, cwd,
-                                        progress))
+                info, salt = _code_version(pfs, _info(pfs, row), cwd, p.name in reprocess, dry_run)
+                results.append(_run_one(pfs, info, workers, dry_run, container, cwd, progress,
+                                        salt=salt, retry=retry))
     return results
+
+
+def _code_version(pfs: PFS, p: PipelineInfo, cwd: str | None, reprocess: bool,
+                  dry_run: bool) -> tuple[PipelineInfo, str | None]:
+    """The pipeline with its code's hash up to date: changed code (or reprocess) is a new salt
+    and version, as `update pipeline --reprocess` with a new image. A dry run changes nothing
+    and returns the salt to plan with (None: the pipeline's own)."""
+    now = code.stamp(p.spec, cwd) if cwd is not None else ""
+    was = code.recorded(p.spec)
+    changed = reprocess or bool(now and was and now != was)
+    if not changed and now in ("", was):
+        return p, None
+    if dry_run:
+        return p, (uuid.uuid4().hex if changed else None)
+    with pfs.store.transaction() as tx:
+        pipelines.update(tx, p.name, code.stamped(p.spec, now),
+                         uuid.uuid4().hex if changed else p.salt, time.time())
+    return inspect_pipeline(pfs, p.name), None
 
 
 @contextlib.contextmanager
@@ -280,7 +311,8 @@ def _stop_on_sigterm():
         signal.signal(signal.SIGTERM, old)
 
 
-def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progress=None) -> RunResult:
+def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progress=None, *,
+             salt: str | None = None, retry: bool = False) -> RunResult:
     if p.stopped:
         return RunResult(p.name, "stopped",
                          detail=f"the pipeline is stopped; start it with 'pachlite start pipeline {p.name}'")
@@ -288,7 +320,8 @@ def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progre
         spec = specs.stored(p.spec, p.name)
     except SpecError as e:  # only this pipeline cannot run: the others still do
         return RunResult(p.name, "unrunnable", detail=str(e))
-    job = Job(pfs, spec, p.salt, p.version, workers or spec.parallelism, container, cwd, progress)
+    job = Job(pfs, spec, salt or p.salt, p.version, workers or spec.parallelism, container, cwd,
+              progress)
     for node in spec.pfs_inputs:
         if branches.head(pfs.store, node["repo"], node["branch"]) is None:
             return RunResult(p.name, "waiting",
@@ -305,14 +338,20 @@ def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progre
         return RunResult(p.name, "unrunnable", _unrunnable(pfs, p, job, failed_up))
     inputs = job.input_commits()
     last = p.last_job
-    if last and last.state not in (JobState.KILLED, JobState.RUNNING) and \
+    if salt is None and last and last.state not in (JobState.KILLED, JobState.RUNNING) and \
             list(map(list, last.inputs)) == list(map(list, inputs)) and \
             _job_version(pfs, last.id) == p.version:
-        return RunResult(p.name, "up to date", last)
+        if last.state == JobState.SUCCESS:
+            return RunResult(p.name, "up to date", last)
+        if not retry:  # the same failure again, unless asked: the report says how to retry
+            return RunResult(p.name, "failed", last, detail=retry_hint(pfs, last))
     if dry_run:
         plan, _ = job.plan(full=True)
-        return RunResult(p.name, "planned", plan=plan)
-    return RunResult(p.name, "ran", job.run())
+        return RunResult(p.name, "planned", plan=plan,
+                         detail="a new salt (changed code, or a reprocess)" if salt else "")
+    info = job.run()
+    return RunResult(p.name, "ran", info,
+                     detail=retry_hint(pfs, info) if info.state == JobState.FAILURE else "")
 
 
 def _end_job(pfs: PFS, job_id: str, state: str, reason: str) -> None:

@@ -36,6 +36,9 @@ class Step:
     # A skip of a datum a killed job finished (same id and hash): its record, whose outputs this
     # job writes (they are not in the base job's output commit).
     done: BaseDatum | None = None
+    # A datum to run that failed in a job since the base job: that job's id (--dry-run says
+    # "retry").
+    retry: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,17 @@ def plan_steps(datums: Iterable[Datum], salt: str, base: Mapping[str, BaseDatum]
         if did not in seen:
             yield Step(Action.DELETE, did, "datum no longer in the input; outputs removed", None, b.hash,
                        b)
+
+
+def retried(p: Plan, failed: Mapping[str, str]) -> Plan:
+    """The plan with each datum to run that failed in a later job than the base (id → that
+    job's id) marked as a retry."""
+    if not failed:
+        return p
+    return Plan(tuple(Step(s.action, s.datum_id, s.reason, s.datum, s.hash, s.base, s.done,
+                           failed[s.datum_id])
+                      if s.action == Action.RUN and s.datum_id in failed else s
+                      for s in p.steps), p.carried)
 
 
 def resume(p: Plan, finished: Mapping[str, BaseDatum]) -> Plan:

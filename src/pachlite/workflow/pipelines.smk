@@ -1,9 +1,12 @@
 # One rule per declared pipeline (pipelines.py), all of one shape: its inputs are the head markers
-# of its input repos, its output the marker of its own repo. `pachlite run` creates or updates the
+# of its input repos and its code files (pachlite.pps.code: the scripts its command runs and the
+# project's modules they import), its output the marker of its own repo. An edited script makes
+# the rule run, and `pachlite run` reprocesses the pipeline, as a new image would on a cluster. `pachlite run` creates or updates the
 # pipeline from its declaration and runs a job when its inputs moved; only new or changed datums
 # execute, on the rule's threads as workers.
 # With `--config container=True` each datum runs in the stage image, as on a cluster.
 
+from pachlite.pps import code
 from pachlite.pps.spec import input_repos
 
 
@@ -24,6 +27,7 @@ def pipeline_rule(name, spec):
             name
         input:
             [snake.head(repo) for repo in input_repos(spec)],
+            code.files(spec, workflow.basedir),
         output:
             snake.head(name),
         threads: spec.get("parallelismSpec", {}).get("constant", 1)

@@ -172,8 +172,9 @@ def test_failure_makes_downstream_unrunnable_and_a_fix_reprocesses_only_it(pfs):
     assert pfs.resolve(Address("down", "master")).id == good_head  # head kept
     assert content(pfs, "check") == {"/a": "ok", "/b": "ok"}
 
-    third = ran(pl.run(pfs))  # nothing changed: no new jobs
-    assert {n: r.action for n, r in third.items()} == {"check": "up to date", "down": "up to date"}
+    third = ran(pl.run(pfs))  # nothing changed: no new jobs, the same failure said again
+    assert {n: r.action for n, r in third.items()} == {"check": "failed", "down": "failed"}
+    assert third["check"].job.id == failed.id and f"restart datum check@{failed.id}" in third["check"].detail
 
     put(pfs, "data", {"/b": "ok again"})
     fixed = ran(pl.run(pfs))
@@ -181,6 +182,91 @@ def test_failure_makes_downstream_unrunnable_and_a_fix_reprocesses_only_it(pfs):
     assert (job.state, job.processed, job.skipped) == ("success", 1, 1)
     assert fixed["down"].job.state == "success"
     assert content(pfs, "down") == {"/all": "okok again"}
+
+
+# ---- code, failures and retries -------------------------------------------------------------
+
+def upper(tmp_path: Path) -> list[str]:
+    """A transform running a script of tmp_path that imports a module beside it."""
+    (tmp_path / "lib.py").write_text("def f(s):\n    return s.upper()\n")
+    (tmp_path / "up.py").write_text(
+        "import os, sys\nfrom lib import f\nsrc, out = sys.argv[1:]\nfor n in os.listdir(src):\n"
+        "    open(f'{out}/{n}', 'w').write(f(open(f'{src}/{n}').read()))\n")
+    return ["python3", "up.py", "/pfs/data", "/pfs/out"]
+
+
+def test_edited_code_reprocesses_the_pipeline_and_unchanged_code_does_not(pfs, tmp_path):
+    pfs.create_repo("data")
+    put(pfs, "data", {"/a": "x", "/b": "y"})
+    cwd = str(tmp_path)
+    pl.create_pipeline(pfs, spec("up", "data", upper(tmp_path)), cwd=cwd)
+    pl.create_pipeline(pfs, spec("down", "up", ["sh", "-c", "cp /pfs/up/* /pfs/out/"]), cwd=cwd)
+    ran(pl.run(pfs, cwd=cwd))
+    assert [r.action for r in pl.run(pfs, cwd=cwd)] == ["up to date", "up to date"]
+    salt = pl.inspect_pipeline(pfs, "up").salt
+
+    (tmp_path / "lib.py").write_text("def f(s):\n    return s.upper() + '!'\n")  # an imported module
+    [dry, _] = pl.run(pfs, cwd=cwd, dry_run=True)
+    assert (dry.plan.count("run"), dry.detail) == (2, "a new salt (changed code, or a reprocess)")
+    assert pl.inspect_pipeline(pfs, "up").salt == salt  # a dry run changes nothing
+    again = ran(pl.run(pfs, cwd=cwd))
+    up = again["up"].job
+    assert (up.processed, up.skipped) == (2, 0)  # every datum, as --reprocess with a new image
+    assert pl.inspect_pipeline(pfs, "up").salt != salt
+    assert (again["down"].job.processed, again["down"].job.skipped) == (2, 0)  # its inputs changed
+    assert content(pfs, "down") == {"/a": "X!", "/b": "Y!"}
+
+    (tmp_path / "lib.py").write_text("def f(s):\n    return s.upper() + '!'  # same output\n")
+    third = ran(pl.run(pfs, cwd=cwd))
+    assert (third["up"].job.processed, third["down"].job.processed) == (2, 0)  # the cascade stops
+    assert third["down"].job.skipped == 2
+
+
+def test_reprocess_runs_every_datum_again(pfs):
+    pfs.create_repo("data")
+    put(pfs, "data", {"/a": "x", "/b": "y"})
+    pl.create_pipeline(pfs, spec("copy", "data", COPY))
+    pl.run(pfs)
+    [r] = pl.run(pfs, reprocess={"copy"})
+    assert (r.action, r.job.processed, r.job.skipped) == ("ran", 2, 0)
+
+
+def test_a_failed_job_is_not_run_again_until_its_code_changes_or_a_retry(pfs, tmp_path):
+    pfs.create_repo("data")
+    put(pfs, "data", {"/a": "x"})
+    cwd = str(tmp_path)
+    (tmp_path / "flag").write_text("bad")
+    check = ["sh", "-c", "test \"$(cat flag)\" = good && cp /pfs/data/* /pfs/out/"]
+    pl.create_pipeline(pfs, spec("copy", "data", check, datumTries=1,
+                                 metadata={"annotations": {"pachlite.io/code": "flag"}}), cwd=cwd)
+    [first] = pl.run(pfs, cwd=cwd)
+    assert first.job.state == "failure"
+    assert first.detail.endswith(f"'pachlite restart datum copy@{first.job.id} /a'")
+    [again] = pl.run(pfs, cwd=cwd)
+    assert (again.action, again.job.id) == ("failed", first.job.id)  # no new job
+    [retried] = pl.run(pfs, cwd=cwd, retry=True)  # as it is: fails again, in a new job
+    assert retried.action == "ran" and retried.job.id != first.job.id
+    (tmp_path / "flag").write_text("good")  # the fix
+    [fixed] = pl.run(pfs, cwd=cwd)
+    assert (fixed.job.state, fixed.job.processed) == ("success", 1)
+
+
+def test_dry_run_names_the_datums_it_retries(pfs):
+    pfs.create_repo("data")
+    put(pfs, "data", {"/a": "ok", "/b": "ok"})
+    pl.create_pipeline(pfs, spec("check", "data", ["sh", "-c", "grep -q ok /pfs/data/* && cp /pfs/data/* /pfs/out/"],
+                                 datumTries=1))
+    pl.run(pfs)
+    put(pfs, "data", {"/a": "bad"})
+    [failed] = pl.run(pfs)
+    assert failed.job.state == "failure"
+    [still] = pl.run(pfs, dry_run=True)
+    assert still.action == "failed"  # nothing changed since: a run would not run it
+    put(pfs, "data", {"/c": "ok"})
+    [r] = pl.run(pfs, dry_run=True)
+    steps = {s.datum.inputs[0].path: s for s in r.plan.steps}
+    assert (steps["/a"].action, steps["/a"].retry) == ("run", failed.job.id)
+    assert (steps["/c"].retry, steps["/b"].action) == ("", "skip")
 
 
 # ---- dry run ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ recovered one runs again, and one only in the base is deleted (its outputs remov
 import hashlib
 
 from pachlite.pps.datum import Datum, DatumInput, FileInfo, datum_id
-from pachlite.pps.plan import BaseDatum, plan
+from pachlite.pps.plan import BaseDatum, plan, retried
 from pachlite.pps.states import Action, DatumState
 
 SALT = "salt-1"
@@ -67,6 +67,16 @@ def test_recovered_datum_is_retried_next_job():
     a = datum("/file", "x")
     p = plan([a], SALT, {a.id: base_of(a, DatumState.RECOVERED, outputs=())})
     assert (p.steps[0].action, p.steps[0].reason) == (Action.RUN, "recovered in job job1")
+
+
+def test_a_datum_that_failed_after_the_base_is_marked_a_retry():
+    ok, failed, new = datum("/ok", "x"), datum("/failed", "y"), datum("/new", "z")
+    p = retried(plan([ok, failed, new], SALT, {ok.id: base_of(ok)}),
+                {failed.id: "job2", ok.id: "job2"})
+    assert [(s.action, s.retry) for s in p.steps] == [
+        (Action.SKIP, ""),  # a skip is no retry, whatever the map says
+        (Action.RUN, "job2"), (Action.RUN, "")]
+    assert retried(p, {}) is p
 
 
 def test_vanished_datum_is_deleted_and_not_counted():
