@@ -99,8 +99,11 @@ def test_failed_job_is_one_line_and_exit_1(cli, cmd, reason, log):
     assert datum["state"] == "failed" and job["reason"] == f"datum {datum['id']} failed: {reason}"
     if log:
         assert cli("logs", "-p", "copy").stdout.endswith(f"{log}\n")
-    assert cli("list", "file", "copy@master", ok=False).stderr.startswith(
-        "pachlite: error: copy@master has no commits yet")  # nothing was committed
+    # The job's output commit is finished with its reason: nothing in it may be read.
+    assert cli("list", "file", "copy@master", ok=False).stderr == (
+        f"pachlite: error: copy@master: commit {job['id']} finished with an error: "
+        f"{job['reason']}; read the last output that succeeded, e.g. copy@{job['id']}^ "
+        "(see 'pachlite list commit copy')\n")
 
 
 @pytest.mark.parametrize("spec_text,message", [
