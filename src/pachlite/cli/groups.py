@@ -101,3 +101,13 @@ def update() -> None:
 @cli.group("upgrade", context_settings=CONTEXT)
 def upgrade() -> None:
     """Upgrade Pachyderm 1.x specs."""
+
+
+@cli.group(context_settings=CONTEXT)
+def wait() -> None:
+    """Wait for a commit or job to finish."""
+
+
+@cli.group(context_settings=CONTEXT)
+def squash() -> None:
+    """Squash a commit set into its children."""

@@ -1,21 +1,22 @@
-"""Job verbs: list and inspect job, and `pachlite logs`."""
+"""Job verbs: list, inspect and wait job, and `pachlite logs`."""
 
 from __future__ import annotations
 
 import click
 
 from pachlite.cli import pretty
-from pachlite.cli.groups import cli, inspect, list_
+from pachlite.cli.groups import cli, inspect, list_, wait
 from pachlite.cli.output import open_pfs, parse_job, print_raw
 
 
 @list_.command("job")
+@click.argument("job_set", metavar="[JOB_SET]", required=False)
 @click.option("-p", "--pipeline")
 @click.option("--raw", is_flag=True)
-def list_job(pipeline: str | None, raw: bool) -> None:
-    """List jobs, newest first."""
+def list_job(job_set: str | None, pipeline: str | None, raw: bool) -> None:
+    """List jobs, newest first, or the jobs of a job set (a commit set's id), upstream first."""
     from pachlite.pps import api
-    jobs = api.list_job(open_pfs(), pipeline)
+    jobs = api.list_job_set(open_pfs(), job_set) if job_set else api.list_job(open_pfs(), pipeline)
     if raw:
         return print_raw(jobs)
     click.echo(pretty.table(
@@ -31,7 +32,22 @@ def inspect_job(job_addr: str, raw: bool) -> None:
     """Show a job: state, reason, counts, bytes, timings, input and output commits."""
     from pachlite.pps import api
     pipeline, jid = parse_job(job_addr)
-    j = api.inspect_job(open_pfs(), pipeline, jid)
+    pfs = open_pfs()
+    _print_job(pfs, api.inspect_job(pfs, pipeline, jid), raw)
+
+
+@wait.command("job")
+@click.argument("job_addr", metavar="PIPELINE[@JOB]")
+@click.option("--raw", is_flag=True)
+def wait_job(job_addr: str, raw: bool) -> None:
+    """Wait for a job to end (another process may be running it), then show it."""
+    from pachlite.pps.commitset import wait_job
+    pipeline, jid = parse_job(job_addr)
+    pfs = open_pfs()
+    _print_job(pfs, wait_job(pfs, pipeline, jid), raw)
+
+
+def _print_job(pfs, j, raw: bool) -> None:
     if raw:
         return print_raw(j)
     click.echo("\n".join([
@@ -41,8 +57,8 @@ def inspect_job(job_addr: str, raw: bool) -> None:
         f"Datums: {j.processed} processed, {j.skipped} skipped, {j.failed} failed, "
         f"{j.recovered} recovered, {j.total} total",
         f"Data downloaded: {pretty.size(j.bytes_in)}", f"Data uploaded: {pretty.size(j.bytes_out)}",
-        "Inputs: " + ", ".join(f"{r}@{b}={c}" for r, b, c in j.inputs),
-        f"Output commit: {j.pipeline}@{j.output_commit}" if j.output_commit else "Output commit: -"]))
+        "Inputs: " + ", ".join(f"{r}@{b}={pfs.commit_id(c)}" for r, b, c in j.inputs),
+        f"Output commit: {j.pipeline}@{j.id}" if j.output_commit else "Output commit: -"]))
 
 
 @cli.command("logs")
