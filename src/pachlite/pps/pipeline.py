@@ -267,28 +267,33 @@ def _pending(pfs: PFS, p: PipelineInfo,
     seen = {(r, b): c for r, b, c in done.inputs}
     events = []  # (the set's place, set, input, commit key)
     for k, head in heads.items():
-        for row in _since(pfs, head, seen.get(k)):
-            events.append((commits.set_order(store, row.commit_set), row.commit_set, k, row.id))
+        rows, moved = _since(pfs, head, seen.get(k))
+        for row in rows:  # a branch moved to another commit starts a new set, as in pachd
+            events.append((commits.set_order(store, row.commit_set),
+                           "" if moved else row.commit_set, k, row.id))
     events.sort()
     out, current = [], {k: seen.get(k, h) for k, h in heads.items()}
     for n, (_, commit_set, k, cid) in enumerate(events):
         current[k] = cid
         if n + 1 == len(events) or events[n + 1][1] != commit_set:
-            out.append((commit_set, dict(current)))
+            out.append((commit_set or None, dict(current)))
     return out
 
 
-def _since(pfs: PFS, head: str, seen: str | None) -> list[commits.CommitRow]:
-    """The commits from `seen` (excluded) to `head`, oldest first; just the head when it does
-    not descend from `seen` (the branch was moved) or too many commits came since."""
+def _since(pfs: PFS, head: str, seen: str | None) -> tuple[list[commits.CommitRow], bool]:
+    """The commits from `seen` (excluded) to `head`, oldest first, and whether the branch was
+    moved (the head does not descend from `seen`). Just the head when it was, or when too many
+    commits came since."""
+    if seen is None:  # an input the last job did not read
+        return [commits.get(pfs.store, head)], False
     chain, c = [], head
     while c is not None and c != seen and len(chain) < MAX_PENDING:
         row = commits.get(pfs.store, c)
         chain.append(row)
         c = row.parent
     if c != seen:
-        return chain[:1]
-    return chain[::-1]
+        return chain[:1], c is None
+    return chain[::-1], False
 
 
 def _job_set(pfs: PFS, pipeline: str, commit_set: str | None,
