@@ -101,7 +101,8 @@ class PFS:
 
     def list_branch(self, repo: str) -> list[BranchInfo]:
         self._repo_row(repo)
-        return [BranchInfo(b.repo, b.name, b.head) for b in branches.list_branches(self.store, repo)]
+        return [BranchInfo(b.repo, b.name, b.head and self.commit_id(b.head))
+                for b in branches.list_branches(self.store, repo)]
 
     def create_branch(self, repo: str, branch: str, head: Address | None = None) -> BranchInfo:
         """Create a branch, or move it with `head` (e.g. to an older commit: a rollback).
@@ -121,7 +122,7 @@ class PFS:
             else:
                 branches.set_head(tx, repo, branch, target)
             head_id = branches.head(tx, repo, branch)
-        return BranchInfo(repo, branch, head_id)
+        return BranchInfo(repo, branch, head_id and self.commit_id(head_id))
 
     def _commit(self, row: CommitRow) -> CommitInfo:
         prov = tuple(commits.provenance_shown(self.store, row.id))

@@ -23,7 +23,7 @@ class RepoInfo:
 class BranchInfo:
     repo: str
     name: str
-    head: str | None
+    head: str | None  # its head commit's id (its commit set)
 
 
 @dataclass(frozen=True)

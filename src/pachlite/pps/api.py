@@ -64,9 +64,16 @@ def list_job_set(pfs: PFS, job_set: str) -> list[JobInfo]:
 def list_datum(pfs: PFS, job: JobInfo, prefix: str | None = None) -> list[DatumInfo]:
     """A job's datums in plan order (those whose id starts with prefix)."""
     commits = {repo: pfs.commit_id(c) for repo, _, c in job.inputs}
-    return [DatumInfo(r.job_id, r.id, r.state, r.reason, r.hash,
+    shown: dict[str, str] = {}  # a job's key → its id (the commit set)
+
+    def job_id(key: str) -> str:
+        if key not in shown:
+            row = jobs.get(pfs.store, key)
+            shown[key] = row.commit_set if row else key
+        return shown[key]
+    return [DatumInfo(job.id, r.id, r.state, r.reason, r.hash,
                       tuple(f"{repo}@{commits.get(repo, '?')}:{path}" for _, repo, _, path in r.inputs),
-                      r.outputs, r.started, r.duration, r.source_job)
+                      r.outputs, r.started, r.duration, job_id(r.source_job))
             for r in datums.records(pfs.store, job.key, prefix)]
 
 

@@ -53,7 +53,7 @@ class DatumInfo:
     outputs: tuple[tuple[str, str, int], ...]
     started: float | None
     duration: float | None
-    source_job: str
+    source_job: str  # the id of the job that processed it
 
 
 def job_from_row(r: JobRow) -> JobInfo:

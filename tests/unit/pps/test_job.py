@@ -106,7 +106,7 @@ def test_outputs_merge_into_one_auto_commit_with_provenance(pfs):
     assert pfs.inspect_repo("copy").kind == "pipeline"
 
 
-def test_two_datums_writing_one_path_fail_the_job_and_keep_the_head(pfs):
+def test_two_datums_writing_one_path_fail_the_job_and_its_output_commit(pfs):
     make(pfs, ["sh", "-c", "basename $data > /pfs/out/same"])
     put(pfs, "data", {"/a": "1", "/b": "2"})
     job = run(pfs)
