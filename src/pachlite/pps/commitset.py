@@ -73,7 +73,13 @@ def wait_commit(pfs: PFS, a: Address) -> CommitInfo:
         return c.finished is None  # an open commit: whoever opened it finishes it
 
     def missing() -> Exception:
-        pfs.resolve(a)  # its own "not found" message
+        try:
+            pfs.resolve(a)
+        except NotFound as e:
+            if a.commit and commits.of_set(pfs.store, a.commit):
+                return NotFound(e.problem, "no pachlite process is running the job that would "
+                                "make it: run 'pachlite run'")
+            return e
         return NotFound(f"commit {a} is not finished", f"finish it with 'pachlite finish commit {a}'")
     return _wait(ready, busy, missing)
 

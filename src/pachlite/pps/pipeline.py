@@ -260,8 +260,7 @@ def _pending(pfs: PFS, p: PipelineInfo,
     one runs again). A first job, or the first after a spec change, reads the heads (set None)."""
     store = pfs.store
     heads = {k: branches.head(store, *k) for k in dict.fromkeys(keys)}
-    done = next((j for j in jobs.list_jobs(store, p.name)
-                 if j.state not in (JobState.KILLED, JobState.RUNNING)), None)
+    done = jobs.latest_ended(store, p.name)
     if done is None or done.pipeline_version != p.version:
         return [(None, heads)]
     seen = {(r, b): c for r, b, c in done.inputs}

@@ -82,6 +82,13 @@ def latest(s: Handle, pipeline: str, state: str | None = None) -> JobRow | None:
                              "state=?2) ORDER BY seq DESC LIMIT 1", (pipeline, state)).fetchone())
 
 
+def latest_ended(s: Handle, pipeline: str) -> JobRow | None:
+    """The pipeline's latest job that ran to its end (not killed, nor running)."""
+    return _row(s.db.execute(f"SELECT {_COLS} FROM jobs WHERE pipeline=? AND state NOT IN "
+                             "('killed', 'running') ORDER BY seq DESC LIMIT 1",
+                             (pipeline,)).fetchone())
+
+
 def list_jobs(s: Handle, pipeline: str | None = None) -> list[JobRow]:
     """Every job (of the pipeline, when given), newest first."""
     return [_row(r) for r in s.db.execute(f"SELECT {_COLS} FROM jobs WHERE ?1 IS NULL OR "
