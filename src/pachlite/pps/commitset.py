@@ -96,8 +96,9 @@ def wait_job(pfs: PFS, pipeline: str, job: str | None) -> JobInfo:
         return j if j.state != JobState.RUNNING else None
 
     def missing() -> Exception:
-        api.inspect_job(pfs, pipeline, job)  # its own "not found" message
-        return NotFound(f"job {pipeline}@{job} is not running", "")
+        api.inspect_job(pfs, pipeline, job)  # its own "not found" message, when it has none
+        return NotFound(f"job {pipeline}@{job or '<latest>'} ended while read",
+                        f"see it with 'pachlite inspect job {pipeline}@{job or ''}'")
     return _wait(ready, lambda: held(pfs, pipeline), missing)
 
 
