@@ -1,16 +1,15 @@
 """The diabetes-progression regression of the Pachyderm tutorials, run locally by pachlite.
 
-One rule per Pachyderm pipeline, made from its declaration in pipelines.py (rules/pipelines.smk):
+One rule per Pachyderm pipeline, made from its declaration in pipelines.py (pachlite/workflow/pipelines.smk):
 its inputs are the heads of its input repos, its output the head of its output repo, so
 `snakemake --rulegraph` is the repo-to-stage DAG. Inside a rule, `pachlite run` executes the
 pipeline's job with the rule's threads as workers: only new or changed datums run. A new stage is
 one declaration in pipelines.py and one script in scripts/.
 """
 
-import glob
 import json
+import os
 import shlex
-import sys
 
 from snakemake.utils import min_version, validate
 
@@ -19,17 +18,17 @@ min_version("9.0")
 configfile: "config/config.yaml"
 validate(config, "config/config.schema.yaml")
 
-sys.path.insert(0, workflow.basedir)
-import pipelines as declared
-from pachlite import snake
+from pachlite import snake, workflow as engine
+from pachlite.pps.generate import declared
 
-PIPELINES = {p["pipeline"]["name"]: p for p in declared.pipelines(config)}
-REPOS = declared.repos(config)
+# Input repos: repos(config) of pipelines.py, and data/<repo>/ for any other repo a pipeline reads.
+declared_pipelines, REPOS = declared(config, os.path.join(workflow.basedir, "pipelines.py"))
+PIPELINES = {p["pipeline"]["name"]: p for p in declared_pipelines}
 # A branch moved outside Snakemake (a rollback) makes what reads it run again.
 snake.drop_stale_heads(list(PIPELINES))
 
-include: "rules/ingest.smk"
-include: "rules/pipelines.smk"
+include: engine.rules("ingest")
+include: engine.rules("pipelines")
 include: "rules/report.smk"
 
 
@@ -39,8 +38,11 @@ rule all:
     default_target: True
 
 
+# The report's plots are drawn by the `plots` rule, so the report command names it as its target.
 onsuccess:
     print(f"\nResults are versioned in {snake.store_root()}/ — inspect them with:\n"
           "  pachlite list job\n  pachlite list file infer@master\n"
           "  pachlite get file infer@master:/1.json\n"
-          "  snakemake --report report.html   (plots: data profile, fit, residuals, RMSE)")
+          "  python3 -c 'import pachlite; print(pachlite.open().read_json(\"infer@master\"))'\n"
+          "  snakemake --cores all plots && snakemake --report report.html plots"
+          "   (data profile, fit, residuals, RMSE)")

@@ -19,12 +19,22 @@ BUILD_LOG_TAIL = 15
 
 def unavailable(reason: str) -> None:
     if os.environ.get("CI") == "true":
-        pytest.fail(f"CI needs this (bash .ci/docker.sh start; make wheels): {reason}")
-    pytest.skip(reason)
+        pytest.fail(f"CI needs this (bash .ci/docker.sh start; make wheels): {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def require_sdk() -> None:
+    """Skip (fail under CI) the module calling this, at import, where the Docker SDK is missing:
+    pachlite's container executor imports it."""
+    try:
+        import docker  # noqa: F401
+    except ImportError:
+        unavailable("the Docker SDK is not installed (pip install 'pachlite[docker]')")
 
 
 def docker_client():
     """The engine's client, or skip/fail with why there is none."""
+    require_sdk()
     import docker
     try:
         client = docker.from_env()
@@ -34,8 +44,9 @@ def docker_client():
     return client
 
 
-def stage_image(tag: str) -> str:
-    """Build the stage image (pachyderm/Dockerfile) from the offline base and the pinned wheels."""
+def require_image_inputs() -> None:
+    """Skip (fail under CI) where the stage image cannot be built: no engine answers, it lacks
+    the offline base image, or there are no wheels. At a module's import: one line for all."""
     client = docker_client()
     import docker
     try:
@@ -44,6 +55,11 @@ def stage_image(tag: str) -> str:
         unavailable(f"the Docker engine lacks {BASE_IMAGE} (bash .ci/docker.sh start builds it)")
     if not any(WHEELS.glob("*.whl")):
         unavailable(f"no wheels in {WHEELS.relative_to(ROOT)} for the stage image (make wheels)")
+
+
+def stage_image(tag: str) -> str:
+    """Build the stage image (pachyderm/Dockerfile) from the offline base and the pinned wheels."""
+    require_image_inputs()
     return build_image(ROOT, ROOT / "pachyderm" / "Dockerfile", tag)
 
 

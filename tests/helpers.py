@@ -8,13 +8,17 @@ helpers at the end that reach below that API are marked TODO(api).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 from pathlib import Path
 
 from pachlite.pfs import PFS, CommitInfo, Source
@@ -25,6 +29,33 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 BIN = Path(sys.executable).parent
 PACHLITE = BIN / "pachlite"
+# What the README's tutorial tells users to edit (a new attribute file, rows dropped from the CSV,
+# the config): tests read the committed versions of these, never the working copies.
+USER_EDITED = ["data", "config/config.yaml"]
+
+
+def pristine(path: str) -> Path:
+    """The project's file or folder `path` as tests should see it: USER_EDITED ones as committed
+    (git HEAD), the rest as in the working copy. Where the project is not a git checkout there
+    is nothing else to read: the working copy."""
+    return _pristine_root() / path
+
+
+@functools.cache
+def _pristine_root() -> Path:
+    """Once per test session: config/ from the working copy, then HEAD's USER_EDITED over it."""
+    root = Path(tempfile.mkdtemp(prefix="pachlite-pristine-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    shutil.copytree(ROOT / "config", root / "config")
+    p = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD", "--", *USER_EDITED],
+                       capture_output=True)
+    if p.returncode == 0:
+        with tarfile.open(fileobj=io.BytesIO(p.stdout)) as tar:
+            # (the "data" filter, where this Python has it: no links or paths out of root)
+            tar.extractall(root, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    else:
+        shutil.copytree(ROOT / "data", root / "data")
+    return root
 
 
 # ---- the library ------------------------------------------------------------------------------
@@ -152,9 +183,16 @@ class Cli:
             pfs.store.close()
 
 
+def store_above(path: Path) -> Path | None:
+    """The first .pachlite in a folder above path: the store a command run there would use
+    (with $PACHLITE_STORE unset) where path has none of its own."""
+    return next((d / ".pachlite" for d in path.parents if (d / ".pachlite").is_dir()), None)
+
+
 class Workflow:
     """A copy of the project (the Snakemake workflow and its data) in `root`, run by the real
-    `snakemake` and `pachlite`, with the store the workflow chooses (PACHLITE_STORE unset)."""
+    `snakemake` and `pachlite`, with the store the workflow chooses (PACHLITE_STORE unset): its
+    own ./.pachlite, made by its first rule."""
 
     FILES = ["Snakefile", "pipelines.py", "rules", "config", "data", "scripts", "report"]
 
@@ -165,8 +203,10 @@ class Workflow:
 
     @classmethod
     def copy(cls, root: Path) -> Workflow:
+        stray = store_above(root)
+        assert stray is None, f"{stray} is a store above {root}: the workflow would use it; move it away"
         for name in cls.FILES:
-            src = ROOT / name
+            src = pristine(name) if name in ("config", "data") else ROOT / name
             (shutil.copytree if src.is_dir() else shutil.copy)(src, root / name)
         return cls(root)
 
@@ -240,3 +280,10 @@ def damage_add_dangling_branch(store: Store, repo: str, branch: str) -> None:
     """A branch of repo whose head names no commit."""
     with store.transaction() as tx:
         tx.execute("INSERT INTO branches VALUES(?, ?, 'f' || hex(randomblob(15)))", (repo, branch))
+
+
+def damage_add_path(store: Store, commit_id: str, path: str, like: str) -> None:
+    """A file at `path` (one that `put` refuses, e.g. with '..') holding the content of `like`."""
+    with store.transaction() as tx:
+        tx.execute("INSERT INTO files SELECT commit_id, ?, hash, size FROM files "
+                   "WHERE commit_id=? AND path=?", (path, commit_id, like))

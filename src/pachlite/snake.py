@@ -12,12 +12,14 @@ import os
 from pathlib import Path
 
 from pachlite.store.branches import read_heads
-
-ENV_VAR = "PACHLITE_STORE"
+from pachlite.store.location import STORE_DIR, default_root
 
 
 def store_root() -> Path:
-    return Path(os.environ.get(ENV_VAR) or ".pachlite")
+    """The store `pachlite` finds from here (store/location.py); the workflow's first rule makes
+    ./.pachlite when there is none. Relative when it is here, so the rules' files read short."""
+    root = default_root()
+    return Path(STORE_DIR) if root == Path.cwd() / STORE_DIR else root
 
 
 def head(repo: str) -> str:

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
-import docker
-from docker_helpers import stage_image
-from helpers import PACHLITE, contents, put
-from pachlite.errors import NotFound
-from pachlite.pps import pipeline as pl
-from pachlite.pps.executors.container import (
+from docker_helpers import docker_client, require_image_inputs, stage_image
+
+require_image_inputs()  # one line for the module where Docker is missing; before the imports below
+
+from helpers import PACHLITE, contents, put  # noqa: E402
+from pachlite.errors import NotFound  # noqa: E402
+from pachlite.pps import pipeline as pl  # noqa: E402
+from pachlite.pps.executors.container import (  # noqa: E402
     CANNOT_EXECUTE,
     ContainerWorker,
 )
@@ -108,7 +110,7 @@ def test_user_code_runs_as_a_non_root_user(run):
 
 
 def test_the_stage_image_declares_a_non_root_user_and_workdir(image):
-    config = docker.from_env().images.get(image).attrs["Config"]
+    config = docker_client().images.get(image).attrs["Config"]
     assert config["User"] not in ("", "0", "root") and not config["User"].startswith("0:")
     assert config["WorkingDir"] == "/app"
 
@@ -163,7 +165,7 @@ def test_kill_9_of_a_container_run_removes_its_worker_container(image, pfs, tmp_
     pl.create_pipeline(pfs, {"pipeline": {"name": "wait"}, "input": {"pfs": {"repo": "data", "glob": "/*"}},
                              "transform": {"cmd": ["sh", "-c", "touch /pfs/out/started; sleep 300"],
                                            "image": image}})
-    client = docker.from_env()
+    client = docker_client()
     before = {c.id for c in client.containers.list(all=True)}
     env = {**os.environ, "PACHLITE_STORE": str(pfs.store.root)}
     p = subprocess.Popen([str(PACHLITE), "run", "--container", "wait"], env=env,

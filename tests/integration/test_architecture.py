@@ -69,6 +69,12 @@ def test_a_layer_imports_only_the_layers_below_it():
     assert wrong == []
 
 
+def test_only_the_cli_may_import_the_notebook_api():
+    """client.py sits beside the CLI: the engine below never depends on it."""
+    assert [name for name, path in modules().items() if layer(name) in (0, 1, 2)
+            and "pachlite.client" in imports(path)] == []
+
+
 def test_no_import_cycle_at_module_level():
     graph = {name: {m for m in imports(path) if m != name} for name, path in modules().items()}
     # A package's __init__ re-exporting its submodules is how a package works, not a cycle.

@@ -55,8 +55,8 @@ def test_repo_commit_and_file_verbs_print_pachctl_tables(cli, tmp_path):
     cli("put", "file", "data@master:/notes.txt", "-f", "-", input="from stdin\n")
 
     repos = cli.out("list", "repo").splitlines()
-    assert repos[0].split() == ["NAME", "CREATED", "SIZE", "(MASTER)", "DESCRIPTION"]
-    assert repos[1].split()[0] == "data" and repos[1].endswith("inputs")
+    assert repos[0].split() == ["PROJECT", "NAME", "CREATED", "SIZE", "(MASTER)", "DESCRIPTION"]
+    assert repos[1].split()[:2] == ["default", "data"] and repos[1].endswith("inputs")
     # pachctl's relative times; the puts above take a second or more on a loaded machine
     assert re.search(r"(Less than a second|\d+ seconds?) ago", repos[1]), repos[1]
 
@@ -74,8 +74,8 @@ def test_repo_commit_and_file_verbs_print_pachctl_tables(cli, tmp_path):
     assert [c["origin"] for c in commits] == ["USER"] * 3
     assert commits[0]["parent"] == commits[1]["id"] and commits[2]["parent"] is None
     table = cli.out("list", "commit", "data@master", "-n", "2").splitlines()
-    assert table[0].split() == ["REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE", "ORIGIN",
-                                "DESCRIPTION"]
+    assert table[0].split() == ["PROJECT", "REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE",
+                                "ORIGIN", "DESCRIPTION"]
     assert len(table) == 3 and commits[0]["id"] in table[1]
 
     inspect = cli.out("inspect", "commit", "data@master^")

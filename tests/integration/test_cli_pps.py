@@ -1,6 +1,6 @@
 """The pipeline, job, datum and logs verbs through the real `pachlite` command (PACHLITE_STORE).
 
-Columns and progress follow pachctl 2.x (`list job`: PIPELINE ID STARTED DURATION PROGRESS DL UL
+Columns and progress follow pachctl 2.x (`list job`: PROJECT PIPELINE ID STARTED DURATION PROGRESS DL UL
 STATE; progress `processed + skipped / total`). Every failure is one line on stderr, exit 1.
 """
 
@@ -42,10 +42,10 @@ def test_quick_demo_round_trip(cli):
 
     cli("run")
     table = cli("list", "job").stdout.splitlines()
-    assert table[0].split() == ["PIPELINE", "ID", "STARTED", "DURATION", "PROGRESS", "DL", "UL",
-                                "STATE"]
+    assert table[0].split() == ["PROJECT", "PIPELINE", "ID", "STARTED", "DURATION", "PROGRESS", "DL",
+                                "UL", "STATE"]
     second, _ = cli.raw("list", "job")  # newest first
-    assert "1 + 2 / 3" in table[1] and table[1].startswith(f"copy     {second['id']} ")
+    assert "1 + 2 / 3" in table[1] and table[1].startswith(f"default copy     {second['id']} ")
     assert table[1].endswith(" 5B 5B success") and table[2].endswith(" 6B 6B success")
 
     inspect = cli("inspect", "job", f"copy@{second['id']}").stdout

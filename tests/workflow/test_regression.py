@@ -21,6 +21,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers import pristine
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -32,8 +34,8 @@ import train  # noqa: E402
 from diabetes.data import Model, read_csv, read_model, read_record  # noqa: E402
 from diabetes.stage import StageError, write_all  # noqa: E402
 
-DIABETES = ROOT / "data" / "diabetes.csv"
-ATTRIBUTES = ROOT / "data" / "attributes"
+DIABETES = pristine("data/diabetes.csv")  # the committed data, not what a user edited
+ATTRIBUTES = pristine("data/attributes")
 ALL_FEATURES = ["age", "sex", "bmi", "map", "tc", "ldl", "hdl", "tch", "ltg", "glu"]
 
 

@@ -8,13 +8,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers import pristine
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import plots  # noqa: E402
 from diabetes.data import Model, read_csv  # noqa: E402
 
-DIABETES = ROOT / "data" / "diabetes.csv"
+DIABETES = pristine("data/diabetes.csv")  # the committed data, not what a user edited
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import pristine
+
 ROOT = Path(__file__).resolve().parents[2]
-DIABETES = ROOT / "data" / "diabetes.csv"
-ATTRIBUTES = ROOT / "data" / "attributes"
+DIABETES = pristine("data/diabetes.csv")  # the committed data, not what a user edited
+ATTRIBUTES = pristine("data/attributes")
 STAGES = ["split", "train", "qc_pre_process", "qcontrol", "infer"]
 
 

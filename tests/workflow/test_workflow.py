@@ -4,17 +4,17 @@ provenance, rollback, quality-control failure, the report, and the tutorials' nu
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import shutil
+import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from helpers import ROOT, Workflow
-
-WORKFLOW = Workflow.FILES
+from helpers import Workflow
 
 pytestmark = pytest.mark.slow
 
@@ -161,14 +161,22 @@ def test_rulegraph_is_the_repo_to_stage_dag(wf):
             ("ingest_attributes", "infer")} <= named
 
 
-def test_report_has_the_plots(wf):
-    wf.snakemake()
-    wf.snakemake("plots")
+def test_the_closing_hints_commands_run_and_the_report_has_the_plots(wf):
+    p = wf.snakemake()
+    out = p.stdout.splitlines()
+    hint = out[out.index(next(line for line in out if line.startswith("Results are versioned in"))) + 1:]
+    commands = [line.split("   (")[0].strip() for line in itertools.takewhile(lambda x: x.startswith("  "), hint)]
+    assert len(commands) == 5, hint
+    printed = {}
+    for command in commands:  # as a user pastes them into a shell, in the workflow's folder
+        r = subprocess.run(command, shell=True, cwd=wf.root, env=wf.env, capture_output=True, text=True)
+        assert r.returncode == 0, (command, r.stderr)
+        printed[command.split()[0]] = r.stdout
+    assert "/3.json" in printed["python3"]  # the notebook API: a row per prediction
     for name in ("profile", "fit", "residuals", "rmse"):
         assert (wf.root / f"results/plots/{name}.png").stat().st_size > 10_000
-    wf.snakemake("--report", "report.html", "plots")
     html = (wf.root / "report.html").read_text(errors="replace")
-    assert "profile.png" in html and "rmse.png" in html
+    assert all(f"{name}.png" in html for name in ("profile", "fit", "residuals", "rmse"))
 
 
 @pytest.mark.docker
@@ -176,8 +184,7 @@ def test_container_mode_commits_equal_local_mode_commits(tmp_path):
     """The whole workflow with every datum in the stage image (as on a cluster) gives the same
     output commits, byte for byte, as the local run: the same pinned wheels on the same machine
     (README: local and container runs)."""
-    import docker
-    from docker_helpers import stage_image
+    from docker_helpers import docker_client, stage_image
     from pachlite.pfs import PFS
     from pachlite.store import Store
 
@@ -186,12 +193,9 @@ def test_container_mode_commits_equal_local_mode_commits(tmp_path):
     runs = {}
     for mode in ("local", "container"):
         (tmp_path / mode).mkdir()
-        for name in WORKFLOW:
-            src = ROOT / name
-            (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / mode / name)
-        runs[mode] = Workflow(tmp_path / mode)
+        runs[mode] = Workflow.copy(tmp_path / mode)
     runs["local"].snakemake()
-    client = docker.from_env()
+    client = docker_client()
     since = datetime.now(timezone.utc)
     runs["container"].snakemake("--config", "container=True")
     events = client.events(since=since, until=datetime.now(timezone.utc) + timedelta(seconds=1),

@@ -1,6 +1,6 @@
 """The `pachlite` command: pachctl's verbs over the library. Only this package prints.
 
-groups.py has the verb groups (create, list, inspect, ...); each noun module (repo, branch,
+groups.py has the verb groups (create, list, inspect, ...); each noun module (project, repo, branch,
 commit, file, pipeline, job, datum, spec, admin) puts its commands onto them when imported;
 output.py has what the nouns share. Every PachliteError is caught once, in `main`, and shown as
 one line with exit status 1.
@@ -20,7 +20,7 @@ from pachlite.errors import PachliteError
 
 __all__ = ["cli", "main"]
 
-NOUNS = ("repo", "branch", "commit", "file", "pipeline", "job", "datum", "spec", "admin")
+NOUNS = ("project", "repo", "branch", "commit", "file", "pipeline", "job", "datum", "spec", "admin")
 # The module of each top-level command that is not a verb group. The nouns are imported when a
 # command is looked up, so that `pachlite run`, which every Snakemake rule runs, imports only
 # pipeline.py; any other name, and --help, imports them all.

@@ -8,14 +8,15 @@ import click
 
 from pachlite.cli import pretty
 from pachlite.cli.groups import delete, finish, inspect, list_, squash, start, wait
-from pachlite.cli.output import open_pfs, parse_address, parse_branch, print_raw, raw_option
+from pachlite.cli.output import open_pfs, parse_address, parse_branch, print_raw, project_option, raw_option
+from pachlite.pfs.address import split_key
 
 # A commit set's id, as pachctl tells one from a repo name: a UUID without dashes.
 COMMIT_SET = re.compile(r"[0-9a-f]{32}")
 
 
 def _commit_rows(cs):
-    return [(c.repo, c.branch or "-", c.id,
+    return [(*split_key(c.repo), c.branch or "-", c.id,
              pretty.ago(c.finished) if c.finished else "-",
              pretty.size(c.size) if c.finished else "-", c.origin,
              c.description) for c in cs]
@@ -25,6 +26,7 @@ def _commit_rows(cs):
 @click.argument("repo_addr", metavar="REPO[@BRANCH]|COMMIT_SET")
 @click.option("-n", "--number", type=int, help="At most this many commits.")
 @raw_option
+@project_option
 def list_commit(repo_addr: str, number: int | None, raw: bool) -> None:
     """List a repo's commits, newest first, or the commits of a commit set (its id)."""
     pfs = open_pfs()
@@ -37,13 +39,14 @@ def list_commit(repo_addr: str, number: int | None, raw: bool) -> None:
                              number, a.ancestry, a.commit)
     if raw:
         return print_raw(cs)
-    click.echo(pretty.table(["REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE", "ORIGIN",
+    click.echo(pretty.table(["PROJECT", "REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE", "ORIGIN",
                              "DESCRIPTION"], _commit_rows(cs)))
 
 
 @inspect.command("commit")
 @click.argument("commit_addr", metavar="REPO@BRANCH|REPO@COMMIT")
 @raw_option
+@project_option
 def inspect_commit(commit_addr: str, raw: bool) -> None:
     """Show a commit: parent, times, size and provenance."""
     _print_commit(open_pfs().resolve(parse_address(commit_addr, path_allowed=False)), raw)
@@ -71,6 +74,7 @@ def _print_commit(c, raw: bool) -> None:
 @start.command("commit")
 @click.argument("branch_addr", metavar="REPO@BRANCH")
 @click.option("-m", "--message", "--description", "description", default="")
+@project_option
 def start_commit(branch_addr: str, description: str) -> None:
     """Start a commit; put files into it, then finish it."""
     a = parse_branch(branch_addr)
@@ -80,6 +84,7 @@ def start_commit(branch_addr: str, description: str) -> None:
 @finish.command("commit")
 @click.argument("commit_addr", metavar="REPO@BRANCH|REPO@COMMIT")
 @click.option("-m", "--message", "--description", "description", default=None)
+@project_option
 def finish_commit(commit_addr: str, description: str | None) -> None:
     """Finish an open commit."""
     open_pfs().finish_commit(parse_address(commit_addr, path_allowed=False), description)
@@ -88,6 +93,7 @@ def finish_commit(commit_addr: str, description: str | None) -> None:
 @wait.command("commit")
 @click.argument("commit_addr", metavar="REPO@BRANCH|REPO@COMMIT")
 @raw_option
+@project_option
 def wait_commit(commit_addr: str, raw: bool) -> None:
     """Wait for a commit to finish (a job another process runs may be making it), then show it."""
     from pachlite.pps.commitset import wait_commit

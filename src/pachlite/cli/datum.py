@@ -6,7 +6,7 @@ import click
 
 from pachlite.cli import pretty
 from pachlite.cli.groups import inspect, list_
-from pachlite.cli.output import open_pfs, parse_job, print_raw
+from pachlite.cli.output import in_project, open_pfs, parse_job, print_raw, project_option
 from pachlite.errors import InvalidInput
 
 
@@ -14,6 +14,7 @@ from pachlite.errors import InvalidInput
 @click.argument("job_addr", metavar="PIPELINE@JOB", required=False)
 @click.option("-f", "--file", "spec_path", help="Preview the datums of a spec without running it.")
 @click.option("--raw", is_flag=True)
+@project_option
 def list_datum(job_addr: str | None, spec_path: str | None, raw: bool) -> None:
     """List a job's datums with state and time, or preview a spec's datums with -f."""
     pfs = open_pfs()
@@ -37,7 +38,7 @@ def _preview(pfs, spec_path: str, raw: bool) -> None:
     from pachlite.pps.api import preview_datums
     from pachlite.pps.spec import load_specs, normalize
     for rawspec in load_specs(spec_path):
-        ds = preview_datums(pfs, normalize(rawspec, spec_path))
+        ds = preview_datums(pfs, normalize(in_project(rawspec), spec_path))
         if raw:
             print_raw([{"id": d.id, "files": [f"{di.repo}@{di.commit}:{f.path}" for di in d.inputs
                                               for f in di.files]} for d in ds])
@@ -51,6 +52,7 @@ def _preview(pfs, spec_path: str, raw: bool) -> None:
 @click.argument("job_addr", metavar="PIPELINE@JOB")
 @click.argument("datum_id")
 @click.option("--raw", is_flag=True)
+@project_option
 def inspect_datum(job_addr: str, datum_id: str, raw: bool) -> None:
     """Show one datum: state, reason, inputs, outputs and timing."""
     from pachlite.pps import api

@@ -8,7 +8,7 @@ import click
 
 from pachlite.cli import pretty
 from pachlite.cli.groups import delete, diff, get, glob_, inspect, list_, put
-from pachlite.cli.output import open_pfs, parse_address, print_raw, raw_option
+from pachlite.cli.output import open_pfs, parse_address, print_raw, project_option, raw_option
 from pachlite.errors import InvalidInput
 
 
@@ -24,6 +24,7 @@ from pachlite.errors import InvalidInput
                    "if the content changed; create the repo if missing.")
 @click.option("--head-file", type=click.Path(dir_okay=False),
               help="pachlite: afterwards, write the branch's head commit id here (for Snakemake).")
+@project_option
 def put_file(file_addr: str, files: tuple[str, ...], recursive: bool, append: bool,
              description: str, sync: bool, head_file: str | None) -> None:
     """Put files into a repo: one commit (or into the open commit of the branch).
@@ -61,31 +62,37 @@ def put_file(file_addr: str, files: tuple[str, ...], recursive: bool, append: bo
 
 @get.command("file")
 @click.argument("file_addr", metavar="REPO@BRANCH:/PATH")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this local file.")
-def get_file(file_addr: str, output: str | None) -> None:
-    """Print a file's content (or write it with -o)."""
-    import shutil
+@click.option("-r", "--recursive", is_flag=True,
+              help="Get a folder: every file under PATH, written under -o DIR.")
+@click.option("-o", "--output", type=click.Path(),
+              help="Write to this local file (with -r: into this folder, made if missing).")
+@project_option
+def get_file(file_addr: str, recursive: bool, output: str | None) -> None:
+    """Print a file's content, or write it (or with -r a folder) to -o.
+
+    Files are written as pachctl 2.x writes them, all or none (no half-written file is left):
+
+    \b
+      get file data@master:/a.csv -o a.csv          ->  a.csv
+      get file data@master:/in -r -o out            ->  out/<each path under /in>
+      get file data@master:/ -r -o out              ->  out/<each path of the commit>
+    """
+    from pachlite.pfs.pull import pull
     a = parse_address(file_addr)
-    src = open_pfs().get_file(a)
+    if recursive and not output:
+        raise InvalidInput("-r writes files into a folder, so it needs one",
+                           f"add -o DIR, e.g. pachlite get file {file_addr} -r -o out", where=file_addr)
+    pfs = open_pfs()
+    if recursive:
+        pull(pfs, a, output)
+        return
+    src = pfs.get_file(a)  # a folder is refused here, naming -r
     with src:
-        if not output:
+        if output:
+            pull(pfs, a, output)
+        else:
+            import shutil
             shutil.copyfileobj(src, sys.stdout.buffer)
-            return
-        import os
-        import tempfile
-        d = os.path.dirname(os.path.abspath(output))
-        if not os.path.isdir(d):
-            raise InvalidInput(f"folder {d} does not exist", "create it first or choose another -o",
-                               where=output)
-        # Written aside and renamed, so -o never leaves a half-written file behind.
-        fd, tmp = tempfile.mkstemp(dir=d, prefix=".pachlite-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(src, out)
-            os.replace(tmp, output)
-        except BaseException:
-            os.unlink(tmp)
-            raise
 
 
 def _file_rows(fs):
@@ -95,6 +102,7 @@ def _file_rows(fs):
 @list_.command("file")
 @click.argument("file_addr", metavar="REPO@BRANCH[:/PATH]")
 @raw_option
+@project_option
 def list_file(file_addr: str, raw: bool) -> None:
     """List the files and directories at a path."""
     fs = open_pfs().list_file(parse_address(file_addr))
@@ -106,6 +114,7 @@ def list_file(file_addr: str, raw: bool) -> None:
 @inspect.command("file")
 @click.argument("file_addr", metavar="REPO@BRANCH:/PATH")
 @raw_option
+@project_option
 def inspect_file(file_addr: str, raw: bool) -> None:
     """Show a file's path, type, size and content hash."""
     f = open_pfs().inspect_file(parse_address(file_addr))
@@ -118,6 +127,7 @@ def inspect_file(file_addr: str, raw: bool) -> None:
 @glob_.command("file")
 @click.argument("pattern_addr", metavar="REPO@BRANCH:PATTERN")
 @raw_option
+@project_option
 def glob_file(pattern_addr: str, raw: bool) -> None:
     """List what a glob pattern matches: what a pipeline would see as datums."""
     head, sep, pattern = pattern_addr.partition(":")
@@ -131,6 +141,7 @@ def glob_file(pattern_addr: str, raw: bool) -> None:
 
 @delete.command("file")
 @click.argument("file_addr", metavar="REPO@BRANCH:/PATH")
+@project_option
 def delete_file(file_addr: str) -> None:
     """Delete a file or directory in a new commit."""
     a = parse_address(file_addr)
@@ -143,6 +154,7 @@ def delete_file(file_addr: str) -> None:
 @click.argument("new_addr", metavar="REPO@BRANCH[:/PATH]")
 @click.argument("old_addr", metavar="[OLD_REPO@COMMIT[:/PATH]]", required=False)
 @raw_option
+@project_option
 def diff_file(new_addr: str, old_addr: str | None, raw: bool) -> None:
     """Show files added, deleted or modified since OLD (default: the parent commit)."""
     changes = open_pfs().diff_file(parse_address(new_addr),

@@ -1,6 +1,6 @@
 """The `pachlite` group and its verb groups (create, list, inspect, ...), as pachctl has them.
 
-The noun modules (repo, branch, commit, file, pipeline, job, datum, spec, fsck) decorate their
+The noun modules (project, repo, branch, commit, file, pipeline, job, datum, spec, fsck) decorate their
 commands onto these groups when they are imported; this module imports none of them.
 """
 
@@ -39,28 +39,29 @@ def cli() -> None:
     """pachlite: Pachyderm's versioned data and pipelines on a laptop.
 
     Addresses follow pachctl: repo@branch, repo@branch=commit, repo@commit, master^ or
-    master~2 for ancestors, then :/path.
+    master~2 for ancestors, then :/path. A repo outside the default project is named with
+    --project, or as project/repo.
     """
 
 
 @cli.group(context_settings=CONTEXT)
 def create() -> None:
-    """Create a repo, branch or pipeline."""
+    """Create a project, repo, branch or pipeline."""
 
 
 @cli.group("list", context_settings=CONTEXT)
 def list_() -> None:
-    """List repos, branches, commits, files, pipelines, jobs or datums."""
+    """List projects, repos, branches, commits, files, pipelines, jobs or datums."""
 
 
 @cli.group(context_settings=CONTEXT)
 def inspect() -> None:
-    """Show the details of a repo, commit, file, pipeline, job or datum."""
+    """Show the details of a project, repo, commit, file, pipeline, job or datum."""
 
 
 @cli.group(context_settings=CONTEXT)
 def delete() -> None:
-    """Delete a repo, file or pipeline."""
+    """Delete a project, repo, file or pipeline."""
 
 
 @cli.group(context_settings=CONTEXT)
@@ -95,7 +96,7 @@ def finish() -> None:
 
 @cli.group("update", context_settings=CONTEXT)
 def update() -> None:
-    """Update a pipeline."""
+    """Update a pipeline or project."""
 
 
 @cli.group("upgrade", context_settings=CONTEXT)

@@ -21,19 +21,75 @@ if TYPE_CHECKING:
     from pachlite.pfs.address import Address
 
 
+# The commands that make a store where none is found (in the current folder, as `git init` makes
+# ./.git): those that make a repo. Every other command reads or changes a store that exists, and
+# where there is none says where it looked, leaving nothing behind.
+MAKES_STORE = {"create repo", "create project", "put file --sync"}
+
+
 def open_pfs() -> PFS:
-    """The library on the store PACHLITE_STORE (or the default) names."""
+    """The library on the store found as git finds its repository (store/location.py):
+    $PACHLITE_STORE, else the first .pachlite in this folder or one above it."""
     from pachlite.pfs import PFS
     from pachlite.store import Store
-    return PFS(Store())
+    return PFS(Store(create=_makes_store(click.get_current_context(silent=True))))
+
+
+def _makes_store(ctx: click.Context | None) -> bool:
+    if ctx is None:
+        return False
+    verb = ctx.command_path.split()[1:]  # without the program's name
+    command = " ".join(verb) + (" --sync" if ctx.params.get("sync") else "")
+    return command in MAKES_STORE
 
 
 # ---- arguments -----------------------------------------------------------------------------
 
+def _remember_project(ctx: click.Context, _param, value: str | None) -> str | None:
+    ctx.meta["pachlite.project"] = value
+    return value
+
+
+# pachctl's --project on every verb that names a repo, pipeline or job. The parsers below read it
+# from the command's context, so each command takes it with one decorator and no parameter.
+project_option = click.option(
+    "--project", callback=_remember_project, expose_value=False, is_eager=True,
+    help="The project (by name) of the repos, pipelines or jobs named; default: default. "
+         "project/repo names one too.")
+
+
+def current_project() -> str | None:
+    """The command's --project; None when not given (the default project, or a project/repo)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get("pachlite.project") if ctx else None
+
+
+def project_or_default() -> str:
+    from pachlite.pfs.address import DEFAULT_PROJECT, validate_project
+    return validate_project(current_project() or DEFAULT_PROJECT)
+
+
+def name_key(text: str, kind: str = "repo") -> str:
+    """A repo or pipeline argument (`name` or `project/name`) in --project → its key."""
+    from pachlite.pfs.address import parse_name
+    return parse_name(text, current_project(), kind)
+
+
 def parse_address(text: str, **kw) -> Address:
-    """A pachctl address: repo@branch, repo@branch=commit, repo@commit, ancestry, :/path."""
+    """A pachctl address: repo@branch, repo@branch=commit, repo@commit, ancestry, :/path (the
+    repo in --project, or written project/repo)."""
     from pachlite.pfs.address import parse
-    return parse(text, **kw)
+    return parse(text, project=current_project(), **kw)
+
+
+def in_project(raw):
+    """A spec as `create pipeline --project P` sends it: pachctl sets `pipeline.project` to P
+    when the spec names none."""
+    project = current_project()
+    pipeline = raw.get("pipeline") if isinstance(raw, dict) else None
+    if project is None or not isinstance(pipeline, dict) or (pipeline.get("project") or {}).get("name"):
+        return raw
+    return {**raw, "pipeline": {**pipeline, "project": {"name": project}}}
 
 
 def parse_branch(text: str) -> Address:
@@ -46,9 +102,9 @@ def parse_branch(text: str) -> Address:
 
 
 def parse_job(text: str) -> tuple[str, str | None]:
-    """A `pipeline[@job]` argument: the pipeline and the job id (None: the latest job)."""
+    """A `pipeline[@job]` argument: the pipeline's key and the job id (None: the latest job)."""
     name, _, rest = text.partition("@")
-    return name, (rest or None)
+    return name_key(name, "pipeline"), (rest or None)
 
 
 # ---- printing ------------------------------------------------------------------------------

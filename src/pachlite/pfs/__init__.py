@@ -6,8 +6,8 @@ into repos for a workflow.
 """
 
 from pachlite.pfs.api import PFS, new_id
-from pachlite.pfs.info import AUTO, USER, BranchInfo, CommitInfo, FileChange, FileInfo, RepoInfo
+from pachlite.pfs.info import AUTO, USER, BranchInfo, CommitInfo, FileChange, FileInfo, ProjectInfo, RepoInfo
 from pachlite.pfs.sources import Source, collect_sources
 
 __all__ = ["AUTO", "PFS", "USER", "BranchInfo", "CommitInfo", "FileChange", "FileInfo",
-           "RepoInfo", "Source", "collect_sources", "new_id"]
+           "ProjectInfo", "RepoInfo", "Source", "collect_sources", "new_id"]

@@ -1,4 +1,4 @@
-"""PFS: repos, branches, commits and files, with Pachyderm 2.x semantics.
+"""PFS: projects, repos, branches, commits and files, with Pachyderm 2.x semantics.
 
 Every commit is a full snapshot of its files (rows of `files`), so reading any commit is one
 indexed query and a commit appears whole or not at all: it is written in one transaction together
@@ -18,9 +18,17 @@ from typing import BinaryIO
 from pachlite.errors import Conflict, InvalidInput, NotFound
 from pachlite.pfs import address as addr
 from pachlite.pfs.address import Address
-from pachlite.pfs.info import USER, BranchInfo, CommitInfo, FileChange, FileInfo, RepoInfo
+from pachlite.pfs.info import (
+    USER,
+    BranchInfo,
+    CommitInfo,
+    FileChange,
+    FileInfo,
+    ProjectInfo,
+    RepoInfo,
+)
 from pachlite.pfs.sources import Source, open_local
-from pachlite.store import Handle, Store, Tx, branches, commits, files, repos
+from pachlite.store import Handle, Store, Tx, branches, commits, files, projects, repos
 from pachlite.store.commits import CommitRow
 
 
@@ -46,11 +54,61 @@ class PFS:
     def __init__(self, store: Store):
         self.store = store
 
+    # ---- projects --------------------------------------------------------------------------
+
+    def create_project(self, name: str, description: str = "", update: bool = False) -> ProjectInfo:
+        """A new project (pachd's CreateProject); update=True changes an existing one's
+        description (`pachctl update project`)."""
+        addr.validate_project(name)
+        with self.store.transaction() as tx:
+            if update:
+                self.project_row(name, tx)
+                projects.set_description(tx, name, description)
+            elif projects.get(tx, name):
+                raise Conflict(f"project {name} already exists",
+                               "choose another name, or change its description with "
+                               f"'pachlite update project {name} -d TEXT'")
+            else:
+                projects.insert(tx, name, description)
+        return self.inspect_project(name)
+
+    def project_row(self, name: str, s: Handle | None = None) -> projects.ProjectRow:
+        """The project's row (read through s, as _repo_row); an unknown one is refused."""
+        row = projects.get(s or self.store, name)
+        if row is None:
+            addr.validate_project(name)
+            known = [p.name for p in projects.list_projects(s or self.store)]
+            raise NotFound(f"project {name} not found",
+                           f"known projects: {', '.join(known) or 'none'}; create it with "
+                           f"'pachlite create project {name}'")
+        return row
+
+    def inspect_project(self, name: str) -> ProjectInfo:
+        return ProjectInfo(*self.project_row(name))
+
+    def list_project(self) -> list[ProjectInfo]:
+        return [ProjectInfo(*r) for r in projects.list_projects(self.store)]
+
+    def delete_project(self, name: str, force: bool = False) -> None:
+        """Delete an empty project, as pachd does; force=True deletes its repos first (what
+        pachctl does once the user confirms). Pipelines are PPS's: see pps.pipeline."""
+        with self.store.transaction() as tx:
+            self.project_row(name, tx)
+            left = repos.names(tx, name)
+            if left and not force:
+                raise Conflict(f"cannot delete project {name}: repo {', '.join(left)} still "
+                               f"exist{'s' if len(left) == 1 else ''}",
+                               "delete its repos first, or pass --force to delete them with it")
+            for key in left:
+                repos.delete_cascade(tx, key)
+            projects.delete(tx, name)
+
     # ---- repos -----------------------------------------------------------------------------
 
     def create_repo(self, name: str, description: str = "", kind: str = "user",
                     exist_ok: bool = False) -> RepoInfo:
-        addr.validate_name(name)
+        """Create repo `name` (a key: `project/name` outside the default project)."""
+        addr.parse_name(name)
         with self.store.transaction() as tx:
             self.insert_repo(tx, name, description, kind, exist_ok)
         return self.inspect_repo(name)
@@ -64,6 +122,7 @@ class PFS:
                 raise Conflict(f"repo {name} already exists",
                                "choose another name or delete it with 'pachlite delete repo'")
         else:
+            self.project_row(addr.split_key(name)[0], tx)
             repos.insert(tx, name, description, kind)
             branches.create(tx, name, "master")
 
@@ -73,10 +132,13 @@ class PFS:
         s = s or self.store
         row = repos.get(s, name)
         if row is None:
-            known = repos.names(s)
-            raise NotFound(f"repo {name} not found",
-                           f"known repos: {', '.join(known) or 'none'}; create it with "
-                           f"'pachlite create repo {name}'")
+            project, bare = addr.split_key(name)
+            self.project_row(project, s)
+            known = [addr.split_key(k)[1] for k in repos.names(s, project)]
+            flag = "" if project == addr.DEFAULT_PROJECT else f" --project {project}"
+            raise NotFound(f"repo {bare} not found in project {project}",
+                           f"known repos there: {', '.join(known) or 'none'}; create it with "
+                           f"'pachlite create repo {bare}{flag}'")
         return row
 
     def inspect_repo(self, name: str) -> RepoInfo:
@@ -86,11 +148,15 @@ class PFS:
         names = tuple(b.name for b in branches.list_branches(self.store, row.name))
         head = branches.head(self.store, row.name, "master")
         master = commits.get(self.store, head) if head else None
-        return RepoInfo(row.name, row.created, master.size if master else 0, row.description,
-                        row.kind, names)
+        project, bare = addr.split_key(row.name)
+        return RepoInfo(bare, row.created, master.size if master else 0, row.description,
+                        row.kind, names, project)
 
-    def list_repo(self) -> list[RepoInfo]:
-        return [self._repo_info(r) for r in repos.list_repos(self.store)]
+    def list_repo(self, project: str | None = None) -> list[RepoInfo]:
+        """Every repo (of the project, when given), newest first."""
+        if project is not None:
+            self.project_row(project)
+        return [self._repo_info(r) for r in repos.list_repos(self.store, project)]
 
     def delete_repo(self, name: str) -> None:
         with self.store.transaction() as tx:
@@ -386,7 +452,9 @@ class PFS:
     def get_file(self, a: Address) -> BinaryIO:
         info = self.inspect_file(a)
         if info.type != "file":
-            raise InvalidInput(f"{a} is a directory", "name a file, or use 'list file' to see inside")
+            raise InvalidInput(f"{a} is a directory",
+                               f"get it with 'pachlite get file -r {a} -o DIR', or name a file in it "
+                               f"('pachlite list file {a}')")
         return self.store.open_object(info.hash, str(a))
 
     def glob_file(self, a: Address, pattern: str) -> list[FileInfo]:

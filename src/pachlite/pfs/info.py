@@ -4,19 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pachlite.pfs.address import Address
+from pachlite.pfs.address import DEFAULT_PROJECT, Address, repo_key
 
 USER, AUTO = "USER", "AUTO"  # a commit's origin: put by a user, or written by a job
 
 
 @dataclass(frozen=True)
-class RepoInfo:
+class ProjectInfo:
     name: str
+    created: float
+    description: str
+
+
+@dataclass(frozen=True)
+class RepoInfo:
+    name: str        # in its project (`key` names it across projects)
     created: float
     size: int
     description: str
     kind: str
     branches: tuple[str, ...]
+    project: str = DEFAULT_PROJECT
+
+    @property
+    def key(self) -> str:
+        return repo_key(self.project, self.name)
 
 
 @dataclass(frozen=True)

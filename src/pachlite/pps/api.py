@@ -11,6 +11,7 @@ import dataclasses
 
 from pachlite.errors import NotFound
 from pachlite.pfs import PFS
+from pachlite.pfs.address import split_key
 from pachlite.pps import pipeline as pl
 from pachlite.pps.datum import Datum
 from pachlite.pps.info import DatumInfo, JobInfo, job_from_row
@@ -30,8 +31,10 @@ def inspect_pipeline(pfs: PFS, name: str) -> pl.PipelineInfo:
     return dataclasses.replace(p, last_job=_as_seen(pfs, p.last_job))
 
 
-def list_pipeline(pfs: PFS) -> list[pl.PipelineInfo]:
-    return [dataclasses.replace(p, last_job=_as_seen(pfs, p.last_job)) for p in pl.list_pipeline(pfs)]
+def list_pipeline(pfs: PFS, project: str | None = None) -> list[pl.PipelineInfo]:
+    """Every pipeline (of the project, when given), newest first."""
+    return [dataclasses.replace(p, last_job=_as_seen(pfs, p.last_job))
+            for p in pl.list_pipeline(pfs, project)]
 
 
 def inspect_job(pfs: PFS, pipeline: str, job_id: str | None = None) -> JobInfo:
@@ -44,11 +47,14 @@ def inspect_job(pfs: PFS, pipeline: str, job_id: str | None = None) -> JobInfo:
     return _as_seen(pfs, job_from_row(row))
 
 
-def list_job(pfs: PFS, pipeline: str | None = None) -> list[JobInfo]:
-    """Jobs, newest first (of one pipeline, if given)."""
+def list_job(pfs: PFS, pipeline: str | None = None, project: str | None = None) -> list[JobInfo]:
+    """Jobs, newest first (of one pipeline, or of the project's pipelines, if given)."""
     if pipeline:
         pl.inspect_pipeline(pfs, pipeline)
-    return [_as_seen(pfs, job_from_row(r)) for r in jobs.list_jobs(pfs.store, pipeline)]
+    elif project is not None:
+        pfs.project_row(project)
+    return [_as_seen(pfs, job_from_row(r)) for r in jobs.list_jobs(pfs.store, pipeline)
+            if pipeline or project is None or split_key(r.pipeline)[0] == project]
 
 
 def list_job_set(pfs: PFS, job_set: str) -> list[JobInfo]:

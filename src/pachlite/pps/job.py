@@ -237,7 +237,7 @@ class Job:
         """The variables a Pachyderm worker sets for user code: the job's id and its output
         commit's are the commit set's."""
         env = {"PACH_JOB_ID": self.commit_set, "PACH_OUTPUT_COMMIT_ID": self.commit_set,
-               "PPS_PIPELINE_NAME": self.name}
+               "PPS_PIPELINE_NAME": self.spec.pipeline_name, "PPS_PROJECT_NAME": self.spec.project}
         for node in self.spec.pfs_inputs:
             env[f"{node['name']}_COMMIT"] = self.pfs.commit_id(self.commit_of(node))
         return env

@@ -8,6 +8,7 @@ import fcntl
 import os
 import signal
 import time
+from pathlib import Path
 
 from pachlite.errors import Conflict
 from pachlite.pfs import PFS
@@ -27,9 +28,10 @@ def pipeline_lock(pfs: PFS, pipeline: str, *, stop_running: bool = False):
     """One job of a pipeline at a time; other pipelines run concurrently. The holder writes its
     pid in the lock file; with stop_running, a running job's process is asked to stop (SIGTERM,
     as pachd kills a deleted pipeline's jobs) and the lock taken once it has."""
-    d = pfs.store.root / "locks"
-    d.mkdir(mode=0o700, exist_ok=True)
-    with open(d / f"{pipeline}.lock", "a+") as f:
+    path = _path(pfs, pipeline)
+    (pfs.store.root / "locks").mkdir(mode=0o700, exist_ok=True)
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    with open(path, "a+") as f:
         if stop_running:
             _stop_holder(f, pipeline)
         else:
@@ -44,7 +46,7 @@ def pipeline_lock(pfs: PFS, pipeline: str, *, stop_running: bool = False):
 def held(pfs: PFS, pipeline: str) -> bool:
     """Whether a process holds the pipeline's lock, i.e. runs its job: a job recorded as running
     while nobody holds it was left by a process that died (kill -9)."""
-    path = pfs.store.root / "locks" / f"{pipeline}.lock"
+    path = _path(pfs, pipeline)
     if not path.exists():
         return False
     with open(path, "rb") as f:
@@ -54,6 +56,11 @@ def held(pfs: PFS, pipeline: str) -> bool:
             return True
         fcntl.flock(f, fcntl.LOCK_UN)
         return False
+
+
+def _path(pfs: PFS, pipeline: str) -> Path:
+    # A pipeline's key: locks/NAME.lock in the default project, locks/PROJECT/NAME.lock elsewhere.
+    return pfs.store.root / "locks" / f"{pipeline}.lock"
 
 
 def _write_holder(f, text: str) -> None:

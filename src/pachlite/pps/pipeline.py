@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from pachlite.errors import Conflict, NotFound, SpecError
 from pachlite.pfs import PFS
+from pachlite.pfs.address import split_key
 from pachlite.pps import spec as specs
 from pachlite.pps.executors.scratch import remove_job_scratch
 from pachlite.pps.info import JobInfo, job_from_row
@@ -27,7 +28,7 @@ from pachlite.pps.job import Job
 from pachlite.pps.lock import DIED, Stopped, pipeline_lock
 from pachlite.pps.plan import Plan
 from pachlite.pps.states import JobState
-from pachlite.store import branches, commits, jobs, pipelines, repos
+from pachlite.store import branches, commits, jobs, pipelines, projects, repos
 from pachlite.store.pipelines import PipelineRow
 
 # Beyond this many commits of one input since a pipeline's last job, one job reads its head.
@@ -36,7 +37,7 @@ MAX_PENDING = 1000
 
 @dataclass(frozen=True)
 class PipelineInfo:
-    name: str
+    name: str           # its key (`project/name` outside the default project), as its output repo's
     spec: dict          # as given, normalised (camelCase); `PipelineSpec.of` gives the running form
     salt: str
     version: int
@@ -46,7 +47,12 @@ class PipelineInfo:
 
     @property
     def inputs(self) -> list[str]:
+        """The keys of the repos it reads."""
         return specs.input_repos(self.spec)
+
+    @property
+    def project(self) -> str:
+        return split_key(self.name)[0]
 
 
 @dataclass(frozen=True)
@@ -65,17 +71,23 @@ def _info(pfs: PFS, row: PipelineRow) -> PipelineInfo:
 
 
 def inspect_pipeline(pfs: PFS, name: str) -> PipelineInfo:
+    """The pipeline of key `name`."""
     row = pipelines.get(pfs.store, name)
     if row is None:
-        known = pipelines.names(pfs.store)
-        raise NotFound(f"pipeline {name} not found",
-                       f"known pipelines: {', '.join(known) or 'none'}; create it with "
+        project, bare = split_key(name)
+        pfs.project_row(project)
+        known = [split_key(k)[1] for k in pipelines.names(pfs.store, project)]
+        raise NotFound(f"pipeline {bare} not found in project {project}",
+                       f"known pipelines there: {', '.join(known) or 'none'}; create it with "
                        "'pachlite create pipeline -f SPEC'")
     return _info(pfs, row)
 
 
-def list_pipeline(pfs: PFS) -> list[PipelineInfo]:
-    return [_info(pfs, r) for r in pipelines.list_pipelines(pfs.store)]
+def list_pipeline(pfs: PFS, project: str | None = None) -> list[PipelineInfo]:
+    """Every pipeline (of the project, when given), newest first."""
+    if project is not None:
+        pfs.project_row(project)
+    return [_info(pfs, r) for r in pipelines.list_pipelines(pfs.store, project)]
 
 
 def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool = False,
@@ -86,11 +98,16 @@ def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool
     pipeline, since a changed command makes every old output stale.
     """
     spec = specs.normalize(raw, source)
-    name = spec["pipeline"]["name"]
+    name = specs.pipeline_key(spec)
+    project = specs.project(spec)
     # Every check is made inside the write transaction (reads through pfs.store share its
     # connection): two creates of one pipeline at once, or a create racing the delete of an
     # input repo, see each other's result instead of both passing the checks.
     with pfs.store.transaction() as tx:
+        if projects.get(tx, project) is None:
+            raise NotFound(f"pipeline {spec['pipeline']['name']} is in project {project}, which "
+                           "does not exist", f"create it with 'pachlite create project {project}'",
+                           where=source)
         for repo in specs.input_repos(spec):
             if repos.get(tx, repo) is None:
                 raise NotFound(f"pipeline {name} reads repo {repo}, which does not exist",
@@ -158,6 +175,23 @@ def guard_repo_delete(pfs: PFS, repo: str, force: bool = False) -> None:
     if users and not force:
         raise Conflict(f"pipelines {', '.join(users)} read repo {repo}",
                        "delete them first, or pass --force")
+
+
+def delete_project(pfs: PFS, project: str, force: bool = False) -> None:
+    """Delete a project; with force, its pipelines (downstream first) and repos go with it, as
+    pachctl deletes them before asking pachd. Refused while another project's pipeline reads one
+    of its repos: that pipeline would be left reading nothing."""
+    pfs.project_row(project)
+    if force:
+        mine = set(pipelines.names(pfs.store, project))
+        keys = set(repos.names(pfs.store, project))
+        users = sorted(p.name for p in list_pipeline(pfs) if p.name not in mine and keys & set(p.inputs))
+        if users:
+            raise Conflict(f"pipelines {', '.join(users)} of other projects read repos of project "
+                           f"{project}", "delete them first")
+        for p in reversed(dag_order(list_pipeline(pfs, project))):
+            delete_pipeline(pfs, p.name)
+    pfs.delete_project(project, force)
 
 
 def dag_order(pipelines: list[PipelineInfo]) -> list[PipelineInfo]:

@@ -1,9 +1,11 @@
 """The persistence layer: the only place that holds SQL (after Pachyderm's pfsdb and ppsdb).
 
     db.py         Store (the open SQLite connection, its transactions, the object directory), Tx
+    location.py   where the store is: $PACHLITE_STORE, or the first .pachlite up the folder tree
     schema.py     the tables (DDL) and the store's format version
     objects.py    content-addressed objects: hashing, inline rows, large files under objects/
-    repos.py      repos                     branches.py   branch heads
+    projects.py   projects                  repos.py      repos (keyed project/name)
+    branches.py   branch heads
     commits.py    commits, provenance       files.py      file rows of commits, change logs
     pipelines.py  pipelines                 jobs.py       jobs (latest, latest successful, ...)
     datums.py     datum records of jobs     check.py      fsck (the consistency check), gc
@@ -23,7 +25,8 @@ from typing import TYPE_CHECKING
 
 # name → the module defining it, imported on first use (PEP 562).
 _EXPORTS = {
-    "Store": "db", "Tx": "db", "Handle": "db", "default_root": "db", "ENV_VAR": "db",
+    "Store": "db", "Tx": "db", "Handle": "db",
+    "default_root": "location", "find_root": "location", "ENV_VAR": "location",
     "TIMEOUT_VAR": "db", "BUSY_TIMEOUT_S": "db",
     "FORMAT_VERSION": "schema",
     "INLINE_MAX": "objects", "CHUNK": "objects", "hash_bytes": "objects",
@@ -43,12 +46,13 @@ def __getattr__(name: str):
 
 
 __all__ = ["BUSY_TIMEOUT_S", "CHUNK", "ENV_VAR", "FORMAT_VERSION", "INLINE_MAX", "TIMEOUT_VAR",
-           "CorruptObject", "Handle", "Store", "Tx", "copy_object", "default_root", "fsck", "gc",
+           "CorruptObject", "Handle", "Store", "Tx", "copy_object", "default_root", "find_root", "fsck", "gc",
            "hash_bytes", "read_content", "write_large"]
 
 if TYPE_CHECKING:
     from pachlite.store.check import fsck, gc
-    from pachlite.store.db import BUSY_TIMEOUT_S, ENV_VAR, TIMEOUT_VAR, Handle, Store, Tx, default_root
+    from pachlite.store.db import BUSY_TIMEOUT_S, TIMEOUT_VAR, Handle, Store, Tx
+    from pachlite.store.location import ENV_VAR, default_root, find_root
     from pachlite.store.objects import (
         CHUNK,
         INLINE_MAX,

@@ -31,6 +31,9 @@ _CHECKS = [
      "commit {} belongs to a missing repo"),
     ("SELECT b.repo || '@' || b.name FROM branches b LEFT JOIN repos r ON r.name=b.repo "
      "WHERE r.name IS NULL", "branch {} belongs to a missing repo"),
+    ("SELECT r.name FROM repos r LEFT JOIN projects p ON p.name = CASE instr(r.name, '/') "
+     "WHEN 0 THEN 'default' ELSE substr(r.name, 1, instr(r.name, '/') - 1) END "
+     "WHERE p.name IS NULL", "repo {} belongs to a missing project"),
     ("SELECT c.id FROM commits c JOIN commits p ON p.id=c.parent WHERE p.repo != c.repo",
      "commit {} has a parent in another repo"),
     ("SELECT p.commit_id || ' -> ' || p.prov_commit FROM provenance p "

@@ -1,6 +1,6 @@
 """The open store: one SQLite connection (WAL), its transactions, and the object directory.
 
-Layout of `.pachlite/` (or `$PACHLITE_STORE`):
+Layout of `.pachlite/` (or `$PACHLITE_STORE`; location.py finds it):
     pachlite.db        SQLite (WAL): the tables of schema.py
     objects/ab/<hash>  contents larger than objects.INLINE_MAX; smaller ones live in `objects`
 
@@ -24,17 +24,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from pachlite.errors import Conflict, InvalidInput, PachliteError
+from pachlite.errors import Conflict, InvalidInput, NotFound, PachliteError
 from pachlite.store import objects, schema
+from pachlite.store.location import default_root, find_root, not_found_message
 
 BUSY_TIMEOUT_S = 30.0
-ENV_VAR = "PACHLITE_STORE"
 # How long a writer waits for another one before it gives up with "the store is busy".
 TIMEOUT_VAR = "PACHLITE_BUSY_TIMEOUT"
-
-
-def default_root() -> Path:
-    return Path(os.environ.get(ENV_VAR) or Path.cwd() / ".pachlite")
 
 
 def _busy_timeout() -> float:
@@ -65,15 +61,19 @@ class Store:
 
     def __init__(self, root: Path | str | None = None, *, create: bool = True,
                  read_only: bool | None = None):
-        self.root = Path(root) if root else default_root()
+        """The store at root (default: the one found from the current folder, see location.py).
+        With create=False a missing store is an error, and nothing is made on disk."""
+        found = Path(root) if root else find_root()
+        if found is None and not create:
+            raise NotFound(*not_found_message(None))
+        self.root = found or default_root()
         self.objects_dir = self.root / "objects"
         self.read_only = bool(read_only)
         db = self.root / schema.DB_FILE
         if not db.exists():
             self._check_no_orphan_objects()
             if not create:
-                raise PachliteError(f"no pachlite store at {self.root}",
-                                    f"create one with 'pachlite create repo NAME' or set ${ENV_VAR}")
+                raise NotFound(*not_found_message(self.root))
             with self.plain_errors():
                 # Private: the contents of every repo are in here (os.mkdir's mode, less the umask).
                 self.root.mkdir(mode=0o700, parents=True, exist_ok=True)

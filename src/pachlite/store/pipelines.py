@@ -1,9 +1,14 @@
-"""The `pipelines` table: each pipeline's spec, salt and version (Pachyderm's PipelineInfo)."""
+"""The `pipelines` table: each pipeline's spec, salt and version (Pachyderm's PipelineInfo).
+
+A pipeline's `name` is its key, as its output repo's: `project/name`, or a plain name in the
+default project."""
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, NamedTuple
+
+from pachlite.store.projects import key_clause
 
 if TYPE_CHECKING:
     from pachlite.store.db import Handle, Tx
@@ -38,14 +43,18 @@ def exists(s: Handle, name: str) -> bool:
     return s.db.execute("SELECT 1 FROM pipelines WHERE name=?", (name,)).fetchone() is not None
 
 
-def names(s: Handle) -> list[str]:
-    """Every pipeline's name, sorted."""
-    return [name for name, in s.db.execute("SELECT name FROM pipelines ORDER BY name")]
+def names(s: Handle, project: str | None = None) -> list[str]:
+    """The key of every pipeline (of the project, when given), sorted."""
+    where, args = key_clause(project)
+    return [name for name, in s.db.execute(
+        f"SELECT name FROM pipelines WHERE {where} ORDER BY name", args)]
 
 
-def list_pipelines(s: Handle) -> list[PipelineRow]:
-    """Newest first."""
-    return [_row(r) for r in s.db.execute(f"SELECT {_COLS} FROM pipelines ORDER BY created DESC")]
+def list_pipelines(s: Handle, project: str | None = None) -> list[PipelineRow]:
+    """Every pipeline (of the project, when given), newest first."""
+    where, args = key_clause(project)
+    return [_row(r) for r in s.db.execute(
+        f"SELECT {_COLS} FROM pipelines WHERE {where} ORDER BY created DESC", args)]
 
 
 def insert(tx: Tx, name: str, spec: dict, salt: str, now: float) -> None:

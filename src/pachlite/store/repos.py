@@ -1,9 +1,13 @@
-"""The `repos` table: one row per repo (Pachyderm's pfs.repos), and deleting a repo whole."""
+"""The `repos` table: one row per repo (Pachyderm's pfs.repos), and deleting a repo whole.
+
+A repo's `name` is its key: `project/name`, or a plain name in the default project."""
 
 from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING, NamedTuple
+
+from pachlite.store.projects import key_clause
 
 if TYPE_CHECKING:
     from pachlite.store.db import Handle, Tx
@@ -25,15 +29,18 @@ def get(s: Handle, name: str) -> RepoRow | None:
     return RepoRow._make(row) if row else None
 
 
-def names(s: Handle) -> list[str]:
-    """Every repo's name, sorted."""
-    return [name for name, in s.db.execute("SELECT name FROM repos ORDER BY name")]
+def names(s: Handle, project: str | None = None) -> list[str]:
+    """The key of every repo (of the project, when given), sorted."""
+    where, args = key_clause(project)
+    return [name for name, in s.db.execute(f"SELECT name FROM repos WHERE {where} ORDER BY name",
+                                           args)]
 
 
-def list_repos(s: Handle) -> list[RepoRow]:
-    """Newest first."""
+def list_repos(s: Handle, project: str | None = None) -> list[RepoRow]:
+    """Every repo (of the project, when given), newest first."""
+    where, args = key_clause(project)
     return [RepoRow._make(r) for r in s.db.execute(
-        f"SELECT {_COLS} FROM repos ORDER BY created DESC")]
+        f"SELECT {_COLS} FROM repos WHERE {where} ORDER BY created DESC", args)]
 
 
 def insert(tx: Tx, name: str, description: str = "", kind: str = "user") -> None:

@@ -13,13 +13,19 @@ import json
 import sqlite3
 import struct
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 DB_FILE = "pachlite.db"  # in the store's root, beside objects/
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS objects(hash TEXT PRIMARY KEY, size INTEGER NOT NULL, data BLOB)
     WITHOUT ROWID;
+-- Repos and pipelines are keyed by project: a key is the name in the default project and
+-- `project/name` in any other (pfs/address.py), so a store made before projects (format 4) is
+-- the default project's unchanged. Branches, commits, provenance and jobs name repos and
+-- pipelines by these keys.
+CREATE TABLE IF NOT EXISTS projects(
+    name TEXT PRIMARY KEY, created REAL NOT NULL, description TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS repos(
     name TEXT PRIMARY KEY, created REAL NOT NULL, description TEXT NOT NULL DEFAULT '',
     kind TEXT NOT NULL DEFAULT 'user');
@@ -95,7 +101,7 @@ _INT64 = struct.Struct(">q").pack
 
 
 def _blake2b_datum_id(inputs_json: str) -> str:
-    """A datum's format-5 ID (pachd's DatumID) from its recorded [[name, repo, branch, path], …]:
+    """A datum's format-6 ID (pachd's DatumID) from its recorded [[name, repo, branch, path], …]:
     the framing pps/datum.py hashes, written out here because the store imports nothing above it."""
     framing = b""
     for fields in json.loads(inputs_json):
@@ -106,7 +112,7 @@ def _blake2b_datum_id(inputs_json: str) -> str:
 
 
 def _datum_ids_to_blake2b(db: sqlite3.Connection) -> None:
-    """Format 4's datum IDs were a sha256 of the framing: each is mapped to its BLAKE2b one, in
+    """Format 5's datum IDs were a sha256 of the framing: each is mapped to its BLAKE2b one, in
     the rows that hold their inputs and in the carried rows (inputs '') that share their ID."""
     db.create_function("pachlite_datum_id", 1, _blake2b_datum_id, deterministic=True)
     db.execute("CREATE TEMP TABLE datum_ids(old TEXT PRIMARY KEY, new TEXT NOT NULL)")
@@ -116,6 +122,10 @@ def _datum_ids_to_blake2b(db: sqlite3.Connection) -> None:
                "WHERE id IN (SELECT old FROM datum_ids)")
     db.execute("DROP TABLE datum_ids")
 
+
+# pachd makes the default project when it starts; a store has it from its first day.
+_DEFAULT_PROJECT = ("INSERT OR IGNORE INTO projects VALUES('default', "
+                    "COALESCE((SELECT MIN(created) FROM repos), (julianday('now') - 2440587.5) * 86400.0), '')")
 
 # version → the steps (SQL statements, or functions of the connection) that bring a store of
 # that version to the next one.
@@ -127,7 +137,12 @@ MIGRATIONS = {
         "DROP TABLE provenance",
         "ALTER TABLE provenance_4 RENAME TO provenance",
     ],
-    4: [  # commit sets, errored commits, BLAKE2b datum IDs. An old commit or job is a set alone.
+    4: [  # projects: every repo and pipeline of a format-4 store is the default project's
+        "CREATE TABLE projects(name TEXT PRIMARY KEY, created REAL NOT NULL, "
+        "description TEXT NOT NULL DEFAULT '')",
+        _DEFAULT_PROJECT,
+    ],
+    5: [  # commit sets, errored commits, BLAKE2b datum IDs. An old commit or job is a set alone.
         "ALTER TABLE commits ADD COLUMN commit_set TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE commits ADD COLUMN error TEXT NOT NULL DEFAULT ''",
         "UPDATE commits SET commit_set=id",
@@ -158,4 +173,5 @@ def create(db: sqlite3.Connection) -> None:
     for stmt in SCHEMA.split(";"):
         if stmt.strip():
             db.execute(stmt)
+    db.execute(_DEFAULT_PROJECT)
     db.execute("INSERT OR IGNORE INTO meta VALUES('format_version', ?)", (str(FORMAT_VERSION),))

@@ -11,12 +11,22 @@ import itertools
 import pytest
 
 from pachlite.errors import InvalidInput
-from pachlite.pfs.address import Address, clean_path, is_commit_id, parse, validate_name
+from pachlite.pfs.address import (
+    Address,
+    clean_path,
+    is_commit_id,
+    parse,
+    parse_name,
+    repo_key,
+    split_key,
+    validate_name,
+    validate_project,
+)
 
 CID = "0123456789abcdef0123456789abcdef"
 CID2 = "fedcba9876543210fedcba9876543210"
 
-REPOS = ["r", "images", "My_Repo-2", "0"]
+REPOS = ["r", "images", "My_Repo-2", "0", "p1/images", "My-Project_2/r"]
 REFS = [(None, None), ("master", None), ("dev-2", None), (None, CID), ("master", CID2)]
 ANCESTRY = [0, 1, 2, 10]
 PATHS = [None, "/", "/a", "/a/b.txt", "/with space/é.csv", "/x:y", "/.hidden", "/a-b_c.d"]
@@ -73,7 +83,7 @@ def test_printer_writes_the_canonical_form(text, canonical):
     ("@master", "invalid repo name ''"),
     ("my repo@master", "invalid repo name 'my repo'"),
     ("a.b", "invalid repo name 'a.b'"),
-    ("r/x@master", "invalid repo name 'r/x'"),
+    ("a/r/x@master", "invalid project name 'a/r'"),
     ("r@", "malformed branch or commit"),
     ("r@^", "malformed branch or commit"),
     ("r@master^~", "malformed branch or commit"),
@@ -113,3 +123,56 @@ def test_names_and_commit_ids():
     assert is_commit_id(CID)
     assert not is_commit_id(CID[:-1])
     assert not is_commit_id("master")
+
+
+# ---- projects: pachctl's --project, and the project/repo form pachd's Repo.String() prints ------
+
+@pytest.mark.parametrize("text, project, key", [
+    ("images@master", None, "images"),
+    ("images@master", "default", "images"),
+    ("images@master", "p1", "p1/images"),
+    ("p1/images@master", None, "p1/images"),
+    ("p1/images@master", "p1", "p1/images"),
+    ("default/images@master", None, "images"),
+])
+def test_the_project_of_an_address_comes_from_project_or_its_qualifier(text, project, key):
+    a = parse(text, project=project)
+    assert a.repo == key and a.branch == "master"
+    assert a.project == (project or (text.split("/")[0] if "/" in text else "default"))
+
+
+@pytest.mark.parametrize("text, project, names", [
+    ("p1/images@master", "p2", "names project p1 but --project is p2"),
+    ("images@master", "bad name", "invalid project name 'bad name'"),
+    ("bad name/images@master", None, "invalid project name 'bad name'"),
+    ("a/b/images", None, "invalid project name 'a/b'"),
+    ("/images", None, "invalid project name ''"),
+    ("p1/", None, "invalid repo name ''"),
+    ("-p/images", None, "invalid project name '-p': it must start with a letter or digit"),
+])
+def test_a_bad_project_in_an_address_is_refused_with_a_fix(text, project, names):
+    with pytest.raises(InvalidInput) as e:
+        parse(text, project=project)
+    assert names in str(e.value) and "; " in str(e.value)
+
+
+def test_project_names_follow_pachd():
+    """pfs.Project.ValidateName: `default`; else ancestry's characters, at most 51 (a worker's
+    "<project>-<pipeline>-v99" is a DNS label), starting with a letter or digit."""
+    for good in ("default", "p", "P1", "0-a_b", "x" * 51):
+        assert validate_project(good) == good
+    for bad, names in (("x" * 52, "52 characters, pachd allows 51"), ("_a", "must start"),
+                       ("-a", "must start"), ("a.b", "only alphanumeric"), ("", "only alphanumeric")):
+        with pytest.raises(InvalidInput, match=names):
+            validate_project(bad)
+
+
+def test_keys_name_a_repo_across_projects():
+    assert repo_key("default", "r") == repo_key(None, "r") == "r"
+    assert repo_key("p1", "r") == "p1/r"
+    for key in ("r", "p1/r"):
+        assert repo_key(*split_key(key)) == key
+    assert split_key("r") == ("default", "r")
+    assert parse_name("pipe", "p1", "pipeline") == "p1/pipe"
+    with pytest.raises(InvalidInput, match="invalid pipeline name 'a.b'"):
+        parse_name("a.b", None, "pipeline")

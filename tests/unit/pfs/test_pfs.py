@@ -45,7 +45,7 @@ def test_repo_names_and_duplicates_are_refused(pfs):
     with pytest.raises(Conflict, match="repo a already exists"):
         pfs.create_repo("a")
     with pytest.raises(InvalidInput, match="invalid repo name"):
-        pfs.create_repo("a/b")
+        pfs.create_repo("a b")
 
 
 # ---- commits -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ the messages for a full disk, a read-only store and a lost database."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -28,7 +29,7 @@ from pachlite.errors import Conflict, NotFound, PachliteError
 from pachlite.pfs import PFS, Source
 from pachlite.pfs.address import parse
 from pachlite.pps import pipeline as pl
-from pachlite.store import INLINE_MAX, CorruptObject, Store, fsck, gc
+from pachlite.store import FORMAT_VERSION, INLINE_MAX, CorruptObject, Store, fsck, gc
 from pachlite.store.db import DiskFull, ReadOnly
 from pachlite.store.objects import MissingObject
 
@@ -68,13 +69,13 @@ def test_fsck_is_clean_after_pipelines_ran(pfs):
 
 
 def sha256_datum_id(inputs_json: str) -> str:
-    """A datum's ID as format 4 recorded it: sha256 over pachd's framing."""
+    """A datum's ID as format 5 (and before) recorded it: sha256 over pachd's framing."""
     return hashlib.sha256(b"".join(f.encode() + struct.pack(">q", len(f.encode()))
                                    for fields in json.loads(inputs_json) for f in fields)).hexdigest()
 
 
-def make_format_4(db: sqlite3.Connection) -> None:
-    """Turn a store's tables back into format 4's: no commit sets, no commit errors, and datum
+def make_format_5(db: sqlite3.Connection) -> None:
+    """Turn a store's tables back into format 5's: no commit sets, no commit errors, and datum
     IDs the sha256 of the framing (in the rows of the datums a job ran and in the rows carried)."""
     for stmt in ("DROP INDEX commits_set", "ALTER TABLE commits DROP COLUMN commit_set",
                  "ALTER TABLE commits DROP COLUMN error", "DROP INDEX jobs_set",
@@ -83,7 +84,7 @@ def make_format_4(db: sqlite3.Connection) -> None:
     old = {i: sha256_datum_id(inputs) for i, inputs in
            db.execute("SELECT id, inputs FROM datums WHERE inputs != ''")}
     db.executemany("UPDATE datums SET id=? WHERE id=?", [(o, n) for n, o in old.items()])
-    db.execute("UPDATE meta SET value='4' WHERE key='format_version'")
+    db.execute("UPDATE meta SET value='5' WHERE key='format_version'")
 
 
 OLD_PROVENANCE = """CREATE TABLE provenance(
@@ -100,11 +101,12 @@ def test_a_format_3_store_is_migrated_in_place_and_then_clean(tmp_path):
     # Make it a format-3 store: the provenance table of format 3, with the same rows.
     db = sqlite3.connect(root / "pachlite.db", isolation_level=None)
     db.execute("BEGIN")
-    make_format_4(db)
+    make_format_5(db)
     db.execute("ALTER TABLE provenance RENAME TO p4")
     db.execute(OLD_PROVENANCE)
     db.execute("INSERT INTO provenance SELECT commit_id, repo, branch, prov_commit FROM p4")
     db.execute("DROP TABLE p4")
+    db.execute("DROP TABLE projects")  # (format 5's)
     db.execute("UPDATE meta SET value='3' WHERE key='format_version'")
     db.execute("COMMIT")
     # SQLite 3.40 reports the false positive on this layout (newer SQLite may not).
@@ -114,7 +116,7 @@ def test_a_format_3_store_is_migrated_in_place_and_then_clean(tmp_path):
     store = Store(root)
     try:
         pfs = PFS(store)
-        assert store.one("SELECT value FROM meta WHERE key='format_version'")[0] == "5"
+        assert store.one("SELECT value FROM meta WHERE key='format_version'")[0] == str(FORMAT_VERSION)
         assert pfs.resolve(parse("again@master")).provenance == prov
         assert fsck(store) == [], old_check
         pl.run(pfs)  # and the migrated store keeps working
@@ -126,7 +128,7 @@ def test_a_format_3_store_is_migrated_in_place_and_then_clean(tmp_path):
         store.close()
 
 
-def test_a_format_4_store_gets_commit_sets_and_pachds_datum_ids_and_stays_incremental(tmp_path):
+def test_a_format_5_store_gets_commit_sets_and_pachds_datum_ids_and_stays_incremental(tmp_path):
     root = tmp_path / "store"
     pfs = PFS(Store(root))
     ran_pipelines(pfs)
@@ -134,7 +136,7 @@ def test_a_format_4_store_gets_commit_sets_and_pachds_datum_ids_and_stays_increm
     pfs.store.close()
     db = sqlite3.connect(root / "pachlite.db", isolation_level=None)
     db.execute("BEGIN")
-    make_format_4(db)
+    make_format_5(db)
     db.execute("COMMIT")
     old_ids = {r[0] for r in db.execute("SELECT id FROM datums")}
     db.close()
@@ -142,8 +144,8 @@ def test_a_format_4_store_gets_commit_sets_and_pachds_datum_ids_and_stays_increm
     store = Store(root)
     try:
         pfs = PFS(store)
-        assert store.one("SELECT value FROM meta WHERE key='format_version'")[0] == "5"
-        # Each commit and job of format 4 is a commit set of its own: the id it had.
+        assert store.one("SELECT value FROM meta WHERE key='format_version'")[0] == str(FORMAT_VERSION)
+        # Each commit and job of format 5 is a commit set of its own: the id it had.
         for repo, key in heads.items():
             c = pfs.resolve(parse(f"{repo}@master"))
             assert (c.id, c.key, c.error) == (key, key, "")
@@ -166,13 +168,50 @@ def test_a_format_4_store_gets_commit_sets_and_pachds_datum_ids_and_stays_increm
         store.close()
 
 
+def test_fsck_names_a_repo_whose_project_is_gone(pfs):
+    pfs.create_project("p1")
+    pfs.create_repo("p1/r")
+    pfs.create_repo("r")
+    with pfs.store.transaction() as tx:
+        tx.execute("DELETE FROM projects WHERE name='p1'")
+    assert fsck(pfs.store) == ["repo p1/r belongs to a missing project"]
+
+
+def test_a_format_4_store_moves_into_the_default_project_fully_usable(tmp_path):
+    """data/format4.db.gz was made by pachlite at format 4 (before projects): repo `data` with
+    /a and /b, pipeline `copy` (cp /pfs/data/* to /pfs/out) run once."""
+    root = tmp_path / "store"
+    root.mkdir()
+    with gzip.open(Path(__file__).parent / "data" / "format4.db.gz") as src:
+        (root / "pachlite.db").write_bytes(src.read())
+    store = Store(root)
+    try:
+        pfs = PFS(store)
+        assert store.one("SELECT value FROM meta WHERE key='format_version'")[0] == str(FORMAT_VERSION)
+        assert [p.name for p in pfs.list_project()] == ["default"]
+        assert {(r.project, r.name) for r in pfs.list_repo("default")} == {("default", "data"),
+                                                                             ("default", "copy")}
+        assert [p.name for p in pl.list_pipeline(pfs, "default")] == ["copy"]
+        assert get(pfs, "copy@master:/a") == b"1"
+        assert fsck(store) == []
+        put(pfs, "data", {"/c": "3"})  # the migrated pipeline keeps running
+        assert [r.action for r in pl.run(pfs)] == ["ran"]
+        assert get(pfs, "copy@master:/c") == b"3"
+        pfs.create_project("p1")  # and a repo of the same name in a new project is another repo
+        pfs.create_repo("p1/data")
+        assert pfs.inspect_repo("p1/data").size == 0 and pfs.inspect_repo("data").size > 0
+        assert fsck(store) == []
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize("version", ["2", "99"])
 def test_a_store_of_an_unknown_format_is_refused_in_one_line(tmp_path, version):
     Store(tmp_path / "s").close()
     db = sqlite3.connect(tmp_path / "s" / "pachlite.db", isolation_level=None)
     db.execute("UPDATE meta SET value=? WHERE key='format_version'", (version,))
     db.close()
-    with pytest.raises(PachliteError, match=f"has format version {version}, this pachlite reads 5"):
+    with pytest.raises(PachliteError, match=f"has format version {version}, this pachlite reads {FORMAT_VERSION}"):
         Store(tmp_path / "s")
 
 
@@ -385,7 +424,7 @@ def test_a_full_disk_says_so_from_the_command(tmp_path):
     assert "rc=1" in p.stdout, p
     assert p.stderr == f"pachlite: error: the disk holding {store} is full; free space and run " \
                        "the command again (nothing was changed)\n"
-    assert p.stdout.rstrip().splitlines()[-1].startswith("r ")  # and reads still work
+    assert p.stdout.rstrip().splitlines()[-1].startswith("default r ")  # and reads still work
 
 
 @pytest.fixture

@@ -20,8 +20,9 @@ from pachlite.pps.spec.defaults import (
 from pachlite.pps.spec.files import load_specs
 from pachlite.pps.spec.read import normalize, stored, upgrade_1x
 from pachlite.pps.spec.schema import emit, validate_schema
-from pachlite.pps.spec.tree import dag_order, input_repos, pfs_inputs
+from pachlite.pps.spec.tree import dag_order, input_repos, pfs_inputs, pipeline_key, project
 
 __all__ = ["DEFAULT_BRANCH", "DEFAULT_IMAGE", "DEFAULT_PROJECT", "PipelineSpec", "dag_order", "emit",
-           "input_repos", "load_specs", "normalize", "parse_duration", "pfs_inputs", "stored",
+           "input_repos", "load_specs", "normalize", "parse_duration", "pfs_inputs", "pipeline_key",
+           "project", "stored",
            "upgrade_1x", "validate_schema", "with_defaults"]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from pachlite.errors import SpecError
+from pachlite.errors import InvalidInput, SpecError
+from pachlite.pfs.address import validate_project
 from pachlite.pps.spec.defaults import DEFAULT_PROJECT, REPROCESS_SPECS, parse_duration
 from pachlite.pps.spec.tree import COMBINATORS, INPUT_TYPES, pfs_nodes, walk, where
 
@@ -37,7 +38,7 @@ def check(spec: dict, source: str) -> None:
         raise error("pipeline.name", f"pipeline name {name!r} must start with a letter or digit",
                     "rename the pipeline")
     project = (pipeline.get("project") or {}).get("name") or DEFAULT_PROJECT
-    _check_name(project, "pipeline.project.name", "project", error)
+    _check_project(project, "pipeline.project.name", error)
     limit = min(MAX_PIPELINE_NAME, DNS_LABEL_LIMIT - len(f"{project}--v99"))
     if len(name) > limit:
         raise error(
@@ -136,7 +137,7 @@ def _check_input(node: dict, path: str, outer: tuple[str, ...], error: ErrorMake
     if pfs.get("branch"):
         _check_name(pfs["branch"], f"{path}.branch", "branch", error)
     if pfs.get("project"):
-        _check_name(pfs["project"], f"{path}.project", "project", error)
+        _check_project(pfs["project"], f"{path}.project", error)
     if not pfs.get("glob") and not pfs.get("s3"):
         raise error(
             f"{path}.glob",
@@ -169,6 +170,14 @@ def _check_name(name: str, path: str, what: str, error: ErrorMaker) -> None:
     if not NAME_RE.fullmatch(name):
         raise error(path, f"{what} {name!r} may hold only letters, digits, '_' and '-'",
                     f"rename the {what}")
+
+
+def _check_project(name: str, path: str, error: ErrorMaker) -> None:
+    """pachd's Project.ValidateName."""
+    try:
+        validate_project(name)
+    except InvalidInput as e:
+        raise error(path, e.problem, e.fix or "rename the project") from None
 
 
 def _check_names(node: dict, path: str, names: set[str], error: ErrorMaker) -> None:

@@ -8,13 +8,13 @@ import re
 from dataclasses import dataclass
 
 from pachlite.errors import SpecError
-from pachlite.pps.spec.tree import input_repos, pfs_inputs
+from pachlite.pfs.address import DEFAULT_PROJECT, repo_key
+from pachlite.pps.spec.tree import input_key, input_repos, pfs_inputs, project
 
 REPROCESS_SPECS = ("until_success", "every_job")
 DEFAULT_BRANCH = "master"
 DEFAULT_DATUM_TRIES = 3
 DEFAULT_IMAGE = "ubuntu:20.04"  # pachd's DefaultUserImage
-DEFAULT_PROJECT = "default"
 # Datums one pipeline runs at once on this machine: a cluster spec may ask for thousands of
 # workers, and each local one is a thread and a process, so more only thrashes (and 10^12 would
 # never start). Outputs do not depend on it.
@@ -44,7 +44,9 @@ def with_defaults(spec: dict) -> dict:
 @dataclass(frozen=True)
 class PipelineSpec:
     """A normalised spec with its defaults, as the engine runs it. `input` is the input tree with
-    every pfs input's `name` and `branch` filled in; `spec` is the spec as given (normalised)."""
+    every pfs input's `name` and `branch` filled in and its `repo` the key of the repo it reads
+    (its project's, `input.pfs.project` defaulting to the pipeline's); `spec` is the spec as given
+    (normalised). `name` is the pipeline's key, which its jobs and output repo go by."""
     name: str
     input: dict
     transform: dict
@@ -55,16 +57,22 @@ class PipelineSpec:
     parallelism: int
     every_job: bool              # reprocessSpec "every_job": no datum is skipped
     spec: dict
+    project: str = DEFAULT_PROJECT
+    pipeline_name: str = ""      # in its project (PPS_PIPELINE_NAME)
 
     @classmethod
     def of(cls, spec: dict) -> PipelineSpec:
         full = with_defaults(spec)
-        return cls(full["pipeline"]["name"], full.get("input") or {}, full["transform"],
+        home = project(full)
+        for pfs in pfs_inputs(full.get("input")):
+            pfs["repo"] = input_key(pfs, home)
+        name = full["pipeline"]["name"]
+        return cls(repo_key(home, name), full.get("input") or {}, full["transform"],
                    int(full["datumTries"]), parse_duration(full.get("datumTimeout")),
                    bool(full["transform"].get("datumBatching")), full["outputBranch"],
                    min(int(full["parallelismSpec"]["constant"]), MAX_LOCAL_WORKERS),
                    full["reprocessSpec"] == "every_job",
-                   spec)
+                   spec, home, name)
 
     @property
     def pfs_inputs(self) -> list[dict]:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pachlite.errors import SpecError
+from pachlite.pfs.address import DEFAULT_PROJECT, repo_key
 
 INPUT_TYPES = ("pfs", "cross", "union", "join", "group", "cron")
 COMBINATORS = ("cross", "union", "join", "group")
@@ -41,26 +42,44 @@ def pfs_inputs(input: dict | None) -> list[dict]:
     return [pfs for _, pfs in pfs_nodes(input, "input")]
 
 
+def project(spec: dict) -> str:
+    """The project a pipeline is in: `pipeline.project.name`, or the default project."""
+    pipeline = spec.get("pipeline") if isinstance(spec, dict) else None
+    named = pipeline.get("project") if isinstance(pipeline, dict) else None
+    return (named.get("name") if isinstance(named, dict) else None) or DEFAULT_PROJECT
+
+
+def pipeline_key(spec: dict) -> str:
+    """The key of a pipeline (and of its output repo): pfs/address.py's repo_key."""
+    return repo_key(project(spec), spec["pipeline"]["name"])
+
+
+def input_key(pfs: dict, pipeline_project: str) -> str:
+    """The key of the repo a pfs input reads: `input.pfs.project` defaults to the pipeline's."""
+    return repo_key(pfs.get("project") or pipeline_project, pfs["repo"])
+
+
 def input_repos(spec: dict) -> list[str]:
-    """The distinct repos a pipeline reads, in the order first written."""
+    """The keys of the distinct repos a pipeline reads, in the order first written."""
     root = spec.get("input") if isinstance(spec, dict) else None
-    return list(dict.fromkeys(pfs["repo"] for pfs in pfs_inputs(root)))
+    home = project(spec)
+    return list(dict.fromkeys(input_key(pfs, home) for pfs in pfs_inputs(root)))
 
 
 def dag_order(pipelines: list[dict]) -> list[dict]:
     """Upstream pipelines before the ones that read their output; ties keep the given order."""
-    names = {p["pipeline"]["name"] for p in pipelines}
+    names = {pipeline_key(p) for p in pipelines}
     done: list[dict] = []
     placed: set[str] = set()
     while len(done) < len(pipelines):
-        ready = [p for p in pipelines if p["pipeline"]["name"] not in placed
+        ready = [p for p in pipelines if pipeline_key(p) not in placed
                  and all(r not in names or r in placed for r in input_repos(p))]
         if not ready:
             raise SpecError("the pipelines read each other's outputs in a cycle",
                             "remove the cycle from their inputs")
         for p in ready:
             done.append(p)
-            placed.add(p["pipeline"]["name"])
+            placed.add(pipeline_key(p))
     return done
 
 
