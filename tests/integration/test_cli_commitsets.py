@@ -39,9 +39,9 @@ def test_an_input_commits_id_is_carried_by_its_jobs_and_their_output_commits(cli
 
     # pachctl list commit <id>: the set's commit in every repo, upstream first.
     lines = cli.out("list", "commit", s).splitlines()
-    assert lines[0].split() == ["REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE", "ORIGIN",
-                                "DESCRIPTION"]
-    assert [(c.split()[0], c.split()[2]) for c in lines[1:]] == [
+    assert lines[0].split() == ["PROJECT", "REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE",
+                                "ORIGIN", "DESCRIPTION"]
+    assert [(c.split()[1], c.split()[3]) for c in lines[1:]] == [
         ("data", s), ("copy", s), ("count", s)]
     # inspect commit repo@<id> finds the set's commit in any repo of the DAG.
     count = cli.raw("inspect", "commit", f"count@{s}")
@@ -55,7 +55,7 @@ def test_an_input_commits_id_is_carried_by_its_jobs_and_their_output_commits(cli
     assert [(j["pipeline"], j["id"], j["state"]) for j in jobs] == [
         ("copy", s, "success"), ("count", s, "success")]
     table = cli.out("list", "job", s).splitlines()
-    assert table[0].split()[:2] == ["PIPELINE", "ID"] and len(table) == 3
+    assert table[0].split()[:3] == ["PROJECT", "PIPELINE", "ID"] and len(table) == 3
     shown = cli.out("inspect", "job", f"copy@{s}")
     assert f"ID: {s}\n" in shown and shown.endswith(f"Output commit: copy@{s}\n")
     assert f"Inputs: data@master={s}" in shown
