@@ -81,7 +81,7 @@ def contents(pfs: PFS, address: str | Address, *, text: bool = False) -> dict:
     """{path: content} of every file in the commit at address ("repo" is repo@master)."""
     a = parse(address) if isinstance(address, str) else address
     c = pfs.resolve(a)
-    out = {path: get(pfs, Address(c.repo, commit=c.id, path=path)) for path, _, _ in pfs.files(c.id)}
+    out = {path: get(pfs, Address(c.repo, commit=c.id, path=path)) for path, _, _ in pfs.files(c.key)}
     return {p: v.decode() for p, v in out.items()} if text else out
 
 

@@ -327,4 +327,5 @@ def test_a_transform_writing_a_non_utf8_name_fails_its_datum_with_the_reason(cli
     assert "/pfs/out/caf\\xe9.txt is not a valid UTF-8 file name" in r.stderr, r.stderr
     [job] = cli.jobs()
     assert job["state"] == "failure"
-    assert cli.raw("list", "commit", "p") == []  # no output commit: the job failed
+    [out] = cli.raw("list", "commit", "p")  # the job failed: its output commit says why
+    assert (out["id"], out["error"], out["size"]) == (job["id"], job["reason"], 0)

@@ -51,7 +51,7 @@ def test_quick_demo_round_trip(cli):
     inspect = cli("inspect", "job", f"copy@{second['id']}").stdout
     assert "State: success\n" in inspect and "Reason: -\n" in inspect
     assert "Datums: 1 processed, 2 skipped, 0 failed, 0 recovered, 3 total\n" in inspect
-    assert f"Output commit: copy@{second['output_commit']}" in inspect
+    assert f"Output commit: copy@{second['id']}" in inspect  # the job's commit set
 
     datums = cli("list", "datum", f"copy@{second['id']}").stdout.splitlines()
     assert datums[0].split() == ["ID", "FILES", "STATUS", "TIME"]
@@ -133,8 +133,11 @@ def test_failed_job_is_one_line_and_exit_1(cli, cmd, reason, log):
     assert datum["state"] == "failed" and job["reason"] == f"datum {datum['id']} failed: {reason}"
     if log:
         assert cli("logs", "-p", "copy").stdout.endswith(f"{log}\n")
-    assert cli("list", "file", "copy@master", ok=False).stderr.startswith(
-        "pachlite: error: copy@master has no commits yet")  # nothing was committed
+    # The job's output commit is finished with its reason: nothing in it may be read.
+    assert cli("list", "file", "copy@master", ok=False).stderr == (
+        f"pachlite: error: copy@master: commit {job['id']} finished with an error: "
+        f"{job['reason']}; read the last output that succeeded, e.g. copy@{job['id']}^ "
+        "(see 'pachlite list commit copy')\n")
 
 
 @pytest.mark.parametrize("spec_text,message", [

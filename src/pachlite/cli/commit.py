@@ -1,13 +1,19 @@
-"""Commit verbs: list, inspect, start, finish, find and subscribe commit."""
+"""Commit verbs: list, inspect, start, finish, find, subscribe and wait commit; squash and delete a
+commit set."""
 
 from __future__ import annotations
+
+import re
 
 import click
 
 from pachlite.cli import pretty, raw as rawjson
-from pachlite.cli.groups import find, finish, inspect, list_, start, subscribe
+from pachlite.cli.groups import delete, find, finish, inspect, list_, squash, start, subscribe, wait
 from pachlite.cli.output import open_pfs, parse_address, parse_branch, project_option, raw_option, reader_gone
 from pachlite.pfs.address import split_key
+
+# A commit set's id, as pachctl tells one from a repo name: a UUID without dashes.
+COMMIT_SET = re.compile(r"[0-9a-f]{32}")
 
 
 def _commit_rows(cs):
@@ -21,7 +27,7 @@ ORIGINS = ("USER", "AUTO", "FSCK")
 
 
 @list_.command("commit")
-@click.argument("repo_addr", metavar="[REPO[@BRANCH_OR_COMMIT]]", required=False)
+@click.argument("repo_addr", metavar="[REPO[@BRANCH_OR_COMMIT]|COMMIT_SET]", required=False)
 @click.option("-f", "--from", "from_", metavar="COMMIT", help="list all commits since this commit")
 @click.option("-n", "--number", type=int, default=0,
               help="list only this many commits; if set to zero, list all commits")
@@ -33,8 +39,8 @@ ORIGINS = ("USER", "AUTO", "FSCK")
 @project_option
 def list_commit(repo_addr: str | None, from_: str | None, number: int, all_: bool,
                 origin: str | None, raw: bool) -> None:
-    """Return a list of commits, newest first: of a repo or branch, or with no argument, of
-    every repo."""
+    """Return a list of commits, newest first: of a repo or branch, of a commit set (its id), or
+    with no argument, of every repo."""
     from pachlite.errors import InvalidInput
     if all_ and origin:
         raise InvalidInput("cannot specify both --all and --origin", "drop one of them")
@@ -43,6 +49,9 @@ def list_commit(repo_addr: str | None, from_: str | None, number: int, all_: boo
         if from_:
             raise InvalidInput("cannot specify --from when listing all commits", "name a repo")
         cs = pfs.list_all_commits()
+    elif COMMIT_SET.fullmatch(repo_addr) and repo_addr not in {r.name for r in pfs.list_repo()}:
+        from pachlite.pps.commitset import list_commit_set
+        cs = list_commit_set(pfs, repo_addr)
     else:
         a = parse_address(repo_addr, path_allowed=False)
         cs = pfs.list_commit(a.repo, a.branch or ("master" if a.ancestry and not a.commit else None),
@@ -68,7 +77,10 @@ def list_commit(repo_addr: str | None, from_: str | None, number: int, all_: boo
 def inspect_commit(commit_addr: str, raw: bool) -> None:
     """Show a commit: parent, times, size and provenance."""
     pfs = open_pfs()
-    c = pfs.resolve(parse_address(commit_addr, path_allowed=False))
+    _print_commit(pfs, pfs.resolve(parse_address(commit_addr, path_allowed=False)), raw)
+
+
+def _print_commit(pfs, c, raw: bool) -> None:
     if raw:
         return rawjson.emit(rawjson.commit_info(c, rawjson.direct_provenance(pfs, c)))
     import datetime as dt
@@ -80,6 +92,7 @@ def inspect_commit(commit_addr: str, raw: bool) -> None:
              f"Started: {ts(c.started)} ({pretty.ago(c.started)})",
              f"Finished: {ts(c.finished)}" + (f" ({pretty.ago(c.finished)})" if c.finished else ""),
              f"Size: {pretty.size(c.size)}",
+             f"Error: {c.error}" if c.error else None,
              f"Description: {c.description}" if c.description else None,
              "Provenance: " + (", ".join(f"{r}@{b}={i}" if b else f"{r}@{i}"
                                          for r, b, i in c.provenance) or "<none>")]
@@ -187,3 +200,31 @@ def subscribe_commit(branch_addr: str, from_: str | None, new: bool, all_: bool,
             time.sleep(0.2)
     except KeyboardInterrupt:
         return
+
+
+@wait.command("commit")
+@click.argument("commit_addr", metavar="REPO@BRANCH|REPO@COMMIT")
+@raw_option
+@project_option
+def wait_commit(commit_addr: str, raw: bool) -> None:
+    """Wait for a commit to finish (a job another process runs may be making it), then show it."""
+    from pachlite.pps.commitset import wait_commit
+    pfs = open_pfs()
+    _print_commit(pfs, wait_commit(pfs, parse_address(commit_addr, path_allowed=False)), raw)
+
+
+@squash.command("commit")
+@click.argument("commit_set", metavar="COMMIT_SET")
+def squash_commit(commit_set: str) -> None:
+    """Remove a commit set whose commits all have children (they keep their files), and its jobs."""
+    from pachlite.pps.commitset import squash_commit_set
+    squash_commit_set(open_pfs(), commit_set)
+
+
+@delete.command("commit")
+@click.argument("commit_set", metavar="COMMIT_SET")
+def delete_commit(commit_set: str) -> None:
+    """Drop a commit set whose commits are all branch heads: each branch goes back to the
+    commit's parent, and the set's jobs go."""
+    from pachlite.pps.commitset import drop_commit_set
+    drop_commit_set(open_pfs(), commit_set)

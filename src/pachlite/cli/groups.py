@@ -127,3 +127,11 @@ def upgrade() -> None:
 @cli.group("restart", context_settings=CONTEXT)
 def restart() -> None:
     """Retry a failed job's datums."""
+@cli.group(context_settings=CONTEXT)
+def wait() -> None:
+    """Wait for a commit or job to finish."""
+
+
+@cli.group(context_settings=CONTEXT)
+def squash() -> None:
+    """Squash a commit set into its children."""

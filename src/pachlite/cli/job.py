@@ -1,4 +1,4 @@
-"""Job verbs: list, inspect and stop job, and `pachlite logs`."""
+"""Job verbs: list, inspect, stop and wait job, and `pachlite logs`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import click
 
 from pachlite.cli import pretty, raw as rawjson
-from pachlite.cli.groups import cli, inspect, list_, stop
+from pachlite.cli.groups import cli, inspect, list_, stop, wait
 from pachlite.cli.output import (
     name_key,
     open_pfs,
@@ -19,6 +19,7 @@ from pachlite.cli.output import (
     reader_gone,
 )
 from pachlite.errors import InvalidInput
+from pachlite.pfs.address import split_key
 
 
 def _state(text: str) -> str:
@@ -42,6 +43,7 @@ def _history(text: str) -> int:
 
 
 @list_.command("job")
+@click.argument("job_set", metavar="[JOB_SET]", required=False)
 @click.option("-p", "--pipeline", help="Limit to jobs made by pipeline.")
 @click.option("-i", "--input", "inputs", multiple=True, metavar="REPO@BRANCH_OR_COMMIT",
               help="List jobs with a specific set of input commits; repeatable.")
@@ -54,23 +56,25 @@ def _history(text: str) -> int:
 @raw_option
 @project_option
 @click.option("-A", "--all-projects", is_flag=True, help="List the jobs of every project.")
-def list_job(pipeline: str | None, inputs: tuple[str, ...], history: str,
+def list_job(job_set: str | None, pipeline: str | None, inputs: tuple[str, ...], history: str,
              states: tuple[str, ...], raw: bool, all_projects: bool) -> None:
-    """Return info about jobs, newest first."""
+    """Return info about jobs, newest first: a project's (or a pipeline's), or the jobs of a job
+    set (a commit set's id) in every project, upstream first."""
     from pachlite.cli.output import parse_address
-    from pachlite.pfs.address import split_key
     from pachlite.pps import api
     from pachlite.store import jobs as rows, pipelines
     back = _history(history)
     wanted = {_state(s) for s in states}
     pfs = open_pfs()
-    commits = {pfs.resolve(parse_address(i, path_allowed=False)).id for i in inputs}
+    commits = {pfs.resolve(parse_address(i, path_allowed=False)).key for i in inputs}
     current = {p.name: p.version for p in pipelines.list_pipelines(pfs.store)}
     jobs = []
-    for j in api.list_job(pfs, pipeline and name_key(pipeline, "pipeline"),
-                          None if all_projects or pipeline else project_or_default()):
-        version = rows.get(pfs.store, j.id).pipeline_version
-        if back != -1 and version < current.get(j.pipeline, version) - back:
+    found = api.list_job_set(pfs, job_set) if job_set else \
+        api.list_job(pfs, pipeline and name_key(pipeline, "pipeline"),
+                     None if all_projects or pipeline else project_or_default())
+    for j in found:
+        version = rows.get(pfs.store, j.key).pipeline_version
+        if not job_set and back != -1 and version < current.get(j.pipeline, version) - back:
             continue  # a job of an older version of its pipeline (pachd's ListJob history)
         if (wanted and j.state not in wanted) or not commits <= {c for _, _, c in j.inputs}:
             continue
@@ -89,14 +93,28 @@ def list_job(pipeline: str | None, inputs: tuple[str, ...], history: str,
 @project_option
 def inspect_job(job_addr: str, raw: bool) -> None:
     """Return info about a job: state, reason, counts, bytes, timings, input and output commits."""
-    from pachlite.pfs.address import split_key
     from pachlite.pps import api
-    from pachlite.store import jobs as rows
     pipeline, jid = parse_job(job_addr)
     pfs = open_pfs()
-    j = api.inspect_job(pfs, pipeline, jid)
+    _print_job(pfs, api.inspect_job(pfs, pipeline, jid), raw)
+
+
+@wait.command("job")
+@click.argument("job_addr", metavar="PIPELINE[@JOB]")
+@raw_option
+@project_option
+def wait_job(job_addr: str, raw: bool) -> None:
+    """Wait for a job to end (another process may be running it), then show it."""
+    from pachlite.pps.commitset import wait_job
+    pipeline, jid = parse_job(job_addr)
+    pfs = open_pfs()
+    _print_job(pfs, wait_job(pfs, pipeline, jid), raw)
+
+
+def _print_job(pfs, j, raw: bool) -> None:
+    from pachlite.store import jobs as rows
     if raw:
-        return rawjson.emit(rawjson.job_info(j, rows.get(pfs.store, j.id).pipeline_version))
+        return rawjson.emit(rawjson.job_info(j, rows.get(pfs.store, j.key).pipeline_version))
     click.echo("\n".join([
         f"ID: {j.id}", f"Pipeline: {split_key(j.pipeline)[1]}", f"Project: {split_key(j.pipeline)[0]}",
         f"State: {j.state}",
@@ -105,8 +123,8 @@ def inspect_job(job_addr: str, raw: bool) -> None:
         f"Datums: {j.processed} processed, {j.skipped} skipped, {j.failed} failed, "
         f"{j.recovered} recovered, {j.total} total",
         f"Data downloaded: {pretty.size(j.bytes_in)}", f"Data uploaded: {pretty.size(j.bytes_out)}",
-        "Inputs: " + ", ".join(f"{r}@{b}={c}" for r, b, c in j.inputs),
-        f"Output commit: {j.pipeline}@{j.output_commit}" if j.output_commit else "Output commit: -"]))
+        "Inputs: " + ", ".join(f"{r}@{b}={pfs.commit_id(c)}" for r, b, c in j.inputs),
+        f"Output commit: {j.pipeline}@{j.id}" if j.output_commit else "Output commit: -"]))
 
 
 @stop.command("job")

@@ -184,7 +184,8 @@ def job_info(j, version: int) -> dict:
     return _clean({
         "job": job(j.pipeline, j.id),
         "pipeline_version": str(version),
-        "output_commit": commit(j.pipeline, j.output_commit, "master") if j.output_commit else None,
+        # The output commit is in the job's commit set: it has the job's id.
+        "output_commit": commit(j.pipeline, j.id, "master") if j.output_commit else None,
         "data_processed": str(j.processed), "data_skipped": str(j.skipped),
         "data_total": str(j.total), "data_failed": str(j.failed),
         "data_recovered": str(j.recovered),

@@ -172,7 +172,8 @@ class PFS:
 
     def list_branch(self, repo: str) -> list[BranchInfo]:
         self._repo_row(repo)
-        return [BranchInfo(b.repo, b.name, b.head) for b in branches.list_branches(self.store, repo)]
+        return [BranchInfo(b.repo, b.name, b.head and self.commit_id(b.head))
+                for b in branches.list_branches(self.store, repo)]
 
     def create_branch(self, repo: str, branch: str, head: Address | None = None,
                       provenance: Sequence[tuple[str, str]] | None = None,
@@ -187,7 +188,7 @@ class PFS:
         if head and head.repo != repo:
             raise InvalidInput(f"head {head} is in repo {head.repo}, not {repo}",
                                f"give a commit of {repo}, e.g. {repo}@master^")
-        target = self.resolve(head).id if head else None
+        target = self.resolve(head).key if head else None
         with self.store.transaction() as tx:
             self._repo_row(repo, tx)
             if trigger is not None:
@@ -200,7 +201,7 @@ class PFS:
             branch_links.set_trigger(tx, trigger, repo, branch)
             branch_links.set_provenance(tx, repo, branch, list(provenance or ()))
             head_id = branches.head(tx, repo, branch)
-        return BranchInfo(repo, branch, head_id)
+        return BranchInfo(repo, branch, head_id and self.commit_id(head_id))
 
     def inspect_branch(self, repo: str, branch: str) -> BranchInfo:
         self._repo_row(repo)
@@ -230,18 +231,28 @@ class PFS:
             branch_links.delete_branch(tx, repo, branch)
 
     def _commit(self, row: CommitRow) -> CommitInfo:
-        prov = tuple(commits.provenance(self.store, row.id))
-        return CommitInfo(row.repo, row.branch, row.id, row.parent, row.origin, row.description,
-                          row.started, row.finished, row.size, prov)
+        prov = tuple(commits.provenance_shown(self.store, row.id))
+        parent = commits.get(self.store, row.parent) if row.parent else None
+        return CommitInfo(row.repo, row.branch, row.commit_set, parent and parent.commit_set,
+                          row.origin, row.description, row.started, row.finished, row.size, prov,
+                          row.id, row.parent, row.error)
+
+    def commit_id(self, key: str) -> str:
+        """The id pachctl shows (its commit set) of the commit with this key."""
+        row = commits.get(self.store, key)
+        return row.commit_set if row else key
 
     def resolve(self, a: Address) -> CommitInfo:
-        """The commit an address names: branch head or commit id, then `ancestry` parents back."""
+        """The commit an address names: branch head, or the repo's commit of a commit set (or
+        its key), then `ancestry` parents back."""
         self._repo_row(a.repo)
         if a.commit:
-            row = commits.get(self.store, a.commit, repo=a.repo)
+            row = commits.in_repo(self.store, a.repo, a.commit)
             if row is None:
+                in_set = commits.of_set(self.store, a.commit)
                 raise NotFound(f"commit {a.commit} not found in repo {a.repo}",
-                               f"list commits with 'pachlite list commit {a.repo}'")
+                               f"its commit set has commits in {', '.join(c.repo for c in in_set)}"
+                               if in_set else f"list commits with 'pachlite list commit {a.repo}'")
         else:
             branch = a.branch or "master"
             b = branches.get(self.store, a.repo, branch)
@@ -261,8 +272,8 @@ class PFS:
             row = commits.get(self.store, b.head)
         for _ in range(a.ancestry):
             if row.parent is None:
-                raise NotFound(f"{a} goes back {a.ancestry} commits but {row.id} is the first",
-                               "use a smaller ancestry")
+                raise NotFound(f"{a} goes back {a.ancestry} commits but {row.commit_set} is the "
+                               "first", "use a smaller ancestry")
             row = commits.get(self.store, row.parent)
         return self._commit(row)
 
@@ -287,7 +298,7 @@ class PFS:
             out = [self._commit(r) for r in commits.list_commits(self.store, repo)]
             return out[:number] if number else out
         out = []
-        cid = self.resolve(Address(repo, branch, commit, ancestry)).id \
+        cid = self.resolve(Address(repo, branch, commit, ancestry)).key \
             if commit or self._has_head(repo, branch) else None
         while cid and (number is None or len(out) < number):
             row = commits.get(self.store, cid)
@@ -333,13 +344,14 @@ class PFS:
 
     def _new_commit(self, tx: Tx, repo: str, branch: str, origin: str, description: str = "",
                     parent: str | None = None, provenance: Sequence[tuple[str, str | None, str]] = (),
-                    commit_id: str | None = None, copy_from: str | None = None) -> str:
+                    commit_id: str | None = None, copy_from: str | None = None,
+                    commit_set: str | None = None) -> str:
         """Start a commit on branch with the files of copy_from (default: its parent), and move
         the branch to it."""
         if parent is None:
             parent = branches.head(tx, repo, branch)
         cid = commit_id or new_id()
-        commits.insert(tx, cid, repo, branch, parent, origin, description)
+        commits.insert(tx, cid, repo, branch, parent, origin, description, commit_set)
         source = copy_from if copy_from is not None else parent
         if source == parent and parent is not None:
             # (A first commit needs no log: a diff never reads the log of the commit it ends at.)
@@ -368,40 +380,45 @@ class PFS:
                            f"start a new one with 'pachlite start commit {a.repo}@{c.branch}'")
         with self.store.transaction() as tx:
             if description is not None:
-                commits.set_description(tx, c.id, description)
-            commits.finish(tx, c.id)
+                commits.set_description(tx, c.key, description)
+            commits.finish(tx, c.key)
             if c.branch:
-                triggers.fire(tx, c.repo, c.branch, c.id)
-        return self.resolve(Address(a.repo, commit=c.id))
+                triggers.fire(tx, c.repo, c.branch, c.key)
+        return self.resolve(Address(a.repo, commit=c.key))
 
     def write_commit(self, repo: str, branch: str, changes: dict[str, tuple[str, int] | None],
                      objects: Sequence[tuple[str, int, bytes | None]] = (), *, origin: str = USER,
                      description: str = "", provenance: Sequence[tuple[str, str | None, str]] = (),
                      commit_id: str | None = None, copy_from: str | None = None,
-                     check: bool = True, where: str = "", tx: Tx | None = None) -> str:
+                     commit_set: str | None = None, error: str = "", check: bool = True,
+                     where: str = "", tx: Tx | None = None) -> str:
         """Apply path → (hash, size) changes (None deletes a path or directory) as one commit.
 
         If the branch head is an open commit, USER changes go into it (as `put file` does in
         Pachyderm); otherwise a new commit is created, filled and finished in one transaction
         (the caller's, when given, so a job's records and its output commit land together).
+        A job's output commit joins its commit_set; a failed job's is finished with its error.
         """
         if tx is None:
             with self.store.transaction() as own:
                 return self.write_commit(repo, branch, changes, objects, origin=origin,
                                          description=description, provenance=provenance,
-                                         commit_id=commit_id, copy_from=copy_from, check=check,
+                                         commit_id=commit_id, copy_from=copy_from,
+                                         commit_set=commit_set, error=error, check=check,
                                          where=where, tx=own)
         self._repo_row(repo, tx)
         open_row = self._open_head(tx, repo, branch) if origin == USER else None
         cid = open_row.id if open_row is not None else self._new_commit(
-            tx, repo, branch, origin, description, None, provenance, commit_id, copy_from)
+            tx, repo, branch, origin, description, None, provenance, commit_id, copy_from,
+            commit_set)
         tx.put_objects(objects)
         puts = files.apply_changes(tx, cid, changes)
         if puts and check:
             check_tree(files.paths(tx, cid), where or repo)
         if open_row is None:
-            commits.finish(tx, cid)
-            triggers.fire(tx, repo, branch, cid)
+            commits.finish(tx, cid, error)
+            if not error:  # an errored commit is no new data for a trigger
+                triggers.fire(tx, repo, branch, cid)
         return cid
 
     # ---- files -----------------------------------------------------------------------------
@@ -504,11 +521,21 @@ class PFS:
         """(path, hash, size) of every file at or under prefix, sorted by path."""
         return files.list_files(self.store, commit_id, prefix)
 
+    def _readable(self, a: Address) -> CommitInfo:
+        """The commit a file read names; one its job finished with an error holds no output to
+        read, as pachd says of it (its parent, `^`, may be the last good output)."""
+        c = self.resolve(a)
+        if c.error:
+            raise Conflict(f"commit {c.id} finished with an error: {c.error}",
+                           f"read the last output that succeeded, e.g. {a.repo}@{c.id}^ "
+                           f"(see 'pachlite list commit {a.repo}')", where=str(a))
+        return c
+
     def list_file(self, a: Address) -> list[FileInfo]:
         """The entries directly in a directory (or the file itself), as `pachctl list file`."""
-        c = self.resolve(a)
+        c = self._readable(a)
         path = a.path or "/"
-        rows = self.files(c.id, path)
+        rows = self.files(c.key, path)
         if len(rows) == 1 and rows[0][0] == path:
             [(_, h, size)] = rows
             return [FileInfo(path, "file", size, h, c.id)]
@@ -527,9 +554,9 @@ class PFS:
                 for k, v in out.items()]
 
     def inspect_file(self, a: Address) -> FileInfo:
-        c = self.resolve(a)
+        c = self._readable(a)
         path = a.path or "/"
-        rows = self.files(c.id, path)
+        rows = self.files(c.key, path)
         if not rows:
             raise NotFound(f"{a}: no such file or directory", "check the path with 'pachlite list file'")
         if len(rows) == 1 and rows[0][0] == path:
@@ -547,8 +574,8 @@ class PFS:
 
     def glob_file(self, a: Address, pattern: str) -> list[FileInfo]:
         from pachlite.pps.glob import glob_paths
-        c = self.resolve(a)
-        rows = self.files(c.id)
+        c = self._readable(a)
+        rows = self.files(c.key)
         sizes = {p: (h, s) for p, h, s in rows}
         out = []
         for m in glob_paths(pattern, [p for p, _, _ in rows]):
@@ -561,10 +588,10 @@ class PFS:
 
     def diff_file(self, new: Address, old: Address | None = None) -> list[FileChange]:
         """What changed under new.path since old (default: new's parent commit)."""
-        nc = self.resolve(new)
+        nc = self._readable(new)
         path = new.path or "/"
-        old_id = nc.parent if old is None else self.resolve(old).id
-        a = {p: (h, s) for p, h, s in self.files(nc.id, path)}
+        old_id = nc.parent_key if old is None else self._readable(old).key
+        a = {p: (h, s) for p, h, s in self.files(nc.key, path)}
         b = {p: (h, s) for p, h, s in self.files(old_id, path)} if old_id else {}
         out = [FileChange("added", p, a[p][1]) for p in a.keys() - b.keys()]
         out += [FileChange("deleted", p, b[p][1]) for p in b.keys() - a.keys()]

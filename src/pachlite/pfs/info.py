@@ -35,21 +35,26 @@ class RepoInfo:
 class BranchInfo:
     repo: str
     name: str
-    head: str | None
+    head: str | None  # its head commit's id (its commit set)
 
 
 @dataclass(frozen=True)
 class CommitInfo:
+    """A commit as pachctl shows it: `id` is its commit set's id (the global id), `key` the
+    store's key for it (equal to id for a user's commit), which file reads use."""
     repo: str
     branch: str | None
     id: str
-    parent: str | None
+    parent: str | None      # the parent's id (its commit set)
     origin: str
     description: str
     started: float
     finished: float | None
     size: int
-    provenance: tuple[tuple[str, str | None, str], ...] = ()  # (repo, branch, commit)
+    provenance: tuple[tuple[str, str | None, str], ...] = ()  # (repo, branch, commit id)
+    key: str = ""
+    parent_key: str | None = None
+    error: str = ""         # a job's output commit finished with its failure
 
     @property
     def address(self) -> str:

@@ -57,13 +57,30 @@ def list_job(pfs: PFS, pipeline: str | None = None, project: str | None = None) 
             if pipeline or project is None or split_key(r.pipeline)[0] == project]
 
 
+def list_job_set(pfs: PFS, job_set: str) -> list[JobInfo]:
+    """The jobs of a job set (a commit set's id), upstream first, as pachctl list job <id>."""
+    found = [_as_seen(pfs, job_from_row(r)) for r in jobs.of_set(pfs.store, job_set)]
+    if not found:
+        raise NotFound(f"no jobs found for job set {job_set}",
+                       "list jobs with 'pachlite list job'; a commit set runs jobs only once "
+                       "'pachlite run' has run them")
+    return found
+
+
 def list_datum(pfs: PFS, job: JobInfo, prefix: str | None = None) -> list[DatumInfo]:
     """A job's datums in plan order (those whose id starts with prefix)."""
-    commits = {repo: c for repo, _, c in job.inputs}
-    return [DatumInfo(r.job_id, r.id, r.state, r.reason, r.hash,
+    commits = {repo: pfs.commit_id(c) for repo, _, c in job.inputs}
+    shown: dict[str, str] = {}  # a job's key → its id (the commit set)
+
+    def job_id(key: str) -> str:
+        if key not in shown:
+            row = jobs.get(pfs.store, key)
+            shown[key] = row.commit_set if row else key
+        return shown[key]
+    return [DatumInfo(job.id, r.id, r.state, r.reason, r.hash,
                       tuple(f"{repo}@{commits.get(repo, '?')}:{path}" for _, repo, _, path in r.inputs),
-                      r.outputs, r.started, r.duration, r.source_job)
-            for r in datums.records(pfs.store, job.id, prefix)]
+                      r.outputs, r.started, r.duration, job_id(r.source_job))
+            for r in datums.records(pfs.store, job.key, prefix)]
 
 
 def inspect_datum(pfs: PFS, job: JobInfo, datum_id: str) -> DatumInfo:
@@ -77,7 +94,7 @@ def inspect_datum(pfs: PFS, job: JobInfo, datum_id: str) -> DatumInfo:
 
 def logs(pfs: PFS, job: JobInfo, datum_id: str | None = None) -> list[tuple[str, str]]:
     """(datum id, what its user code printed) for each datum of the job that printed anything."""
-    rows = datums.logs(pfs.store, job.id, datum_id)
+    rows = datums.logs(pfs.store, job.key, datum_id)
     if datum_id and not rows:
         inspect_datum(pfs, job, datum_id)  # an unknown datum is an error; a silent one is not
     return [(did, pfs.store.read_object(h).decode(errors="replace")) for did, h in rows]

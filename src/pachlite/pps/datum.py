@@ -15,13 +15,15 @@ datum ID, so `pachctl list datum` there is ordered by ID, which nothing should r
 - group: per groupBy key, in sorted key order, one datum of every input with that key.
 - cron: a pfs input on the cron's repo, branch master, glob "/*".
 
-Datum ID: sha256 over, per input, its name, repo, branch and path, each followed by its length
-as a big-endian int64 (Pachyderm's framing). The commit is left out, so the same file in a new
-commit keeps its ID. Datum hash: sha256 over the ID, each input's content hash and the pipeline
-salt. Pachyderm uses BLAKE2b-256 (pfs.NewHash); pachlite hashes everything with sha256, and its
-datum hashes could not equal a cluster's anyway (file content hashes are computed differently).
-A directory input's content hash covers its files' paths and hashes, so renaming a file inside a
-matched directory runs the datum again.
+Datum ID: as pachd's common.DatumID, BLAKE2b-256 (pachhash.New) in hex over, per input, its
+name, repo, branch and path, each followed by its length as a big-endian int64: a datum's ID here
+equals the cluster's. The commit is left out, so the same file in a new commit keeps its ID.
+
+Datum hash: sha256 over the sha256 of that same framing, each input's content hash and the
+pipeline salt. It cannot equal a cluster's (file content hashes are computed differently), so it
+keeps the form stores of format 4 recorded (when the ID was that sha256): their datums stay
+skipped after the ID changed. A directory input's content hash covers its files' paths and
+hashes, so renaming a file inside a matched directory runs the datum again.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ class DatumInput:
     outer_join: bool = False
     empty_files: bool = False  # user code sees empty files (pfs "emptyFiles")
     # Precomputed once: an input is shared by every datum of a cross it takes part in.
-    _id_part: bytes = field(init=False, repr=False, compare=False)
+    _id_part: bytes = field(init=False, repr=False, compare=False)  # the ID's framing
     _content: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -108,17 +110,21 @@ class Datum:
 
     def hash(self, salt: str) -> str:
         """Changes when any input's content or the pipeline's salt changes."""
-        return _hash(self.id, self.inputs, salt)
+        return _hash(self.inputs, salt)
 
 
 def datum_id(inputs: Sequence[DatumInput]) -> str:
-    return hashlib.sha256(b"".join(i._id_part for i in inputs)).hexdigest()
+    return hashlib.blake2b(b"".join(i._id_part for i in inputs), digest_size=32).hexdigest()
+
+
+def _make(inputs: Inputs) -> Datum:
+    return Datum(datum_id(inputs), inputs)
 
 
 def datums(input: dict, resolve: Resolve) -> list[Datum]:
     """The datums of a pipeline's input tree (camelCase keys), reading commits through resolve."""
     with gc_paused():
-        return [Datum(datum_id(d), d) for d in _expand(input, resolve, "input")]
+        return [_make(d) for d in _expand(input, resolve, "input")]
 
 
 def datum_stream(input: dict, resolve: Resolve) -> tuple[int, Iterator[Datum]]:
@@ -127,7 +133,7 @@ def datum_stream(input: dict, resolve: Resolve) -> tuple[int, Iterator[Datum]]:
     whose first input is one, then makes each datum only when it is asked for: a job starts
     running the first datums while the rest are still being made."""
     count, inputs = _lazy(input, resolve, "input")
-    return count, (Datum(datum_id(d), d) for d in inputs)
+    return count, map(_make, inputs)
 
 
 def datum_env(d: Datum, pfs_root: str = "/pfs") -> dict[str, str]:
@@ -180,9 +186,10 @@ def _id_prefix(name: str, repo: str, branch: str) -> bytes:
     return b"".join(p + _length(p) for p in parts)
 
 
-def _hash(id: str, inputs: Sequence[DatumInput], salt: str) -> str:
+def _hash(inputs: Sequence[DatumInput], salt: str) -> str:
+    framing = hashlib.sha256(b"".join(i._id_part for i in inputs)).hexdigest()
     return hashlib.sha256(
-        id.encode() + b"".join(i._content for i in inputs) + salt.encode()).hexdigest()
+        framing.encode() + b"".join(i._content for i in inputs) + salt.encode()).hexdigest()
 
 
 def _lazy(node: dict, resolve: Resolve, where: str) -> tuple[int, Iterable[Inputs]]:

@@ -57,7 +57,8 @@ def delta_plan(pfs: PFS, input: dict, salt: str, base_id: str,
         if changed is None:
             return None
         for side, commit in (("new", current), ("old", base_commits[key])):
-            sides[side].dirty[id(leaf)] = _dirty_matches(pfs, leaf, commit, changed)
+            sides[side].dirty[id(leaf)] = _dirty_matches(pfs, leaf, commit, changed,
+                                                         pfs.commit_id(commit))
     touched_new = {datum_id(d): d for d in sides["new"].datums(input)}
     touched_old = {datum_id(d) for d in sides["old"].datums(input)}
     base = datums.base_records(store, base_id, BaseDatum,
@@ -172,8 +173,10 @@ def _changed_paths(store: Handle, old: str, new: str) -> list[str] | None:
     return None if len(paths) > MAX_CHANGED else paths
 
 
-def _dirty_matches(pfs: PFS, spec: dict, commit: str, changed: list[str]) -> list[DatumInput]:
-    """The glob matches of `commit` that contain a changed path, as datum inputs, in path order."""
+def _dirty_matches(pfs: PFS, spec: dict, commit: str, changed: list[str],
+                   shown: str) -> list[DatumInput]:
+    """The glob matches of `commit` (a key; `shown` is its id as user code is told it) that
+    contain a changed path, as datum inputs, in path order."""
     glob = compile_glob(spec["glob"])
     found: dict[str, tuple[str, ...]] = {}
     for p in changed:
@@ -194,7 +197,7 @@ def _dirty_matches(pfs: PFS, spec: dict, commit: str, changed: list[str]) -> lis
         whole = path.rstrip("/")
         join_on, group_by = spec.get("joinOn"), spec.get("groupBy")
         out.append(DatumInput(
-            spec["name"], spec["repo"], spec["branch"], commit, path, is_dir, tuple(files),
+            spec["name"], spec["repo"], spec["branch"], shown, path, is_dir, tuple(files),
             None if join_on is None else expand_template(join_on, found[path], whole),
             None if group_by is None else expand_template(group_by, found[path], whole),
             bool(spec.get("outerJoin")), bool(spec.get("emptyFiles"))))

@@ -10,11 +10,13 @@ from pachlite.store.jobs import JobRow
 
 @dataclass(frozen=True)
 class JobInfo:
+    """A job as pachctl shows it: `id` is its commit set's id (pachd's job id, which its output
+    commit shares), `key` the store's key for it (its datum records name it)."""
     id: str
     pipeline: str
     state: JobState
     reason: str
-    output_commit: str | None
+    output_commit: str | None  # the key of its output commit (none if killed)
     created: float
     started: float | None
     finished: float | None
@@ -25,7 +27,8 @@ class JobInfo:
     total: int
     bytes_in: int
     bytes_out: int
-    inputs: tuple[tuple[str, str, str], ...]
+    inputs: tuple[tuple[str, str, str], ...]  # (repo, branch, commit key)
+    key: str = ""
 
     @property
     def progress(self) -> str:
@@ -50,10 +53,10 @@ class DatumInfo:
     outputs: tuple[tuple[str, str, int], ...]
     started: float | None
     duration: float | None
-    source_job: str
+    source_job: str  # the id of the job that processed it
 
 
 def job_from_row(r: JobRow) -> JobInfo:
-    return JobInfo(r.id, r.pipeline, JobState(r.state), r.reason, r.output_commit, r.created,
-                   r.started, r.finished, r.processed, r.skipped, r.failed, r.recovered, r.total,
-                   r.bytes_in, r.bytes_out, r.inputs)
+    return JobInfo(r.commit_set, r.pipeline, JobState(r.state), r.reason, r.output_commit,
+                   r.created, r.started, r.finished, r.processed, r.skipped, r.failed, r.recovered,
+                   r.total, r.bytes_in, r.bytes_out, r.inputs, r.id)

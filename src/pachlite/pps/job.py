@@ -2,8 +2,12 @@
 
 plan (pure: plan.py, delta.py) → run the datums that must run (an executor of executors/) →
 merge outputs with the base job's kept outputs (merge.py) → one transaction that writes the AUTO
-output commit, the job and its datum records. A failed job writes its records but no commit, so
-the output branch keeps its last good head.
+output commit, the job and its datum records.
+
+A job runs for a commit set: its id (PACH_JOB_ID) is the set's, and so is its output commit's. As
+pachd's FinishJob, a failed or unrunnable job's output commit is finished with the job's reason
+as its error: the output branch's head is then that errored commit, whose parent (`^`) leads back
+to the last good output. A killed job writes no output commit (it runs again, in its set).
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ class Job:
 
     def __init__(self, pfs: PFS, spec: PipelineSpec, salt: str, version: int, workers: int = 1,
                  container: bool = False, cwd: str | None = None,
-                 progress: Callable[[str, int, int], None] | None = None):
+                 progress: Callable[[str, int, int], None] | None = None, *,
+                 commit_set: str | None = None, inputs: dict[tuple[str, str], str] | None = None):
         self.pfs, self.spec, self.salt, self.version = pfs, spec, salt, version
         self.progress = progress  # (pipeline, datums done, datums to run), as datums finish
         self._done = 0
@@ -50,7 +55,9 @@ class Job:
         self.container = container
         self.cwd = cwd
         self._listings: dict[tuple[str, str], dm.Listing] = {}
-        self._commits: dict[tuple[str, str], str] = {}
+        # (repo, branch) → the key of the commit read: given (a commit set's), or the heads.
+        self._commits: dict[tuple[str, str], str] = dict(inputs or {})
+        self.commit_set = commit_set  # None: a set of its own (the job's key)
 
     # ---- inputs and plan -------------------------------------------------------------------
 
@@ -60,7 +67,8 @@ class Job:
         if key not in self._listings:
             c = self.commit_of(node)
             files = [dm.FileInfo(p, h, s) for p, h, s in self.pfs.files(c)]
-            self._listings[key] = dm.Listing(repo, branch, c, files)
+            # The commit user code is told of (<input>_COMMIT) is its id as pachd shows it.
+            self._listings[key] = dm.Listing(repo, branch, self.pfs.commit_id(c), files)
         return self._listings[key]
 
     def commit_of(self, node: dict) -> str:
@@ -68,7 +76,7 @@ class Job:
         key = (node["repo"], node["branch"])
         if key not in self._commits:
             from pachlite.pfs.address import Address
-            self._commits[key] = self.pfs.resolve(Address(*key)).id
+            self._commits[key] = self.pfs.resolve(Address(*key)).key
         return self._commits[key]
 
     def input_commits(self) -> list[tuple[str, str, str]]:
@@ -86,7 +94,7 @@ class Job:
     def base_datums(self, base: JobInfo | None) -> dict[str, BaseDatum]:
         if base is None:
             return {}
-        return datums.base_records(self.pfs.store, base.id, BaseDatum)
+        return datums.base_records(self.pfs.store, base.key, BaseDatum)
 
     def killed_datums(self) -> dict[str, BaseDatum]:
         """id → record of each datum that a job killed since the last successful one finished, at
@@ -133,7 +141,7 @@ class Job:
             if j.state == JobState.FAILURE:
                 for r in datums.records(self.pfs.store, j.id):
                     if r.state == DatumState.FAILED:
-                        found.setdefault(r.id, j.id)
+                        found.setdefault(r.id, j.commit_set or j.id)  # the id shown
         return found
 
     def _plan(self, full: bool) -> tuple[Plan, JobInfo | None]:
@@ -141,10 +149,10 @@ class Job:
         no_skip = self.spec.every_job
         if base is not None and not no_skip and not full:
             # Same pipeline version and salt as the base job: only what changed needs a look.
-            row = jobs.get(self.pfs.store, base.id)
+            row = jobs.get(self.pfs.store, base.key)
             if (row.pipeline_version, row.salt) == (self.version, self.salt):
                 from pachlite.pps.delta import delta_plan
-                p = delta_plan(self.pfs, self.spec.input, self.salt, base.id,
+                p = delta_plan(self.pfs, self.spec.input, self.salt, base.key,
                                {(r, b): c for r, b, c in base.inputs},
                                {(r, b): c for r, b, c in self.input_commits()}, self.resolve)
                 if p is not None:
@@ -155,7 +163,8 @@ class Job:
     # ---- execution -------------------------------------------------------------------------
 
     def run(self, job_id: str | None = None) -> JobInfo:
-        job_id = job_id or new_id()
+        job_id = job_id or new_id()  # the job's key, and its output commit's
+        self.commit_set = self.commit_set or job_id
         store = self.pfs.store
         inputs = self.input_commits()
         finished = self.killed_datums()  # (before this job's record: it is running too)
@@ -164,7 +173,7 @@ class Job:
         try:
             with store.transaction() as tx:
                 jobs.insert(tx, job_id, self.name, self.version, self.salt, JobState.RUNNING,
-                            inputs, created=created, started=created)
+                            inputs, created=created, started=created, commit_set=self.commit_set)
         except BaseException:
             shutil.rmtree(root, ignore_errors=True)
             raise
@@ -186,7 +195,7 @@ class Job:
                 else:
                     p, base = self.plan(finished=finished)
                     # Carried datums keep their base job's places; the listed ones come after them.
-                    offset = datums.next_seq(store, base.id) if p.carried else 0
+                    offset = datums.next_seq(store, base.key) if p.carried else 0
                     self._seq.update((s.datum_id, i) for i, s in enumerate(p.steps, start=offset))
                     outcomes = self._run_datums(executor, job_id, Feed.of(p.runs))
                 self._finish(job_id, p, base, outcomes, inputs)
@@ -198,12 +207,26 @@ class Job:
                 if killed and self.records is not None:  # kept: the next run does not run it again
                     self.records.write_pending(tx)
                 jobs.set_state(tx, job_id, JobState.KILLED if killed else JobState.FAILURE, reason)
+                if not killed:
+                    jobs.set_output(tx, job_id, self.errored_commit(tx, job_id, inputs, reason))
             raise
         finally:
             if executor is not None:
                 executor.close()
             shutil.rmtree(root, ignore_errors=True)  # every worker's /pfs
         return job_from_row(jobs.get(store, job_id))
+
+    def unrunnable(self, reason: str) -> JobInfo:
+        """Record the job as unrunnable (an input's job failed), with its errored output commit."""
+        job_id = new_id()
+        self.commit_set = self.commit_set or job_id
+        inputs, now = self.input_commits(), time.time()
+        with self.pfs.store.transaction() as tx:
+            jobs.insert(tx, job_id, self.name, self.version, self.salt, JobState.UNRUNNABLE,
+                        inputs, created=now, started=now, finished=now, reason=reason,
+                        commit_set=self.commit_set)
+            jobs.set_output(tx, job_id, self.errored_commit(tx, job_id, inputs, reason))
+        return job_from_row(jobs.get(self.pfs.store, job_id))
 
     def _numbered(self, steps: Iterator[Step]) -> Iterator[Step]:
         for i, s in enumerate(steps):
@@ -225,11 +248,12 @@ class Job:
         return objects.inlined(self.pfs.store, hashes)
 
     def _pachyderm_env(self, job_id: str) -> dict[str, str]:
-        """The variables a Pachyderm worker sets for user code."""
-        env = {"PACH_JOB_ID": job_id, "PACH_OUTPUT_COMMIT_ID": job_id,
+        """The variables a Pachyderm worker sets for user code: the job's id and its output
+        commit's are the commit set's."""
+        env = {"PACH_JOB_ID": self.commit_set, "PACH_OUTPUT_COMMIT_ID": self.commit_set,
                "PPS_PIPELINE_NAME": self.spec.pipeline_name, "PPS_PROJECT_NAME": self.spec.project}
         for node in self.spec.pfs_inputs:
-            env[f"{node['name']}_COMMIT"] = self.commit_of(node)
+            env[f"{node['name']}_COMMIT"] = self.pfs.commit_id(self.commit_of(node))
         return env
 
     def _executor(self, job_id: str, root: Path) -> Executor:
@@ -316,11 +340,11 @@ class Job:
             # Skipped datums are the base job's rows, carried by SQL: a delta plan's are every
             # base datum it did not run or delete, in their places; a full plan's are its skips.
             if p.carried:
-                datums.carry_except(tx, job_id, base.id, DatumState.SKIPPED,
+                datums.carry_except(tx, job_id, base.key, DatumState.SKIPPED,
                                     [s.datum_id for s in p.steps
                                      if s.action != Action.SKIP or s.done is not None])
             elif base is not None:
-                datums.carry(tx, job_id, base.id, DatumState.SKIPPED,
+                datums.carry(tx, job_id, base.key, DatumState.SKIPPED,
                              [(s.datum_id, self._seq[s.datum_id]) for s in p.steps
                               if s.action == Action.SKIP and s.done is None])
             # A datum a killed job finished: that job's record, as a skip of this one.
@@ -329,15 +353,26 @@ class Job:
                 by_job[s.done.job_id].append((s.datum_id, self._seq[s.datum_id]))
             for killed_id, seqs in by_job.items():
                 datums.carry(tx, job_id, killed_id, DatumState.SKIPPED, seqs)
-            out_commit = None
             if state == JobState.SUCCESS:
                 out_commit = self.pfs.write_commit(
                     self.out_repo, self.branch, merged.changes, merged.objects, origin=AUTO,
-                    description=f"output of job {job_id}", provenance=self._provenance(inputs),
+                    description=f"output of job {self.commit_set}",
+                    provenance=self._provenance(inputs),
                     copy_from=base.output_commit if base else None, commit_id=job_id,
-                    check=False, tx=tx)
+                    commit_set=self.commit_set, check=False, tx=tx)
+            else:
+                out_commit = self.errored_commit(tx, job_id, inputs, reason)
             jobs.finish(tx, job_id, state, reason, out_commit, bytes_in=bytes_in,
                         bytes_out=bytes_out, **counts)
+
+    def errored_commit(self, tx, job_id: str, inputs, reason: str) -> str:
+        """The output commit of a job that did not succeed: in its commit set, finished with the
+        reason as its error, holding no files (nothing may read it)."""
+        return self.pfs.write_commit(
+            self.out_repo, self.branch, {}, origin=AUTO,
+            description=f"output of job {self.commit_set}", provenance=self._provenance(inputs),
+            copy_from="", commit_id=job_id, commit_set=self.commit_set, error=reason,
+            check=False, tx=tx)
 
     def _carried_collision(self, base: JobInfo, new_paths, removed: set[str]) -> str:
         """Pachyderm's checks of a merged output, for new outputs against the outputs of datums
@@ -348,7 +383,7 @@ class Job:
             return path not in removed and files.exists(store, commit, path)
         for path, did in new_paths:
             if kept(path):
-                other = datums.output_owner(store, base.id, path)
+                other = datums.output_owner(store, base.key, path)
                 return (f"duplicate path output by different datums ({path} from "
                         f"{other or '?'} and {path} from {did})")
             d = path.rsplit("/", 1)[0]

@@ -1,9 +1,11 @@
 """Pipelines: create, update, list, delete, and run the jobs their input commits call for.
 
-A pipeline runs a job whenever the commits at the heads of its inputs differ from those its last
-job saw (or its spec changed): every new input commit makes a job, even when all its datums end
-up skipped. Pipelines run in DAG order; one downstream of a failed job is marked unrunnable and
-its output branch keeps its head.
+As pachd makes a job per commit set, a pipeline runs one job for each commit set that reached its
+inputs since its last job, oldest set first: two commits put into an input before one `run` make
+two jobs, each reading the inputs as they were in its set (the second a delta against the first,
+so a burst of commits costs what changed). A first job (or one after a spec change) reads the
+heads, in a set of its own. Pipelines run in DAG order; a job that reads an input commit finished
+with an error (its upstream job failed) is unrunnable, and its output commit errored too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from pachlite.errors import Conflict, NotFound, SpecError
-from pachlite.pfs import PFS, new_id
+from pachlite.pfs import PFS
 from pachlite.pfs.address import split_key
 from pachlite.pps import code, spec as specs
 from pachlite.pps.executors.scratch import remove_job_scratch
@@ -27,10 +29,12 @@ from pachlite.pps.lock import DIED, Stopped, pipeline_lock
 from pachlite.pps.plan import Plan
 from pachlite.pps.retry import retry_hint
 from pachlite.pps.states import JobState
-from pachlite.store import branches, jobs, pipelines, projects, repos
+from pachlite.store import branches, commits, jobs, pipelines, projects, repos
 from pachlite.store.pipelines import PipelineRow
 
 RUNNING, PAUSED = "running", "paused"  # a pipeline's state (pachd's PIPELINE_RUNNING, _PAUSED)
+# Beyond this many commits of one input since a pipeline's last job, one job reads its head.
+MAX_PENDING = 1000
 
 
 @dataclass(frozen=True)
@@ -199,10 +203,10 @@ def stop_job(pfs: PFS, name: str, job_id: str) -> JobInfo:
         raise Conflict(f"job {name}@{job.id} already finished ({job.state})",
                        "only a running job can be stopped")
     with pipeline_lock(pfs, name, stop_running=True):
-        row = jobs.get(pfs.store, job.id)
+        row = jobs.get(pfs.store, job.key)
         if row.state in (JobState.RUNNING, JobState.CREATED):
-            _end_job(pfs, job.id, JobState.KILLED, "job stopped")
-            remove_job_scratch(job.id)
+            _end_job(pfs, job.key, JobState.KILLED, "job stopped")
+            remove_job_scratch(job.key)
     return api.inspect_job(pfs, name, job.id)
 
 
@@ -271,8 +275,8 @@ def run(pfs: PFS, names: list[str] | None = None, *, workers: int | None = None,
                 if row is None:  # deleted while we waited for its lock
                     continue
                 info, salt = _code_version(pfs, _info(pfs, row), cwd, p.name in reprocess, dry_run)
-                results.append(_run_one(pfs, info, workers, dry_run, container, cwd, progress,
-                                        salt=salt, retry=retry))
+                results += _run_one(pfs, info, workers, dry_run, container, cwd, progress,
+                                    salt=salt, retry=retry)
     return results
 
 
@@ -312,46 +316,113 @@ def _stop_on_sigterm():
 
 
 def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progress=None, *,
-             salt: str | None = None, retry: bool = False) -> RunResult:
+             salt: str | None = None, retry: bool = False) -> list[RunResult]:
+    """The jobs a pipeline owes, one per commit set, oldest first. A new salt (a dry run's
+    changed code) or a retry runs one job on the heads, in a new set."""
     if p.stopped:
-        return RunResult(p.name, "stopped",
-                         detail=f"the pipeline is stopped; start it with 'pachlite start pipeline {p.name}'")
+        return [RunResult(p.name, "stopped",
+                          detail=f"the pipeline is stopped; start it with 'pachlite start pipeline {p.name}'")]
     try:
         spec = specs.stored(p.spec, p.name)
     except SpecError as e:  # only this pipeline cannot run: the others still do
-        return RunResult(p.name, "unrunnable", detail=str(e))
-    job = Job(pfs, spec, salt or p.salt, p.version, workers or spec.parallelism, container, cwd,
-              progress)
+        return [RunResult(p.name, "unrunnable", detail=str(e))]
     for node in spec.pfs_inputs:
         if branches.head(pfs.store, node["repo"], node["branch"]) is None:
-            return RunResult(p.name, "waiting",
-                             detail=f"input {node['repo']}@{node['branch']} has no commits yet")
+            return [RunResult(p.name, "waiting",
+                              detail=f"input {node['repo']}@{node['branch']} has no commits yet")]
     if p.last_job and p.last_job.state == JobState.RUNNING and not dry_run:
         # We hold the pipeline's lock, so no job of it runs: this one's process died mid-job.
-        _end_job(pfs, p.last_job.id, JobState.KILLED, DIED)
-        remove_job_scratch(p.last_job.id)
+        _end_job(pfs, p.last_job.key, JobState.KILLED, DIED)
+        remove_job_scratch(p.last_job.key)
         p = inspect_pipeline(pfs, p.name)
-    failed_up = _failed_upstream(pfs, p)
-    if failed_up:
-        if dry_run:
-            return RunResult(p.name, "unrunnable", detail=failed_up)
-        return RunResult(p.name, "unrunnable", _unrunnable(pfs, p, job, failed_up))
-    inputs = job.input_commits()
-    last = p.last_job
-    if salt is None and last and last.state not in (JobState.KILLED, JobState.RUNNING) and \
-            list(map(list, last.inputs)) == list(map(list, inputs)) and \
-            _job_version(pfs, last.id) == p.version:
-        if last.state == JobState.SUCCESS:
-            return RunResult(p.name, "up to date", last)
-        if not retry:  # the same failure again, unless asked: the report says how to retry
-            return RunResult(p.name, "failed", last, detail=retry_hint(pfs, last))
-    if dry_run:
-        plan, _ = job.plan(full=True)
-        return RunResult(p.name, "planned", plan=plan,
-                         detail="a new salt (changed code, or a reprocess)" if salt else "")
-    info = job.run()
-    return RunResult(p.name, "ran", info,
-                     detail=retry_hint(pfs, info) if info.state == JobState.FAILURE else "")
+    keys = [(n["repo"], n["branch"]) for n in spec.pfs_inputs]
+    pending = _pending(pfs, p, keys)
+    if not pending:
+        last = p.last_job
+        if salt is None and not retry:
+            if last and last.state == JobState.FAILURE:  # the same failure again, unless asked
+                return [RunResult(p.name, "failed", last, detail=retry_hint(pfs, last))]
+            return [RunResult(p.name, "up to date", last)]
+        pending = [(None, {k: branches.head(pfs.store, *k) for k in dict.fromkeys(keys)})]
+
+    def job(commit_set: str | None, inputs: dict[tuple[str, str], str]) -> Job:
+        return Job(pfs, spec, salt or p.salt, p.version, workers or spec.parallelism, container, cwd,
+                   progress, commit_set=_job_set(pfs, p.name, commit_set, inputs), inputs=inputs)
+    if dry_run:  # what the last of the pending jobs would do
+        j = job(*pending[-1])
+        failed = _failed_inputs(pfs, j)
+        if failed:
+            return [RunResult(p.name, "unrunnable", detail=failed)]
+        plan, _ = j.plan(full=True)
+        return [RunResult(p.name, "planned", plan=plan,
+                          detail="a new salt (changed code, or a reprocess)" if salt else "")]
+    results = []
+    for commit_set, inputs in pending:
+        j = job(commit_set, inputs)
+        failed = _failed_inputs(pfs, j)
+        if failed:
+            results.append(RunResult(p.name, "unrunnable", j.unrunnable(failed)))
+            continue
+        info = j.run()
+        results.append(RunResult(p.name, "ran", info,
+                                 detail=retry_hint(pfs, info) if info.state == JobState.FAILURE else ""))
+    return results
+
+
+def _pending(pfs: PFS, p: PipelineInfo,
+             keys: list[tuple[str, str]]) -> list[tuple[str | None, dict[tuple[str, str], str]]]:
+    """(commit set, (repo, branch) → commit key) of each job the pipeline owes, oldest set first:
+    one per commit set with a commit on an input branch since the last job that ended (a killed
+    one runs again). A first job, or the first after a spec change, reads the heads (set None)."""
+    store = pfs.store
+    heads = {k: branches.head(store, *k) for k in dict.fromkeys(keys)}
+    done = jobs.latest_ended(store, p.name)
+    if done is None or done.pipeline_version != p.version:
+        return [(None, heads)]
+    seen = {(r, b): c for r, b, c in done.inputs}
+    events = []  # (the set's place, set, input, commit key)
+    for k, head in heads.items():
+        rows, moved = _since(pfs, head, seen.get(k))
+        for row in rows:  # a branch moved to another commit starts a new set, as in pachd
+            events.append((commits.set_order(store, row.commit_set),
+                           "" if moved else row.commit_set, k, row.id))
+    events.sort()
+    out, current = [], {k: seen.get(k, h) for k, h in heads.items()}
+    for n, (_, commit_set, k, cid) in enumerate(events):
+        current[k] = cid
+        if n + 1 == len(events) or events[n + 1][1] != commit_set:
+            out.append((commit_set or None, dict(current)))
+    return out
+
+
+def _since(pfs: PFS, head: str, seen: str | None) -> tuple[list[commits.CommitRow], bool]:
+    """The commits from `seen` (excluded) to `head`, oldest first, and whether the branch was
+    moved (the head does not descend from `seen`). Just the head when it was, or when too many
+    commits came since."""
+    if seen is None:  # an input the last job did not read
+        return [commits.get(pfs.store, head)], False
+    chain, c = [], head
+    while c is not None and c != seen and len(chain) < MAX_PENDING:
+        row = commits.get(pfs.store, c)
+        chain.append(row)
+        c = row.parent
+    if c != seen:
+        return chain[:1], c is None
+    return chain[::-1], False
+
+
+def _job_set(pfs: PFS, pipeline: str, commit_set: str | None,
+             inputs: dict[tuple[str, str], str]) -> str | None:
+    """The commit set a job runs in: its inputs' set, or a new one (None) when the pipeline
+    already has a job that ended in that set (a branch moved back to it: pachd starts a new set);
+    a killed job's set is run again."""
+    latest = jobs.latest(pfs.store, pipeline)
+    if latest and latest.state == JobState.KILLED and \
+            {(r, b): c for r, b, c in latest.inputs} == inputs:
+        return latest.commit_set
+    if commit_set and any(j.pipeline == pipeline for j in jobs.of_set(pfs.store, commit_set)):
+        return None
+    return commit_set
 
 
 def _end_job(pfs: PFS, job_id: str, state: str, reason: str) -> None:
@@ -359,24 +430,10 @@ def _end_job(pfs: PFS, job_id: str, state: str, reason: str) -> None:
         jobs.set_state(tx, job_id, state, reason)
 
 
-def _job_version(pfs: PFS, job_id: str) -> int:
-    return jobs.get(pfs.store, job_id).pipeline_version
-
-
-def _failed_upstream(pfs: PFS, p: PipelineInfo) -> str:
-    """An upstream pipeline whose latest job failed after this pipeline's last job was made."""
-    mine = p.last_job.created if p.last_job else 0.0
-    for repo in p.inputs:
-        up = jobs.latest(pfs.store, repo)
-        if up is not None and up.state in (JobState.FAILURE, JobState.UNRUNNABLE) and up.created > mine:
-            return f"upstream pipeline {repo} job {up.id} did not succeed ({up.state})"
+def _failed_inputs(pfs: PFS, job: Job) -> str:
+    """Why a job cannot run: an input commit finished with an error (its job failed), as pachd
+    marks the downstream jobs of a failed job's commit set."""
+    failed = [repo for repo, _, c in job.input_commits() if commits.get(pfs.store, c).error]
+    if failed:
+        return f"unrunnable because the following upstream pipelines failed: {', '.join(failed)}"
     return ""
-
-
-def _unrunnable(pfs: PFS, p: PipelineInfo, job: Job, reason: str) -> JobInfo:
-    jid = new_id()
-    now = time.time()
-    with pfs.store.transaction() as tx:
-        jobs.insert(tx, jid, p.name, p.version, p.salt, JobState.UNRUNNABLE, job.input_commits(),
-                    created=now, started=now, finished=now, reason=reason)
-    return job_from_row(jobs.get(pfs.store, jid))

@@ -20,7 +20,7 @@ from pachlite.store import datums, jobs
 def failed_paths(pfs, job: JobInfo) -> list[tuple[str, ...]]:
     """The input file paths of each failed datum of the job, in plan order."""
     return [tuple(dict.fromkeys(path for _, _, _, path in r.inputs))  # (each path once: "/")
-            for r in datums.records(pfs.store, job.id) if r.state == DatumState.FAILED]
+            for r in datums.records(pfs.store, job.key) if r.state == DatumState.FAILED]
 
 
 def restart_command(pfs, job: JobInfo) -> str:
@@ -43,9 +43,9 @@ def matching_failed(pfs, job: JobInfo, filters: list[str]) -> list[tuple[str, ..
     """The failed datums of a job that the filter names (pachd's MatchDatum: every filter path
     is one of the datum's input file paths). A filter that names none is refused."""
     latest = jobs.latest(pfs.store, job.pipeline)
-    if job.state != JobState.FAILURE or latest.id != job.id:
+    if job.state != JobState.FAILURE or latest.id != job.key:
         raise InvalidInput(f"job {job.pipeline}@{job.id} is {job.state}"
-                           + ("" if latest.id == job.id else f" and not {job.pipeline}'s latest job"),
+                           + ("" if latest.id == job.key else f" and not {job.pipeline}'s latest job"),
                            "restart datum retries the failed datums of a pipeline's latest job; "
                            f"see 'pachlite list job -p {job.pipeline}'")
     failed = failed_paths(pfs, job)

@@ -103,6 +103,15 @@ def carry_except(tx: Tx, job_id: str, base_id: str, state: str, listed: Iterable
                   "(SELECT id FROM carry)", (job_id, state, base_id))
 
 
+def keep_carried(tx: Tx, source_job: str) -> None:
+    """Before a job's rows go: the rows other jobs carried from it get its hash, inputs and
+    outputs, and become their own jobs' (they name no row that is gone)."""
+    tx.db.execute(
+        "UPDATE datums SET (hash, inputs, outputs, source_job) = (SELECT s.hash, s.inputs, "
+        "s.outputs, datums.job_id FROM datums s WHERE s.job_id=?1 AND s.id=datums.id) "
+        "WHERE source_job=?1 AND job_id!=?1 AND inputs=''", (source_job,))
+
+
 def base_records(s: Handle, job_id: str,
                  make: Callable[[str, str, str, tuple[tuple[str, str, int], ...], str], T],
                  ids: list[str] | None = None) -> dict[str, T]:

@@ -8,9 +8,12 @@ previous version to it in place; a store of any other version is refused.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
+import struct
 
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 DB_FILE = "pachlite.db"  # in the store's root, beside objects/
 
 SCHEMA = """
@@ -26,11 +29,16 @@ CREATE TABLE IF NOT EXISTS projects(
 CREATE TABLE IF NOT EXISTS repos(
     name TEXT PRIMARY KEY, created REAL NOT NULL, description TEXT NOT NULL DEFAULT '',
     kind TEXT NOT NULL DEFAULT 'user');
+-- id is the row's key (files, parents and branch heads name it), commit_set the id pachd shows:
+-- the commit set (global id) shared by every commit and job it caused, one commit per repo.
+-- error: why the job writing this (AUTO) commit failed, the commit being finished with it.
 CREATE TABLE IF NOT EXISTS commits(
     id TEXT PRIMARY KEY, repo TEXT NOT NULL, branch TEXT, parent TEXT, origin TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '', started REAL NOT NULL, finished REAL,
-    size INTEGER NOT NULL DEFAULT 0, seq INTEGER NOT NULL);
+    size INTEGER NOT NULL DEFAULT 0, seq INTEGER NOT NULL, commit_set TEXT NOT NULL,
+    error TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS commits_repo ON commits(repo, seq);
+CREATE INDEX IF NOT EXISTS commits_set ON commits(commit_set);
 -- The primary key's columns come first: SQLite 3.40's integrity check reports a false "NULL value
 -- in provenance.repo" on a WITHOUT ROWID table whose NOT NULL column sits between them (format 3).
 CREATE TABLE IF NOT EXISTS provenance(
@@ -59,8 +67,10 @@ CREATE TABLE IF NOT EXISTS jobs(
     processed INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0,
     failed INTEGER NOT NULL DEFAULT 0, recovered INTEGER NOT NULL DEFAULT 0,
     total INTEGER NOT NULL DEFAULT 0, bytes_in INTEGER NOT NULL DEFAULT 0,
-    bytes_out INTEGER NOT NULL DEFAULT 0, inputs TEXT NOT NULL DEFAULT '[]', seq INTEGER NOT NULL);
+    bytes_out INTEGER NOT NULL DEFAULT 0, inputs TEXT NOT NULL DEFAULT '[]', seq INTEGER NOT NULL,
+    commit_set TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS jobs_pipeline ON jobs(pipeline, seq);
+CREATE INDEX IF NOT EXISTS jobs_set ON jobs(commit_set);
 CREATE TABLE IF NOT EXISTS datums(
     job_id TEXT NOT NULL, id TEXT NOT NULL, hash TEXT NOT NULL, state TEXT NOT NULL,
     reason TEXT NOT NULL DEFAULT '', inputs TEXT NOT NULL, outputs TEXT NOT NULL DEFAULT '[]',
@@ -94,11 +104,38 @@ def format_version(db: sqlite3.Connection) -> int | None:
     return None if row is None else int(row[0])
 
 
+_INT64 = struct.Struct(">q").pack
+
+
+def _blake2b_datum_id(inputs_json: str) -> str:
+    """A datum's format-6 ID (pachd's DatumID) from its recorded [[name, repo, branch, path], …]:
+    the framing pps/datum.py hashes, written out here because the store imports nothing above it."""
+    framing = b""
+    for fields in json.loads(inputs_json):
+        for f in fields:
+            b = f.encode()
+            framing += b + _INT64(len(b))
+    return hashlib.blake2b(framing, digest_size=32).hexdigest()
+
+
+def _datum_ids_to_blake2b(db: sqlite3.Connection) -> None:
+    """Format 5's datum IDs were a sha256 of the framing: each is mapped to its BLAKE2b one, in
+    the rows that hold their inputs and in the carried rows (inputs '') that share their ID."""
+    db.create_function("pachlite_datum_id", 1, _blake2b_datum_id, deterministic=True)
+    db.execute("CREATE TEMP TABLE datum_ids(old TEXT PRIMARY KEY, new TEXT NOT NULL)")
+    db.execute("INSERT OR IGNORE INTO datum_ids SELECT id, pachlite_datum_id(inputs) FROM datums "
+               "WHERE inputs != ''")
+    db.execute("UPDATE datums SET id=(SELECT new FROM datum_ids WHERE old=datums.id) "
+               "WHERE id IN (SELECT old FROM datum_ids)")
+    db.execute("DROP TABLE datum_ids")
+
+
 # pachd makes the default project when it starts; a store has it from its first day.
 _DEFAULT_PROJECT = ("INSERT OR IGNORE INTO projects VALUES('default', "
                     "COALESCE((SELECT MIN(created) FROM repos), (julianday('now') - 2440587.5) * 86400.0), '')")
 
-# version → the statements that bring a store of that version to the next one.
+# version → the steps (SQL statements, or functions of the connection) that bring a store of
+# that version to the next one.
 MIGRATIONS = {
     3: [  # provenance: the primary key's columns first
         "CREATE TABLE provenance_4(commit_id TEXT NOT NULL, prov_commit TEXT NOT NULL, "
@@ -120,14 +157,27 @@ MIGRATIONS = {
         "prov_repo TEXT NOT NULL, prov_branch TEXT NOT NULL, "
         "PRIMARY KEY(repo, branch, prov_repo, prov_branch)) WITHOUT ROWID",
     ],
+    6: [  # commit sets, errored commits, BLAKE2b datum IDs. An old commit or job is a set alone.
+        "ALTER TABLE commits ADD COLUMN commit_set TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE commits ADD COLUMN error TEXT NOT NULL DEFAULT ''",
+        "UPDATE commits SET commit_set=id",
+        "CREATE INDEX commits_set ON commits(commit_set)",
+        "ALTER TABLE jobs ADD COLUMN commit_set TEXT NOT NULL DEFAULT ''",
+        "UPDATE jobs SET commit_set=id",
+        "CREATE INDEX jobs_set ON jobs(commit_set)",
+        _datum_ids_to_blake2b,
+    ],
 }
 
 
 def migrate(db: sqlite3.Connection, version: int) -> None:
     """Bring a store of `version` to FORMAT_VERSION (inside the caller's transaction)."""
     while version < FORMAT_VERSION:
-        for stmt in MIGRATIONS[version]:
-            db.execute(stmt)
+        for step in MIGRATIONS[version]:
+            if callable(step):
+                step(db)
+            else:
+                db.execute(step)
         version += 1
     db.execute("UPDATE meta SET value=? WHERE key='format_version'", (str(FORMAT_VERSION),))
 

@@ -293,11 +293,40 @@ def test_a_bad_glob_names_the_input_and_the_pattern():
 
 # --- datum ID and hash ----------------------------------------------------------------------------
 
-def test_datum_id_is_pachyderms_framing_over_name_repo_branch_and_path():
+def go_datum_id(inputs) -> str:
+    """pachd's worker/common.DatumID written out: per input, hash.Write of its name, repo, branch
+    and path, each followed by binary.Write(BigEndian, int64(len)); pachhash.New is BLAKE2b-256;
+    hex.EncodeToString of the sum."""
+    h = hashlib.blake2b(digest_size=32)
+    for name, repo, branch, path in inputs:
+        for field in (name, repo, branch, path):
+            h.update(field.encode())
+            h.update(struct.pack(">q", len(field.encode())))
+    return h.hexdigest()
+
+
+def test_datum_id_is_pachds_blake2b_over_name_repo_branch_and_path():
     [d] = datums(pfs("F50", "/foo1", name="in"), Repos(F50=F50))
-    framed = b"".join(s.encode() + struct.pack(">q", len(s))
-                      for s in ("in", "F50", "master", "/foo1"))
-    assert d.id == hashlib.sha256(framed).hexdigest()
+    assert d.id == go_datum_id([("in", "F50", "master", "/foo1")])
+    # A fixed vector, so the test does not only agree with itself: BLAKE2b-256 of the framing.
+    assert go_datum_id([("in", "F50", "master", "/foo1")]) == hashlib.new(
+        "blake2b", b"in" + struct.pack(">q", 2) + b"F50" + struct.pack(">q", 3) + b"master" +
+        struct.pack(">q", 6) + b"/foo1" + struct.pack(">q", 5), digest_size=32).hexdigest()
+
+
+@pytest.mark.parametrize("tree", [
+    pfs("F50", "/foo1?"),
+    {"cross": [pfs("F50", "/foo?1"), pfs("F50", "/foo*2", name="b", branch="dev")]},
+    {"union": [pfs("F50", "/foo?1"), pfs("F50", "/foo*2", name="b")]},
+    {"join": [pfs("stores", STORES_GLOB, joinOn="$1"), pfs("purchases", ORDERS_GLOB, joinOn="$1")]},
+    {"group": [pfs("labs", "/*-(*)-PATID(*)-*.txt", groupBy="$2")]},
+], ids=["pfs", "cross", "union", "join", "group"])
+def test_every_input_types_datum_ids_equal_pachds(tree):
+    repos = Repos(F50=F50, stores=STORES, purchases=PURCHASES, labs=LABS)
+    got = datums(tree, repos)
+    assert got
+    for d in got:
+        assert d.id == go_datum_id([(i.name, i.repo, i.branch, i.path) for i in d.inputs])
 
 
 def test_datum_id_survives_a_new_commit_and_the_hash_follows_content():

@@ -32,6 +32,13 @@ def head(pfs, repo: str) -> str | None:
     return {b.name: b.head for b in pfs.list_branch(repo)}["master"]
 
 
+def errored_head(pfs, job, good: str | None) -> None:
+    """As pachd's FinishJob: the failed job's output commit, in its commit set, is the head,
+    finished with the job's reason; its parent is the last good output (`good`, a key)."""
+    c = pfs.resolve(Address("copy", "master"))
+    assert (c.key, c.id, c.error, c.parent_key) == (job.output_commit, job.id, job.reason, good)
+
+
 def make(pfs, cmd, glob="/*", name="copy", **extra):
     spec = {"pipeline": {"name": name}, "input": {"pfs": {"repo": "data", "glob": glob}},
             "transform": {"cmd": cmd, **extra.pop("transform", {})}, **extra}
@@ -99,15 +106,15 @@ def test_outputs_merge_into_one_auto_commit_with_provenance(pfs):
     assert pfs.inspect_repo("copy").kind == "pipeline"
 
 
-def test_two_datums_writing_one_path_fail_the_job_and_keep_the_head(pfs):
+def test_two_datums_writing_one_path_fail_the_job_and_its_output_commit(pfs):
     make(pfs, ["sh", "-c", "basename $data > /pfs/out/same"])
     put(pfs, "data", {"/a": "1", "/b": "2"})
     job = run(pfs)
     ids = [r["id"] for r in datums(pfs, job)]
-    assert job.state == "failure" and job.output_commit is None
+    assert job.state == "failure"
     assert job.reason == (f"duplicate path output by different datums "
                           f"(/same from {ids[0]} and /same from {ids[1]})")
-    assert head(pfs, "copy") is None
+    errored_head(pfs, job, None)
 
 
 def test_a_new_datum_may_not_overwrite_a_skipped_datums_output(pfs):
@@ -117,7 +124,8 @@ def test_a_new_datum_may_not_overwrite_a_skipped_datums_output(pfs):
     put(pfs, "data", {"/b": "2"})
     job = run(pfs)
     assert job.state == "failure" and "duplicate path output by different datums" in job.reason
-    assert head(pfs, "copy") == good.output_commit and contents(pfs, "copy") == {"/same": b"a\n"}
+    errored_head(pfs, job, good.output_commit)
+    assert contents(pfs, "copy@master^") == {"/same": b"a\n"}
 
 
 def test_file_directory_collision_fails_the_job(pfs):
@@ -310,7 +318,8 @@ def test_a_failing_datum_gets_a_clear_reason_and_nothing_committed_is_lost(pfs, 
     job = run(pfs)
     [row] = datums(pfs, job)
     assert (job.state, job.reason) == ("failure", f"datum {row['id']} failed: {reason}")
-    assert head(pfs, "copy") == good.output_commit and contents(pfs, "copy") == {"/a": b"1"}
+    errored_head(pfs, job, good.output_commit)
+    assert contents(pfs, "copy@master^") == {"/a": b"1"}
     assert contents(pfs, "data") == {"/a": b"1"}
 
 

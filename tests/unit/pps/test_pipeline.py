@@ -167,10 +167,16 @@ def test_failure_makes_downstream_unrunnable_and_a_fix_reprocesses_only_it(pfs):
     assert (failed.processed, failed.skipped, failed.failed) == (0, 1, 1)
     assert second["down"].action == "unrunnable"
     assert second["down"].job.state == "unrunnable"
-    assert second["down"].job.reason == (f"upstream pipeline check job {failed.id} did not "
-                                         f"succeed (failure)")
-    assert pfs.resolve(Address("down", "master")).id == good_head  # head kept
-    assert content(pfs, "check") == {"/a": "ok", "/b": "ok"}
+    assert second["down"].job.reason == ("unrunnable because the following upstream pipelines "
+                                         "failed: check")
+    # As pachd's FinishJob: both output commits are the commit set's, finished with the reason.
+    for repo, job in (("check", failed), ("down", second["down"].job)):
+        head = pfs.resolve(Address(repo, "master"))
+        assert (head.id, head.error) == (failed.id, job.reason)
+        with pytest.raises(Conflict, match=f"commit {head.id} finished with an error"):
+            pfs.list_file(Address(repo, "master", path="/"))
+    assert pfs.resolve(Address("down", "master", ancestry=1)).key == good_head  # the last good
+    assert contents(pfs, "check@master^", text=True) == {"/a": "ok", "/b": "ok"}
 
     third = ran(pl.run(pfs))  # nothing changed: no new jobs, the same failure said again
     assert {n: r.action for n, r in third.items()} == {"check": "failed", "down": "failed"}

@@ -5,11 +5,14 @@ the messages for a full disk, a read-only store and a lost database."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
+import json
 import os
 import shutil
 import site
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -65,6 +68,25 @@ def test_fsck_is_clean_after_pipelines_ran(pfs):
     assert fsck(pfs.store) == []
 
 
+def sha256_datum_id(inputs_json: str) -> str:
+    """A datum's ID as format 5 (and before) recorded it: sha256 over pachd's framing."""
+    return hashlib.sha256(b"".join(f.encode() + struct.pack(">q", len(f.encode()))
+                                   for fields in json.loads(inputs_json) for f in fields)).hexdigest()
+
+
+def make_format_5(db: sqlite3.Connection) -> None:
+    """Turn a store's tables back into format 5's: no commit sets, no commit errors, and datum
+    IDs the sha256 of the framing (in the rows of the datums a job ran and in the rows carried)."""
+    for stmt in ("DROP INDEX commits_set", "ALTER TABLE commits DROP COLUMN commit_set",
+                 "ALTER TABLE commits DROP COLUMN error", "DROP INDEX jobs_set",
+                 "ALTER TABLE jobs DROP COLUMN commit_set"):
+        db.execute(stmt)
+    old = {i: sha256_datum_id(inputs) for i, inputs in
+           db.execute("SELECT id, inputs FROM datums WHERE inputs != ''")}
+    db.executemany("UPDATE datums SET id=? WHERE id=?", [(o, n) for n, o in old.items()])
+    db.execute("UPDATE meta SET value='5' WHERE key='format_version'")
+
+
 OLD_PROVENANCE = """CREATE TABLE provenance(
     commit_id TEXT NOT NULL, repo TEXT NOT NULL, branch TEXT, prov_commit TEXT NOT NULL,
     PRIMARY KEY(commit_id, prov_commit)) WITHOUT ROWID"""
@@ -79,6 +101,7 @@ def test_a_format_3_store_is_migrated_in_place_and_then_clean(tmp_path):
     # Make it a format-3 store: the provenance table of format 3, with the same rows.
     db = sqlite3.connect(root / "pachlite.db", isolation_level=None)
     db.execute("BEGIN")
+    make_format_5(db)
     db.execute("ALTER TABLE provenance RENAME TO p4")
     db.execute(OLD_PROVENANCE)
     db.execute("INSERT INTO provenance SELECT commit_id, repo, branch, prov_commit FROM p4")
@@ -101,6 +124,46 @@ def test_a_format_3_store_is_migrated_in_place_and_then_clean(tmp_path):
         pl.run(pfs)  # and the migrated store keeps working
         put(pfs, "data", {"/c": "3"})
         pl.run(pfs)
+        assert get(pfs, "again@master:/c") == b"3"
+        assert fsck(store) == []
+    finally:
+        store.close()
+
+
+def test_a_format_5_store_gets_commit_sets_and_pachds_datum_ids_and_stays_incremental(tmp_path):
+    root = tmp_path / "store"
+    pfs = PFS(Store(root))
+    ran_pipelines(pfs)
+    heads = {r: pfs.resolve(parse(f"{r}@master")).key for r in ("data", "copy", "again")}
+    pfs.store.close()
+    db = sqlite3.connect(root / "pachlite.db", isolation_level=None)
+    db.execute("BEGIN")
+    make_format_5(db)
+    db.execute("COMMIT")
+    old_ids = {r[0] for r in db.execute("SELECT id FROM datums")}
+    db.close()
+
+    store = Store(root)
+    try:
+        pfs = PFS(store)
+        assert store.one("SELECT value FROM meta WHERE key='format_version'")[0] == str(FORMAT_VERSION)
+        # Each commit and job of format 5 is a commit set of its own: the id it had.
+        for repo, key in heads.items():
+            c = pfs.resolve(parse(f"{repo}@master"))
+            assert (c.id, c.key, c.error) == (key, key, "")
+        # Every datum ID is now pachd's (BLAKE2b), in the rows that ran and the rows carried.
+        rows = store.db.execute("SELECT d.id, r.inputs FROM datums d JOIN datum_records r ON "
+                                "r.job_id=d.job_id AND r.id=d.id").fetchall()
+        assert rows and not {i for i, _ in rows} & old_ids
+        assert all(i == hashlib.blake2b(b"".join(
+            f.encode() + struct.pack(">q", len(f.encode()))
+            for fields in json.loads(inputs) for f in fields), digest_size=32).hexdigest()
+            for i, inputs in rows)
+        # A re-run skips what the old code processed: only the new file runs.
+        put(pfs, "data", {"/c": "3"})
+        results = {r.pipeline: r.job for r in pl.run(pfs)}
+        assert (results["copy"].processed, results["copy"].skipped) == (1, 3)
+        assert (results["again"].processed, results["again"].skipped) == (1, 3)
         assert get(pfs, "again@master:/c") == b"3"
         assert fsck(store) == []
     finally:
@@ -222,7 +285,8 @@ def test_a_job_does_not_feed_a_damaged_input_to_user_code(pfs, size):
         pl.run(pfs)
     [info] = pl.list_pipeline(pfs)
     assert info.last_job.state == "failure" and "is damaged" in info.last_job.reason
-    assert pfs.list_commit("copy") == []  # no output made of damaged input
+    [out] = pfs.list_commit("copy")  # no output made of damaged input: an errored commit
+    assert (out.error, out.size, pfs.files(out.key)) == (info.last_job.reason, 0, [])
 
 
 # ---- gc -----------------------------------------------------------------------------------------
@@ -499,4 +563,5 @@ def test_a_serving_worker_fails_the_datum_of_a_damaged_input_and_says_why(pfs, t
     [r] = pl.run(pfs)
     assert r.job.state == "failure" and "is damaged" in r.job.reason, r.job.reason
     assert "worker exited" not in r.job.reason
-    assert pfs.list_commit("copy") == []  # no output made of damaged input
+    [out] = pfs.list_commit("copy")  # no output made of damaged input: an errored commit
+    assert (out.error, out.size, pfs.files(out.key)) == (r.job.reason, 0, [])

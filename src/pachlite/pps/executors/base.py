@@ -178,9 +178,10 @@ class Processes:
         self._lock = threading.Lock()
 
     def start(self, cmd, **kw) -> subprocess.Popen:
-        """Popen in a new process group, kept until `reap`."""
-        p = subprocess.Popen(list(cmd), start_new_session=True, **kw)
+        """Popen in a new process group, kept until `reap`. Started under the lock: a kill_all
+        (Ctrl-C) while a command starts would otherwise miss it, and the job wait for it."""
         with self._lock:
+            p = subprocess.Popen(list(cmd), start_new_session=True, **kw)
             self._groups.add(p.pid)
         tell_guardian(f"+{p.pid}\n")
         return p
