@@ -7,11 +7,12 @@ from types import SimpleNamespace
 
 from helpers import put
 from pachlite import snake
+from pachlite.store.location import ENV_VAR
 from pachlite.pfs.address import Address
 
 
 def test_a_branch_moved_outside_snakemake_rewrites_its_marker_just_newer(pfs, monkeypatch):
-    monkeypatch.setenv(snake.ENV_VAR, str(pfs.store.root))
+    monkeypatch.setenv(ENV_VAR, str(pfs.store.root))
     for repo in ("training", "split"):
         pfs.create_repo(repo)
     first = put(pfs, "training", {"/d.csv": "1"}).id
