@@ -33,7 +33,7 @@ def test_project_verbs_print_pachctl_tables(cli):
     assert table[0].split() == ["ACTIVE", "PROJECT", "CREATED", "DESCRIPTION"]
     assert table[1].split()[:2] == ["*", "default"] and table[1].endswith(" -")
     assert table[2].split()[0] == "p1" and table[2].endswith("first project")
-    assert [p["name"] for p in cli.raw("list", "project")] == ["default", "p1"]
+    assert [p["project"]["name"] for p in cli.raw("list", "project")] == ["default", "p1"]
 
     inspect = cli.out("inspect", "project", "p1").splitlines()
     assert inspect[:2] == ["Name: p1", "Description: first project"]
@@ -42,7 +42,7 @@ def test_project_verbs_print_pachctl_tables(cli):
     assert cli.raw("inspect", "project", "p1")["description"] == "renamed"
 
     cli("delete", "project", "p1")  # empty: deleted at once
-    assert [p["name"] for p in cli.raw("list", "project")] == ["default"]
+    assert [p["project"]["name"] for p in cli.raw("list", "project")] == ["default"]
 
 
 def test_a_repo_name_in_two_projects_names_two_repos(cli):
@@ -61,30 +61,43 @@ def test_a_repo_name_in_two_projects_names_two_repos(cli):
     assert [r.split()[:2] for r in repos] == [["PROJECT", "NAME"], ["default", "images"]]
     assert [r.split()[:2] for r in cli.out("list", "repo", "--project", "p1").splitlines()[1:]] == [
         ["p1", "images"]]
-    assert sorted((r["project"], r["name"], r["description"]) for r in cli.raw("list", "repo", "-A")) == [
+    repos = cli.raw("list", "repo", "-A")
+    assert sorted((r["repo"]["project"]["name"], r["repo"]["name"], r["description"]) for r in repos) == [
         ("default", "images", "default's"), ("p1", "images", "p1's")]
+    # each repo's branches are in its own project (a RepoInfo is named by its key, not its name)
+    assert all(b["repo"] == r["repo"] for r in repos for b in r["branches"]) and all(r["branches"] for r in repos)
     assert "Description: p1's" in cli.out("inspect", "repo", "images", "--project", "p1")
 
     commits = cli.out("list", "commit", "images", "--project", "p1").splitlines()
     assert commits[0].split()[:3] == ["PROJECT", "REPO", "BRANCH"]
     assert commits[1].split()[:3] == ["p1", "images", "master"] and len(commits) == 2
     [c] = cli.raw("list", "commit", "p1/images")
-    assert cli.raw("inspect", "commit", "images@master", "--project", "p1")["id"] == c["id"]
-    assert [f["path"] for f in cli.raw("list", "file", "images@master", "--project", "p1")] == ["/a"]
+    assert c["commit"]["repo"]["project"] == {"name": "p1"} and c["commit"]["repo"]["name"] == "images"
+    assert cli.raw("inspect", "commit", "images@master", "--project", "p1")["commit"]["id"] == c["commit"]["id"]
+    [f] = cli.raw("list", "file", "images@master", "--project", "p1")
+    assert f["file"]["path"] == "/a" and f["file"]["commit"]["repo"] == c["commit"]["repo"]
 
     cli("create", "branch", "images@dev", "--head", "master", "--project", "p1")
-    assert [b["name"] for b in cli.raw("list", "branch", "images", "--project", "p1")] == ["dev", "master"]
-    assert [b["name"] for b in cli.raw("list", "branch", "images")] == ["master"]
+    branches = cli.raw("list", "branch", "images", "--project", "p1")
+    assert [b["branch"]["name"] for b in branches] == ["dev", "master"]
+    assert {b["branch"]["repo"]["project"]["name"] for b in branches} == {"p1"}
+    [b] = cli.raw("list", "branch", "images")
+    assert (b["branch"]["repo"]["project"]["name"], b["branch"]["name"]) == ("default", "master")
     cli("start", "commit", "images@dev", "--project", "p1")
     cli("put", "file", "images@dev:/b", "-f", "-", "--project", "p1", input="b")
     cli("finish", "commit", "images@dev", "--project", "p1")
     cli("delete", "file", "images@dev:/a", "--project", "p1")
-    assert [f["path"] for f in cli.raw("list", "file", "p1/images@dev")] == ["/b"]
-    assert [f["path"] for f in cli.raw("glob", "file", "p1/images@dev:/*")] == ["/b"]
-    assert [c["path"] for c in cli.raw("diff", "file", "images@dev", "--project", "p1")] == ["/a"]
+    [f] = cli.raw("list", "file", "p1/images@dev")
+    assert f["file"]["path"] == "/b" and f["file"]["commit"]["repo"]["project"] == {"name": "p1"}
+    [f] = cli.raw("glob", "file", "p1/images@dev:/*")
+    assert f["file"]["path"] == "/b" and f["file"]["commit"]["repo"]["project"] == {"name": "p1"}
+    # (pachctl's diff file has no --raw: its --name-only table, '-' for the old version of a path)
+    diff = cli.out("diff", "file", "images@dev", "--project", "p1", "--name-only").splitlines()
+    assert [row.split()[:2] for row in diff[1:]] == [["-", "/a"]]
 
     cli("delete", "repo", "images", "--project", "p1")  # only p1's
-    assert [(r["project"], r["name"]) for r in cli.raw("list", "repo", "-A")] == [("default", "images")]
+    assert [(r["repo"]["project"]["name"], r["repo"]["name"]) for r in cli.raw("list", "repo", "-A")] == [
+        ("default", "images")]
     assert cli.out("get", "file", "images@master:/a") == "default"
 
 
@@ -98,7 +111,8 @@ def test_a_pipeline_in_a_project_reads_and_writes_there_and_across(cli):
     # Its input defaults to its own project's `images`; its output repo is in that project.
     assert cli.out("get", "file", "edges@master:/x", "--project", "p1") == "p1"
     assert cli.out("get", "file", "p1/edges@master:/who") == "p1 edges\n"  # PPS_PROJECT_NAME
-    assert [r["name"] for r in cli.raw("list", "repo")] == ["images"]  # nothing in default
+    assert [(r["repo"]["project"]["name"], r["repo"]["name"]) for r in cli.raw("list", "repo")] == [
+        ("default", "images")]  # nothing else in default
     pipelines = cli.out("list", "pipeline", "--project", "p1").splitlines()
     assert pipelines[0].split()[:3] == ["PROJECT", "NAME", "VERSION"]
     assert pipelines[1].split()[:4] == ["p1", "edges", "1", "p1/images:/"]
@@ -109,13 +123,20 @@ def test_a_pipeline_in_a_project_reads_and_writes_there_and_across(cli):
     assert jobs[0].split()[:3] == ["PROJECT", "PIPELINE", "ID"] and jobs[1].split()[:2] == ["p1", "edges"]
     assert cli.out("list", "job").splitlines()[1:] == []  # the default project has none
     assert len(cli.raw("list", "job", "-A")) == 1
-    [job] = cli.raw("list", "job", "-p", "edges", "--project", "p1")
-    assert cli.raw("inspect", "job", f"edges@{job['id']}", "--project", "p1")["state"] == "success"
+    [job] = [j["job"] for j in cli.raw("list", "job", "-p", "edges", "--project", "p1")]
+    assert job["pipeline"] == {"project": {"name": "p1"}, "name": "edges"}
+    info = cli.raw("inspect", "job", f"edges@{job['id']}", "--project", "p1")
+    assert info["state"] == "JOB_SUCCESS" and info["job"] == job
+    assert info["output_commit"]["repo"]["project"] == {"name": "p1"}
+    assert info["output_commit"]["repo"]["name"] == "edges"
     # pachctl's inspect job: the pipeline's name, then its project
     assert cli.out("inspect", "job", f"p1/edges@{job['id']}").splitlines()[1:3] == ["Pipeline: edges",
                                                                                    "Project: p1"]
     [datum] = cli.raw("list", "datum", f"p1/edges@{job['id']}")
-    assert cli.raw("inspect", "datum", f"edges@{job['id']}", datum["id"], "--project", "p1")["id"] == datum["id"]
+    assert datum["datum"]["job"] == job
+    assert [d["file"]["commit"]["repo"]["project"]["name"] for d in datum["data"]] == ["p1"]
+    did = datum["datum"]["id"]
+    assert cli.raw("inspect", "datum", f"edges@{job['id']}", did, "--project", "p1")["datum"]["id"] == did
     cli("logs", "-p", "edges", "--project", "p1")
 
     # A cross-project input: the default project's `images`, named with input.pfs.project.
@@ -124,8 +145,14 @@ def test_a_pipeline_in_a_project_reads_and_writes_there_and_across(cli):
     cli("create", "pipeline", "-f", cli.spec(other), "--project", "p1")  # --project fills it in
     assert cli.out("get", "file", "mirror@master:/x", "--project", "p1") == "default"
     assert cli.out("get", "file", "p1/mirror@master:/who") == "p1 mirror\n"
-    [prov] = [c["provenance"] for c in cli.raw("list", "commit", "p1/mirror")]
-    assert [p[0] for p in prov] == ["images"]  # the default project's repo
+    [c] = cli.raw("list", "commit", "p1/mirror")
+    assert c["commit"]["repo"]["project"] == {"name": "p1"} and c["commit"]["repo"]["name"] == "mirror"
+    # the default project's repo, named with its project (on the commit and its branch)
+    assert [(p["repo"]["project"]["name"], p["repo"]["name"], p["branch"]["repo"]["project"]["name"])
+            for p in c["direct_provenance"]] == [("default", "images", "default")]
+    [c] = cli.raw("list", "commit", "p1/edges")  # and p1's own images, in p1
+    assert [(p["repo"]["project"]["name"], p["repo"]["name"], p["branch"]["repo"]["project"]["name"])
+            for p in c["direct_provenance"]] == [("p1", "images", "p1")]
 
     # A new commit in the default project's `images` runs mirror, not edges.
     cli("put", "file", "images@master:/y", "-f", "-", input="new")
@@ -133,7 +160,8 @@ def test_a_pipeline_in_a_project_reads_and_writes_there_and_across(cli):
     assert out[0].startswith("p1/edges: up to date")
     assert out[1].startswith("p1/mirror: job ") and out[1].endswith("success: 1 + 0 / 1")
     cli("delete", "pipeline", "mirror", "--project", "p1")
-    assert [p["name"] for p in cli.raw("list", "pipeline", "-A")] == ["p1/edges"]
+    assert [(p["pipeline"]["project"]["name"], p["pipeline"]["name"])
+            for p in cli.raw("list", "pipeline", "-A")] == [("p1", "edges")]
     assert fsck(Store(cli.store)) == []
 
 
@@ -147,7 +175,7 @@ def test_delete_project_is_refused_while_it_has_repos_unless_forced(cli):
     assert len(cli.raw("list", "repo", "--project", "p1")) == 2  # nothing changed
 
     cli("delete", "project", "p1", "--force")
-    assert [p["name"] for p in cli.raw("list", "project")] == ["default"]
+    assert [p["project"]["name"] for p in cli.raw("list", "project")] == ["default"]
     assert cli.raw("list", "repo", "-A") == [] and cli.raw("list", "pipeline", "-A") == []
     assert fsck(Store(cli.store)) == []
 
@@ -222,7 +250,8 @@ def test_generated_specs_and_deploy_script_name_the_workflows_project(tmp_path, 
         "--project", "diabetes")
     cli.file("split.json", files["pachyderm/split.json"])
     cli("create", "pipeline", "-f", "split.json", ok=None)  # (its script path is the workflow's)
-    assert [p["name"] for p in cli.raw("list", "pipeline", "--project", "diabetes")] == ["diabetes/split"]
+    assert [(p["pipeline"]["project"]["name"], p["pipeline"]["name"])
+            for p in cli.raw("list", "pipeline", "--project", "diabetes")] == [("diabetes", "split")]
 
 
 def test_a_bad_project_in_the_config_is_one_line(tmp_path):

@@ -19,7 +19,7 @@ import click
 
 from pachlite.pfs.address import split_key
 
-PROJECT = "default"  # pachlite has one project; pachd names its first one "default"
+PROJECT = "default"  # pachd's first project, where a repo key without a project lives
 
 
 def job_state(state: str) -> str:
@@ -112,9 +112,10 @@ def project_info(name: str = PROJECT, created: float | None = None, description:
 
 
 def repo_info(r) -> dict:
-    return _clean({"repo": repo(r.name), "created": timestamp(r.created),
+    """A repo; RepoInfo.name is its name in its project, its key names it across projects."""
+    return _clean({"repo": repo(r.key), "created": timestamp(r.created),
                    "size_bytes_upper_bound": str(r.size), "description": r.description,
-                   "branches": [branch(r.name, b) for b in r.branches],
+                   "branches": [branch(r.key, b) for b in r.branches],
                    "details": _clean({"size_bytes": str(r.size)})})
 
 
