@@ -172,6 +172,12 @@ class WarmExecutor(ServedExecutor):
 class BatchingExecutor(ServedExecutor):
     """A `datumBatching` transform: its own loop asks for the datums through NextDatum."""
 
+    def __init__(self, setup: Setup):
+        super().__init__(setup)
+        if not self.isolated:  # pachyderm_sdk reads each datum's variables from /pfs/.env
+            raise PachliteError(f"datumBatching needs a private /pfs: {namespace.unavailable()}",
+                                "run with --container")
+
     @property
     def worker_type(self):
         from pachlite.pps.executors.nextdatum import NextDatumWorker  # grpc: only when batching
