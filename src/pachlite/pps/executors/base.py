@@ -7,10 +7,11 @@ reports every final outcome. One implementation per way a datum runs:
     ProcessExecutor      a process per datum, its scratch folder seen at /pfs (process.py, namespace.py)
     ContainerExecutor    a container per datum, the scratch folder bind-mounted at /pfs (container.py)
     WarmExecutor         one Python interpreter per worker serving a plain `python3 script.py` (served.py)
-    BatchingExecutor     the user's own datumBatching loop, one process per worker (served.py)
+    BatchingExecutor     the user's own datumBatching loop, one process per worker, fed through
+                         NextDatum (served.py, nextdatum.py)
 
 `executors.select` picks one for a transform. This module runs inside user processes too (warm
-workers and `pachlite.batch` import `Outcome`), so it imports nothing heavy.
+workers import `Outcome`), so it imports nothing heavy.
 """
 
 from __future__ import annotations

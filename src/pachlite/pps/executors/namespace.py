@@ -22,13 +22,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from functools import cache
 from pathlib import Path
 
 USERNS_VAR = "PACHLITE_USERNS"
 
 # argv: host scratch /pfs folder, an empty folder for the new root, input names (comma-separated),
-# then the command. "--probe" alone checks that the namespaces can be made.
+# then the command.
 LAUNCHER = r"""
 import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
@@ -51,8 +52,6 @@ for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_m
     with open("/proc/self/" + name, "w") as f:
         f.write(text)
 mount(None, "/", None, REC | PRIVATE)
-if sys.argv[1] == "--probe":
-    sys.exit(0)
 host, new, inputs, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 mount("tmpfs", new, "tmpfs", NOSUID | NODEV, "mode=0755")
 for name in os.listdir("/"):
@@ -66,7 +65,8 @@ for name in os.listdir("/"):
         os.mkdir(dst)
     else:
         open(dst, "w").close()
-    mount(src, dst, None, BIND | REC)
+    # An entry the kernel will not bind here (rare) is left empty: only /pfs must be right.
+    libc.mount(src.encode(), dst.encode(), None, BIND | REC, None)
 pfs = new + "/pfs"
 os.mkdir(pfs)
 mount("tmpfs", pfs, "tmpfs", NOSUID | NODEV, "mode=0755")
@@ -98,11 +98,16 @@ def unavailable() -> str | None:
         return f"user namespaces are switched off (${USERNS_VAR}=0)"
     if not sys.platform.startswith("linux"):
         return f"{sys.platform} has no Linux user namespaces"
-    try:
-        p = subprocess.run([sys.executable, "-I", "-S", "-c", LAUNCHER, "--probe"],
-                           capture_output=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"cannot start the namespace launcher ({e})"
+    # The whole layout, once, on an empty datum: a kernel that allows the namespaces but not the
+    # mounts (an AppArmor policy, say) is found here, not by every datum failing.
+    with tempfile.TemporaryDirectory(prefix="pachlite-probe-") as tmp:
+        pfs = Path(tmp) / "probe" / "pfs"
+        (pfs / "out").mkdir(parents=True)
+        try:
+            p = subprocess.run(wrap(["test", "-d", "/pfs/out/"], pfs, ()), capture_output=True,
+                               timeout=30, cwd=tmp)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return f"cannot start the namespace launcher ({e})"
     if p.returncode:
         lines = p.stderr.decode(errors="replace").strip().splitlines()
         return (lines[-1].removeprefix("pachlite: ") if lines else f"exit code {p.returncode}")

@@ -1,9 +1,9 @@
 """A worker's /pfs: a datum's input files laid out, its /pfs/out collected, then cleared.
 
-Locally there is no /pfs: each datum (or each serving worker) gets a scratch root, and every
-`/pfs` in the command, stdin and environment is rewritten to `<root>/pfs` (`map_pfs`). In
-container mode the same folder is bind-mounted at /pfs and nothing is rewritten. This module also
-runs inside user processes (warm workers, `pachlite.batch`), so it imports nothing heavy.
+Each datum (or each serving worker) gets a scratch root on the host, which user code sees at
+/pfs: in a private mount namespace (namespace.py) or, in container mode, bind-mounted. Only where
+neither is available is every `/pfs` in the command, stdin and environment rewritten to
+`<root>/pfs` (`map_pfs`). This module also runs inside warm workers, so it imports nothing heavy.
 """
 
 from __future__ import annotations
