@@ -93,9 +93,12 @@ class NextDatumWorker:
         self.scratch = Scratch(pfs_root, view="/pfs" if isolated else None)
         self.objects, self.processes, self.timeout = objects, processes, t.timeout
         self.cond = threading.Condition()
-        self.todo: collections.deque = collections.deque()   # tasks posted, not yet handed out
-        self.batches: collections.deque = collections.deque()  # [tasks, outcomes] in post order
-        self.current: tuple | None = None                    # (task, started, log offset)
+        # Batches posted, oldest first, each [tasks, outcomes so far]; the tasks not yet handed
+        # out, each with its batch; the datum the user code has now: (batch, task, started, log
+        # offset). A datum's outcome goes to its own batch, however late receive() looks.
+        self.batches: collections.deque = collections.deque()
+        self.todo: collections.deque = collections.deque()
+        self.current: tuple | None = None
         self.closed = False
         self.server = grpc.server(ThreadPoolExecutor(max_workers=1))
         self.server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, {
@@ -128,7 +131,7 @@ class NextDatumWorker:
                 self.cond.wait()
             if self.closed:  # no datum left: the worker ends the user code (close() kills it)
                 context.abort(grpc.StatusCode.CANCELLED, "no more datums")
-            task = self.todo.popleft()
+            batch, task = self.todo.popleft()
         datum_id, files, datum_env = task
         started = time.time()
         try:
@@ -136,17 +139,17 @@ class NextDatumWorker:
         except PachliteError as e:  # a damaged input: this datum fails, the next one is served
             self.scratch.clear_inputs()
             with self.cond:
-                self._record(Outcome(datum_id, False, str(e), [], b"", started, 0.0))
+                self._record(batch, Outcome(datum_id, False, str(e), [], b"", started, 0.0))
             return self._next("", context)
         env = {k: map_pfs(v, self.view) for k, v in datum_env.items()}
         self.scratch.write_env(env)
         with self.cond:
-            self.current = (task, started, os.fstat(self.log.fileno()).st_size)
+            self.current = (batch, task, started, os.fstat(self.log.fileno()).st_size)
         return [f"{k}={v}" for k, v in env.items()]
 
     def _finish(self, error: str) -> None:
         """The current datum's outcome, now that the user code asked for the next one."""
-        (datum_id, _, _), started, offset = self.current
+        batch, (datum_id, _, _), started, offset = self.current
         self.current = None
         log = self._log_since(offset)
         if error:
@@ -155,10 +158,10 @@ class NextDatumWorker:
             outputs, err = self.scratch.collect(self.objects)
             o = Outcome(datum_id, not err, err, outputs, log, started, time.time() - started)
         self.scratch.reset()
-        self._record(o)
+        self._record(batch, o)
 
-    def _record(self, o: Outcome) -> None:
-        self.batches[0][1].append(o)
+    def _record(self, batch: list, o: Outcome) -> None:
+        batch[1].append(o)
         self.cond.notify_all()
 
     def _log_since(self, offset: int) -> bytes:
@@ -168,9 +171,10 @@ class NextDatumWorker:
     # ---- ServedWorker's interface ----------------------------------------------------------
 
     def post(self, tasks: list) -> None:
+        batch = [tasks, []]
         with self.cond:
-            self.batches.append([tasks, []])
-            self.todo.extend(tasks)
+            self.batches.append(batch)
+            self.todo.extend((batch, t) for t in tasks)
             self.cond.notify_all()
 
     def receive(self, tasks: list) -> tuple[list[Outcome], bool]:
@@ -195,7 +199,7 @@ class NextDatumWorker:
                    + (f": {' | '.join(tail)}" if tail else "")
                    + "; wrap the per-datum code with pachyderm_sdk.batch_all_datums")
         done = self.batches.popleft()[1]
-        started = self.current[1] if self.current else time.time()
+        started = self.current[2] if self.current else time.time()
         self.current, self.closed = None, True
         self.todo.clear()
         self.batches.clear()

@@ -3,6 +3,7 @@
 gRPC endpoint and loads its variables from /pfs/.env, as on a cluster: each datum with its own
 /pfs layout, environment, log and success or failure."""
 
+import os
 import sys
 
 import pytest
@@ -157,3 +158,38 @@ def test_a_missing_program_fails_the_job_with_the_command(env):
     assert r.job.state == "failure"
     [row] = datums(pfs, r.job)
     assert "no-such-program-xyz: command not found" in row["reason"]
+
+
+def test_outcomes_go_to_their_own_batch_however_late_they_are_read(tmp_path):
+    # The user code runs through both batches before the job reads the first one's outcomes.
+    import time
+
+    from pachlite.pps.executors.base import Processes, Transform
+    from pachlite.pps.executors.nextdatum import NextDatumWorker
+    from pachlite.store import hash_bytes
+
+    program = tmp_path / "copier.py"
+    program.write_text("import os, shutil\nfrom pachyderm_sdk import batch_all_datums\n\n"
+                       "@batch_all_datums\ndef main():\n"
+                       "    shutil.copy(os.environ['data'], '/pfs/out/')\n\nmain()\n")
+    (tmp_path / "w").mkdir()
+    worker = NextDatumWorker(Transform((sys.executable, str(program)), None, {}), dict(os.environ),
+                             tmp_path / "w", tmp_path, Processes(), ("data",), True)
+
+    def task(name):
+        return (name, [(f"data/{name}", hash_bytes(name.encode()), name.encode(), None)],
+                {"data": f"/pfs/data/{name}"})
+    try:
+        first, second = [task("a"), task("b")], [task("c")]
+        worker.post(first)
+        worker.post(second)
+        while not worker.batches[1][1]:  # c done: the user code asked for a fourth datum
+            time.sleep(0.05)
+            assert worker.alive, (tmp_path / "w" / "worker.log").read_text()
+        outcomes, gone = worker.receive(first)
+        assert not gone and [(o.datum_id, o.ok, [p for p, *_ in o.outputs]) for o in outcomes] == [
+            ("a", True, ["/a"]), ("b", True, ["/b"])]
+        outcomes, gone = worker.receive(second)
+        assert not gone and [(o.datum_id, [p for p, *_ in o.outputs]) for o in outcomes] == [("c", ["/c"])]
+    finally:
+        worker.close()

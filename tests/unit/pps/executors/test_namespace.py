@@ -12,8 +12,8 @@ from helpers import contents, datums, logs, put
 from pachlite.pps import pipeline as pl
 from pachlite.pps.executors import namespace, nextdatum
 
-pytestmark = pytest.mark.skipif(namespace.unavailable() is not None,
-                                reason=f"no private /pfs here: {namespace.unavailable()}")
+needs_namespaces = pytest.mark.skipif(namespace.unavailable() is not None,
+                                      reason=f"no private /pfs here: {namespace.unavailable()}")
 
 # As Pachyderm's examples write them: paths, not variables.
 PACHYDERM_STYLE = """\
@@ -44,6 +44,7 @@ def images(pfs):
     return pfs
 
 
+@needs_namespaces
 @pytest.mark.parametrize("interpreter", ["warm", "process"])
 def test_a_script_with_literal_pfs_paths_runs_unchanged(images, tmp_path, interpreter, monkeypatch):
     script = tmp_path / "edges.py"
@@ -56,6 +57,7 @@ def test_a_script_with_literal_pfs_paths_runs_unchanged(images, tmp_path, interp
         "/sizes/a.png.txt": "4", "/sizes/b.png.txt": "2", "/sizes/c.png.txt": "1"}
 
 
+@needs_namespaces
 def test_inputs_are_read_only_and_the_next_datum_sees_them_whole(images):
     job = make(images, ["sh", "-c", "mv /pfs/images/a.png /pfs/images/z.png 2>&1; "
                                     "ls /pfs/images > /pfs/out/$(basename $images)"],
@@ -70,6 +72,7 @@ def test_inputs_are_read_only_and_the_next_datum_sees_them_whole(images):
                                                                      "images", "out"]
 
 
+@needs_namespaces
 def test_the_layout_is_a_workers_symlinks_and_find_follows_them(images):
     # pachd links /pfs/<input>, /pfs/out and /pfs/.env into /pfs/.scratch/<dir>: `find` without
     # -L sees only the link, `find -L` the datum's files (Pachyderm's docs say to use -L).
@@ -87,6 +90,7 @@ def test_the_layout_is_a_workers_symlinks_and_find_follows_them(images):
                                                          f"{scratch}/.env"]
 
 
+@needs_namespaces
 def test_pfs_env_holds_the_datums_variables(images):
     job = make(images, ["sh", "-c", "cp /pfs/.env /pfs/out/$(basename $images).env"])
     envs = {name.removesuffix(".env"): dict(line.split("=", 1) for line in text.splitlines())
@@ -97,6 +101,7 @@ def test_pfs_env_holds_the_datums_variables(images):
     assert {env["PACH_DATUM_ID"] for env in envs.values()} == {r["id"] for r in datums(images, job)}
 
 
+@needs_namespaces
 def test_a_symlink_to_an_input_uploads_its_content(images):
     # An absolute link names /pfs/... as user code sees it; pachd redirects such links too.
     make(images, ["sh", "-c", "ln -s $images /pfs/out/$(basename $images)"])
