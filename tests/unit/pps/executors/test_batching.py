@@ -173,7 +173,7 @@ def test_outcomes_go_to_their_own_batch_however_late_they_are_read(tmp_path):
                        "@batch_all_datums\ndef main():\n"
                        "    shutil.copy(os.environ['data'], '/pfs/out/')\n\nmain()\n")
     (tmp_path / "w").mkdir()
-    worker = NextDatumWorker(Transform((sys.executable, str(program)), None, {}), dict(os.environ),
+    worker = NextDatumWorker(Transform((sys.executable, str(program)), None, {}, timeout=30.0), dict(os.environ),
                              tmp_path / "w", tmp_path, Processes(), ("data",), True)
 
     def task(name):
