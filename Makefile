@@ -7,23 +7,30 @@ WHEELS := pachyderm/wheels
 # The stage image's interpreter (its base's python3) and platform, for the wheels it installs.
 IMAGE_PYTHON := 3.11
 IMAGE_PLATFORM := manylinux_2_28_$(shell uname -m)
+# grpcio (pachyderm-sdk's) ships manylinux_2_17 wheels only; the image's glibc runs both.
+SDK_PLATFORMS := --platform $(IMAGE_PLATFORM) --platform manylinux_2_17_$(shell uname -m)
 
 .PHONY: run test wheels bench clean
 
 # The engine with the extras that running, plotting and testing the workflow need, and the stage
-# scripts' pinned packages: the same versions the stage image installs.
-$(BIN)/.installed: pyproject.toml scripts/requirements.txt
+# scripts' pinned packages: the same versions the stage image installs; then pachyderm-sdk for
+# batching stage code, --no-deps (pachyderm/requirements-sdk.txt says why).
+$(BIN)/.installed: pyproject.toml scripts/requirements.txt pachyderm/requirements-sdk.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[workflow,report,docker,test]' -r scripts/requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -r pachyderm/requirements-sdk.txt
 	touch $@
 
 # The stage image's packages as wheels in its build context, so `docker build` needs no network.
-$(WHEELS)/.downloaded: scripts/requirements.txt | $(BIN)/.installed
+$(WHEELS)/.downloaded: scripts/requirements.txt pachyderm/requirements-sdk.txt | $(BIN)/.installed
 	rm -rf $(WHEELS)
 	$(BIN)/python -m pip download -q -d $(WHEELS) -r scripts/requirements.txt --only-binary=:all: \
 	  --python-version $(IMAGE_PYTHON) --implementation cp --abi cp$(subst .,,$(IMAGE_PYTHON)) \
 	  --platform $(IMAGE_PLATFORM)
+	$(BIN)/python -m pip download -q -d $(WHEELS) --no-deps -r pachyderm/requirements-sdk.txt \
+	  --only-binary=:all: --python-version $(IMAGE_PYTHON) --implementation cp \
+	  --abi cp$(subst .,,$(IMAGE_PYTHON)) $(SDK_PLATFORMS)
 	touch $@
 
 wheels: $(WHEELS)/.downloaded

@@ -4,8 +4,8 @@
 1. cold job: N datums of one small JSON file each (glob /*), crossed with one model file, a Python
    transform, 2 workers — vs a loop that reads each input file, computes, writes each output file
    (target ≤ 1.5×). Two transforms: a plain script that a warm interpreter runs once per datum
-   (it reads the model again for every datum), and a datumBatching one that reads the model once
-   per worker, as the loop reads it once;
+   (it reads the model again for every datum), and a datumBatching one (pachyderm_sdk) that reads
+   the model once per worker, as the loop reads it once;
 2. add one file and run again (target ≤ 2 s, whatever N);
 3. peak memory of that job (target < 500 MB).
 
@@ -45,11 +45,12 @@ import json, os, sys
 with open(os.path.join(os.environ["model"], "model.json")) as f:
     model = json.load(f)
 """ + PREDICT
-# The same with datumBatching (pachlite.batch, Pachyderm's batch_all_datums): the model is read
-# once per worker and commit, as the plain loop reads it once.
+# The same with datumBatching (Pachyderm's own pachyderm_sdk.batch_all_datums, each datum asked
+# for through the worker's NextDatum endpoint): the model is read once per worker and commit, as
+# the plain loop reads it once.
 BATCHED = """\
 import json, os, sys
-from pachlite.batch import batch_all_datums
+from pachyderm_sdk import batch_all_datums
 
 models = {}
 

@@ -116,8 +116,8 @@ def test_a_failed_job_says_how_to_retry_it_and_restart_datum_does(cli):
      "disk on fire"),
     (["no-such-program"], "command exited with code 127: no-such-program: command not found",
      "no-such-program: command not found"),
-    (["sh", "-c", "echo x > /pfs/data/x"], "the datum wrote /pfs/data/x outside /pfs/out; write "
-     "outputs only under /pfs/out", None),
+    (["sh", "-c", "echo x > /pfs/data/x"], "command exited with code 2: sh: 1: cannot create "
+     "/pfs/data/x: Read-only file system", None),  # inputs are read-only
 ])
 def test_failed_job_is_one_line_and_exit_1(cli, cmd, reason, log):
     cli("put", "file", "data@master:/a", "-f", cli.file("a", "1"))

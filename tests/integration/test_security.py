@@ -50,9 +50,10 @@ def test_a_new_store_and_its_objects_folder_are_private(tmp_path):
 def test_datums_are_laid_out_in_private_folders(pfs, scratch):
     pfs.create_repo("data")
     put(pfs, "data", {"/a": "secret"})
-    # What the datum sees of its own /pfs: its input file, /pfs, the try's and the job's folders.
+    # What the datum sees: its input file, the scratch folder seen at /pfs/.scratch/<dir>, and
+    # the job's and the try's folders on the host.
     pl.create_pipeline(pfs, spec("modes", "data", [
-        "sh", "-c", "stat -c %a /pfs/data/a /pfs /pfs/.. /pfs/../.. > /pfs/out/modes"]))
+        "sh", "-c", f"stat -c %a /pfs/data/a /pfs/.scratch/* {scratch}/* {scratch}/*/* > /pfs/out/modes"]))
     [r] = pl.run(pfs)
     assert r.job.state == "success", r.job.reason
     assert contents(pfs, "modes", text=True) == {"/modes": "600\n700\n700\n700\n"}

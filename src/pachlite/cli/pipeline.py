@@ -49,8 +49,7 @@ def _create(path: str, update_: bool, reprocess: bool, workers: int | None, cont
 
     from pachlite.pps import pipeline as pl
     from pachlite.pps.spec import load_specs
-    if container:
-        _require_docker()
+    _runner(container)
     pfs = open_pfs()
     names = []
     for i, raw in enumerate(load_specs(path)):
@@ -86,8 +85,8 @@ def run_cmd(pipelines, workers, dry_run, container, reprocess, spec_json, head_f
     import os
 
     from pachlite.pps import pipeline as pl
-    if container and not dry_run:
-        _require_docker()
+    if not dry_run:
+        _runner(container)
     pfs = open_pfs()
     names = [name_key(n, "pipeline") for n in pipelines] or None
     if names is None and current_project() is not None:  # every pipeline of the project
@@ -118,9 +117,16 @@ def run_cmd(pipelines, workers, dry_run, container, reprocess, spec_json, head_f
     sys.exit(status)
 
 
-def _require_docker() -> None:
+def _runner(container: bool) -> None:
     """--container runs datums through the Docker SDK, an optional extra: say so in one line
-    before any work, rather than fail inside the job with an ImportError."""
+    before any work, rather than fail inside the job with an ImportError. Locally, say in one
+    line when this machine gives datums no private /pfs (code with literal /pfs paths would
+    find nothing there)."""
+    if not container:
+        from pachlite.pps.executors.namespace import fallback_notice
+        if notice := fallback_notice():
+            click.echo(f"pachlite: {notice}", err=True)
+        return
     try:
         import docker  # noqa: F401
     except ImportError:

@@ -260,7 +260,8 @@ class Job:
         transform = Transform.from_spec(self.spec.transform, self.spec.datum_timeout, self.cwd)
         kind = executors.select(transform, self.spec.datum_batching, self.container)
         setup = Setup(transform, kind.environment(self._pachyderm_env(job_id)), root,
-                      self.pfs.store.objects_dir, self.workers, self.spec.datum_tries)
+                      self.pfs.store.objects_dir, self.workers, self.spec.datum_tries,
+                      tuple(dict.fromkeys(node["name"] for node in self.spec.pfs_inputs)))
         return kind(setup)
 
     def _run_datums(self, executor: Executor, job_id: str, feed: Feed) -> dict[str, Result]:

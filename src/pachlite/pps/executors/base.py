@@ -4,13 +4,14 @@ A job hands its executor a feed of datum steps and a way to turn steps into task
 lay out and the datum's variables); the executor runs each task up to `datumTries` times and
 reports every final outcome. One implementation per way a datum runs:
 
-    ProcessExecutor      a process per datum, /pfs mapped to a scratch folder (process.py)
+    ProcessExecutor      a process per datum, its scratch folder seen at /pfs (process.py, namespace.py)
     ContainerExecutor    a container per datum, the scratch folder bind-mounted at /pfs (container.py)
     WarmExecutor         one Python interpreter per worker serving a plain `python3 script.py` (served.py)
-    BatchingExecutor     the user's own datumBatching loop, one process per worker (served.py)
+    BatchingExecutor     the user's own datumBatching loop, one process per worker, fed through
+                         NextDatum (served.py, nextdatum.py)
 
 `executors.select` picks one for a transform. This module runs inside user processes too (warm
-workers and `pachlite.batch` import `Outcome`), so it imports nothing heavy.
+workers import `Outcome`), so it imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class Setup:
     objects: Path        # the store's object folder, where large inputs are read from
     workers: int
     tries: int           # datumTries
+    inputs: tuple = ()   # the names of the pipeline's inputs: /pfs/<name> in a private /pfs
     stop: threading.Event = field(default_factory=threading.Event)  # set when the job is interrupted
 
 

@@ -54,6 +54,8 @@ class ContainerExecutor(ProcessExecutor):
     Nothing is rewritten: the code sees the paths a cluster worker sees. As a worker pod serves its
     datums, each worker keeps one container and runs each datum as an `exec` in it."""
 
+    isolate = False  # the container is the namespace
+
     def __init__(self, setup: Setup, user: str | None = None):
         _client()  # no engine: one clear error before any datum runs
         super().__init__(setup)

@@ -1,8 +1,9 @@
 """A process per datum: the datum's inputs laid out in a scratch /pfs, its command run there.
 
 The default way a datum runs when its transform is not a plain Python script (served.py keeps
-an interpreter warm for those) and not in container mode. `/pfs` in the command, stdin and
-environment is rewritten to the datum's scratch root.
+an interpreter warm for those) and not in container mode. The command sees the scratch folder at
+/pfs in a private mount namespace (namespace.py); where the machine has none, `/pfs` in the
+command, stdin and environment is rewritten to the scratch folder instead.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from pachlite.pps.executors import namespace
 from pachlite.pps.executors.base import (
     Build,
     Final,
@@ -32,9 +34,12 @@ from pachlite.pps.states import DatumState
 class ProcessExecutor:
     """Each datum in its own process and scratch root; up to setup.workers at once."""
 
+    isolate = True  # user code sees its scratch folder at /pfs (container mode has its own)
+
     def __init__(self, setup: Setup):
         self.setup = setup
         self.processes = Processes()
+        self.isolated = self.isolate and namespace.unavailable() is None
 
     @staticmethod
     def environment(pachyderm: dict[str, str]) -> dict[str, str]:
@@ -70,8 +75,10 @@ class ProcessExecutor:
         pfs_root = root / "pfs"
         started = time.time()
         try:
-            scratch = Scratch(pfs_root)
+            scratch = Scratch(pfs_root, view="/pfs" if self.isolated else None)
             scratch.lay_out(files)
+            if self.isolated:
+                scratch.write_env(env)
             code, log = self.run_command(transform, env, pfs_root)
             return outcome(datum_id, code, log, transform, scratch, self.setup.objects, started)
         finally:
@@ -79,6 +86,10 @@ class ProcessExecutor:
 
     def run_command(self, t: Transform, datum_env: dict, pfs_root: Path) -> tuple[int | None, bytes]:
         """Run the command on a laid-out /pfs; (exit code or None if timed out, its log)."""
+        if self.isolated and t.cmd:
+            cmd = namespace.wrap(t.cmd, pfs_root, self.setup.inputs)
+            env = {**self.setup.env, **datum_env, **t.env}
+            return run_process(self.processes, cmd, t.stdin, env, t.cwd, t.timeout, pfs_root.parent)
         local = t.mapped(str(pfs_root))
         root = str(pfs_root)
         env = {**self.setup.env, **{k: map_pfs(v, root) for k, v in datum_env.items()}, **local.env}

@@ -1,9 +1,9 @@
 """A worker's /pfs: a datum's input files laid out, its /pfs/out collected, then cleared.
 
-Locally there is no /pfs: each datum (or each serving worker) gets a scratch root, and every
-`/pfs` in the command, stdin and environment is rewritten to `<root>/pfs` (`map_pfs`). In
-container mode the same folder is bind-mounted at /pfs and nothing is rewritten. This module also
-runs inside user processes (warm workers, `pachlite.batch`), so it imports nothing heavy.
+Each datum (or each serving worker) gets a scratch root on the host, which user code sees at
+/pfs: in a private mount namespace (namespace.py) or, in container mode, bind-mounted. Only where
+neither is available is every `/pfs` in the command, stdin and environment rewritten to
+`<root>/pfs` (`map_pfs`). This module also runs inside warm workers, so it imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -38,8 +38,11 @@ class Scratch:
     few system calls per datum, not a tree walk.
     """
 
-    def __init__(self, pfs_root: Path, shared: bool = False):
+    def __init__(self, pfs_root: Path, shared: bool = False, view: str | None = None):
         self.root = str(pfs_root)
+        # Where user code sees this folder: /pfs in a private namespace (or a container), where
+        # an absolute symlink it leaves in out/ names /pfs/...; None when it sees the root itself.
+        self.view = view
         self.out = os.path.join(self.root, "out")
         # Only the user running the datum reads its inputs; `shared` when that is another user
         # (a container's own user), who then gets read access (the job's 0700 folder, above
@@ -52,6 +55,7 @@ class Scratch:
         # path → (content key, mtime_ns, size); mtime None until the file is wanted a second time
         self.files: dict[str, tuple[str, int | None, int]] = {}
         self.dirs: set[str] = set()                       # input folders made, below root
+        self.fixed = {"out"}                              # what stays in root: out/, .env once written
         self.entries = {self.root: {"out"}}               # folder laid out → the names it holds
         self.out_files: list[str] | None = None           # what collect() found in out/, if flat
         self.per_entry = _dir_size_per_entry(self.root)
@@ -113,10 +117,23 @@ class Scratch:
         self.files = files_now
         if rebuild:
             self.entries = {d: set() for d in (self.root, *self.dirs)}
-            self.entries[self.root].add("out")
+            self.entries[self.root].update(self.fixed)
             for path in (*files_now, *self.dirs):
                 parent, name = os.path.split(path)
                 self.entries[parent].add(name)
+
+    def write_env(self, env: dict) -> None:
+        """/pfs/.env: the datum's own variables as KEY=VALUE lines, as a worker writes them (what
+        pachyderm_sdk's batch_all_datums loads before each datum)."""
+        data = "".join(f"{k}={v}\n" for k, v in env.items()).encode()
+        fd = os.open(self.root + "/.env", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, self.file_mode)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        if ".env" not in self.fixed:
+            self.fixed.add(".env")
+            self.entries[self.root].add(".env")
 
     def collect(self, objects_dir: Path) -> tuple[list, str]:
         """Read /pfs/out into sorted (path, hash, size, data | None) rows; → (rows, error).
@@ -150,7 +167,7 @@ class Scratch:
                         else:
                             flat = None
                     if e.is_symlink():
-                        real = os.path.realpath(src)
+                        real = self._realpath(src)
                         if not real.startswith(self.real_root + os.sep):
                             return [], (f"/pfs/out{path} is a symlink to {real}, outside /pfs; "
                                         "write the content itself")
@@ -174,6 +191,17 @@ class Scratch:
         outputs.sort()
         self.out_files = flat
         return outputs, ""
+
+    def _realpath(self, link: str) -> str:
+        """A symlink's target on this side: `/pfs/...` as user code saw it is this root (a
+        worker's /pfs/.scratch/<dir>/... too), as pachd's rewriteSymlinks redirects such links."""
+        target = os.readlink(link)
+        if self.view is None or not (target == self.view or target.startswith(self.view + "/")):
+            return os.path.realpath(link)
+        rest = target[len(self.view) + 1:]
+        if rest.startswith(".scratch/"):
+            rest = rest.split("/", 2)[2] if rest.count("/") > 1 else ""
+        return os.path.realpath(self.root + ("/" + rest if rest else ""))
 
     def _stray(self) -> str | None:
         """The first entry (as /pfs/...) the datum made outside out/, if any."""
@@ -216,13 +244,13 @@ class Scratch:
     def clear_inputs(self) -> None:
         with os.scandir(self.root) as it:
             for e in it:
-                if e.path == self.out:
+                if e.name in self.fixed:
                     continue
                 if e.is_dir(follow_symlinks=False):
                     shutil.rmtree(e.path)
                 else:
                     os.unlink(e.path)
-        self.files, self.dirs, self.entries = {}, set(), {self.root: {"out"}}
+        self.files, self.dirs, self.entries = {}, set(), {self.root: set(self.fixed)}
 
 
 def _is_utf8(name: str) -> bool:

@@ -1,10 +1,11 @@
-"""One user process per worker serves many datums, over a socket.
+"""One user process per worker serves many datums.
 
 Two ways: `WarmExecutor` runs a plain `python3 script.py` transform in one warm interpreter per
-worker (warm.py runs inside it), paying the interpreter's start and the script's imports once per
-worker instead of once per datum; `BatchingExecutor` runs a `datumBatching` transform, whose own
-loop (`pachlite.batch.batch_all_datums`) serves the datums. Both take batches of tasks and answer
-with one Outcome per task.
+worker (warm.py runs inside it, over a socket), paying the interpreter's start and the script's
+imports once per worker instead of once per datum; `BatchingExecutor` runs a `datumBatching`
+transform, whose own loop (`pachyderm_sdk.batch_all_datums`) asks for each datum through the
+worker's NextDatum endpoint (nextdatum.py). Both take batches of tasks and answer with one
+Outcome per task; both see their datums at /pfs in a private namespace where the machine has one.
 
 A worker holds the next batch while its last results travel back (two in flight), so it never
 waits on the job. A worker that dies mid-batch (os._exit, a crash in C) takes no try from its
@@ -24,6 +25,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from pachlite.errors import PachliteError
+from pachlite.pps.executors import namespace
 from pachlite.pps.executors.base import (
     Build,
     Final,
@@ -37,27 +39,27 @@ from pachlite.pps.executors.base import (
 )
 from pachlite.pps.executors.process import ProcessExecutor
 from pachlite.pps.executors.scratch import make_dirs
-from pachlite.pps.executors.warm import WARM_VAR, warm_command
+from pachlite.pps.executors.warm import FD_VAR, OBJECTS_VAR, ROOT_VAR, VIEW_VAR, WARM_VAR, warm_command
 from pachlite.pps.states import DatumState
 
 BATCH_CHUNK = 256
 
 
 class ServedWorker:
-    """One serving user process and its socket."""
+    """One warm interpreter and its socket."""
 
-    def __init__(self, t: Transform, env: dict, root: Path, objects: Path, warm: bool,
-                 processes: Processes):
-        from pachlite.batch import FD_VAR, OBJECTS_VAR, ROOT_VAR
+    def __init__(self, t: Transform, env: dict, root: Path, objects: Path, processes: Processes,
+                 inputs: tuple, isolated: bool):
         pfs_root = root / "pfs"
         make_dirs(pfs_root / "out")
-        local = t.mapped(str(pfs_root))
+        local = t if isolated else t.mapped(str(pfs_root))
         parent, child = socket.socketpair()
         env = {**env, **local.env, FD_VAR: str(child.fileno()), ROOT_VAR: str(pfs_root),
-               OBJECTS_VAR: str(objects)}
-        self.warm = warm
+               VIEW_VAR: "/pfs" if isolated else str(pfs_root), OBJECTS_VAR: str(objects)}
         self.processes = processes
-        cmd = warm_command(local.cmd, t.accept) if warm else local.cmd
+        cmd = warm_command(local.cmd, t.accept)
+        if isolated:
+            cmd = namespace.wrap(cmd, pfs_root, inputs)
         self.log = open(root / "worker.log", "w+b")  # noqa: SIM115 (closed by close())
         try:
             self.proc = processes.start(cmd, stdin=subprocess.PIPE, stdout=self.log,
@@ -101,11 +103,9 @@ class ServedWorker:
             code = self.proc.wait()
             self.log.seek(0)
             tail = self.log.read().decode(errors="replace").strip().splitlines()[-3:]
-            fix = (f"set {WARM_VAR}=0 to run one process per datum" if self.warm
-                   else "wrap the per-datum code with pachlite.batch.batch_all_datums")
-            why = (f"the {'Python' if self.warm else 'batching'} worker exited with code {code} "
-                   f"before serving its datums" + (f": {' | '.join(tail)}" if tail else "")
-                   + f"; {fix}")
+            why = (f"the Python worker exited with code {code} before serving its datums"
+                   + (f": {' | '.join(tail)}" if tail else "")
+                   + f"; set {WARM_VAR}=0 to run one process per datum")
             return [Outcome(t[0], False, why, log=("\n".join(tail)).encode()) for t in tasks], True
 
     @property
@@ -127,17 +127,16 @@ class ServedWorker:
 class ServedExecutor(ProcessExecutor):
     """Serving workers, one per setup.worker; errCmd still runs as a process per datum."""
 
-    warm = False
-
     def __init__(self, setup: Setup):
         super().__init__(setup)
-        self.spares: list[ServedWorker] = []
+        self.spares: list = []
 
-    def new_worker(self, name: str) -> ServedWorker:
+    def new_worker(self, name: str):
         root = self.setup.root / f"worker-{name}-{time.monotonic_ns()}"
         make_dirs(root)
-        return ServedWorker(self.setup.transform, self.setup.env, root, self.setup.objects,
-                            self.warm, self.processes)
+        s = self.setup
+        return self.worker_type(s.transform, s.env, root, s.objects, self.processes, s.inputs,
+                                self.isolated)
 
     def run(self, feed, build: Build, final: Final, tick: Callable[[int], None]) -> dict[str, Result]:
         run = _ServedRun(self, feed, build, final, tick)
@@ -160,7 +159,7 @@ class ServedExecutor(ProcessExecutor):
 class WarmExecutor(ServedExecutor):
     """A plain `python3 script.py` transform, one warm interpreter per worker."""
 
-    warm = True
+    worker_type = ServedWorker
 
     def __init__(self, setup: Setup):
         super().__init__(setup)
@@ -171,7 +170,18 @@ class WarmExecutor(ServedExecutor):
 
 
 class BatchingExecutor(ServedExecutor):
-    """A `datumBatching` transform: its own loop serves the datums."""
+    """A `datumBatching` transform: its own loop asks for the datums through NextDatum."""
+
+    def __init__(self, setup: Setup):
+        super().__init__(setup)
+        if not self.isolated:  # pachyderm_sdk reads each datum's variables from /pfs/.env
+            raise PachliteError(f"datumBatching needs a private /pfs: {namespace.unavailable()}",
+                                "run with --container")
+
+    @property
+    def worker_type(self):
+        from pachlite.pps.executors.nextdatum import NextDatumWorker  # grpc: only when batching
+        return NextDatumWorker
 
 
 class _ServedRun:

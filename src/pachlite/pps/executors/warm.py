@@ -21,12 +21,16 @@ import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from pachlite.batch import FD_VAR, OBJECTS_VAR, ROOT_VAR
 from pachlite.errors import PachliteError
 from pachlite.pps.executors.base import Outcome
 from pachlite.pps.executors.scratch import Scratch, map_pfs
 
 WARM_VAR = "PACHLITE_WARM_WORKERS"
+# How a worker finds its job: the connection's fd, the scratch /pfs it lays datums out in (a host
+# path), where user code sees that folder (/pfs in a private namespace, else the same host path),
+# and the store's object folder.
+FD_VAR, ROOT_VAR, VIEW_VAR, OBJECTS_VAR = ("PACHLITE_BATCH_FD", "PACHLITE_PFS_ROOT", "PACHLITE_PFS_VIEW",
+                                           "PACHLITE_OBJECTS")
 LOG_ROLL = 1 << 20
 _PYTHON = re.compile(r"python(3(\.\d+)?)?")
 
@@ -53,11 +57,12 @@ def main() -> None:
     accept = frozenset(int(c) for c in codes.split(",") if c)
     conn = Connection(int(os.environ.pop(FD_VAR)))
     pfs_root = Path(os.environ.pop(ROOT_VAR))
+    view = os.environ.pop(VIEW_VAR)
     objects = Path(os.environ.pop(OBJECTS_VAR))
-    serve(conn, script, argv, dict(os.environ), pfs_root, objects, accept)
+    serve(conn, script, argv, dict(os.environ), pfs_root, view, objects, accept)
 
 
-def serve(conn, script: str, argv: list[str], env: dict, pfs_root: Path, objects: Path,
+def serve(conn, script: str, argv: list[str], env: dict, pfs_root: Path, view: str, objects: Path,
           accept: frozenset) -> None:
     path = os.path.abspath(script)
     with open(path, "rb") as f:
@@ -68,8 +73,8 @@ def serve(conn, script: str, argv: list[str], env: dict, pfs_root: Path, objects
     os.dup2(log_fd, 2)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    root = str(pfs_root)
-    scratch = Scratch(pfs_root)
+    isolated = view == "/pfs"  # then /pfs/.env is seen, as on a cluster
+    scratch = Scratch(pfs_root, view=view if isolated else None)
     expected: dict = {}
     last: dict = {}  # the last datum's own variables, as sent
     start = 0        # where the next datum's output begins in the log
@@ -88,6 +93,8 @@ def serve(conn, script: str, argv: list[str], env: dict, pfs_root: Path, objects
                 start = os.lseek(log_fd, 0, os.SEEK_SET)
             try:
                 scratch.lay_out(files)
+                if isolated:
+                    scratch.write_env(datum_env)
             except PachliteError as e:  # a damaged input: this datum fails, the worker goes on
                 scratch.clear_inputs()
                 results.append(Outcome(datum_id, False, str(e), [], b"", started, time.time() - started))
@@ -103,7 +110,7 @@ def serve(conn, script: str, argv: list[str], env: dict, pfs_root: Path, objects
                 del os.environ[k]
             for k, v in datum_env.items():
                 if last.get(k) != v:
-                    os.environ[k] = map_pfs(v, root)
+                    os.environ[k] = map_pfs(v, view)
             last = datum_env
             expected = dict(os.environ._data)  # type: ignore[attr-defined]
             sys.argv = [script, *argv]

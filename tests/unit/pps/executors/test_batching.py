@@ -1,7 +1,9 @@
 """Datum batching: with `datumBatching`, one user process per worker serves many datums through
-`pachlite.batch.batch_all_datums` (the API of python_pachyderm's batch_all_datums), each datum
-with its own /pfs layout, environment, log and success or failure."""
+`pachyderm_sdk.batch_all_datums`, which asks pachlite's worker for each one through the NextDatum
+gRPC endpoint and loads its variables from /pfs/.env, as on a cluster: each datum with its own
+/pfs layout, environment, log and success or failure."""
 
+import os
 import sys
 
 import pytest
@@ -11,7 +13,7 @@ from pachlite.pps import pipeline as pl
 
 PROGRAM = """\
 import os, sys
-from pachlite.batch import batch_all_datums
+from pachyderm_sdk import batch_all_datums
 
 with open(sys.argv[2], "a") as f:  # one line per process start
     f.write(f"{os.getpid()}\\n")
@@ -81,10 +83,14 @@ def test_one_process_per_worker_serves_every_datum(env, workers):
         assert logs(pfs, job, row["id"]) == [f"datum {path[1:]} in {pid}"]  # its own output only
 
 
-def test_without_batching_the_program_runs_once_per_datum(env):
+def test_without_batching_the_sdk_loop_fails_as_on_a_cluster(env):
+    # No datumBatching: no NextDatum endpoint, so pachyderm_sdk's loop refuses, as in a worker.
     pfs, program, starts = env
-    job = run(pfs, program, starts, {"/a": "1", "/b": "2", "/c": "3"}, batching=False)
-    assert job.state == "success" and len(starts.read_text().split()) == 3
+    job = run(pfs, program, starts, {"/a": "1"}, batching=False, datumTries=1)
+    [row] = datums(pfs, job)
+    assert job.state == "failure"
+    assert "Cannot connect to the worker since PPS_WORKER_GRPC_PORT is not set" in "\n".join(
+        logs(pfs, job, row["id"]))
 
 
 def test_an_exception_fails_just_that_datum(env):
@@ -93,28 +99,28 @@ def test_an_exception_fails_just_that_datum(env):
     rows = by_path(pfs, job)
     assert {p: r["state"] for p, r in rows.items()} == {
         "/a": "success", "/bad": "failed", "/c": "success"}
-    assert rows["/bad"]["reason"] == "ValueError: bad input bad"
-    assert job.reason == f"datum {rows['/bad']['id']} failed: ValueError: bad input bad"
-    log = "\n".join(logs(pfs, job, rows["/bad"]["id"]))
-    assert "Traceback" in log and "datum a" not in log
+    assert rows["/bad"]["reason"] == "ValueError('bad input bad')"  # as the SDK reports it
+    assert job.reason == f"datum {rows['/bad']['id']} failed: ValueError('bad input bad')"
+    log = logs(pfs, job, rows["/bad"]["id"])
+    assert log[0] == "datum bad in " + log[0].split()[-1] and "datum a" not in "\n".join(log)
     assert len(starts.read_text().split()) == 1  # the failure did not cost the process
 
 
-def test_sys_exit_fails_just_that_datum(env):
+def test_sys_exit_ends_the_process_and_fails_just_that_datum(env):
+    # SystemExit is not an Exception: the SDK does not report it, the user code ends, and the
+    # datum it was serving fails; a new process serves the rest.
     pfs, program, starts = env
     job = run(pfs, program, starts, {"/a": "1", "/quit": "exit", "/c": "3"}, datumTries=1)
     rows = by_path(pfs, job)
     assert rows["/quit"]["state"] == "failed" and rows["/a"]["state"] == rows["/c"]["state"] == "success"
-    assert rows["/quit"]["reason"] == "user code called sys.exit(2)"
-    assert len(starts.read_text().split()) == 1
+    assert rows["/quit"]["reason"].startswith("the batching worker exited with code 2")
 
 
-def test_a_stray_write_fails_its_datum_and_is_cleaned_before_the_next(env):
+def test_inputs_are_read_only(env):
     pfs, program, starts = env
     job = run(pfs, program, starts, {"/a": "1", "/b": "stray", "/c": "3", "/d": "4"}, datumTries=1)
     rows = by_path(pfs, job)
-    assert rows["/b"]["reason"] == ("the datum wrote /pfs/data/b.extra outside /pfs/out; "
-                                    "write outputs only under /pfs/out")
+    assert rows["/b"]["reason"] == "OSError(30, 'Read-only file system')"
     assert [p for p, r in rows.items() if r["state"] == "success"] == ["/a", "/c", "/d"]
 
 
@@ -127,7 +133,7 @@ def test_a_program_that_does_not_batch_gets_a_clear_reason(env, tmp_path):
     assert job.state == "failure"
     assert row["reason"] == ("the batching worker exited with code 0 before serving its datums: "
                              "processed once, then exit; wrap the per-datum code with "
-                             "pachlite.batch.batch_all_datums")
+                             "pachyderm_sdk.batch_all_datums")
 
 
 def test_a_program_that_never_serves_fails_each_batch_not_each_datum(env, tmp_path):
@@ -146,21 +152,44 @@ def test_a_missing_program_fails_the_job_with_the_command(env):
     put(pfs, "data", {"/a": "1"})
     pl.create_pipeline(pfs, {"pipeline": {"name": "batched"},
                              "input": {"pfs": {"repo": "data", "glob": "/*"}},
-                             "transform": {"cmd": ["no-such-program-xyz"], "datumBatching": True}})
-    with pytest.raises(Exception, match=r"cannot start transform.cmd \['no-such-program-xyz'\]"):
-        pl.run(pfs)
-    job = pl.inspect_pipeline(pfs, "batched").last_job
-    assert job.state == "failure" and "no-such-program-xyz" in job.reason
+                             "transform": {"cmd": ["no-such-program-xyz"], "datumBatching": True},
+                             "datumTries": 1})
+    [r] = pl.run(pfs)
+    assert r.job.state == "failure"
+    [row] = datums(pfs, r.job)
+    assert "no-such-program-xyz: command not found" in row["reason"]
 
 
-def test_outside_a_batching_worker_the_function_runs_once(tmp_path, monkeypatch):
-    from pachlite.batch import FD_VAR, batch_all_datums
-    monkeypatch.delenv(FD_VAR, raising=False)
-    calls = []
+def test_outcomes_go_to_their_own_batch_however_late_they_are_read(tmp_path):
+    # The user code runs through both batches before the job reads the first one's outcomes.
+    import time
 
-    @batch_all_datums
-    def main(x):
-        calls.append(x)
+    from pachlite.pps.executors.base import Processes, Transform
+    from pachlite.pps.executors.nextdatum import NextDatumWorker
+    from pachlite.store import hash_bytes
 
-    main(7)
-    assert calls == [7]
+    program = tmp_path / "copier.py"
+    program.write_text("import os, shutil\nfrom pachyderm_sdk import batch_all_datums\n\n"
+                       "@batch_all_datums\ndef main():\n"
+                       "    shutil.copy(os.environ['data'], '/pfs/out/')\n\nmain()\n")
+    (tmp_path / "w").mkdir()
+    worker = NextDatumWorker(Transform((sys.executable, str(program)), None, {}, timeout=30.0), dict(os.environ),
+                             tmp_path / "w", tmp_path, Processes(), ("data",), True)
+
+    def task(name):
+        return (name, [(f"data/{name}", hash_bytes(name.encode()), name.encode(), None)],
+                {"data": f"/pfs/data/{name}"})
+    try:
+        first, second = [task("a"), task("b")], [task("c")]
+        worker.post(first)
+        worker.post(second)
+        while not worker.batches[1][1]:  # c done: the user code asked for a fourth datum
+            time.sleep(0.05)
+            assert worker.alive, (tmp_path / "w" / "worker.log").read_text()
+        outcomes, gone = worker.receive(first)
+        assert not gone and [(o.datum_id, o.ok, [p for p, *_ in o.outputs]) for o in outcomes] == [
+            ("a", True, ["/a"]), ("b", True, ["/b"])]
+        outcomes, gone = worker.receive(second)
+        assert not gone and [(o.datum_id, [p for p, *_ in o.outputs]) for o in outcomes] == [("c", ["/c"])]
+    finally:
+        worker.close()

@@ -1,0 +1,131 @@
+"""/pfs where Pachyderm puts it, without Docker: user code runs in a private mount namespace.
+
+On a cluster a worker lays a datum out in `/pfs/.scratch/<dir>` and makes `/pfs/<input>`,
+`/pfs/out` and `/pfs/.env` symlinks into it (pachd's driver, linkData). Locally each datum or
+serving worker gets the same view: the launcher below unshares a user and a mount namespace
+(unprivileged: the user maps to itself), builds a new root of bind mounts of the host's `/`
+entries plus a tmpfs `/pfs` (the host has no `/pfs`, and nothing can be created in the host's
+`/`), binds the worker's scratch folder read-only at `/pfs/.scratch/<dir>` and its `out/`
+read-write over it, makes the symlinks, makes `/pfs` itself read-only, chroots, returns to the
+working folder and execs the command. Code with literal `/pfs` paths then runs unchanged, inputs
+are read-only to it, and no path is rewritten. The launcher is standard-library Python (ctypes'
+unshare(2) and mount(2)): Python 3.11 has no os.unshare, and util-linux's `unshare` alone cannot
+make the new root; bubblewrap would be one more system package to install.
+
+Where the kernel refuses (macOS, user namespaces switched off) or `PACHLITE_USERNS=0` says to
+behave so, `unavailable()` gives the reason, and datums run in the scratch folder with /pfs
+rewritten (scratch.map_pfs), the CLI printing one line that says so.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from functools import cache
+from pathlib import Path
+
+USERNS_VAR = "PACHLITE_USERNS"
+
+# argv: host scratch /pfs folder, an empty folder for the new root, input names (comma-separated),
+# then the command.
+LAUNCHER = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
+RDONLY, NOSUID, NODEV, REMOUNT, BIND, REC, PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+
+def check(r, what):
+    if r != 0:
+        e = ctypes.get_errno()
+        sys.stderr.write(f"pachlite: cannot lay out /pfs ({what}: {os.strerror(e)})\n")
+        sys.exit(125)
+
+def mount(src, dst, fs, flags, data=None):
+    enc = lambda s: s.encode() if s else None
+    check(libc.mount(enc(src), enc(dst), enc(fs), flags, enc(data)), "mount " + dst)
+
+uid, gid, cwd = os.getuid(), os.getgid(), os.getcwd()
+check(libc.unshare(0x10000000 | 0x20000), "unshare")  # CLONE_NEWUSER | CLONE_NEWNS
+for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+    with open("/proc/self/" + name, "w") as f:
+        f.write(text)
+mount(None, "/", None, REC | PRIVATE)
+host, new, inputs, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+mount("tmpfs", new, "tmpfs", NOSUID | NODEV, "mode=0755")
+for name in os.listdir("/"):
+    src, dst = "/" + name, new + "/" + name
+    if name == "pfs":
+        continue
+    if os.path.islink(src):
+        os.symlink(os.readlink(src), dst)
+        continue
+    if os.path.isdir(src):
+        os.mkdir(dst)
+    else:
+        open(dst, "w").close()
+    # An entry the kernel will not bind here (rare) is left empty: only /pfs must be right.
+    libc.mount(src.encode(), dst.encode(), None, BIND | REC, None)
+pfs = new + "/pfs"
+os.mkdir(pfs)
+mount("tmpfs", pfs, "tmpfs", NOSUID | NODEV, "mode=0755")
+here = ".scratch/" + os.path.basename(os.path.dirname(host))
+os.makedirs(pfs + "/" + here)
+mount(host, pfs + "/" + here, None, BIND)
+mount(None, pfs + "/" + here, None, REMOUNT | BIND | RDONLY | NOSUID | NODEV)
+mount(host + "/out", pfs + "/" + here + "/out", None, BIND)
+for name in ["out", ".env", *filter(None, inputs.split(","))]:
+    os.symlink(here + "/" + name, pfs + "/" + name)
+mount(None, pfs, None, REMOUNT | RDONLY | NOSUID | NODEV)
+os.chroot(new)
+os.chdir(cwd)
+try:
+    os.execvp(cmd[0], cmd)
+except FileNotFoundError:
+    sys.stderr.write(f"{cmd[0]}: command not found\n")
+    sys.exit(127)
+except PermissionError:
+    sys.stderr.write(f"{cmd[0]}: permission denied\n")
+    sys.exit(126)
+"""
+
+
+@cache
+def unavailable() -> str | None:
+    """Why datums cannot get a private /pfs on this machine (None: they can). Asked once."""
+    if os.environ.get(USERNS_VAR) == "0":
+        return f"user namespaces are switched off (${USERNS_VAR}=0)"
+    if not sys.platform.startswith("linux"):
+        return f"{sys.platform} has no Linux user namespaces"
+    # The whole layout, once, on an empty datum: a kernel that allows the namespaces but not the
+    # mounts (an AppArmor policy, say) is found here, not by every datum failing.
+    with tempfile.TemporaryDirectory(prefix="pachlite-probe-") as tmp:
+        pfs = Path(tmp) / "probe" / "pfs"
+        (pfs / "out").mkdir(parents=True)
+        try:
+            p = subprocess.run(wrap(["test", "-d", "/pfs/out/"], pfs, ()), capture_output=True,
+                               timeout=30, cwd=tmp)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return f"cannot start the namespace launcher ({e})"
+    if p.returncode:
+        lines = p.stderr.decode(errors="replace").strip().splitlines()
+        return (lines[-1].removeprefix("pachlite: ") if lines else f"exit code {p.returncode}")
+    return None
+
+
+def fallback_notice() -> str | None:
+    """The one line saying how datums run when there is no private /pfs (None when there is)."""
+    why = unavailable()
+    if why is None:
+        return None
+    return (f"warning: {why}: datums run in a scratch folder with /pfs rewritten in the command, "
+            "stdin and environment; code that opens literal /pfs paths needs --container")
+
+
+def wrap(cmd, pfs_root: Path, inputs) -> list[str]:
+    """The command run behind the launcher, with pfs_root (host) seen at /pfs."""
+    new_root = pfs_root.parent / "root"
+    new_root.mkdir(mode=0o700, exist_ok=True)
+    return [sys.executable, "-I", "-S", "-c", LAUNCHER, str(pfs_root), str(new_root),
+            ",".join(inputs), *cmd]
