@@ -1,6 +1,7 @@
 """Commit sets (pachd's global ids): the commits and jobs one input commit caused, listed, waited
 for, squashed or dropped as one, with pachd's refusals (pfs api server's SquashCommitSet and
-DropCommitSet).
+DropCommitSet), and the jobs a pipeline owes: one per commit set that reached its inputs, oldest
+set first.
 
 A commit to an input repo starts a set; `pachlite run` adds the set's jobs and their output
 commits, each carrying the set's id. Unlike pachd, which opens the downstream commits of a set at
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pachlite.errors import Conflict, NotFound
 from pachlite.pfs import PFS, CommitInfo
@@ -20,7 +22,10 @@ from pachlite.pps import api
 from pachlite.pps.info import JobInfo
 from pachlite.pps.lock import held
 from pachlite.pps.states import JobState
-from pachlite.store import commits, datums, files, jobs, pipelines
+from pachlite.store import branches, commits, datums, files, jobs, pipelines
+
+if TYPE_CHECKING:  # pipeline.py runs the jobs this plans, so it imports this module
+    from pachlite.pps.pipeline import PipelineInfo
 
 POLL_S = 0.2
 
@@ -149,3 +154,65 @@ def _remove(pfs: PFS, tx, commit_set: str, rows: list[commits.CommitRow]) -> Non
         jobs.delete(tx, j.id)
     for r in reversed(rows):  # downstream first: nothing is left naming a removed commit
         commits.delete(tx, r, logged=files.has_change_log(tx, r.id))
+
+
+# ---- which jobs a pipeline owes ---------------------------------------------------------------
+
+# Beyond this many commits of one input since a pipeline's last job, one job reads its head.
+MAX_PENDING = 1000
+
+
+def pending_jobs(pfs: PFS, p: PipelineInfo,
+             keys: list[tuple[str, str]]) -> list[tuple[str | None, dict[tuple[str, str], str]]]:
+    """(commit set, (repo, branch) → commit key) of each job the pipeline owes, oldest set first:
+    one per commit set with a commit on an input branch since the last job that ended (a killed
+    one runs again). A first job, or the first after a spec change, reads the heads (set None)."""
+    store = pfs.store
+    heads = {k: branches.head(store, *k) for k in dict.fromkeys(keys)}
+    done = jobs.latest_ended(store, p.name)
+    if done is None or done.pipeline_version != p.version:
+        return [(None, heads)]
+    seen = {(r, b): c for r, b, c in done.inputs}
+    events = []  # (the set's place, set, input, commit key)
+    for k, head in heads.items():
+        rows, moved = since(pfs, head, seen.get(k))
+        for row in rows:  # a branch moved to another commit starts a new set, as in pachd
+            events.append((commits.set_order(store, row.commit_set),
+                           "" if moved else row.commit_set, k, row.id))
+    events.sort()
+    out, current = [], {k: seen.get(k, h) for k, h in heads.items()}
+    for n, (_, commit_set, k, cid) in enumerate(events):
+        current[k] = cid
+        if n + 1 == len(events) or events[n + 1][1] != commit_set:
+            out.append((commit_set or None, dict(current)))
+    return out
+
+
+def since(pfs: PFS, head: str, seen: str | None) -> tuple[list[commits.CommitRow], bool]:
+    """The commits from `seen` (excluded) to `head`, oldest first, and whether the branch was
+    moved (the head does not descend from `seen`). Just the head when it was, or when too many
+    commits came since."""
+    if seen is None:  # an input the last job did not read
+        return [commits.get(pfs.store, head)], False
+    chain, c = [], head
+    while c is not None and c != seen and len(chain) < MAX_PENDING:
+        row = commits.get(pfs.store, c)
+        chain.append(row)
+        c = row.parent
+    if c != seen:
+        return chain[:1], c is None
+    return chain[::-1], False
+
+
+def job_set(pfs: PFS, pipeline: str, commit_set: str | None,
+             inputs: dict[tuple[str, str], str]) -> str | None:
+    """The commit set a job runs in: its inputs' set, or a new one (None) when the pipeline
+    already has a job that ended in that set (a branch moved back to it: pachd starts a new set);
+    a killed job's set is run again."""
+    latest = jobs.latest(pfs.store, pipeline)
+    if latest and latest.state == JobState.KILLED and \
+            {(r, b): c for r, b, c in latest.inputs} == inputs:
+        return latest.commit_set
+    if commit_set and any(j.pipeline == pipeline for j in jobs.of_set(pfs.store, commit_set)):
+        return None
+    return commit_set

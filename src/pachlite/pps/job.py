@@ -29,6 +29,7 @@ from pachlite.pps.info import JobInfo, job_from_row
 from pachlite.pps.merge import merge
 from pachlite.pps.plan import BaseDatum, Plan, Step, plan, plan_steps, resume, retried
 from pachlite.pps.records import DatumRecords
+from pachlite.pps.retry import failed_datums
 from pachlite.pps.spec import PipelineSpec
 from pachlite.pps.states import Action, DatumState, JobState
 from pachlite.store import commits, datums, files, jobs, objects
@@ -129,20 +130,7 @@ class Job:
         datum), unchanged datums may be carried without a step each (delta.py)."""
         p, base = self._plan(full)
         p = resume(p, self.killed_datums() if finished is None else finished)
-        return (retried(p, self.failed_datums()) if full else p), base
-
-    def failed_datums(self) -> dict[str, str]:
-        """id → job of each datum that failed in a job since the last successful one (the
-        newest failure wins)."""
-        found: dict[str, str] = {}
-        for j in jobs.list_jobs(self.pfs.store, self.name):  # newest first
-            if j.state == JobState.SUCCESS:
-                break
-            if j.state == JobState.FAILURE:
-                for r in datums.records(self.pfs.store, j.id):
-                    if r.state == DatumState.FAILED:
-                        found.setdefault(r.id, j.commit_set or j.id)  # the id shown
-        return found
+        return (retried(p, failed_datums(self.pfs.store, self.name)) if full else p), base
 
     def _plan(self, full: bool) -> tuple[Plan, JobInfo | None]:
         base = self.base_job()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pachlite.errors import Conflict, NotFound, SpecError
 from pachlite.pfs import PFS
 from pachlite.pfs.address import split_key
-from pachlite.pps import code, spec as specs
+from pachlite.pps import code, commitset, spec as specs
 from pachlite.pps.executors.scratch import remove_job_scratch
 from pachlite.pps.info import JobInfo, job_from_row
 from pachlite.pps.job import Job
@@ -33,8 +33,6 @@ from pachlite.store import branches, commits, jobs, pipelines, projects, repos
 from pachlite.store.pipelines import PipelineRow
 
 RUNNING, PAUSED = "running", "paused"  # a pipeline's state (pachd's PIPELINE_RUNNING, _PAUSED)
-# Beyond this many commits of one input since a pipeline's last job, one job reads its head.
-MAX_PENDING = 1000
 
 
 @dataclass(frozen=True)
@@ -336,7 +334,7 @@ def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progre
         remove_job_scratch(p.last_job.key)
         p = inspect_pipeline(pfs, p.name)
     keys = [(n["repo"], n["branch"]) for n in spec.pfs_inputs]
-    pending = _pending(pfs, p, keys)
+    pending = commitset.pending_jobs(pfs, p, keys)
     if not pending:
         last = p.last_job
         if salt is None and not retry:
@@ -347,7 +345,7 @@ def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progre
 
     def job(commit_set: str | None, inputs: dict[tuple[str, str], str]) -> Job:
         return Job(pfs, spec, salt or p.salt, p.version, workers or spec.parallelism, container, cwd,
-                   progress, commit_set=_job_set(pfs, p.name, commit_set, inputs), inputs=inputs)
+                   progress, commit_set=commitset.job_set(pfs, p.name, commit_set, inputs), inputs=inputs)
     if dry_run:  # what the last of the pending jobs would do
         j = job(*pending[-1])
         failed = _failed_inputs(pfs, j)
@@ -367,62 +365,6 @@ def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progre
         results.append(RunResult(p.name, "ran", info,
                                  detail=retry_hint(pfs, info) if info.state == JobState.FAILURE else ""))
     return results
-
-
-def _pending(pfs: PFS, p: PipelineInfo,
-             keys: list[tuple[str, str]]) -> list[tuple[str | None, dict[tuple[str, str], str]]]:
-    """(commit set, (repo, branch) → commit key) of each job the pipeline owes, oldest set first:
-    one per commit set with a commit on an input branch since the last job that ended (a killed
-    one runs again). A first job, or the first after a spec change, reads the heads (set None)."""
-    store = pfs.store
-    heads = {k: branches.head(store, *k) for k in dict.fromkeys(keys)}
-    done = jobs.latest_ended(store, p.name)
-    if done is None or done.pipeline_version != p.version:
-        return [(None, heads)]
-    seen = {(r, b): c for r, b, c in done.inputs}
-    events = []  # (the set's place, set, input, commit key)
-    for k, head in heads.items():
-        rows, moved = _since(pfs, head, seen.get(k))
-        for row in rows:  # a branch moved to another commit starts a new set, as in pachd
-            events.append((commits.set_order(store, row.commit_set),
-                           "" if moved else row.commit_set, k, row.id))
-    events.sort()
-    out, current = [], {k: seen.get(k, h) for k, h in heads.items()}
-    for n, (_, commit_set, k, cid) in enumerate(events):
-        current[k] = cid
-        if n + 1 == len(events) or events[n + 1][1] != commit_set:
-            out.append((commit_set or None, dict(current)))
-    return out
-
-
-def _since(pfs: PFS, head: str, seen: str | None) -> tuple[list[commits.CommitRow], bool]:
-    """The commits from `seen` (excluded) to `head`, oldest first, and whether the branch was
-    moved (the head does not descend from `seen`). Just the head when it was, or when too many
-    commits came since."""
-    if seen is None:  # an input the last job did not read
-        return [commits.get(pfs.store, head)], False
-    chain, c = [], head
-    while c is not None and c != seen and len(chain) < MAX_PENDING:
-        row = commits.get(pfs.store, c)
-        chain.append(row)
-        c = row.parent
-    if c != seen:
-        return chain[:1], c is None
-    return chain[::-1], False
-
-
-def _job_set(pfs: PFS, pipeline: str, commit_set: str | None,
-             inputs: dict[tuple[str, str], str]) -> str | None:
-    """The commit set a job runs in: its inputs' set, or a new one (None) when the pipeline
-    already has a job that ended in that set (a branch moved back to it: pachd starts a new set);
-    a killed job's set is run again."""
-    latest = jobs.latest(pfs.store, pipeline)
-    if latest and latest.state == JobState.KILLED and \
-            {(r, b): c for r, b, c in latest.inputs} == inputs:
-        return latest.commit_set
-    if commit_set and any(j.pipeline == pipeline for j in jobs.of_set(pfs.store, commit_set)):
-        return None
-    return commit_set
 
 
 def _end_job(pfs: PFS, job_id: str, state: str, reason: str) -> None:

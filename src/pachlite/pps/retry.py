@@ -56,3 +56,17 @@ def matching_failed(pfs, job: JobInfo, filters: list[str]) -> list[tuple[str, ..
         raise InvalidInput(f"no failed datum of job {job.pipeline}@{job.id} has the input files "
                            f"{','.join(wanted)}", f"its failed datums' files: {named}")
     return found
+
+
+def failed_datums(store, pipeline: str) -> dict[str, str]:
+    """id → job (its shown id) of each datum that failed in a job of the pipeline since its last
+    successful one (the newest failure wins): the datums a job retries."""
+    found: dict[str, str] = {}
+    for j in jobs.list_jobs(store, pipeline):  # newest first
+        if j.state == JobState.SUCCESS:
+            break
+        if j.state == JobState.FAILURE:
+            for r in datums.records(store, j.id):
+                if r.state == DatumState.FAILED:
+                    found.setdefault(r.id, j.commit_set or j.id)
+    return found
