@@ -69,13 +69,13 @@ def test_fsck_is_clean_after_pipelines_ran(pfs):
 
 
 def sha256_datum_id(inputs_json: str) -> str:
-    """A datum's ID as format 5 (and before) recorded it: sha256 over pachd's framing."""
+    """A datum's ID as format 6 (and before) recorded it: sha256 over pachd's framing."""
     return hashlib.sha256(b"".join(f.encode() + struct.pack(">q", len(f.encode()))
                                    for fields in json.loads(inputs_json) for f in fields)).hexdigest()
 
 
-def make_format_5(db: sqlite3.Connection) -> None:
-    """Turn a store's tables back into format 5's: no commit sets, no commit errors, and datum
+def make_format_6(db: sqlite3.Connection) -> None:
+    """Turn a store's tables back into format 6's: no commit sets, no commit errors, and datum
     IDs the sha256 of the framing (in the rows of the datums a job ran and in the rows carried)."""
     for stmt in ("DROP INDEX commits_set", "ALTER TABLE commits DROP COLUMN commit_set",
                  "ALTER TABLE commits DROP COLUMN error", "DROP INDEX jobs_set",
@@ -84,7 +84,7 @@ def make_format_5(db: sqlite3.Connection) -> None:
     old = {i: sha256_datum_id(inputs) for i, inputs in
            db.execute("SELECT id, inputs FROM datums WHERE inputs != ''")}
     db.executemany("UPDATE datums SET id=? WHERE id=?", [(o, n) for n, o in old.items()])
-    db.execute("UPDATE meta SET value='5' WHERE key='format_version'")
+    db.execute("UPDATE meta SET value='6' WHERE key='format_version'")
 
 
 OLD_PROVENANCE = """CREATE TABLE provenance(
@@ -101,7 +101,7 @@ def test_a_format_3_store_is_migrated_in_place_and_then_clean(tmp_path):
     # Make it a format-3 store: the provenance table of format 3, with the same rows.
     db = sqlite3.connect(root / "pachlite.db", isolation_level=None)
     db.execute("BEGIN")
-    make_format_5(db)
+    make_format_6(db)
     db.execute("ALTER TABLE provenance RENAME TO p4")
     db.execute(OLD_PROVENANCE)
     db.execute("INSERT INTO provenance SELECT commit_id, repo, branch, prov_commit FROM p4")
@@ -130,7 +130,7 @@ def test_a_format_3_store_is_migrated_in_place_and_then_clean(tmp_path):
         store.close()
 
 
-def test_a_format_5_store_gets_commit_sets_and_pachds_datum_ids_and_stays_incremental(tmp_path):
+def test_a_format_6_store_gets_commit_sets_and_pachds_datum_ids_and_stays_incremental(tmp_path):
     root = tmp_path / "store"
     pfs = PFS(Store(root))
     ran_pipelines(pfs)
@@ -138,7 +138,7 @@ def test_a_format_5_store_gets_commit_sets_and_pachds_datum_ids_and_stays_increm
     pfs.store.close()
     db = sqlite3.connect(root / "pachlite.db", isolation_level=None)
     db.execute("BEGIN")
-    make_format_5(db)
+    make_format_6(db)
     db.execute("COMMIT")
     old_ids = {r[0] for r in db.execute("SELECT id FROM datums")}
     db.close()
@@ -147,7 +147,7 @@ def test_a_format_5_store_gets_commit_sets_and_pachds_datum_ids_and_stays_increm
     try:
         pfs = PFS(store)
         assert store.one("SELECT value FROM meta WHERE key='format_version'")[0] == str(FORMAT_VERSION)
-        # Each commit and job of format 5 is a commit set of its own: the id it had.
+        # Each commit and job of format 6 is a commit set of its own: the id it had.
         for repo, key in heads.items():
             c = pfs.resolve(parse(f"{repo}@master"))
             assert (c.id, c.key, c.error) == (key, key, "")
@@ -214,6 +214,7 @@ def test_a_format_5_store_gains_branch_triggers_in_place(tmp_path):
     put(pfs, "r", {"/a": "1"})
     pfs.store.close()
     db = sqlite3.connect(root / "pachlite.db", isolation_level=None)
+    make_format_6(db)
     db.execute("DROP TABLE triggers")  # a format-5 store has neither table
     db.execute("DROP TABLE branch_provenance")
     db.execute("UPDATE meta SET value='5' WHERE key='format_version'")
