@@ -338,7 +338,7 @@ def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progre
     if not pending:
         last = p.last_job
         if salt is None and not retry:
-            if last and last.state == JobState.FAILURE:  # the same failure again, unless asked
+            if last and last.state in (JobState.FAILURE, JobState.UNRUNNABLE):  # the same again, unless asked
                 return [RunResult(p.name, "failed", last, detail=retry_hint(pfs, last))]
             return [RunResult(p.name, "up to date", last)]
         pending = [(None, {k: branches.head(pfs.store, *k) for k in dict.fromkeys(keys)})]
