@@ -202,7 +202,7 @@ def test_list_commit_across_repos_and_by_origin(cli):
     cli("put", "file", "data@master:/a", "-f", cli.file("a", "1"))
     cli("create", "pipeline", "-f", cli.spec(COPY))
     rows = cli.out("list", "commit").splitlines()
-    assert [r.split()[:2] for r in rows[1:]] == [["copy", "master"], ["data", "master"]]
+    assert [r.split()[:3] for r in rows[1:]] == [["default", "copy", "master"], ["default", "data", "master"]]
     auto = cli.raw("list", "commit", "--origin", "auto")
     assert [c["commit"]["repo"]["name"] for c in auto] == ["copy"]
     assert [c["commit"]["repo"]["name"] for c in cli.raw("list", "commit", "--all")] == ["copy", "data"]
@@ -240,8 +240,8 @@ def test_subscribe_commit_prints_commits_as_they_finish(cli):
         assert p.returncode == 0 and err == b"", err
     assert [m["commit"]["id"] for m in messages(outs["raw"].read_text())] == [old, newest]
     lines = outs["new"].read_text().splitlines()
-    assert lines[0].split()[:3] == ["REPO", "BRANCH", "COMMIT"] and len(lines) == 2
-    assert lines[1].split()[:3] == ["data", "master", newest]
+    assert lines[0].split()[:4] == ["PROJECT", "REPO", "BRANCH", "COMMIT"] and len(lines) == 2
+    assert lines[1].split()[:4] == ["default", "data", "master", newest]
     p = cli("subscribe", "commit", "data@master", "--new", "--from", old, ok=False)
     assert p.stderr == "pachlite: error: --new and --from cannot be used together; drop one of them\n"
 

@@ -190,8 +190,8 @@ def subscribe_commit(branch_addr: str, from_: str | None, new: bool, all_: bool,
                 else:
                     # A row per commit as it comes, in list commit's columns (a stream cannot
                     # align its rows with the ones not yet seen).
-                    lines = pretty.table(["REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE", "ORIGIN",
-                                          "DESCRIPTION"], _commit_rows([c])).splitlines()
+                    lines = pretty.table(["PROJECT", "REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE",
+                                          "ORIGIN", "DESCRIPTION"], _commit_rows([c])).splitlines()
                     click.echo("\n".join(lines if header else lines[1:]))
                     header = False
                 sys.stdout.flush()
