@@ -86,13 +86,13 @@ def test_a_failed_job_says_how_to_retry_it_and_restart_datum_does(cli):
     gate = {**COPY, "transform": {"cmd": ["sh", "-c", 'test "$(cat flag)" = ok || test $data != /pfs/data/b'
                                           ' && cp /pfs/data/* /pfs/out/']}, "datumTries": 1}
     p = cli("create", "pipeline", "-f", cli.spec(gate), ok=False)
-    [job] = cli.raw("list", "job")
+    [job] = cli.jobs()
     retry = f"pachlite restart datum copy@{job['id']} /b"
     assert p.stderr.rstrip().endswith(f"or after a fix elsewhere retry it: '{retry}'")
 
     again = cli("run", ok=False)  # nothing changed: the same failure, no new job
     assert again.stdout.startswith(f"copy: not run again: job {job['id']} failure on these inputs and code")
-    assert retry in again.stderr and len(cli.raw("list", "job")) == 1
+    assert retry in again.stderr and len(cli.jobs()) == 1
     dry = cli("run", "--dry-run")  # it can plan: exit 0
     assert dry.stdout.startswith(f"copy: would not run: job {job['id']} failure") and retry in dry.stdout
     cli("put", "file", "data@master:/c", "-f", cli.file("c", "3"))
@@ -106,7 +106,7 @@ def test_a_failed_job_says_how_to_retry_it_and_restart_datum_does(cli):
     cli("restart", "datum", "copy", "/b", ok=False)  # no job named
     (cli.root / "flag").write_text("ok")
     out = cli(*retry.split()[1:]).stdout
-    [new, *_] = cli.raw("list", "job")
+    [new, *_] = cli.jobs()
     assert out == f"copy: job {new['id']} success: 3 + 0 / 3\n"
     assert cli("get", "file", "copy@master:/b").stdout == "2"
 
