@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 from helpers import put
 from pachlite import snake
-from pachlite.store.location import ENV_VAR
 from pachlite.pfs.address import Address
+from pachlite.store.location import ENV_VAR
 
 
 def test_a_branch_moved_outside_snakemake_rewrites_its_marker_just_newer(pfs, monkeypatch):
