@@ -139,12 +139,12 @@ def test_qc_failure_stops_the_workflow_and_keeps_the_last_good_predictions(wf):
     assert failed["state"] == "failure" and "RMSE" in failed["reason"]
     # As pachd: the failed job's output commit is finished with its reason; `^` is the last good.
     head = wf.raw("inspect", "commit", "qcontrol@master")
-    assert (head["id"], head["error"]) == (failed["id"], failed["reason"])
+    assert (head["commit"]["id"], head["error"]) == (failed["id"], failed["reason"])
     assert "finished with an error" in wf.pachlite("get", "file", "qcontrol@master:/model.json",
                                                    ok=False).stderr
     assert json.loads(wf.get("qcontrol@master^:/model.json"))["rmse"] < 60.0
     again = wf.snakemake("--configfile", "config/strict.yaml", ok=False)  # the same, every run
-    assert again.returncode != 0 and f"up to date (job {failed['id']} failure)" in again.stdout + again.stderr
+    assert again.returncode != 0 and f"not run again: job {failed['id']} failure" in again.stdout + again.stderr
     assert wf.head("infer") == infer_head and wf.get("infer@master:/1.json") == good
     assert_fsck_clean(wf)
 

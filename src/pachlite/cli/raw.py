@@ -142,6 +142,7 @@ def commit_info(c, direct: Iterable[tuple[str, str | None, str]] | None = None) 
         "finishing": timestamp(c.finished),
         "finished": timestamp(c.finished),
         "direct_provenance": [commit(r, i, b) for r, b, i in prov],
+        "error": c.error,  # a failed job's output commit: the job's reason
         "size_bytes_upper_bound": str(c.size) if c.finished else None,
         "details": _clean({"size_bytes": str(c.size)}) if c.finished else None,
     })
