@@ -136,7 +136,6 @@ def commit_info(c, direct: Iterable[tuple[str, str | None, str]] | None = None) 
         "commit": commit(c.repo, c.id, c.branch),
         "origin": {"kind": c.origin},
         "description": c.description,
-        "error": c.error,  # a failed job's output commit is finished with its reason
         "parent_commit": commit(c.repo, c.parent) if c.parent else None,
         "started": timestamp(c.started),
         "finishing": timestamp(c.finished),
