@@ -19,14 +19,14 @@ SHA=sha256sum; command -v sha256sum >/dev/null || SHA="shasum -a 256"
 # What the cluster has (nothing when pachctl is missing or reaches no cluster).
 deployed() { command -v pachctl >/dev/null && pachctl inspect "$@" --raw 2>/dev/null || true; }
 
-# 1. The stage image pachlite/diabetes:d672cd9bdda7, tagged by the content of the files it is built from
-for f in pachyderm/Dockerfile scripts/requirements.txt scripts; do
+# 1. The stage image pachlite/diabetes:60c50ee155c8, tagged by the content of the files it is built from
+for f in pachyderm/Dockerfile scripts/requirements.txt pachyderm/requirements-sdk.txt scripts; do
   [[ -e "$f" ]] || fail "$f is missing, and the stage image is built from it: restore it ('pachlite generate' writes a missing Dockerfile)"
 done
-tag=$(find pachyderm/Dockerfile scripts/requirements.txt scripts -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | LC_ALL=C sort -zu | xargs -0 $SHA | $SHA | cut -c1-12)
-[[ "$tag" == d672cd9bdda7 ]] || fail "the image's files changed since the specs were generated (their tag is now $tag): run 'pachlite generate' and deploy again"
-run docker build -f pachyderm/Dockerfile --build-arg "BASE_IMAGE=$BASE_IMAGE" -t pachlite/diabetes:d672cd9bdda7 .
-if [[ "$TARGET" == minikube ]]; then run minikube image load pachlite/diabetes:d672cd9bdda7; else run docker push pachlite/diabetes:d672cd9bdda7; fi
+tag=$(find pachyderm/Dockerfile scripts/requirements.txt pachyderm/requirements-sdk.txt scripts -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | LC_ALL=C sort -zu | xargs -0 $SHA | $SHA | cut -c1-12)
+[[ "$tag" == 60c50ee155c8 ]] || fail "the image's files changed since the specs were generated (their tag is now $tag): run 'pachlite generate' and deploy again"
+run docker build -f pachyderm/Dockerfile --build-arg "BASE_IMAGE=$BASE_IMAGE" -t pachlite/diabetes:60c50ee155c8 .
+if [[ "$TARGET" == minikube ]]; then run minikube image load pachlite/diabetes:60c50ee155c8; else run docker push pachlite/diabetes:60c50ee155c8; fi
 
 # 2. Input repos of project default, created with their data when the cluster lacks them
 if [[ -z "$(deployed repo training --project default)" ]]; then
@@ -46,8 +46,8 @@ pipeline() {
   elif [[ "$info" != *"$2"* ]]; then run pachctl update pipeline --project default -f "pachyderm/$1.json"
   else echo "# pipeline $1 is up to date"; fi
 }
-pipeline split 70ff15a61cfff205
-pipeline qc_pre_process 719f26bd33f418ce
-pipeline model a316960a83dfa9c2
-pipeline qcontrol cede82d89e781f51
-pipeline infer 95e2980f2692d316
+pipeline split 088d226508ab6c80
+pipeline qc_pre_process 6f9fa29d32550fd5
+pipeline model 4baa3d57d120aae2
+pipeline qcontrol 59de24ff5c70b81b
+pipeline infer f4993b3b391135ec
