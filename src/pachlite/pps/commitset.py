@@ -176,7 +176,9 @@ def pending_jobs(pfs: PFS, p: PipelineInfo,
     events = []  # (the set's place, set, input, commit key)
     for k, head in heads.items():
         rows, moved = since(pfs, head, seen.get(k))
-        for row in rows:  # a branch moved to another commit starts a new set, as in pachd
+        for n, row in enumerate(rows):  # a branch moved to another commit starts a new set, as in pachd
+            if not _was_head(rows, n, k[1]):
+                continue  # made on another branch and passed over by a move (a trigger)
             events.append((commits.set_order(store, row.commit_set),
                            "" if moved else row.commit_set, k, row.id))
     events.sort()
@@ -186,6 +188,14 @@ def pending_jobs(pfs: PFS, p: PipelineInfo,
         if n + 1 == len(events) or events[n + 1][1] != commit_set:
             out.append((commit_set or None, dict(current)))
     return out
+
+
+def _was_head(rows: list[commits.CommitRow], n: int, branch: str) -> bool:
+    """Whether rows[n] (of a branch's commits, oldest first) was that branch's head: a commit made
+    on it, its head now, or the parent of a commit made on it. The commits of another branch that
+    a move (a trigger firing) passed over never were, and pachd runs no job for them."""
+    row = rows[n]
+    return row.branch in (None, branch) or n + 1 == len(rows) or rows[n + 1].branch == branch
 
 
 def since(pfs: PFS, head: str, seen: str | None) -> tuple[list[commits.CommitRow], bool]:

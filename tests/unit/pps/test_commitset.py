@@ -111,3 +111,17 @@ def test_a_branch_moved_back_runs_in_a_new_commit_set(chain):
     assert set(contents(pfs, "again@master")) == {"/a"}
     assert json.loads(json.dumps([c.id for c in commitset.list_commit_set(pfs, copy.job.id)])) == [
         copy.job.id, copy.job.id]
+
+
+def test_a_trigger_that_moves_a_branch_over_several_commits_makes_one_job_for_them(chain):
+    """pachd runs a job for each commit an input branch was at, not for the commits of another
+    branch that a trigger passed over."""
+    from pachlite.store.branch_links import TriggerRow
+    pfs = chain
+    pfs.create_branch("data", "staging", head=parse("data@master"))
+    pfs.create_branch("data", "master", trigger=TriggerRow("data", "master", "staging", "", 2, False))
+    put(pfs, "data@staging", {"/b": "2"})
+    put(pfs, "data@staging", {"/c": "3"})  # the trigger fires: master moves to this one
+    put(pfs, "data", {"/d": "4"})  # then a commit on master itself
+    runs = [(r.pipeline, r.job.processed, r.job.skipped) for r in pl.run(pfs)]
+    assert runs == [("copy", 2, 1), ("copy", 1, 3), ("again", 2, 1), ("again", 1, 3)]
