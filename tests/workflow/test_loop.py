@@ -13,9 +13,12 @@ pytestmark = pytest.mark.slow
 
 
 def new_jobs(wf, before: int) -> dict[str, tuple[int, int]]:
-    """pipeline → (processed, skipped) of the jobs made since there were `before` jobs."""
-    jobs = wf.jobs()
-    return {j["pipeline"]: (j["processed"], j["skipped"]) for j in jobs[: len(jobs) - before]}
+    """pipeline → (processed, skipped) of the newest of its jobs made since there were `before`
+    jobs."""
+    jobs, out = wf.jobs(), {}
+    for j in jobs[: len(jobs) - before]:  # newest first
+        out.setdefault(j["pipeline"], (j["processed"], j["skipped"]))
+    return out
 
 
 def append(path, text: str) -> None:
@@ -78,6 +81,9 @@ def test_a_failing_stage_names_its_retry_and_the_fix_retries_it(wf):
     script.write_text(good)  # the fix
     wf.snakemake()
     assert new_jobs(wf, before) == {"qcontrol": (1, 0), "infer": (0, 3)}
+    # infer's job of the failed commit set is unrunnable, as pachd marks it; the next set's ran.
+    assert [(j["id"], j["state"]) for j in wf.jobs() if j["pipeline"] == "infer"][1] == \
+        (failed["id"], "unrunnable")
 
 
 def test_restart_datum_retries_a_datum_failed_by_its_environment(wf, tmp_path):
@@ -127,5 +133,5 @@ def test_input_branches_moved_outside_snakemake_are_noticed_and_kept(wf):
     csv.write_text("".join(lines[:1] + lines[5:]))
     wf.pachlite("create", "branch", "training@master", "--head", edited)
     wf.snakemake()
-    assert wf.raw("inspect", "commit", "training@master")["parent"] == edited
+    assert wf.raw("inspect", "commit", "training@master")["parent_commit"]["id"] == edited
     assert wf.get("training@master:/diabetes.csv") == csv.read_text()

@@ -156,11 +156,13 @@ def progress():
 
 
 def report(results, dry_run: bool = False) -> int:
-    """Print one line per pipeline; return the exit status (1 if any job did not succeed; a dry
-    run that could plan is 0 whatever it found)."""
+    """Print one line per job (or pipeline); return the exit status: 1 if a pipeline's last job did
+    not succeed (an earlier job of a set whose input had failed does not count once a later set's
+    job succeeded); a dry run that could plan is 0 whatever it found."""
     from pachlite.pps.states import JobState
     status = 0
-    for r in results:
+    last = {r.pipeline: n for n, r in enumerate(results)}
+    for n, r in enumerate(results):
         j = r.job
         if r.action == "planned":
             p = r.plan
@@ -190,7 +192,7 @@ def report(results, dry_run: bool = False) -> int:
         if r.action == "failed" and dry_run:
             line += f"; {r.detail}"
         click.echo(line)
-        if j.state != JobState.SUCCESS and not dry_run:
+        if j.state != JobState.SUCCESS and not dry_run and last[r.pipeline] == n:
             status = 1
             click.echo(f"pachlite: error: pipeline {r.pipeline} job {j.id} {j.state}: {reason}; "
                        f"see 'pachlite logs --pipeline {r.pipeline} --job {j.id}'"
