@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pachlite.errors import Conflict, NotFound, SpecError
 from pachlite.pfs import PFS
 from pachlite.pfs.address import split_key
-from pachlite.pps import code, commitset, spec as specs
+from pachlite.pps import code, spec as specs
 from pachlite.pps.executors.scratch import remove_job_scratch
 from pachlite.pps.info import JobInfo, job_from_row
 from pachlite.pps.job import Job
@@ -333,6 +333,7 @@ def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progre
         _end_job(pfs, p.last_job.key, JobState.KILLED, DIED)
         remove_job_scratch(p.last_job.key)
         p = inspect_pipeline(pfs, p.name)
+    from pachlite.pps import commitset  # (it reads jobs through api.py, which imports this module)
     keys = [(n["repo"], n["branch"]) for n in spec.pfs_inputs]
     pending = commitset.pending_jobs(pfs, p, keys)
     if not pending:
