@@ -54,6 +54,8 @@ def walk(tmp_path: Path, docker: bool) -> int:
     """Run the walk-through in tmp_path; the number of commands run."""
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     env.pop("PACHLITE_STORE", None)
+    for var in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS"):  # as a user's shell runs it, not `make test`'s
+        env.pop(var, None)
     cwd, ran = tmp_path, 0
     for kind, what, lines in steps(section("Your own pipeline")):
         if kind == "file":
