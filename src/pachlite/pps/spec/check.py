@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from pachlite.errors import InvalidInput, SpecError
 from pachlite.pfs.address import validate_project
+from pachlite.pps.spec import fields
 from pachlite.pps.spec.defaults import DEFAULT_PROJECT, REPROCESS_SPECS, parse_duration
 from pachlite.pps.spec.tree import COMBINATORS, INPUT_TYPES, pfs_nodes, walk, where
 
@@ -47,11 +48,11 @@ def check(spec: dict, source: str) -> None:
             f"shorten it to {limit} characters or fewer",
         )
 
-    if "tfJob" in spec:  # pachd: "embedding TFJobs in pipelines is not supported yet"
-        raise error("tfJob", "pachd does not run TFJob pipelines", "remove `tfJob` and give a `transform`")
-    if "spout" in spec:
-        raise error("spout", "pachlite does not run spout pipelines",
-                    "put the data into a repo with 'pachlite put file' and read it as a pfs input")
+    # tfJob, spout, service, egress...: refused in one line, with why (fields.py)
+    refusal = fields.refused(spec)
+    if refusal:
+        path, why, fix = refusal
+        raise error(path, f"`{path}` cannot run locally: {why}", fix)
     transform = spec.get("transform")
     if not transform:
         raise error("transform", "the pipeline has no transform",
@@ -90,6 +91,10 @@ def check(spec: dict, source: str) -> None:
     for node, path, outer in walk(root, "input", ()):
         _check_input(node, path, outer, error)
     _check_names(root, "input", set(), error)
+    refusal = fields.refused_input(spec)
+    if refusal:
+        path, why, fix = refusal
+        raise error(path, f"`{path}` cannot run locally: {why}", fix)
     for path, pfs in pfs_nodes(root, "input"):
         if pfs["repo"] == name and pfs.get("project", project) == project:
             raise error(
