@@ -548,6 +548,8 @@ def test_a_refused_field_is_named_with_why_and_fix(path, value):
     head, _, field = path.rpartition(".")
     node = raw["input"]["pfs"] if head == "input.pfs" else raw["transform"] if head == "transform" else raw
     node[field] = value
+    if field == "s3":
+        node["glob"] = "/"  # pachd's rule for s3 inputs, else its error comes first
     e = rejected(raw)
     assert f"`{path}` cannot run locally" in e.problem and e.fix and "\n" not in str(e)
 
@@ -579,3 +581,14 @@ def test_warned_fields_give_one_line_each():
 def test_job_timeout_is_in_the_running_spec():
     assert spec.PipelineSpec.of(spec.normalize(minimal(jobTimeout="90s"), "p.json")).job_timeout == 90
     assert spec.PipelineSpec.of(spec.normalize(minimal(), "p.json")).job_timeout is None
+
+
+@pytest.mark.parametrize("node,path,words", [
+    (pfs("a", "/*", s3=True), "input.pfs.glob", 'must set `glob` to "/"'),
+    (pfs("a", s3=True, lazy=True), "input.pfs.lazy", "both `s3` and `lazy`"),
+    (pfs("a", s3=True, emptyFiles=True), "input.pfs.emptyFiles", "both `s3` and `emptyFiles`"),
+    ({"union": [pfs("a", s3=True), pfs("b")]}, "input.union[0].pfs.s3", "s3 inputs in union"),
+])
+def test_pachds_s3_rules_come_before_the_local_refusal(node, path, words):
+    e = rejected(minimal(input=node))
+    assert e.where == f"p.json: {path}" and words in e.problem

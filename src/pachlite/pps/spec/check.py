@@ -155,6 +155,19 @@ def _check_input(node: dict, path: str, outer: tuple[str, ...], error: ErrorMake
             "an input may not be named `out`",
             "set `name` to something else: /pfs/out is where the pipeline writes",
         )
+    # pachd's s3 rules, checked before pachlite's own refusal of s3 inputs (fields.py)
+    if pfs.get("s3"):
+        if pfs.get("glob", "/") != "/":
+            raise error(f"{path}.glob", "an input that sets `s3` must set `glob` to \"/\" (pachd: the S3 "
+                        "gateway exposes data at the commit level)", 'set "glob": "/"')
+        for key in ("lazy", "emptyFiles"):
+            if pfs.get(key):
+                raise error(f"{path}.{key}", f"an input cannot set both `s3` and `{key}` (pachd: s3 data is "
+                            "read through the S3 gateway, not the file system)", f"remove `{key}`")
+        for kind in ("join", "group", "union"):
+            if kind in outer:
+                raise error(f"{path}.s3", f"s3 inputs in {kind} expressions are not supported (pachd)",
+                            f"take this input out of the `{kind}`, or remove `s3`")
     if pfs.get("commit"):
         raise error(
             f"{path}.commit",
