@@ -55,7 +55,7 @@ def _create(path: str, update_: bool, reprocess: bool, workers: int | None, cont
     for i, raw in enumerate(load_specs(path)):
         src = path if i == 0 else f"{path}[{i}]"
         names.append(pl.create_pipeline(pfs, in_project(raw), src, update=update_, reprocess=reprocess,
-                                        cwd=os.getcwd()).name)
+                                        cwd=os.getcwd(), container=container).name)
     with progress() as prog:
         results = pl.run(pfs, names, workers=workers, container=container,
                          cwd=os.getcwd(), progress=prog)
@@ -103,7 +103,7 @@ def run_cmd(pipelines, workers, dry_run, container, reprocess, spec_json, head_f
         # A forced pipeline is reprocessed by its update (a dry run plans it so instead).
         now = name in forced and not dry_run
         names = [pl.create_pipeline(pfs, in_project(raw), "--spec", update=True, cwd=os.getcwd(),
-                                    reprocess=True if now else None).name]
+                                    reprocess=True if now else None, container=container).name]
         if now:
             forced.discard(name)
     with progress() as prog:

@@ -22,17 +22,18 @@ from pathlib import Path
 from pachlite.errors import PachliteError
 from pachlite.pfs import AUTO, PFS, new_id
 from pachlite.pps import datum as dm, executors
+from pachlite.pps.deadline import JOB_TIMED_OUT, Deadline
 from pachlite.pps.executors.base import Executor, Outcome, Result, Setup, Transform
 from pachlite.pps.executors.scratch import job_scratch
 from pachlite.pps.feed import Feed
 from pachlite.pps.info import JobInfo, job_from_row
-from pachlite.pps.merge import merge
+from pachlite.pps.merge import carried_collision, merge
 from pachlite.pps.plan import BaseDatum, Plan, Step, plan, plan_steps, resume, retried
 from pachlite.pps.records import DatumRecords
 from pachlite.pps.retry import failed_datums
 from pachlite.pps.spec import PipelineSpec
 from pachlite.pps.states import Action, DatumState, JobState
-from pachlite.store import commits, datums, files, jobs, objects
+from pachlite.store import commits, datums, jobs, objects
 from pachlite.store.datums import BYTES_IN, BYTES_OUT, ID, LOG_HASH
 
 
@@ -59,6 +60,7 @@ class Job:
         # (repo, branch) → the key of the commit read: given (a commit set's), or the heads.
         self._commits: dict[tuple[str, str], str] = dict(inputs or {})
         self.commit_set = commit_set  # None: a set of its own (the job's key)
+        self.deadline = Deadline(spec.job_timeout)
 
     # ---- inputs and plan -------------------------------------------------------------------
 
@@ -170,6 +172,7 @@ class Job:
         try:
             # Made now, so a warm interpreter starts while the plan is made.
             executor = self._executor(job_id, root)
+            self.deadline.start(executor)
             # No garbage collection while the job runs: a full one walks the 10^6 objects of a
             # large plan and stops every thread feeding the workers; none of them form cycles.
             with dm.gc_paused():
@@ -186,10 +189,12 @@ class Job:
                     offset = datums.next_seq(store, base.key) if p.carried else 0
                     self._seq.update((s.datum_id, i) for i, s in enumerate(p.steps, start=offset))
                     outcomes = self._run_datums(executor, job_id, Feed.of(p.runs))
+                self.deadline.check()
                 self._finish(job_id, p, base, outcomes, inputs)
         except BaseException as e:
-            killed = isinstance(e, KeyboardInterrupt)
-            reason = (f"the job was stopped ({e or 'interrupted'})" if killed else
+            timed_out = self.deadline.expired.is_set()  # the job fails, as on pachd
+            killed = isinstance(e, KeyboardInterrupt) and not timed_out
+            reason = JOB_TIMED_OUT if timed_out else (f"the job was stopped ({e or 'interrupted'})" if killed else
                       str(e) if isinstance(e, PachliteError) else f"{type(e).__name__}: {e}")
             with store.transaction() as tx:
                 if killed and self.records is not None:  # kept: the next run does not run it again
@@ -197,8 +202,10 @@ class Job:
                 jobs.set_state(tx, job_id, JobState.KILLED if killed else JobState.FAILURE, reason)
                 if not killed:
                     jobs.set_output(tx, job_id, self.errored_commit(tx, job_id, inputs, reason))
-            raise
+            if not timed_out:
+                raise
         finally:
+            self.deadline.cancel()
             if executor is not None:
                 executor.close()
             shutil.rmtree(root, ignore_errors=True)  # every worker's /pfs
@@ -226,8 +233,8 @@ class Job:
         objects = str(self.pfs.store.objects_dir)
         for di in step.datum.inputs:
             for f in di.files:
-                data = inline.get(f.hash)
-                files.append((di.name + f.path, f.hash, data,
+                data = b"" if di.empty_files else inline.get(f.hash)  # emptyFiles: 0-byte files
+                files.append((di.name + f.path, "empty" if di.empty_files else f.hash, data,
                               None if data is not None else f"{objects}/{f.hash[:2]}/{f.hash}"))
         return (step.datum_id, files, dm.datum_env(step.datum))
 
@@ -245,11 +252,15 @@ class Job:
         return env
 
     def _executor(self, job_id: str, root: Path) -> Executor:
-        transform = Transform.from_spec(self.spec.transform, self.spec.datum_timeout, self.cwd)
+        transform = Transform.from_spec(self.spec.transform, self.spec.datum_timeout,
+                                        self.spec.transform.get("workingDir") or self.cwd)
         kind = executors.select(transform, self.spec.datum_batching, self.container)
         setup = Setup(transform, kind.environment(self._pachyderm_env(job_id)), root,
                       self.pfs.store.objects_dir, self.workers, self.spec.datum_tries,
                       tuple(dict.fromkeys(node["name"] for node in self.spec.pfs_inputs)))
+        if self.container:
+            return kind(setup, user=self.spec.transform.get("user"),
+                        workdir=self.spec.transform.get("workingDir"))
         return kind(setup)
 
     def _run_datums(self, executor: Executor, job_id: str, feed: Feed) -> dict[str, Result]:
@@ -266,6 +277,7 @@ class Job:
             return [self._task(s, inline) for s in steps]
 
         def final(did: str, state: DatumState, o: Outcome) -> None:
+            self.deadline.check()  # no datum finishes after jobTimeout: the job ends here
             # Rows are made as results come in, while the workers run the next datums.
             self.records.finished(by_id[did], state, o)
         self._tick(0, feed.total)
@@ -305,7 +317,7 @@ class Job:
             reason = f"datum {failed[0].datum_id} failed: {results[failed[0].datum_id][1].reason}"
             merged = None
         else:
-            clash = (lambda paths, removed: self._carried_collision(base, paths, removed)) \
+            clash = (lambda paths, removed: carried_collision(self.pfs.store, base, paths, removed)) \
                 if base is not None and base.output_commit else None
             merged = merge(p, results, clash, self.records.flushed)
             reason = merged.reason
@@ -362,29 +374,6 @@ class Job:
             description=f"output of job {self.commit_set}", provenance=self._provenance(inputs),
             copy_from="", commit_id=job_id, commit_set=self.commit_set, error=reason,
             check=False, tx=tx)
-
-    def _carried_collision(self, base: JobInfo, new_paths, removed: set[str]) -> str:
-        """Pachyderm's checks of a merged output, for new outputs against the outputs of datums
-        carried over from the base job (what its output commit holds and this job keeps)."""
-        store, commit = self.pfs.store, base.output_commit
-
-        def kept(path: str) -> bool:
-            return path not in removed and files.exists(store, commit, path)
-        for path, did in new_paths:
-            if kept(path):
-                other = datums.output_owner(store, base.key, path)
-                return (f"duplicate path output by different datums ({path} from "
-                        f"{other or '?'} and {path} from {did})")
-            d = path.rsplit("/", 1)[0]
-            while d:
-                if kept(d):
-                    return f"file / directory path collision ({path})"
-                d = d.rsplit("/", 1)[0]
-            clash = next((p for p in files.paths_below(store, commit, path) if p not in removed),
-                         None)
-            if clash:
-                return f"file / directory path collision ({clash})"
-        return ""
 
     def _provenance(self, inputs) -> list[tuple[str, str | None, str]]:
         """The input commits and, transitively, what they were computed from."""

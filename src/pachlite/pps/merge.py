@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pachlite.pps.executors.base import Result
 from pachlite.pps.plan import Plan
 from pachlite.pps.states import Action
+from pachlite.store import datums, files
+
+if TYPE_CHECKING:
+    from pachlite.pps.info import JobInfo
 
 # (new output paths with the datum that wrote each, paths the job removes) -> why they clash, or ""
 CarriedClash = Callable[[list[tuple[str, str]], set[str]], str]
@@ -73,4 +78,28 @@ def path_collision(paths) -> str:
     for a, b in zip(ordered, ordered[1:]):
         if b.startswith(a + "/"):
             return f"file / directory path collision ({b})"
+    return ""
+
+
+def carried_collision(store, base: JobInfo, new_paths, removed: set[str]) -> str:
+    """Pachyderm's checks of a merged output, for new outputs against the outputs of datums
+    carried over from the base job (what its output commit holds and this job keeps)."""
+    commit = base.output_commit
+
+    def kept(path: str) -> bool:
+        return path not in removed and files.exists(store, commit, path)
+    for path, did in new_paths:
+        if kept(path):
+            other = datums.output_owner(store, base.key, path)
+            return (f"duplicate path output by different datums ({path} from "
+                    f"{other or '?'} and {path} from {did})")
+        d = path.rsplit("/", 1)[0]
+        while d:
+            if kept(d):
+                return f"file / directory path collision ({path})"
+            d = d.rsplit("/", 1)[0]
+        clash = next((p for p in files.paths_below(store, commit, path) if p not in removed),
+                     None)
+        if clash:
+            return f"file / directory path collision ({clash})"
     return ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -28,6 +29,8 @@ from pachlite.pps.job import Job
 from pachlite.pps.lock import DIED, Stopped, pipeline_lock
 from pachlite.pps.plan import Plan
 from pachlite.pps.retry import retry_hint
+from pachlite.pps.spec import fields
+from pachlite.pps.spec.tree import where as spec_where
 from pachlite.pps.states import JobState
 from pachlite.store import branches, commits, jobs, pipelines, projects, repos
 from pachlite.store.pipelines import PipelineRow
@@ -92,7 +95,8 @@ def list_pipeline(pfs: PFS, project: str | None = None) -> list[PipelineInfo]:
 
 
 def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool = False,
-                    reprocess: bool | None = False, cwd: str | None = None) -> PipelineInfo:
+                    reprocess: bool | None = False, cwd: str | None = None,
+                    container: bool | None = None) -> PipelineInfo:
     """Register (or update) a pipeline and its output repo. Does not run it: see `run`.
 
     reprocess=None reprocesses only if the transform or its code changed: how a workflow rule
@@ -100,6 +104,9 @@ def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool
     code files found there are hashed into the spec (pps.code).
     """
     spec = specs.normalize(raw, source)
+    if container is False and (spec.get("transform") or {}).get("user"):
+        path, why, fix = fields.refused(spec, container)
+        raise SpecError(f"`{path}` cannot run locally: {why}", fix, where=spec_where(source, path))
     if cwd is not None:
         spec = code.stamped(spec, code.stamp(spec, cwd))
     name = specs.pipeline_key(spec)
@@ -142,6 +149,8 @@ def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool
             pipelines.update(tx, name, spec, salt, now)
         else:
             pipelines.insert(tx, name, spec, salt, now)
+    for line in fields.warnings(spec):  # once, when the spec is stored: a rerun stays quiet
+        print(line, file=sys.stderr)
     return inspect_pipeline(pfs, name)
 
 

@@ -509,3 +509,86 @@ def test_missing_empty_and_non_object_files_are_spec_errors(tmp_path):
     (tmp_path / "list.json").write_text('["edges"]')
     with pytest.raises(SpecError, match="expected a pipeline spec"):
         spec.load_specs(tmp_path / "list.json")
+
+
+# --- every field of the 2.x spec: honoured, warned or refused (pps/spec/fields.py) ------------
+
+
+def _schema_fields() -> set[str]:
+    defs = json.loads((REFERENCE / "CreatePipelineRequest.schema.json").read_text())["definitions"]
+    return ({*defs["CreatePipelineRequest"]["properties"]}
+            | {f"transform.{k}" for k in defs["pps_v2.Transform"]["properties"]}
+            | {f"input.pfs.{k}" for k in defs["pps_v2.PFSInput"]["properties"]} | {"input.cron"})
+
+
+def test_every_field_of_the_schema_has_one_decision():
+    from pachlite.pps.spec.fields import FIELDS, HONOURED, REFUSED, WARNED
+    assert set(FIELDS) == _schema_fields()
+    assert {decision for decision, _, _ in FIELDS.values()} == {HONOURED, WARNED, REFUSED}
+    assert all(why for decision, why, _ in FIELDS.values() if decision != HONOURED)
+    assert all(fix for decision, _, fix in FIELDS.values() if decision == REFUSED)
+
+
+def test_the_readme_table_is_the_code_table():
+    from pachlite.pps.spec.fields import README_BEGIN, README_END, markdown_table
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    start = readme.index(README_BEGIN) + len(README_BEGIN) + 1
+    assert readme[start:readme.index(README_END)] == markdown_table()
+
+
+@pytest.mark.parametrize("path,value", [
+    ("egress", {"URL": "s3://b/d"}), ("s3Out", True), ("service", {"internalPort": 80}),
+    ("spout", {}), ("determined", {"workspaces": ["w"]}), ("tfJob", {"tfJob": "{}"}),
+    ("transform.secrets", [{"name": "s", "envVar": "S", "key": "k"}]),
+    ("input.pfs.s3", True), ("input.pfs.trigger", {"branch": "b"}), ("input.pfs.repoType", "meta"),
+    ("input.pfs.propagationSpec", {"never": True}), ("input.pfs.reference", True),
+])
+def test_a_refused_field_is_named_with_why_and_fix(path, value):
+    raw = minimal()
+    head, _, field = path.rpartition(".")
+    node = raw["input"]["pfs"] if head == "input.pfs" else raw["transform"] if head == "transform" else raw
+    node[field] = value
+    if field == "s3":
+        node["glob"] = "/"  # pachd's rule for s3 inputs, else its error comes first
+    e = rejected(raw)
+    assert f"`{path}` cannot run locally" in e.problem and e.fix and "\n" not in str(e)
+
+
+def test_a_cron_input_is_refused():
+    e = rejected(minimal(input={"cross": [pfs("a"), {"cron": {"name": "tick", "spec": "@every 1m"}}]}))
+    assert "`input.cross[1].cron` cannot run locally" in e.problem
+
+
+def test_user_is_refused_only_outside_container_mode():
+    from pachlite.pps.spec.fields import refused
+    raw = spec.normalize(minimal(transform={"cmd": ["true"], "user": "root"}), "p.json")
+    assert refused(raw, container=False)[0] == "transform.user"
+    assert refused(raw, container=True) is None and refused(raw) is None
+
+
+def test_warned_fields_give_one_line_each():
+    from pachlite.pps.spec.fields import warnings
+    raw = spec.normalize(minimal(resourceRequests={"memory": "1G"}, autoscaling=True,
+                                 input=pfs("a", lazy=True)), "p.json")
+    assert warnings(raw) == [
+        "pachlite: warning: resourceRequests has no effect locally (no Kubernetes scheduler)",
+        "pachlite: warning: autoscaling has no effect locally (local workers exist only while a job runs)",
+        "pachlite: warning: input.pfs.lazy has no effect locally (inputs are always laid out in full)",
+    ]
+    assert warnings(spec.normalize(minimal(), "p.json")) == []
+
+
+def test_job_timeout_is_in_the_running_spec():
+    assert spec.PipelineSpec.of(spec.normalize(minimal(jobTimeout="90s"), "p.json")).job_timeout == 90
+    assert spec.PipelineSpec.of(spec.normalize(minimal(), "p.json")).job_timeout is None
+
+
+@pytest.mark.parametrize("node,path,words", [
+    (pfs("a", "/*", s3=True), "input.pfs.glob", 'must set `glob` to "/"'),
+    (pfs("a", s3=True, lazy=True), "input.pfs.lazy", "both `s3` and `lazy`"),
+    (pfs("a", s3=True, emptyFiles=True), "input.pfs.emptyFiles", "both `s3` and `emptyFiles`"),
+    ({"union": [pfs("a", s3=True), pfs("b")]}, "input.union[0].pfs.s3", "s3 inputs in union"),
+])
+def test_pachds_s3_rules_come_before_the_local_refusal(node, path, words):
+    e = rejected(minimal(input=node))
+    assert e.where == f"p.json: {path}" and words in e.problem

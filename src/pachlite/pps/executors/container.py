@@ -56,10 +56,11 @@ class ContainerExecutor(ProcessExecutor):
 
     isolate = False  # the container is the namespace
 
-    def __init__(self, setup: Setup, user: str | None = None):
+    def __init__(self, setup: Setup, user: str | None = None, workdir: str | None = None):
         _client()  # no engine: one clear error before any datum runs
         super().__init__(setup)
         self.user = user
+        self.workdir = workdir  # transform.workingDir: docker exec's working directory
         self._mine = threading.local()
         self._workers: list[ContainerWorker] = []
         self._lock = threading.Lock()
@@ -76,7 +77,7 @@ class ContainerExecutor(ProcessExecutor):
         scratch.lay_out(files)
         try:
             r = worker.run(list(t.cmd), {**self.setup.env, **env, **t.env}, stdin=t.stdin,
-                           timeout=t.timeout)
+                           timeout=t.timeout, workdir=self.workdir)
             return outcome(datum_id, None if r.timed_out else r.exit_code,
                            (r.stdout + r.stderr).encode(), t, scratch, self.setup.objects, started)
         finally:
@@ -117,7 +118,7 @@ class ContainerWorker:
         self._container = None
 
     def run(self, cmd: list[str], env: dict[str, str], stdin: str | None = None,
-            timeout: float | None = None) -> ContainerResult:
+            timeout: float | None = None, workdir: str | None = None) -> ContainerResult:
         """Run one datum's cmd with env (and stdin) in the worker's container."""
         _open_pfs(self.pfs_dir, self.user)  # the caller may have recreated out/ since the last datum
         if self._container is None:
@@ -128,7 +129,7 @@ class ContainerWorker:
                 tell_guardian(f"+c{DOCKER_SOCKET} {self._container.id}\n")
         api = self._client.api
         exec_id = api.exec_create(self._container.id, cmd, stdin=stdin is not None,
-                                  environment=env)["Id"]
+                                  environment=env, workdir=workdir)["Id"]
         sock = api.exec_start(exec_id, socket=True)
         out, err, timed_out = _communicate(sock, stdin, timeout, self._container.kill)
         # The engine records the exit code before it closes the output (moby daemon/monitor.go).

@@ -79,7 +79,8 @@ for name in ["out", ".env", *filter(None, inputs.split(","))]:
     os.symlink(here + "/" + name, pfs + "/" + name)
 mount(None, pfs, None, REMOUNT | RDONLY | NOSUID | NODEV)
 os.chroot(new)
-os.chdir(cwd)
+# a workingDir under /pfs (started in the host folder) is seen there, as in a worker
+os.chdir("/pfs" + cwd[len(host):] if cwd == host or cwd.startswith(host + "/") else cwd)
 try:
     os.execvp(cmd[0], cmd)
 except FileNotFoundError:

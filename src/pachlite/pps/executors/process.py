@@ -56,6 +56,8 @@ class ProcessExecutor:
         def one(i_step):
             i, step = i_step
             [task] = build([step])
+            if s.stop.is_set():  # the job was stopped (Ctrl-C, jobTimeout): start no more datums
+                return task[0], (DatumState.FAILED, Outcome(task[0], False, "the job was stopped"), 0)
             logs = []
             for n in range(1, s.tries + 1):
                 o = self.run_alone(task, s.root / f"{i}-{n}", s.transform)
@@ -86,14 +88,15 @@ class ProcessExecutor:
 
     def run_command(self, t: Transform, datum_env: dict, pfs_root: Path) -> tuple[int | None, bytes]:
         """Run the command on a laid-out /pfs; (exit code or None if timed out, its log)."""
+        cwd = map_pfs(t.cwd, str(pfs_root)) if t.cwd else None  # a workingDir under /pfs
         if self.isolated and t.cmd:
             cmd = namespace.wrap(t.cmd, pfs_root, self.setup.inputs)
             env = {**self.setup.env, **datum_env, **t.env}
-            return run_process(self.processes, cmd, t.stdin, env, t.cwd, t.timeout, pfs_root.parent)
+            return run_process(self.processes, cmd, t.stdin, env, cwd, t.timeout, pfs_root.parent)
         local = t.mapped(str(pfs_root))
         root = str(pfs_root)
         env = {**self.setup.env, **{k: map_pfs(v, root) for k, v in datum_env.items()}, **local.env}
-        return run_process(self.processes, local.cmd, local.stdin, env, t.cwd, t.timeout,
+        return run_process(self.processes, local.cmd, local.stdin, env, cwd, t.timeout,
                            pfs_root.parent)
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from pachlite.errors import InvalidInput, SpecError
 from pachlite.pfs.address import validate_project
+from pachlite.pps.spec import fields
 from pachlite.pps.spec.defaults import DEFAULT_PROJECT, REPROCESS_SPECS, parse_duration
 from pachlite.pps.spec.tree import COMBINATORS, INPUT_TYPES, pfs_nodes, walk, where
 
@@ -47,11 +48,11 @@ def check(spec: dict, source: str) -> None:
             f"shorten it to {limit} characters or fewer",
         )
 
-    if "tfJob" in spec:  # pachd: "embedding TFJobs in pipelines is not supported yet"
-        raise error("tfJob", "pachd does not run TFJob pipelines", "remove `tfJob` and give a `transform`")
-    if "spout" in spec:
-        raise error("spout", "pachlite does not run spout pipelines",
-                    "put the data into a repo with 'pachlite put file' and read it as a pfs input")
+    # tfJob, spout, service, egress...: refused in one line, with why (fields.py)
+    refusal = fields.refused(spec)
+    if refusal:
+        path, why, fix = refusal
+        raise error(path, f"`{path}` cannot run locally: {why}", fix)
     transform = spec.get("transform")
     if not transform:
         raise error("transform", "the pipeline has no transform",
@@ -90,6 +91,10 @@ def check(spec: dict, source: str) -> None:
     for node, path, outer in walk(root, "input", ()):
         _check_input(node, path, outer, error)
     _check_names(root, "input", set(), error)
+    refusal = fields.refused_input(spec)
+    if refusal:
+        path, why, fix = refusal
+        raise error(path, f"`{path}` cannot run locally: {why}", fix)
     for path, pfs in pfs_nodes(root, "input"):
         if pfs["repo"] == name and pfs.get("project", project) == project:
             raise error(
@@ -150,6 +155,19 @@ def _check_input(node: dict, path: str, outer: tuple[str, ...], error: ErrorMake
             "an input may not be named `out`",
             "set `name` to something else: /pfs/out is where the pipeline writes",
         )
+    # pachd's s3 rules, checked before pachlite's own refusal of s3 inputs (fields.py)
+    if pfs.get("s3"):
+        if pfs.get("glob", "/") != "/":
+            raise error(f"{path}.glob", "an input that sets `s3` must set `glob` to \"/\" (pachd: the S3 "
+                        "gateway exposes data at the commit level)", 'set "glob": "/"')
+        for key in ("lazy", "emptyFiles"):
+            if pfs.get(key):
+                raise error(f"{path}.{key}", f"an input cannot set both `s3` and `{key}` (pachd: s3 data is "
+                            "read through the S3 gateway, not the file system)", f"remove `{key}`")
+        for kind in ("join", "group", "union"):
+            if kind in outer:
+                raise error(f"{path}.s3", f"s3 inputs in {kind} expressions are not supported (pachd)",
+                            f"take this input out of the `{kind}`, or remove `s3`")
     if pfs.get("commit"):
         raise error(
             f"{path}.commit",

@@ -59,6 +59,7 @@ class PipelineSpec:
     spec: dict
     project: str = DEFAULT_PROJECT
     pipeline_name: str = ""      # in its project (PPS_PIPELINE_NAME)
+    job_timeout: float | None = None  # seconds
 
     @classmethod
     def of(cls, spec: dict) -> PipelineSpec:
@@ -72,7 +73,7 @@ class PipelineSpec:
                    bool(full["transform"].get("datumBatching")), full["outputBranch"],
                    min(int(full["parallelismSpec"]["constant"]), MAX_LOCAL_WORKERS),
                    full["reprocessSpec"] == "every_job",
-                   spec, home, name)
+                   spec, home, name, parse_duration(full.get("jobTimeout"), "jobTimeout"))
 
     @property
     def pfs_inputs(self) -> list[dict]:
