@@ -62,7 +62,7 @@ def list_job(job_set: str | None, pipeline: str | None, inputs: tuple[str, ...],
     set (a commit set's id) in every project, upstream first."""
     from pachlite.cli.output import parse_address
     from pachlite.pps import api
-    from pachlite.store import jobs as rows, pipelines
+    from pachlite.store import pipelines
     back = _history(history)
     wanted = {_state(s) for s in states}
     pfs = open_pfs()
@@ -73,18 +73,17 @@ def list_job(job_set: str | None, pipeline: str | None, inputs: tuple[str, ...],
         api.list_job(pfs, pipeline and name_key(pipeline, "pipeline"),
                      None if all_projects or pipeline else project_or_default())
     for j in found:
-        version = rows.get(pfs.store, j.key).pipeline_version
-        if not job_set and back != -1 and version < current.get(j.pipeline, version) - back:
+        if not job_set and back != -1 and j.version < current.get(j.pipeline, j.version) - back:
             continue  # a job of an older version of its pipeline (pachd's ListJob history)
         if (wanted and j.state not in wanted) or not commits <= {c for _, _, c in j.inputs}:
             continue
-        jobs.append((j, version))
+        jobs.append(j)
     if raw:
-        return rawjson.emit(rawjson.job_info(j, v) for j, v in jobs)
+        return rawjson.emit(map(rawjson.job_info, jobs))
     click.echo(pretty.table(
         ["PROJECT", "PIPELINE", "ID", "STARTED", "DURATION", "PROGRESS", "DL", "UL", "STATE"],
         [(*split_key(j.pipeline), j.id, pretty.ago(j.started), pretty.duration(j.duration), j.progress,
-          pretty.size(j.bytes_in), pretty.size(j.bytes_out), j.state) for j, _ in jobs]))
+          pretty.size(j.bytes_in), pretty.size(j.bytes_out), j.state) for j in jobs]))
 
 
 @inspect.command("job")
@@ -112,9 +111,8 @@ def wait_job(job_addr: str, raw: bool) -> None:
 
 
 def _print_job(pfs, j, raw: bool) -> None:
-    from pachlite.store import jobs as rows
     if raw:
-        return rawjson.emit(rawjson.job_info(j, rows.get(pfs.store, j.key).pipeline_version))
+        return rawjson.emit(rawjson.job_info(j))
     click.echo("\n".join([
         f"ID: {j.id}", f"Pipeline: {split_key(j.pipeline)[1]}", f"Project: {split_key(j.pipeline)[0]}",
         f"State: {j.state}",

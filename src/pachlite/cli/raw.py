@@ -181,11 +181,11 @@ def _stats(bytes_in: int, bytes_out: int, process: float | None = None) -> dict:
                    "upload_bytes": str(bytes_out)})
 
 
-def job_info(j, version: int) -> dict:
-    """A job, run by version `version` of its pipeline."""
+def job_info(j) -> dict:
+    """A job (pachd's JobInfo), with the version of its pipeline that ran it."""
     return _clean({
         "job": job(j.pipeline, j.id),
-        "pipeline_version": str(version),
+        "pipeline_version": str(j.version),
         # The output commit is in the job's commit set: it has the job's id.
         "output_commit": commit(j.pipeline, j.id, "master") if j.output_commit else None,
         "data_processed": str(j.processed), "data_skipped": str(j.skipped),

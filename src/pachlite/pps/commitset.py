@@ -162,13 +162,18 @@ def _remove(pfs: PFS, tx, commit_set: str, rows: list[commits.CommitRow]) -> Non
 MAX_PENDING = 1000
 
 
+def input_heads(pfs: PFS, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(repo, branch) → the commit key at each input branch's head."""
+    return {k: branches.head(pfs.store, *k) for k in dict.fromkeys(keys)}
+
+
 def pending_jobs(pfs: PFS, p: PipelineInfo,
              keys: list[tuple[str, str]]) -> list[tuple[str | None, dict[tuple[str, str], str]]]:
     """(commit set, (repo, branch) → commit key) of each job the pipeline owes, oldest set first:
     one per commit set with a commit on an input branch since the last job that ended (a killed
     one runs again). A first job, or the first after a spec change, reads the heads (set None)."""
     store = pfs.store
-    heads = {k: branches.head(store, *k) for k in dict.fromkeys(keys)}
+    heads = input_heads(pfs, keys)
     done = jobs.latest_ended(store, p.name)
     if done is None or done.pipeline_version != p.version:
         return [(None, heads)]

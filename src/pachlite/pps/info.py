@@ -29,6 +29,7 @@ class JobInfo:
     bytes_out: int
     inputs: tuple[tuple[str, str, str], ...]  # (repo, branch, commit key)
     key: str = ""
+    version: int = 0  # of its pipeline, that ran it
 
     @property
     def progress(self) -> str:
@@ -59,4 +60,4 @@ class DatumInfo:
 def job_from_row(r: JobRow) -> JobInfo:
     return JobInfo(r.commit_set, r.pipeline, JobState(r.state), r.reason, r.output_commit,
                    r.created, r.started, r.finished, r.processed, r.skipped, r.failed, r.recovered,
-                   r.total, r.bytes_in, r.bytes_out, r.inputs, r.id)
+                   r.total, r.bytes_in, r.bytes_out, r.inputs, r.id, r.pipeline_version)

@@ -351,7 +351,7 @@ def _run_one(pfs: PFS, p: PipelineInfo, workers, dry_run, container, cwd, progre
             if last and last.state in (JobState.FAILURE, JobState.UNRUNNABLE):  # the same again, unless asked
                 return [RunResult(p.name, "failed", last, detail=retry_hint(pfs, last))]
             return [RunResult(p.name, "up to date", last)]
-        pending = [(None, {k: branches.head(pfs.store, *k) for k in dict.fromkeys(keys)})]
+        pending = [(None, commitset.input_heads(pfs, keys))]
 
     def job(commit_set: str | None, inputs: dict[tuple[str, str], str]) -> Job:
         return Job(pfs, spec, salt or p.salt, p.version, workers or spec.parallelism, container, cwd,

@@ -85,7 +85,7 @@ def test_repo_branch_commit_and_file(pfs, ran):
 
 
 def test_job_datum_and_pipeline(pfs, ran):
-    j = parsed(raw.job_info(ran, version=1), pps_pb2.JobInfo)
+    j = parsed(raw.job_info(ran), pps_pb2.JobInfo)
     assert (j.job.id, j.job.pipeline.name, j.job.pipeline.project.name) == (ran.id, "copy", "default")
     assert j.state == pps_pb2.JobState.JOB_SUCCESS and j.pipeline_version == 1
     assert (j.data_processed, j.data_skipped, j.data_total, j.data_failed) == (2, 0, 2, 0)
