@@ -20,7 +20,8 @@ from pachlite.errors import PachliteError
 
 __all__ = ["cli", "main"]
 
-NOUNS = ("project", "repo", "branch", "commit", "file", "pipeline", "job", "datum", "spec", "admin")
+NOUNS = ("project", "repo", "branch", "commit", "file", "pipeline", "job", "datum", "secret", "spec",
+         "admin")
 # The module of each top-level command that is not a verb group. The nouns are imported when a
 # command is looked up, so that `pachlite run`, which every Snakemake rule runs, imports only
 # pipeline.py; any other name, and --help, imports them all.

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # The commands that make a store where none is found (in the current folder, as `git init` makes
 # ./.git): those that make a repo. Every other command reads or changes a store that exists, and
 # where there is none says where it looked, leaving nothing behind.
-MAKES_STORE = {"create repo", "create project", "put file --sync"}
+MAKES_STORE = {"create repo", "create project", "create secret", "put file --sync"}
 
 
 def open_pfs() -> PFS:

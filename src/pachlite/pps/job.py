@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pachlite.errors import PachliteError
 from pachlite.pfs import AUTO, PFS, new_id
-from pachlite.pps import datum as dm, executors
+from pachlite.pps import datum as dm, executors, secrets
 from pachlite.pps.deadline import JOB_TIMED_OUT, Deadline
 from pachlite.pps.executors.base import Executor, Outcome, Result, Setup, Transform
 from pachlite.pps.executors.scratch import job_scratch
@@ -255,12 +255,13 @@ class Job:
         transform = Transform.from_spec(self.spec.transform, self.spec.datum_timeout,
                                         self.spec.transform.get("workingDir") or self.cwd)
         kind = executors.select(transform, self.spec.datum_batching, self.container)
-        setup = Setup(transform, kind.environment(self._pachyderm_env(job_id)), root,
+        env, mounts = secrets.for_workers(self.pfs.store, self.spec.transform, root, self.container)
+        setup = Setup(transform, kind.environment({**self._pachyderm_env(job_id), **env}), root,
                       self.pfs.store.objects_dir, self.workers, self.spec.datum_tries,
                       tuple(dict.fromkeys(node["name"] for node in self.spec.pfs_inputs)))
         if self.container:
             return kind(setup, user=self.spec.transform.get("user"),
-                        workdir=self.spec.transform.get("workingDir"))
+                        workdir=self.spec.transform.get("workingDir"), mounts=mounts)
         return kind(setup)
 
     def _run_datums(self, executor: Executor, job_id: str, feed: Feed) -> dict[str, Result]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pachlite.errors import Conflict, NotFound, SpecError
 from pachlite.pfs import PFS
 from pachlite.pfs.address import split_key
-from pachlite.pps import code, spec as specs
+from pachlite.pps import code, secrets, spec as specs
 from pachlite.pps.executors.scratch import remove_job_scratch
 from pachlite.pps.info import JobInfo, job_from_row
 from pachlite.pps.job import Job
@@ -111,6 +111,7 @@ def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool
         spec = code.stamped(spec, code.stamp(spec, cwd))
     name = specs.pipeline_key(spec)
     project = specs.project(spec)
+    secrets.check_create(pfs.store, spec, container, source)
     # Every check is made inside the write transaction (reads through pfs.store share its
     # connection): two creates of one pipeline at once, or a create racing the delete of an
     # input repo, see each other's result instead of both passing the checks.

@@ -539,7 +539,6 @@ def test_the_readme_table_is_the_code_table():
 @pytest.mark.parametrize("path,value", [
     ("egress", {"URL": "s3://b/d"}), ("s3Out", True), ("service", {"internalPort": 80}),
     ("spout", {}), ("determined", {"workspaces": ["w"]}), ("tfJob", {"tfJob": "{}"}),
-    ("transform.secrets", [{"name": "s", "envVar": "S", "key": "k"}]),
     ("input.pfs.s3", True), ("input.pfs.trigger", {"branch": "b"}), ("input.pfs.repoType", "meta"),
     ("input.pfs.propagationSpec", {"never": True}), ("input.pfs.reference", True),
 ])

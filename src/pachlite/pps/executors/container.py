@@ -18,6 +18,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,10 +57,12 @@ class ContainerExecutor(ProcessExecutor):
 
     isolate = False  # the container is the namespace
 
-    def __init__(self, setup: Setup, user: str | None = None, workdir: str | None = None):
+    def __init__(self, setup: Setup, user: str | None = None, workdir: str | None = None,
+                 mounts: Sequence[tuple[str, str]] = ()):
         _client()  # no engine: one clear error before any datum runs
         super().__init__(setup)
         self.user = user
+        self.mounts = tuple(mounts)  # transform.secrets' volumes: (host folder, mountPath), read-only
         self.workdir = workdir  # transform.workingDir: docker exec's working directory
         self._mine = threading.local()
         self._workers: list[ContainerWorker] = []
@@ -89,7 +92,7 @@ class ContainerExecutor(ProcessExecutor):
             pfs = self.setup.root / f"container-{threading.get_ident()}" / "pfs"
             me = f"{os.getuid()}:{os.getgid()}"
             self._mine.scratch = Scratch(pfs, shared=_container_user(self.user) != me)
-            self._mine.worker = ContainerWorker(image, pfs, self.user)
+            self._mine.worker = ContainerWorker(image, pfs, self.user, self.mounts)
             with self._lock:
                 self._workers.append(self._mine.worker)
         return self._mine.worker, self._mine.scratch
@@ -110,9 +113,11 @@ class ContainerWorker:
     next datum starts a fresh one. Use as a context manager, or call close().
     """
 
-    def __init__(self, image: str, pfs_dir: Path, user: str | None = None):
+    def __init__(self, image: str, pfs_dir: Path, user: str | None = None,
+                 mounts: Sequence[tuple[str, str]] = ()):
         self.image = image
         self.pfs_dir = pfs_dir
+        self.mounts = tuple(mounts)
         self.user = _container_user(user)
         self._client = _client()
         self._container = None
@@ -123,7 +128,8 @@ class ContainerWorker:
         _open_pfs(self.pfs_dir, self.user)  # the caller may have recreated out/ since the last datum
         if self._container is None:
             self._container = _create(self._client, self.image, ["sleep", "infinity"],
-                                      self.pfs_dir, {}, self.user, stdin_open=False)
+                                      self.pfs_dir, {}, self.user, stdin_open=False,
+                                      mounts=self.mounts)
             self._container.start()
             if DOCKER_SOCKET:  # removed even if pachlite is killed with -9
                 tell_guardian(f"+c{DOCKER_SOCKET} {self._container.id}\n")
@@ -180,11 +186,14 @@ def _open_pfs(pfs_dir: Path, user: str | None) -> None:
 
 
 def _create(client: docker.DockerClient, image: str, cmd: list[str], pfs_dir: Path,
-            env: dict[str, str], user: str | None, stdin_open: bool):
+            env: dict[str, str], user: str | None, stdin_open: bool,
+            mounts: Sequence[tuple[str, str]] = ()):
+    volumes = {str(pfs_dir.resolve()): {"bind": "/pfs", "mode": "rw"}}
+    volumes.update((host, {"bind": path, "mode": "ro"}) for host, path in mounts)
     try:
         return client.containers.create(
             image, cmd, environment=env, user=user, network_mode="none", stdin_open=stdin_open,
-            volumes={str(pfs_dir.resolve()): {"bind": "/pfs", "mode": "rw"}})
+            volumes=volumes)
     except docker.errors.ImageNotFound:
         raise NotFound(f"image {image} is not in the Docker engine",
                        f"build it (docker build -f pachyderm/Dockerfile -t {image} .) or pull "

@@ -27,6 +27,9 @@ from functools import cache
 from pathlib import Path
 
 USERNS_VAR = "PACHLITE_USERNS"
+# transform.secrets' mountPath entries, for the launcher (which takes it out of the environment
+# before the command starts): host folder and mountPath, one a line, alternating.
+SECRETS_VAR = "PACHLITE_SECRET_MOUNTS"
 
 # argv: host scratch /pfs folder, an empty folder for the new root, input names (comma-separated),
 # then the command.
@@ -45,6 +48,37 @@ def check(r, what):
 def mount(src, dst, fs, flags, data=None):
     enc = lambda s: s.encode() if s else None
     check(libc.mount(enc(src), enc(dst), enc(fs), flags, enc(data)), "mount " + dst)
+
+SECRETS_VAR = "PACHLITE_SECRET_MOUNTS"
+
+def secret_mounts(text):  # (host folder, mountPath) pairs: one a line, alternating
+    lines = text.split("\n") if text else []
+    return zip(lines[0::2], lines[1::2])
+
+def mount_secret(src, new, dst):
+    # A secret volume: src bound read-only at dst. Where dst's folder does not exist, the deepest
+    # folder above it that does is shadowed by a tmpfs holding binds of its entries, so the
+    # missing folders are made there, never on the host.
+    at, parts = "", dst.strip("/").split("/")
+    while parts and os.path.isdir(new + at + "/" + parts[0]) and not os.path.islink(new + at + "/" + parts[0]):
+        at += "/" + parts.pop(0)
+    try:
+        if parts:
+            if at:
+                mount("tmpfs", new + at, "tmpfs", NOSUID | NODEV, "mode=0755")
+                for name in os.listdir(at):
+                    s, d = at + "/" + name, new + at + "/" + name
+                    if os.path.islink(s):
+                        os.symlink(os.readlink(s), d)
+                        continue
+                    os.mkdir(d) if os.path.isdir(s) else open(d, "w").close()
+                    libc.mount(s.encode(), d.encode(), None, BIND | REC, None)
+            os.makedirs(new + dst)
+    except OSError as e:
+        sys.stderr.write(f"pachlite: cannot mount a secret at {dst} ({e.strerror})\n")
+        sys.exit(125)
+    mount(src, new + dst, None, BIND)
+    mount(None, new + dst, None, REMOUNT | BIND | RDONLY | NOSUID | NODEV)
 
 uid, gid, cwd = os.getuid(), os.getgid(), os.getcwd()
 check(libc.unshare(0x10000000 | 0x20000), "unshare")  # CLONE_NEWUSER | CLONE_NEWNS
@@ -78,6 +112,8 @@ mount(host + "/out", pfs + "/" + here + "/out", None, BIND)
 for name in ["out", ".env", *filter(None, inputs.split(","))]:
     os.symlink(here + "/" + name, pfs + "/" + name)
 mount(None, pfs, None, REMOUNT | RDONLY | NOSUID | NODEV)
+for src, dst in secret_mounts(os.environ.pop(SECRETS_VAR, "")):
+    mount_secret(src, new, dst)
 os.chroot(new)
 # a workingDir under /pfs (started in the host folder) is seen there, as in a worker
 os.chdir("/pfs" + cwd[len(host):] if cwd == host or cwd.startswith(host + "/") else cwd)

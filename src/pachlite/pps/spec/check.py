@@ -63,6 +63,13 @@ def check(spec: dict, source: str) -> None:
             "the transform has no `cmd`",
             'give the command as a list, e.g. "cmd": ["python3", "/app/main.py"]',
         )
+    for i, secret in enumerate(transform.get("secrets") or ()):
+        if not secret.get("name"):
+            raise error(f"transform.secrets[{i}].name", "the secret has no name",
+                        'name the secret to read: "name": "<secret>" (see pachlite list secret)')
+        if "\n" in (secret.get("mountPath") or ""):
+            raise error(f"transform.secrets[{i}].mountPath", "mountPath holds a line break",
+                        "give a path on one line")
     reprocess = spec.get("reprocessSpec")
     if reprocess and reprocess not in REPROCESS_SPECS:
         raise error(

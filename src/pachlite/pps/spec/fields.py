@@ -49,8 +49,9 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "transform.cmd": (HONOURED, "", ""),
     "transform.errCmd": (HONOURED, "", ""),
     "transform.env": (HONOURED, "", ""),
-    "transform.secrets": (REFUSED, "pachlite has no Kubernetes secrets",
-                          "pass the values through `transform.env` in a local spec"),
+    "transform.secrets": (HONOURED, "secrets of 'pachlite create secret': `envVar` sets the "
+                          "variable, `mountPath` holds a file per key (with --container, or "
+                          "where user namespaces are available)", ""),
     "transform.imagePullSecrets": (WARNED, "Docker pulls with this machine's credentials", ""),
     "transform.stdin": (HONOURED, "", ""),
     "transform.errStdin": (HONOURED, "", ""),
