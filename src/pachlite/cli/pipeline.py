@@ -81,6 +81,10 @@ def run_cmd(pipelines, workers, dry_run, container, reprocess, spec_json, head_f
 
     The pipelines named in $PACHLITE_REPROCESS (space-separated) are reprocessed as with
     --reprocess: how the Snakefile passes on `snakemake --forcerun`/`--forceall`.
+
+    `pachlite run cron PIPELINE` (pachctl's verb) ticks each cron input of the pipeline now, then
+    runs its job. A cron pipeline's ticks that fell due since its last one are committed by
+    every run first (at most the last 16 of each input).
     """
     import os
 
@@ -88,6 +92,8 @@ def run_cmd(pipelines, workers, dry_run, container, reprocess, spec_json, head_f
     if not dry_run:
         _runner(container)
     pfs = open_pfs()
+    if pipelines[:1] == ("cron",):
+        pipelines = _run_cron(pfs, pipelines[1:], dry_run or bool(spec_json))
     names = [name_key(n, "pipeline") for n in pipelines] or None
     if names is None and current_project() is not None:  # every pipeline of the project
         names = [p.name for p in pl.list_pipeline(pfs, project_or_default())]
@@ -115,6 +121,17 @@ def run_cmd(pipelines, workers, dry_run, container, reprocess, spec_json, head_f
         for name in names or []:
             write_head(pfs.store.root, name, head_file)
     sys.exit(status)
+
+
+def _run_cron(pfs, args: tuple[str, ...], other: bool) -> tuple[str, ...]:
+    """`run cron PIPELINE`: tick its cron inputs now (pachd's RunCron); → the pipeline to run."""
+    from pachlite.pps import cron, pipeline as pl
+    if len(args) != 1 or other:
+        raise InvalidInput("'run cron' takes one pipeline and neither --dry-run nor --spec",
+                           "run 'pachlite run cron PIPELINE'")
+    p = pl.inspect_pipeline(pfs, name_key(args[0], "pipeline"))
+    cron.run_cron(pfs, p.name, p.spec)
+    return args
 
 
 def _runner(container: bool) -> None:

@@ -13,7 +13,8 @@ datum ID, so `pachctl list datum` there is ordered by ID, which nothing should r
 - join: per joinOn key, in the order keys are first seen, the product of each child's inputs with
   that key; a key some child lacks keeps only the outerJoin children's inputs (none: dropped).
 - group: per groupBy key, in sorted key order, one datum of every input with that key.
-- cron: a pfs input on the cron's repo, branch master, glob "/*".
+- cron: arrives here as what it is to pachd's worker, a pfs input on the cron's repo, branch
+  master, glob "/*" (PipelineSpec makes it so).
 
 Datum ID: as pachd's common.DatumID, BLAKE2b-256 (pachhash.New) in hex over, per input, its
 name, repo, branch and path, each followed by its length as a big-endian int64: a datum's ID here
@@ -40,7 +41,7 @@ from itertools import chain, product
 from pachlite.errors import InvalidInput
 from pachlite.pps.glob import expand_template, glob_paths
 
-INPUT_TYPES = ("pfs", "cron", "cross", "union", "join", "group")
+INPUT_TYPES = ("pfs", "cross", "union", "join", "group")
 
 
 @dataclass(slots=True)  # not frozen: one per input file, and a frozen __init__ costs 3x as much
@@ -226,13 +227,6 @@ def _expand(node: dict, resolve: Resolve, where: str) -> list[Inputs]:
     kind, where = _kind(node, where)
     if kind == "pfs":
         return _pfs(node["pfs"], resolve, where)
-    if kind == "cron":  # as Pachyderm's newCronIterator: each tick file of the cron repo
-        cron = node["cron"]
-        if not isinstance(cron, dict) or not cron.get("repo"):
-            raise InvalidInput("the cron input has no repo",
-                               'set "repo" (pachd names it <pipeline>_<cron name>)', where=where)
-        return _pfs({"name": cron.get("name"), "repo": cron["repo"], "branch": "master", "glob": "/*"},
-                    resolve, where)
     children = node[kind]
     if not isinstance(children, list):
         raise InvalidInput(f"{kind} must be a list of inputs", f'write "{kind}": [ … ]',

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pachlite.errors import Conflict, NotFound, SpecError
 from pachlite.pfs import PFS
 from pachlite.pfs.address import split_key
-from pachlite.pps import code, secrets, spec as specs
+from pachlite.pps import code, cron, secrets, spec as specs
 from pachlite.pps.executors.scratch import remove_job_scratch
 from pachlite.pps.info import JobInfo, job_from_row
 from pachlite.pps.job import Job
@@ -120,6 +120,7 @@ def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool
             raise NotFound(f"pipeline {spec['pipeline']['name']} is in project {project}, which "
                            "does not exist", f"create it with 'pachlite create project {project}'",
                            where=source)
+        cron.create_repos(pfs, tx, spec)
         for repo in specs.input_repos(spec):
             if repos.get(tx, repo) is None:
                 raise NotFound(f"pipeline {name} reads repo {repo}, which does not exist",
@@ -173,7 +174,7 @@ def delete_pipeline(pfs: PFS, name: str, keep_repo: bool = False) -> None:
     """Delete a pipeline, its jobs and (unless keep_repo) its output repo. As pachd kills a
     deleted pipeline's jobs, a running job's process is stopped first (SIGTERM), and the
     pipeline deleted once it has let go of the pipeline's lock."""
-    inspect_pipeline(pfs, name)
+    info = inspect_pipeline(pfs, name)
     users = [p.name for p in list_pipeline(pfs) if name in p.inputs]
     if users:
         raise Conflict(f"pipelines {', '.join(users)} read the output of pipeline {name}",
@@ -183,6 +184,9 @@ def delete_pipeline(pfs: PFS, name: str, keep_repo: bool = False) -> None:
             pipelines.delete_cascade(tx, name)
         if not keep_repo:
             pfs.delete_repo(name)
+        read = {r for p in list_pipeline(pfs) for r in p.inputs}
+        for repo in set(cron.repos(info.spec)) - read:  # as pachd, even with keep_repo
+            pfs.delete_repo(repo)
 
 
 def stop_pipeline(pfs: PFS, name: str) -> None:
@@ -282,6 +286,8 @@ def run(pfs: PFS, names: list[str] | None = None, *, workers: int | None = None,
                 row = pipelines.get(pfs.store, p.name)
                 if row is None:  # deleted while we waited for its lock
                     continue
+                if not dry_run and row.state != PAUSED:  # pachd ticks while the pipeline runs
+                    cron.commit_due(pfs, row.spec, row.created)
                 info, salt = _code_version(pfs, _info(pfs, row), cwd, p.name in reprocess, dry_run)
                 results += _run_one(pfs, info, workers, dry_run, container, cwd, progress,
                                     salt=salt, retry=retry)

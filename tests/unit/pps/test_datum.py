@@ -237,8 +237,11 @@ def test_datum_env():
 
 
 def test_cron_input_is_each_tick_file_of_its_repo():
+    from pachlite.pps.spec import PipelineSpec
     repos = Repos(nightly_tick=["/2024-01-01T00:00:00Z", "/2024-01-02T00:00:00Z"])
-    got = datums({"cron": {"name": "tick", "repo": "nightly_tick", "spec": "@daily"}}, repos)
+    running = PipelineSpec.of({"pipeline": {"name": "nightly"}, "transform": {"cmd": ["true"]},
+                               "input": {"cron": {"name": "tick", "spec": "@daily"}}})
+    got = datums(running.input, repos)
     assert shape(got) == [("tick", "/2024-01-01T00:00:00Z"), ("tick", "/2024-01-02T00:00:00Z")]
     assert repos.calls[0]["branch"] == "master"
 
@@ -252,7 +255,6 @@ def test_empty_files_and_outer_join_flags_reach_the_inputs():
     ({}, "exactly one of"),
     ({"pfs": {"repo": "F50", "glob": "/*"}, "cross": []}, "exactly one of"),
     ({"spout": {}}, "input type 'spout' is not supported"),
-    ({"cron": {"name": "tick"}}, "the cron input has no repo"),
     ({"cross": [{"pfs": {"repo": "F50"}}]}, "needs a repo and a glob"),
     ({"union": {"pfs": {"repo": "F50", "glob": "/*"}}}, "must be a list"),
 ])

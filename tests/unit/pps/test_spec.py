@@ -553,9 +553,28 @@ def test_a_refused_field_is_named_with_why_and_fix(path, value):
     assert f"`{path}` cannot run locally" in e.problem and e.fix and "\n" not in str(e)
 
 
-def test_a_cron_input_is_refused():
-    e = rejected(minimal(input={"cross": [pfs("a"), {"cron": {"name": "tick", "spec": "@every 1m"}}]}))
-    assert "`input.cross[1].cron` cannot run locally" in e.problem
+@pytest.mark.parametrize("cron, path, words", [
+    ({"name": "tick"}, "spec", "empty spec string"),
+    ({"name": "tick", "spec": "*/5 * * *"}, "spec", "expected exactly 5 fields, found 4"),
+    ({"name": "tick", "spec": "61 * * * *"}, "spec", "not a valid cron expression"),
+    ({"name": "tick", "spec": "@fortnightly"}, "spec", "unrecognized descriptor"),
+    ({"name": "tick", "spec": "@every ten"}, "spec", "failed to parse duration"),
+    ({"name": "tick", "spec": "@every 1m", "start": "yesterday"}, "start", "not an RFC 3339 time"),
+    ({"spec": "@every 1m"}, "name", "has no name"),
+])
+def test_a_bad_cron_input_is_one_line_naming_the_field(cron, path, words):
+    e = rejected(minimal(input={"cross": [pfs("a"), {"cron": cron}]}))
+    assert e.where == f"p.json: input.cross[1].cron.{path}" and words in e.problem
+    assert "\n" not in str(e)
+
+
+def test_a_cron_input_reads_its_tick_repo_as_pachd_names_it():
+    raw = spec.normalize(minimal(input={"cross": [pfs("a"), {"cron": {"name": "tick", "spec": "@hourly"}}]}), "p")
+    assert spec.input_repos(raw) == ["a", "edges_tick"]
+    running = spec.PipelineSpec.of(raw)
+    assert running.pfs_inputs[1] == {"name": "tick", "repo": "edges_tick", "branch": "master", "glob": "/*"}
+    named = minimal(input={"cron": {"name": "t", "spec": "@hourly", "repo": "clock"}})
+    assert spec.input_repos(spec.normalize(named, "p")) == ["clock"]
 
 
 def test_user_is_refused_only_outside_container_mode():

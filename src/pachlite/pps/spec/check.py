@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from pachlite.errors import InvalidInput, SpecError
 from pachlite.pfs.address import validate_project
-from pachlite.pps.spec import fields
+from pachlite.pps.spec import cron, fields
 from pachlite.pps.spec.defaults import DEFAULT_PROJECT, REPROCESS_SPECS, parse_duration
 from pachlite.pps.spec.tree import COMBINATORS, INPUT_TYPES, pfs_nodes, walk, where
 
@@ -130,6 +130,13 @@ def _check_input(node: dict, path: str, outer: tuple[str, ...], error: ErrorMake
         _check_name(node["cron"]["name"], f"{path}.cron.name", "input name", error)
         if node["cron"].get("repo"):
             _check_name(node["cron"]["repo"], f"{path}.cron.repo", "repo", error)
+        if node["cron"].get("project"):
+            _check_project(node["cron"]["project"], f"{path}.cron.project", error)
+        for key, parse in (("spec", cron.schedule), ("start", cron.parse_start)):
+            try:
+                parse(node["cron"].get(key))
+            except SpecError as e:
+                raise error(f"{path}.cron.{key}", e.problem, e.fix or "") from None
     if kind != "pfs":
         return
     pfs, path = node["pfs"], f"{path}.pfs"

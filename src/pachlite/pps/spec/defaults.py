@@ -9,7 +9,15 @@ from dataclasses import dataclass
 
 from pachlite.errors import SpecError
 from pachlite.pfs.address import DEFAULT_PROJECT, repo_key
-from pachlite.pps.spec.tree import input_key, input_repos, pfs_inputs, project
+from pachlite.pps.spec.tree import (
+    cron_nodes,
+    cron_repo,
+    input_key,
+    input_repos,
+    pfs_inputs,
+    project,
+    walk,
+)
 
 REPROCESS_SPECS = ("until_success", "every_job")
 DEFAULT_BRANCH = "master"
@@ -65,6 +73,8 @@ class PipelineSpec:
     def of(cls, spec: dict) -> PipelineSpec:
         full = with_defaults(spec)
         home = project(full)
+        for _, cron in list(cron_nodes(full.get("input"))):
+            _cron_as_pfs(full, cron)
         for pfs in pfs_inputs(full.get("input")):
             pfs["repo"] = input_key(pfs, home)
         name = full["pipeline"]["name"]
@@ -82,6 +92,18 @@ class PipelineSpec:
     @property
     def input_repos(self) -> list[str]:
         return input_repos(self.spec)
+
+
+def _cron_as_pfs(full: dict, cron: dict) -> None:
+    """As pachd's worker reads a cron input (newCronIterator): a pfs input named after it, over
+    every tick file of its repo's master, one datum each. In place, in the running tree."""
+    name = full["pipeline"]["name"]
+    pfs = {"name": cron.get("name"), "repo": cron_repo(cron, name), "branch": DEFAULT_BRANCH,
+           "glob": "/*", **({"project": cron["project"]} if cron.get("project") else {})}
+    for node, _, _ in walk(full.get("input"), "input", ()):
+        if node.get("cron") is cron:
+            del node["cron"]
+            node["pfs"] = pfs
 
 
 def parse_duration(s: str | None, field: str = "datumTimeout") -> float | None:

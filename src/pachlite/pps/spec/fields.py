@@ -8,7 +8,7 @@ stored). README's "Spec fields" table is generated from FIELDS (`markdown_table`
 
 from __future__ import annotations
 
-from pachlite.pps.spec.tree import pfs_nodes, walk
+from pachlite.pps.spec.tree import pfs_nodes
 
 HONOURED, WARNED, REFUSED = "honoured", "warned", "refused"
 # path in the spec -> (decision, why, fix for a refused field)
@@ -82,8 +82,8 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "input.pfs.propagationSpec": (REFUSED, "pachlite makes a job for every commit of an input",
                                   "remove `propagationSpec`"),
     "input.pfs.reference": (REFUSED, "pachlite lays out the input's files", "remove `reference`"),
-    "input.cron": (REFUSED, "pachlite has no cron ticks",
-                   "put a file into a repo on a schedule (e.g. from crontab) and read it as a pfs input"),
+    "input.cron": (HONOURED, "a tick repo made at create; 'pachlite run cron' ticks now, and "
+                   "'pachlite run' commits the ticks that fell due (at most the last 16)", ""),
 }
 README_BEGIN = "<!-- spec fields: generated from src/pachlite/pps/spec/fields.py (markdown_table) -->"
 README_END = "<!-- end of spec fields -->"
@@ -110,9 +110,6 @@ def refused(spec: dict, container: bool | None = None) -> tuple[str, str, str] |
 
 def refused_input(spec: dict) -> tuple[str, str, str] | None:
     """The first refused field of a (checked) input tree: (path, why, fix), or None."""
-    for node, path, _ in walk(spec["input"], "input", ()) if isinstance(spec.get("input"), dict) else ():
-        if "cron" in node:
-            return f"{path}.cron", *FIELDS["input.cron"][1:]
     for path, pfs in pfs_nodes(spec.get("input"), "input"):
         for field in ("s3", "trigger", "propagationSpec", "reference"):
             if pfs.get(field):

@@ -37,6 +37,18 @@ def pfs_nodes(node: dict | None, path: str) -> Iterator[tuple[str, dict]]:
             yield f"{child_path}.pfs", pfs
 
 
+def cron_nodes(node: dict | None, path: str = "input") -> Iterator[tuple[str, dict]]:
+    """Each cron input of an input tree with its path."""
+    for child, child_path, _ in walk(node, path, ()):
+        if isinstance(child.get("cron"), dict):
+            yield f"{child_path}.cron", child["cron"]
+
+
+def cron_repo(cron: dict, pipeline: str) -> str:
+    """pachd's setInputDefaults: a cron input's repo is `<pipeline>_<name>` unless it names one."""
+    return cron.get("repo") or f"{pipeline}_{cron.get('name', '')}"
+
+
 def pfs_inputs(input: dict | None) -> list[dict]:
     """Every `pfs` input in an input tree, depth first, in the order written."""
     return [pfs for _, pfs in pfs_nodes(input, "input")]
@@ -60,10 +72,24 @@ def input_key(pfs: dict, pipeline_project: str) -> str:
 
 
 def input_repos(spec: dict) -> list[str]:
-    """The keys of the distinct repos a pipeline reads, in the order first written."""
+    """The keys of the distinct repos a pipeline reads (its cron inputs' tick repos too), in the
+    order first written."""
     root = spec.get("input") if isinstance(spec, dict) else None
     home = project(spec)
-    return list(dict.fromkeys(input_key(pfs, home) for pfs in pfs_inputs(root)))
+    keys = []
+    for node, _, _ in walk(root, "input", ()):
+        pfs, cron = node.get("pfs"), node.get("cron")
+        if isinstance(pfs, dict) and isinstance(pfs.get("repo"), str):
+            keys.append(input_key(pfs, home))
+        elif isinstance(cron, dict):
+            keys.append(cron_key(spec, cron))
+    return list(dict.fromkeys(keys))
+
+
+def cron_key(spec: dict, cron: dict) -> str:
+    """The key of a cron input's tick repo (in the cron's `project`, else the pipeline's)."""
+    name = (spec.get("pipeline") or {}).get("name", "")
+    return repo_key(cron.get("project") or project(spec), cron_repo(cron, name))
 
 
 def dag_order(pipelines: list[dict]) -> list[dict]:
