@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pachlite.errors import Conflict, NotFound, SpecError
 from pachlite.pfs import PFS
 from pachlite.pfs.address import split_key
-from pachlite.pps import code, cron, secrets, spec as specs
+from pachlite.pps import code, cron, secrets, spec as specs, triggers
 from pachlite.pps.executors.scratch import remove_job_scratch
 from pachlite.pps.info import JobInfo, job_from_row
 from pachlite.pps.job import Job
@@ -136,6 +136,7 @@ def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool
                 raise Conflict(f"repo {name} already exists and is not a pipeline's output",
                                "name the pipeline differently or delete the repo", where=source)
         _check_acyclic(pfs, name, specs.input_repos(spec), source)
+        triggers.set_input_triggers(tx, spec, source)
         now = time.time()
         if existing and not code.recorded(spec):  # code not found here: keep what was found
             spec = code.stamped(spec, code.recorded(existing.spec))

@@ -539,7 +539,7 @@ def test_the_readme_table_is_the_code_table():
 @pytest.mark.parametrize("path,value", [
     ("egress", {"URL": "s3://b/d"}), ("s3Out", True), ("service", {"internalPort": 80}),
     ("spout", {}), ("determined", {"workspaces": ["w"]}), ("tfJob", {"tfJob": "{}"}),
-    ("input.pfs.s3", True), ("input.pfs.trigger", {"branch": "b"}), ("input.pfs.repoType", "meta"),
+    ("input.pfs.s3", True), ("input.pfs.repoType", "meta"),
     ("input.pfs.propagationSpec", {"never": True}), ("input.pfs.reference", True),
 ])
 def test_a_refused_field_is_named_with_why_and_fix(path, value):
@@ -566,6 +566,17 @@ def test_a_bad_cron_input_is_one_line_naming_the_field(cron, path, words):
     e = rejected(minimal(input={"cross": [pfs("a"), {"cron": cron}]}))
     assert e.where == f"p.json: input.cross[1].cron.{path}" and words in e.problem
     assert "\n" not in str(e)
+
+
+def test_trigger_branches_are_named_in_pachds_order():
+    trig = {"commits": 2}
+    raw = minimal(input={"cross": [pfs("a", name="zed", trigger=trig), pfs("a", name="abe", trigger=trig),
+                                   pfs("b", trigger=trig), pfs("a", name="mid", branch="dev", trigger=trig)]})
+    running = spec.PipelineSpec.of(spec.normalize(raw, "p"))
+    # setInputDefaults counts per repo, after SortInput has ordered the inputs by name
+    assert [(n["name"], n["branch"]) for n in running.pfs_inputs] == [
+        ("zed", "edges-trigger-2"), ("abe", "edges-trigger-1"), ("b", "edges-trigger-1"), ("mid", "dev")]
+    assert running.pfs_inputs[0]["trigger"] == {"commits": 2, "branch": "master"}
 
 
 def test_a_cron_input_reads_its_tick_repo_as_pachd_names_it():

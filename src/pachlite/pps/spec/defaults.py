@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pachlite.errors import SpecError
 from pachlite.pfs.address import DEFAULT_PROJECT, repo_key
 from pachlite.pps.spec.tree import (
+    COMBINATORS,
     cron_nodes,
     cron_repo,
     input_key,
@@ -35,6 +36,12 @@ _UNITS = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 def with_defaults(spec: dict) -> dict:
     """A normalised spec as pachd runs it: pachd's setPipelineDefaults filled in. Returns a new dict."""
     out = copy.deepcopy(spec)
+    made: dict[str, int] = {}  # trigger branches made per repo, counted from 1 in pachd's order
+    for pfs in _sorted_pfs(out.get("input")):
+        if not pfs.get("branch") and isinstance(pfs.get("trigger"), dict):
+            made[pfs["repo"]] = made.get(pfs["repo"], 0) + 1
+            pfs["branch"] = f"{out['pipeline']['name']}-trigger-{made[pfs['repo']]}"
+            pfs["trigger"] = {**pfs["trigger"], "branch": pfs["trigger"].get("branch") or DEFAULT_BRANCH}
     for pfs in pfs_inputs(out.get("input")):
         pfs["branch"] = pfs.get("branch") or DEFAULT_BRANCH
         pfs["name"] = pfs.get("name") or pfs.get("repo")
@@ -92,6 +99,27 @@ class PipelineSpec:
     @property
     def input_repos(self) -> list[str]:
         return input_repos(self.spec)
+
+
+def _sorted_pfs(node: dict | None) -> list[dict]:
+    """The pfs inputs in the order pachd's setInputDefaults visits them: after SortInput, each
+    combinator's children stably sorted by InputName (a pfs input's name as given; a
+    combinator's, its first child's)."""
+    def name(n: dict) -> str:
+        if isinstance(n.get("pfs"), dict):
+            return n["pfs"].get("name") or ""
+        kids = next((n[k] for k in COMBINATORS if isinstance(n.get(k), list) and n[k]), None)
+        return name(ordered(kids)[0]) if kids else ""
+
+    def ordered(kids: list) -> list[dict]:
+        return sorted((k for k in kids if isinstance(k, dict)), key=name)
+
+    def visit(n: dict) -> list[dict]:
+        if isinstance(n.get("pfs"), dict) and isinstance(n["pfs"].get("repo"), str):
+            return [n["pfs"]]
+        kids = next((n[k] for k in COMBINATORS if isinstance(n.get(k), list)), [])
+        return [p for k in ordered(kids) for p in visit(k)]
+    return visit(node) if isinstance(node, dict) else []
 
 
 def _cron_as_pfs(full: dict, cron: dict) -> None:

@@ -76,9 +76,9 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "input.pfs.lazy": (WARNED, "inputs are always laid out in full", ""),
     "input.pfs.emptyFiles": (HONOURED, "the datum's files are laid out as 0-byte files", ""),
     "input.pfs.s3": (REFUSED, "pachlite has no s3 gateway", "remove `s3` and read the files under /pfs"),
-    "input.pfs.trigger": (REFUSED, "pachlite does not trigger on an input's trigger",
-                          "set the trigger on the branch with 'pachlite create branch --trigger' "
-                          "and read that branch"),
+    "input.pfs.trigger": (HONOURED, "the input's branch (default `<pipeline>-trigger-<n>`) gets "
+                          "the trigger at create, as on pachd; size and commits conditions "
+                          "(`cronSpec`, `rateLimitSpec` refused)", ""),
     "input.pfs.propagationSpec": (REFUSED, "pachlite makes a job for every commit of an input",
                                   "remove `propagationSpec`"),
     "input.pfs.reference": (REFUSED, "pachlite lays out the input's files", "remove `reference`"),
@@ -111,7 +111,7 @@ def refused(spec: dict, container: bool | None = None) -> tuple[str, str, str] |
 def refused_input(spec: dict) -> tuple[str, str, str] | None:
     """The first refused field of a (checked) input tree: (path, why, fix), or None."""
     for path, pfs in pfs_nodes(spec.get("input"), "input"):
-        for field in ("s3", "trigger", "propagationSpec", "reference"):
+        for field in ("s3", "propagationSpec", "reference"):
             if pfs.get(field):
                 return f"{path}.{field}", *FIELDS[f"input.pfs.{field}"][1:]
         if pfs.get("repoType") not in (None, "", "user"):
