@@ -81,12 +81,53 @@ def _top(fields: dict) -> dict:
     return {**copy.deepcopy(BASE), **fields}
 
 
+def _cron(**fields) -> dict:
+    return _top({"input": {"cross": [{"cron": {"name": "tick", **fields}}, BASE["input"]]}})
+
+
+def _secrets(*entries) -> dict:
+    return _top({"transform": {"cmd": ["true"], "secrets": list(entries)}})
+
+
+def _trigger(trigger) -> dict:
+    return _top({"input": {"pfs": {**PFS_INPUT, "trigger": trigger}}})
+
+
+# The fields issue #10 made honoured, given what must be refused (none of them may be accepted).
+REFUSED_NEW = {
+    "new:cron.spec=\"\"": _cron(spec=""),
+    "new:cron.spec=null": _cron(spec=None),
+    "new:cron.spec=4 fields": _cron(spec="* * * *"),
+    "new:cron.spec=6 fields": _cron(spec="0 * * * * *"),
+    "new:cron.spec=61 minutes": _cron(spec="61 * * * *"),
+    "new:cron.spec=@every 0s": _cron(spec="@every 0s"),
+    "new:cron.spec=@every -1s": _cron(spec="@every -1s"),
+    "new:cron.spec=@sometimes": _cron(spec="@sometimes"),
+    "new:cron.start=not a time": _cron(spec="@daily", start="soon"),
+    "new:cron.start=no zone": _cron(spec="@daily", start="2026-01-01T00:00:00"),
+    "new:cron.name missing": _top({"input": {"cron": {"spec": "@daily"}}}),
+    "new:cron.repo=../x": _cron(spec="@daily", repo="../x"),
+    "new:secrets[0] without name": _secrets({"envVar": "X", "key": "k"}),
+    "new:secrets[0].name=null": _secrets({"name": None, "mountPath": "/s"}),
+    "new:secrets[0] missing secret": _secrets({"name": "nope", "envVar": "X", "key": "k"}),
+    "new:secrets[0] envVar without key": _secrets({"name": "nope", "envVar": "X"}),
+    "new:secrets[0].name=../x": _secrets({"name": "../x", "mountPath": "/s"}),
+    "new:secrets=[null]": _secrets(None),
+    "new:trigger.cronSpec": _trigger({"branch": "master", "cronSpec": "@daily"}),
+    "new:trigger.rateLimitSpec": _trigger({"branch": "master", "rateLimitSpec": "@daily"}),
+    "new:trigger.size=lots": _trigger({"branch": "master", "size": "lots"}),
+    "new:trigger.commits=-1": _trigger({"branch": "master", "commits": -1}),
+    "new:trigger.branch=../x": _trigger({"branch": "../x", "commits": 1}),
+    "new:trigger=[]": _trigger([]),
+}
+
+
 def cases() -> list[tuple[str, dict]]:
     out = []
     for path, make in _fields("CreatePipelineRequest", _top, ""):
         for value in WRONG:
             out.append((f"{path}={json.dumps(value)[:30]}", make(copy.deepcopy(value))))
-    return out
+    return out + list(REFUSED_NEW.items())
 
 
 def _snapshot(pfs: PFS) -> tuple:
@@ -162,12 +203,13 @@ def test_every_field_given_every_wrong_value_is_refused_in_one_line_or_accepted(
     # The values pachd reads as "not set" are accepted; the ones issue #13 found are not.
     assert {"datumTries=null", "input.pfs.branch=null"} <= set(accepted)
     assert not {"input=null", "input.pfs.glob=0", "datumTries=-1", "outputBranch=\"../x\"",
-                "parallelismSpec.constant=-1", "input.cross=0"} & set(accepted)
+                "parallelismSpec.constant=-1", "input.cross=0", *REFUSED_NEW} & set(accepted)
 
 
 SAMPLE = ["input=null", "input.pfs.glob=0", "input.cross=\"x\"", "input.union[0].pfs.repo=[]",
           "datumTries=-1", "parallelismSpec.constant=-1", "outputBranch=\"../x\"",
-          "transform.env.KEY=" + json.dumps(_deep(200))[:30]]
+          "transform.env.KEY=" + json.dumps(_deep(200))[:30], "new:cron.spec=4 fields",
+          "new:secrets[0] without name", "new:trigger.cronSpec"]
 
 
 def test_a_sample_is_refused_alike_by_the_real_command(cli: Cli):
