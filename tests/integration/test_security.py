@@ -168,3 +168,19 @@ def test_another_user_can_neither_read_a_jobs_inputs_nor_change_its_outputs(othe
         assert fsck(pfs.store) == []
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+@needs_root
+def test_another_user_cannot_read_a_secret_even_in_a_store_shared_for_reading(other_user, shared_dir):
+    env = {**os.environ, "PACHLITE_STORE": str(shared_dir / "store")}
+    manifest = shared_dir / "secret.json"
+    manifest.write_text('{"metadata": {"name": "api"}, "stringData": {"token": "s3cret"}}')
+    subprocess.run([str(PACHLITE), "create", "secret", "-f", str(manifest)], env=env, check=True)
+    manifest.unlink()
+    (shared_dir / "store").chmod(0o755)  # shared for reading: its database, not its secrets
+    (shared_dir / "store" / "pachlite.db").chmod(0o644)
+    secrets = shared_dir / "store" / "secrets"
+    assert mode(secrets) == 0o700 and mode(secrets / "api.json") == 0o600
+    for script in (f"cat {secrets}/api.json", f"ls {secrets}"):
+        r = other_user(script)
+        assert r.returncode != 0 and "s3cret" not in r.stdout, script

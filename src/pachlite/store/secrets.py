@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from pachlite.errors import PachliteError
 from pachlite.store.db import Store
 
 FOLDER = "secrets"
@@ -37,6 +38,11 @@ def _path(store: Store, name: str) -> Path:
     return _folder(store) / f"{name}.json"
 
 
+def _not_yours(store: Store) -> PachliteError:
+    return PachliteError(f"the secrets of the store at {store.root} are its owner's",
+                         "only the user who created them can read them")
+
+
 def get(store: Store, name: str) -> SecretRow | None:
     if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
         return None  # not a secret's name (pps/secrets.py checks them): never a path elsewhere
@@ -44,6 +50,8 @@ def get(store: Store, name: str) -> SecretRow | None:
         raw = json.loads(_path(store, name).read_text())
     except FileNotFoundError:
         return None
+    except PermissionError:
+        raise _not_yours(store) from None
     return SecretRow(raw["name"], raw["type"], raw["created"], raw["data"])
 
 
@@ -52,6 +60,8 @@ def names(store: Store) -> list[str]:
         entries = os.listdir(_folder(store))
     except FileNotFoundError:
         return []
+    except PermissionError:
+        raise _not_yours(store) from None
     return sorted(e[:-5] for e in entries if e.endswith(".json") and not e.startswith("."))
 
 
