@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 
 import pytest
 
@@ -82,3 +83,14 @@ def test_a_secret_deleted_after_create_fails_the_job_in_one_line(cli):
     cli("delete", "secret", "creds")
     p = cli("run", "show", "--reprocess", ok=False)
     assert "missing secret creds" in p.stderr
+
+
+@needs_namespaces
+@pytest.mark.skipif(not os.path.islink("/lib"), reason="needs /lib to be a symbolic link (usrmerge)")
+def test_a_mount_path_through_a_symbolic_link_fails_the_datum_and_makes_nothing_on_the_host(cli):
+    leaf = f"pachlite-test-{os.getpid()}"
+    spec = {**SPEC, "datumTries": 1,
+            "transform": {"cmd": ["true"], "secrets": [{"name": "creds", "mountPath": f"/lib/{leaf}"}]}}
+    p = cli("create", "pipeline", "-f", cli.spec(spec), ok=False)
+    assert "cannot mount a secret at" in p.stderr and "symbolic link" in p.stderr
+    assert not os.path.lexists(os.path.join(os.path.realpath("/lib"), leaf))

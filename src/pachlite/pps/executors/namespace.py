@@ -49,7 +49,7 @@ def mount(src, dst, fs, flags, data=None):
     enc = lambda s: s.encode() if s else None
     check(libc.mount(enc(src), enc(dst), enc(fs), flags, enc(data)), "mount " + dst)
 
-SECRETS_VAR = "PACHLITE_SECRET_MOUNTS"
+SECRETS_VAR = "PACHLITE_SECRET_MOUNTS"  # (namespace.SECRETS_VAR)
 
 def secret_mounts(text):  # (host folder, mountPath) pairs: one a line, alternating
     lines = text.split("\n") if text else []
@@ -63,6 +63,8 @@ def mount_secret(src, new, dst):
     while parts and os.path.isdir(new + at + "/" + parts[0]) and not os.path.islink(new + at + "/" + parts[0]):
         at += "/" + parts.pop(0)
     try:
+        if parts and os.path.lexists(new + at + "/" + parts[0]):  # never through a link to the host
+            raise OSError(0, "a file or symbolic link is on its path")
         if parts:
             if at:
                 mount("tmpfs", new + at, "tmpfs", NOSUID | NODEV, "mode=0755")
