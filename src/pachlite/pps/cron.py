@@ -31,9 +31,12 @@ def create_repos(pfs: PFS, tx, spec: dict) -> None:
                         f"{spec['pipeline']['name']}.", exist_ok=True)
 
 
-def repos(spec: dict) -> list[str]:
-    """The keys of a pipeline's tick repos (pachd deletes them with it, even with --keep-repo)."""
-    return list(dict.fromkeys(cron_key(spec, cron) for _, cron in cron_nodes(spec.get("input"))))
+def delete_repos(pfs: PFS, spec: dict, still_read: set[str]) -> None:
+    """A deleted pipeline's tick repos, as pachd deletes them (even with --keep-repo), but for
+    those another pipeline reads."""
+    for key in dict.fromkeys(cron_key(spec, cron) for _, cron in cron_nodes(spec.get("input"))):
+        if key not in still_read:
+            pfs.delete_repo(key)
 
 
 def run_cron(pfs: PFS, name: str, spec: dict, now: dt.datetime | None = None) -> list[str]:

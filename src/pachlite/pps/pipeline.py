@@ -185,9 +185,7 @@ def delete_pipeline(pfs: PFS, name: str, keep_repo: bool = False) -> None:
             pipelines.delete_cascade(tx, name)
         if not keep_repo:
             pfs.delete_repo(name)
-        read = {r for p in list_pipeline(pfs) for r in p.inputs}
-        for repo in set(cron.repos(info.spec)) - read:  # as pachd, even with keep_repo
-            pfs.delete_repo(repo)
+        cron.delete_repos(pfs, info.spec, {r for p in list_pipeline(pfs) for r in p.inputs})
 
 
 def stop_pipeline(pfs: PFS, name: str) -> None:
