@@ -19,6 +19,7 @@ import copy
 import functools
 import hashlib
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 
 from pachlite.errors import InvalidInput
@@ -66,14 +67,15 @@ def files(spec: dict, cwd: str | Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in found)
 
 
-def stamp(spec: dict, cwd: str | Path) -> str:
-    """The hash of the code files' names and contents; "" if the spec names none found here."""
-    names = files(spec, cwd)
-    if not names:
+def stamp(spec: dict, cwd: str | Path, image: Sequence[tuple[str, Path]] = ()) -> str:
+    """The hash of the code files' names and contents; "" if the spec names none found here.
+    image: (path in the image, local file) of what its image holds here (pps/images.py)."""
+    named = [(name, Path(cwd) / name) for name in files(spec, cwd)] + sorted(image)
+    if not named:
         return ""
     h = hashlib.sha256()
-    for name in names:
-        h.update(name.encode() + b"\0" + hashlib.sha256((Path(cwd) / name).read_bytes()).digest())
+    for name, path in named:
+        h.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
 
 

@@ -13,6 +13,7 @@ to the last good output. A killed job writes no output commit (it runs again, in
 from __future__ import annotations
 
 import collections
+import dataclasses
 import shutil
 import threading
 import time
@@ -21,8 +22,9 @@ from pathlib import Path
 
 from pachlite.errors import PachliteError
 from pachlite.pfs import AUTO, PFS, new_id
-from pachlite.pps import datum as dm, executors
+from pachlite.pps import datum as dm, executors, images
 from pachlite.pps.deadline import JOB_TIMED_OUT, Deadline
+from pachlite.pps.executors import namespace
 from pachlite.pps.executors.base import Executor, Outcome, Result, Setup, Transform
 from pachlite.pps.executors.scratch import job_scratch
 from pachlite.pps.feed import Feed
@@ -252,8 +254,16 @@ class Job:
         return env
 
     def _executor(self, job_id: str, root: Path) -> Executor:
-        transform = Transform.from_spec(self.spec.transform, self.spec.datum_timeout,
-                                        self.spec.transform.get("workingDir") or self.cwd)
+        t = self.spec.transform
+        transform = Transform.from_spec(t, self.spec.datum_timeout, t.get("workingDir") or self.cwd)
+        image = None if self.container else images.layout(self.cwd, t.get("image"))
+        if image is not None:
+            if why := namespace.unavailable():
+                raise PachliteError(f"{images.FILE} maps paths of {t['image']}, which need a "
+                                    f"private /pfs: {why}", "run with --container")
+            # transform.workingDir wins over the image's WORKDIR, as in a worker
+            transform = dataclasses.replace(transform, binds=image.binds,
+                                            workdir=None if t.get("workingDir") else image.workdir)
         kind = executors.select(transform, self.spec.datum_batching, self.container)
         setup = Setup(transform, kind.environment(self._pachyderm_env(job_id)), root,
                       self.pfs.store.objects_dir, self.workers, self.spec.datum_tries,
@@ -286,7 +296,7 @@ class Job:
         t = executor.setup.transform
         if t.err_cmd:
             err_t = Transform(t.err_cmd, t.err_stdin, t.env, timeout=t.timeout, cwd=t.cwd,
-                              image=t.image)
+                              image=t.image, binds=t.binds, workdir=t.workdir)
             for did, (state, o, n) in list(results.items()):
                 if state == DatumState.FAILED:
                     r = executor.run_alone(build([by_id[did]])[0],

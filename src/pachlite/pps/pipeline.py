@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pachlite.errors import Conflict, NotFound, SpecError
 from pachlite.pfs import PFS
 from pachlite.pfs.address import split_key
-from pachlite.pps import code, spec as specs
+from pachlite.pps import code, images, spec as specs
 from pachlite.pps.executors.scratch import remove_job_scratch
 from pachlite.pps.info import JobInfo, job_from_row
 from pachlite.pps.job import Job
@@ -108,7 +108,7 @@ def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool
         path, why, fix = fields.refused(spec, container)
         raise SpecError(f"`{path}` cannot run locally: {why}", fix, where=spec_where(source, path))
     if cwd is not None:
-        spec = code.stamped(spec, code.stamp(spec, cwd))
+        spec = code.stamped(spec, _stamp(spec, cwd))
     name = specs.pipeline_key(spec)
     project = specs.project(spec)
     # Every check is made inside the write transaction (reads through pfs.store share its
@@ -292,7 +292,7 @@ def _code_version(pfs: PFS, p: PipelineInfo, cwd: str | None, reprocess: bool,
     """The pipeline with its code's hash up to date: changed code (or reprocess) is a new salt
     and version, as `update pipeline --reprocess` with a new image. A dry run changes nothing
     and returns the salt to plan with (None: the pipeline's own)."""
-    now = code.stamp(p.spec, cwd) if cwd is not None else ""
+    now = _stamp(p.spec, cwd) if cwd is not None else ""
     was = code.recorded(p.spec)
     changed = reprocess or bool(now and was and now != was)
     if not changed and now in ("", was):
@@ -303,6 +303,13 @@ def _code_version(pfs: PFS, p: PipelineInfo, cwd: str | None, reprocess: bool,
         pipelines.update(tx, p.name, code.stamped(p.spec, now),
                          uuid.uuid4().hex if changed else p.salt, time.time())
     return inspect_pipeline(pfs, p.name), None
+
+
+def _stamp(spec: dict, cwd: str) -> str:
+    """The code's hash: the files cmd/stdin name in cwd, and what pachlite-images.yaml maps into
+    the spec's image (a new image's code, on a cluster)."""
+    image = images.layout(cwd, (spec.get("transform") or {}).get("image"))
+    return code.stamp(spec, cwd, image.files() if image else ())
 
 
 @contextlib.contextmanager
