@@ -58,6 +58,18 @@ def layout(cwd: str | os.PathLike | None, image: str | None) -> Layout | None:
     return layouts.get(image) if image else None
 
 
+def local(cwd: str | os.PathLike | None, image: str | None) -> Layout | None:
+    """The layout an image's command runs with here; InvalidInput if it maps paths and this
+    machine gives datums no private namespace to bind them in."""
+    found = layout(cwd, image)
+    if found is not None:
+        from pachlite.pps.executors.namespace import unavailable
+        if why := unavailable():
+            raise InvalidInput(f"{FILE} maps paths of {image}, which need a private /pfs: {why}",
+                               "run with --container")
+    return found
+
+
 def load(path: Path) -> dict[str, Layout]:
     """Every image's layout in a mappings file ({} if there is none), checked."""
     import yaml

@@ -24,7 +24,6 @@ from pachlite.errors import PachliteError
 from pachlite.pfs import AUTO, PFS, new_id
 from pachlite.pps import datum as dm, executors, images
 from pachlite.pps.deadline import JOB_TIMED_OUT, Deadline
-from pachlite.pps.executors import namespace
 from pachlite.pps.executors.base import Executor, Outcome, Result, Setup, Transform
 from pachlite.pps.executors.scratch import job_scratch
 from pachlite.pps.feed import Feed
@@ -58,6 +57,7 @@ class Job:
         self.workers = max(1, workers)
         self.container = container
         self.cwd = cwd
+        self.image: images.Layout | None = None  # what pachlite-images.yaml maps, once run() asks
         self._listings: dict[tuple[str, str], dm.Listing] = {}
         # (repo, branch) → the key of the commit read: given (a commit set's), or the heads.
         self._commits: dict[tuple[str, str], str] = dict(inputs or {})
@@ -160,7 +160,10 @@ class Job:
         store = self.pfs.store
         inputs = self.input_commits()
         finished = self.killed_datums()  # (before this job's record: it is running too)
-        root = job_scratch(job_id)  # before the job's record: a refused scratch folder changes nothing
+        # Before the job's record: a mapped image this machine cannot run, or a refused scratch
+        # folder, changes nothing.
+        self.image = None if self.container else images.local(self.cwd, self.spec.transform.get("image"))
+        root = job_scratch(job_id)
         created = time.time()
         try:
             with store.transaction() as tx:
@@ -254,14 +257,9 @@ class Job:
         return env
 
     def _executor(self, job_id: str, root: Path) -> Executor:
-        t = self.spec.transform
+        t, image = self.spec.transform, self.image
         transform = Transform.from_spec(t, self.spec.datum_timeout, t.get("workingDir") or self.cwd)
-        image = None if self.container else images.layout(self.cwd, t.get("image"))
-        if image is not None:
-            if why := namespace.unavailable():
-                raise PachliteError(f"{images.FILE} maps paths of {t['image']}, which need a "
-                                    f"private /pfs: {why}", "run with --container")
-            # transform.workingDir wins over the image's WORKDIR, as in a worker
+        if image is not None:  # transform.workingDir wins over the image's WORKDIR, as in a worker
             transform = dataclasses.replace(transform, binds=image.binds,
                                             workdir=None if t.get("workingDir") else image.workdir)
         kind = executors.select(transform, self.spec.datum_batching, self.container)

@@ -122,3 +122,21 @@ def test_a_bad_file_stops_the_cli_before_anything_is_stored(cli):
     err = cli("create", "pipeline", "-f", cli.spec(spec), ok=False).stderr
     assert "/x.py maps missing.py, which does not exist" in err
     assert cli.out("list", "pipeline").splitlines()[1:] == []
+
+
+@needs_namespaces
+def test_without_namespaces_a_mapped_image_runs_no_job_and_says_why(cli):
+    cli("create", "repo", "in")
+    cli.file("a", "a\n")
+    cli("put", "file", "in@master:/a", "-f", "a")
+    cli.file("tool.sh", "echo from the image\n")
+    cli.file(images.FILE, f"example/tool:1.0:\n  {TOOL}: tool.sh\n")
+    spec = cli.spec({"pipeline": {"name": "p"}, "input": {"pfs": {"repo": "in", "glob": "/*"}},
+                     "transform": {"cmd": ["sh", "-c", f"sh {TOOL} > /pfs/out/x"], "image": "example/tool:1.0"}})
+    cli.env["PACHLITE_USERNS"] = "0"
+    err = cli("create", "pipeline", "-f", spec, ok=None).stderr.splitlines()
+    assert err[-1] == (f"pachlite: error: {images.FILE} maps paths of example/tool:1.0, which need a private "
+                       "/pfs: user namespaces are switched off ($PACHLITE_USERNS=0); run with --container")
+    assert cli.jobs() == []
+    del cli.env["PACHLITE_USERNS"]
+    assert "success: 1 + 0 / 1" in cli.out("run")
