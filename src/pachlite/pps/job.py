@@ -238,8 +238,11 @@ class Job:
         objects = str(self.pfs.store.objects_dir)
         for di in step.datum.inputs:
             for f in di.files:
-                data = b"" if di.empty_files else inline.get(f.hash)  # emptyFiles: 0-byte files
-                files.append((di.name + f.path, "empty" if di.empty_files else f.hash, data,
+                if di.empty_files:  # a 0-byte file; a link to it in /pfs/out is the real content
+                    files.append((di.name + f.path, "empty", b"", (f.hash, f.size, inline.get(f.hash))))
+                    continue
+                data = inline.get(f.hash)
+                files.append((di.name + f.path, f.hash, data,
                               None if data is not None else f"{objects}/{f.hash[:2]}/{f.hash}"))
         return (step.datum_id, files, dm.datum_env(step.datum))
 
