@@ -10,6 +10,7 @@ import pytest
 
 from helpers import Cli, damage_add_path, damage_inline_object, put
 from pachlite.pfs.address import parse
+from pachlite.pps import pipeline as pl
 
 FILES = {"/in/a.csv": "x,y\n1,2\n", "/in/sub/b.json": '{"b": 1}\n', "/other.txt": "other\n"}
 
@@ -120,3 +121,18 @@ def test_a_stored_path_with_dots_is_refused_before_anything_is_written(repo):
     err = repo("get", "file", "-r", "r@master:/in", "-o", "deep/out", ok=False).stderr
     assert "'/in/../../escape' would land outside the output folder" in err
     assert [p.name for p in repo.root.iterdir()] == ["store"]
+
+
+def test_an_output_commit_made_in_its_inputs_commit_set_is_pulled(repo):
+    # Its id (the set's) is the input commit's, not its own key in the store.
+    with repo.lib() as pfs:
+        pl.create_pipeline(pfs, {"pipeline": {"name": "copy"}, "input": {"pfs": {"repo": "r", "glob": "/"}},
+                                 "transform": {"cmd": ["cp", "-r", "/pfs/r/in", "/pfs/out/copied"]}})
+        pl.run(pfs, ["copy"])
+        put(pfs, "r@master", {"/in/a.csv": "changed\n"})
+        [r] = pl.run(pfs, ["copy"])
+        out, into = pfs.resolve(parse("copy@master")), pfs.resolve(parse("r@master"))
+        assert (r.job.state, out.id) == ("success", into.id) and out.key != into.key
+    repo("get", "file", "copy@master:/copied/a.csv", "-o", "a.csv")
+    repo("get", "file", "-r", "copy@master:/copied", "-o", "out")
+    assert (repo.root / "a.csv").read_text() == (repo.root / "out" / "a.csv").read_text() == "changed\n"

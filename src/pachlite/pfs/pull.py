@@ -27,7 +27,9 @@ def pull(pfs: PFS, a: Address, out: str | Path) -> list[Path]:
     already in it stay unless a pulled file replaces them.
     """
     info = pfs.inspect_file(a)
-    rows = pfs.files(info.commit, a.path or "/")
+    # info.commit is the id pachctl shows, its commit set's: the store's key may differ (a
+    # pipeline's output commit made in its input's set).
+    rows = pfs.files(pfs.resolve(a).key, a.path or "/")
     base = "" if info.type == "file" else info.path.rstrip("/")
     out = Path(out)
     targets = [(_relative(path, base, a), h) for path, h, _ in rows]

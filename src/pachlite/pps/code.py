@@ -19,9 +19,11 @@ import copy
 import functools
 import hashlib
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 
 from pachlite.errors import InvalidInput
+from pachlite.pps import images
 
 DECLARED = "pachlite.io/code"
 HASH = "pachlite.io/code-hash"
@@ -66,15 +68,23 @@ def files(spec: dict, cwd: str | Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in found)
 
 
-def stamp(spec: dict, cwd: str | Path) -> str:
-    """The hash of the code files' names and contents; "" if the spec names none found here."""
-    names = files(spec, cwd)
-    if not names:
+def stamp(spec: dict, cwd: str | Path, image: Sequence[tuple[str, Path]] = ()) -> str:
+    """The hash of the code files' names and contents; "" if the spec names none found here.
+    image: (path in the image, local file) of what its image holds here (pps/images.py)."""
+    named = [(name, Path(cwd) / name) for name in files(spec, cwd)] + sorted(image)
+    if not named:
         return ""
     h = hashlib.sha256()
-    for name in names:
-        h.update(name.encode() + b"\0" + hashlib.sha256((Path(cwd) / name).read_bytes()).digest())
+    for name, path in named:
+        h.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
+
+
+def stamp_here(spec: dict, cwd: str) -> str:
+    """The code's hash: the files cmd/stdin name in cwd, and what pachlite-images.yaml maps into
+    the spec's image (a new image's code, on a cluster)."""
+    image = images.layout(cwd, (spec.get("transform") or {}).get("image"))
+    return stamp(spec, cwd, image.files() if image else ())
 
 
 def recorded(spec: dict) -> str:

@@ -13,6 +13,7 @@ to the last good output. A killed job writes no output commit (it runs again, in
 from __future__ import annotations
 
 import collections
+import dataclasses
 import shutil
 import threading
 import time
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from pachlite.errors import PachliteError
 from pachlite.pfs import AUTO, PFS, new_id
-from pachlite.pps import datum as dm, executors, secrets
+from pachlite.pps import datum as dm, executors, images, secrets
 from pachlite.pps.deadline import JOB_TIMED_OUT, Deadline
 from pachlite.pps.executors.base import Executor, Outcome, Result, Setup, Transform
 from pachlite.pps.executors.scratch import job_scratch
@@ -56,6 +57,7 @@ class Job:
         self.workers = max(1, workers)
         self.container = container
         self.cwd = cwd
+        self.image: images.Layout | None = None  # what pachlite-images.yaml maps, once run() asks
         self._listings: dict[tuple[str, str], dm.Listing] = {}
         # (repo, branch) → the key of the commit read: given (a commit set's), or the heads.
         self._commits: dict[tuple[str, str], str] = dict(inputs or {})
@@ -158,7 +160,10 @@ class Job:
         store = self.pfs.store
         inputs = self.input_commits()
         finished = self.killed_datums()  # (before this job's record: it is running too)
-        root = job_scratch(job_id)  # before the job's record: a refused scratch folder changes nothing
+        # Before the job's record: a mapped image this machine cannot run, or a refused scratch
+        # folder, changes nothing.
+        self.image = None if self.container else images.local(self.cwd, self.spec.transform.get("image"))
+        root = job_scratch(job_id)
         created = time.time()
         try:
             with store.transaction() as tx:
@@ -233,8 +238,11 @@ class Job:
         objects = str(self.pfs.store.objects_dir)
         for di in step.datum.inputs:
             for f in di.files:
-                data = b"" if di.empty_files else inline.get(f.hash)  # emptyFiles: 0-byte files
-                files.append((di.name + f.path, "empty" if di.empty_files else f.hash, data,
+                if di.empty_files:  # a 0-byte file; a link to it in /pfs/out is the real content
+                    files.append((di.name + f.path, "empty", b"", (f.hash, f.size, inline.get(f.hash))))
+                    continue
+                data = inline.get(f.hash)
+                files.append((di.name + f.path, f.hash, data,
                               None if data is not None else f"{objects}/{f.hash[:2]}/{f.hash}"))
         return (step.datum_id, files, dm.datum_env(step.datum))
 
@@ -252,8 +260,11 @@ class Job:
         return env
 
     def _executor(self, job_id: str, root: Path) -> Executor:
-        transform = Transform.from_spec(self.spec.transform, self.spec.datum_timeout,
-                                        self.spec.transform.get("workingDir") or self.cwd)
+        t, image = self.spec.transform, self.image
+        transform = Transform.from_spec(t, self.spec.datum_timeout, t.get("workingDir") or self.cwd)
+        if image is not None:  # transform.workingDir wins over the image's WORKDIR, as in a worker
+            transform = dataclasses.replace(transform, binds=image.binds,
+                                            workdir=None if t.get("workingDir") else image.workdir)
         kind = executors.select(transform, self.spec.datum_batching, self.container)
         env, mounts = secrets.for_workers(self.pfs.store, self.spec.transform, root, self.container)
         setup = Setup(transform, kind.environment({**self._pachyderm_env(job_id), **env}), root,
@@ -287,7 +298,7 @@ class Job:
         t = executor.setup.transform
         if t.err_cmd:
             err_t = Transform(t.err_cmd, t.err_stdin, t.env, timeout=t.timeout, cwd=t.cwd,
-                              image=t.image)
+                              image=t.image, binds=t.binds, workdir=t.workdir)
             for did, (state, o, n) in list(results.items()):
                 if state == DatumState.FAILED:
                     r = executor.run_alone(build([by_id[did]])[0],

@@ -108,7 +108,7 @@ def create_pipeline(pfs: PFS, raw: dict, source: str = "<spec>", *, update: bool
         path, why, fix = fields.refused(spec, container)
         raise SpecError(f"`{path}` cannot run locally: {why}", fix, where=spec_where(source, path))
     if cwd is not None:
-        spec = code.stamped(spec, code.stamp(spec, cwd))
+        spec = code.stamped(spec, code.stamp_here(spec, cwd))
     name = specs.pipeline_key(spec)
     project = specs.project(spec)
     secrets.check_create(pfs.store, spec, container, source)
@@ -298,7 +298,7 @@ def _code_version(pfs: PFS, p: PipelineInfo, cwd: str | None, reprocess: bool,
     """The pipeline with its code's hash up to date: changed code (or reprocess) is a new salt
     and version, as `update pipeline --reprocess` with a new image. A dry run changes nothing
     and returns the salt to plan with (None: the pipeline's own)."""
-    now = code.stamp(p.spec, cwd) if cwd is not None else ""
+    now = code.stamp_here(p.spec, cwd) if cwd is not None else ""
     was = code.recorded(p.spec)
     changed = reprocess or bool(now and was and now != was)
     if not changed and now in ("", was):

@@ -71,6 +71,10 @@ class Transform:
     timeout: float | None = None
     cwd: str | None = None
     image: str | None = None
+    # In a private namespace: (local, image path) of what the image holds, and its WORKDIR
+    # (pps/images.py).
+    binds: tuple = ()
+    workdir: str | None = None
 
     @staticmethod
     def from_spec(t: dict, timeout: float | None, cwd: str | None) -> Transform:

@@ -6,8 +6,9 @@ serving worker gets the same view: the launcher below unshares a user and a moun
 (unprivileged: the user maps to itself), builds a new root of bind mounts of the host's `/`
 entries plus a tmpfs `/pfs` (the host has no `/pfs`, and nothing can be created in the host's
 `/`), binds the worker's scratch folder read-only at `/pfs/.scratch/<dir>` and its `out/`
-read-write over it, makes the symlinks, makes `/pfs` itself read-only, chroots, returns to the
-working folder and execs the command. Code with literal `/pfs` paths then runs unchanged, inputs
+read-write over it, makes the symlinks, makes `/pfs` itself read-only, binds the paths the
+transform's image would hold (pps/images.py) read-only, chroots, returns to the working folder (or
+the image's) and execs the command. Code with literal `/pfs` paths then runs unchanged, inputs
 are read-only to it, and no path is rewritten. The launcher is standard-library Python (ctypes'
 unshare(2) and mount(2)): Python 3.11 has no os.unshare, and util-linux's `unshare` alone cannot
 make the new root; bubblewrap would be one more system package to install.
@@ -19,6 +20,7 @@ rewritten (scratch.map_pfs), the CLI printing one line that says so.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -32,7 +34,7 @@ USERNS_VAR = "PACHLITE_USERNS"
 SECRETS_VAR = "PACHLITE_SECRET_MOUNTS"
 
 # argv: host scratch /pfs folder, an empty folder for the new root, input names (comma-separated),
-# then the command.
+# the image's layout as JSON ("" for none: pps/images.py), then the command.
 LAUNCHER = r"""
 import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
@@ -88,7 +90,7 @@ for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_m
     with open("/proc/self/" + name, "w") as f:
         f.write(text)
 mount(None, "/", None, REC | PRIVATE)
-host, new, inputs, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+host, new, inputs, image, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
 mount("tmpfs", new, "tmpfs", NOSUID | NODEV, "mode=0755")
 for name in os.listdir("/"):
     src, dst = "/" + name, new + "/" + name
@@ -114,11 +116,19 @@ mount(host + "/out", pfs + "/" + here + "/out", None, BIND)
 for name in ["out", ".env", *filter(None, inputs.split(","))]:
     os.symlink(here + "/" + name, pfs + "/" + name)
 mount(None, pfs, None, REMOUNT | RDONLY | NOSUID | NODEV)
+binds, workdir = __import__("json").loads(image) if image else ([], None)
+for src, dst in binds:  # the image's own paths, read-only; a parent before what is in it
+    at = new + dst
+    if not os.path.lexists(at):  # only in the new root's tmpfs (images.py checks)
+        os.makedirs(os.path.dirname(at), exist_ok=True)
+        os.mkdir(at) if os.path.isdir(src) else open(at, "w").close()
+    mount(src, at, None, BIND | REC)
+    mount(None, at, None, REMOUNT | BIND | RDONLY | NOSUID | NODEV)
 for src, dst in secret_mounts(os.environ.pop(SECRETS_VAR, "")):
     mount_secret(src, new, dst)
 os.chroot(new)
 # a workingDir under /pfs (started in the host folder) is seen there, as in a worker
-os.chdir("/pfs" + cwd[len(host):] if cwd == host or cwd.startswith(host + "/") else cwd)
+os.chdir(workdir or ("/pfs" + cwd[len(host):] if cwd == host or cwd.startswith(host + "/") else cwd))
 try:
     os.execvp(cmd[0], cmd)
 except FileNotFoundError:
@@ -162,9 +172,12 @@ def fallback_notice() -> str | None:
             "stdin and environment; code that opens literal /pfs paths needs --container")
 
 
-def wrap(cmd, pfs_root: Path, inputs) -> list[str]:
-    """The command run behind the launcher, with pfs_root (host) seen at /pfs."""
+def wrap(cmd, pfs_root: Path, inputs, binds=(), workdir: str | None = None) -> list[str]:
+    """The command run behind the launcher, with pfs_root (host) seen at /pfs, each (local, image
+    path) of binds seen read-only at its image path, started in workdir (the image's WORKDIR) if
+    given."""
     new_root = pfs_root.parent / "root"
     new_root.mkdir(mode=0o700, exist_ok=True)
+    image = json.dumps([binds, workdir]) if binds or workdir else ""
     return [sys.executable, "-I", "-S", "-c", LAUNCHER, str(pfs_root), str(new_root),
-            ",".join(inputs), *cmd]
+            ",".join(inputs), image, *cmd]

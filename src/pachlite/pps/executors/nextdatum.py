@@ -108,7 +108,7 @@ class NextDatumWorker:
         self.server.start()
         local = t if isolated else t.mapped(str(pfs_root))
         env = {**env, **local.env, PORT_VAR: str(port), "PYTHONUNBUFFERED": "1"}
-        cmd = namespace.wrap(t.cmd, pfs_root, inputs) if isolated else local.cmd
+        cmd = namespace.wrap(t.cmd, pfs_root, inputs, t.binds, t.workdir) if isolated else local.cmd
         self.log = open(root / "worker.log", "w+b")  # noqa: SIM115 (closed by close())
         try:
             self.proc = processes.start(cmd, stdin=subprocess.PIPE, stdout=self.log,

@@ -90,7 +90,7 @@ class ProcessExecutor:
         """Run the command on a laid-out /pfs; (exit code or None if timed out, its log)."""
         cwd = map_pfs(t.cwd, str(pfs_root)) if t.cwd else None  # a workingDir under /pfs
         if self.isolated and t.cmd:
-            cmd = namespace.wrap(t.cmd, pfs_root, self.setup.inputs)
+            cmd = namespace.wrap(t.cmd, pfs_root, self.setup.inputs, t.binds, t.workdir)
             env = {**self.setup.env, **datum_env, **t.env}
             return run_process(self.processes, cmd, t.stdin, env, cwd, t.timeout, pfs_root.parent)
         local = t.mapped(str(pfs_root))

@@ -58,12 +58,16 @@ class Scratch:
         self.fixed = {"out"}                              # what stays in root: out/, .env once written
         self.entries = {self.root: {"out"}}               # folder laid out → the names it holds
         self.out_files: list[str] | None = None           # what collect() found in out/, if flat
+        # emptyFiles placeholders laid out → (hash, size, inline data | None) of their content
+        self.refs: dict[str, tuple] = {}
         self.per_entry = _dir_size_per_entry(self.root)
 
     def lay_out(self, files) -> None:
-        """Make /pfs hold exactly these (rel path, content key, inline bytes | None, object file)."""
+        """Make /pfs hold exactly these (rel path, content key, inline bytes | None, object file);
+        an emptyFiles input is (rel path, "empty", b"", (its content's hash, size, inline data))."""
         self.checked = False
         want = {self.root + "/" + rel: (key, data, obj) for rel, key, data, obj in files}
+        self.refs = {dest: obj for dest, (key, _, obj) in want.items() if key == "empty"}
         gone = self.files.keys() - want.keys()
         # Paths here are absolute and clean: str.rpartition is a cheap os.path.split.
         for path in gone:
@@ -139,7 +143,8 @@ class Scratch:
         """Read /pfs/out into sorted (path, hash, size, data | None) rows; → (rows, error).
 
         Symlinks in out/ are followed while they stay inside the datum's /pfs (Pachyderm uploads
-        the target's content), refused otherwise; so are broken links, links that loop, and
+        the target's content; of an emptyFiles input, the content in its commit, as pachd's
+        handleSymlinks copies it), refused otherwise; so are broken links, links that loop, and
         anything that is not a regular file or folder (a fifo would block forever). A file written
         outside /pfs/out is an error too.
         """
@@ -186,11 +191,19 @@ class Scratch:
                     elif not is_file:
                         return [], (f"/pfs/out{path} is not a regular file; "
                                     "write only files and folders under /pfs/out")
+                    elif self.refs and (ref := self._ref(src)):
+                        outputs.append((path, *ref))
                     else:
                         outputs.append(_read_output(path, src, objects_dir))
         outputs.sort()
         self.out_files = flat
         return outputs, ""
+
+    def _ref(self, real: str) -> tuple | None:
+        """The stored content of the emptyFiles input a resolved link reaches, if it is one."""
+        if real.startswith(self.real_root + "/"):
+            return self.refs.get(self.root + real[len(self.real_root):])
+        return None
 
     def _realpath(self, link: str) -> str:
         """A symlink's target on this side: `/pfs/...` as user code saw it is this root (a

@@ -59,7 +59,7 @@ class ServedWorker:
         self.processes = processes
         cmd = warm_command(local.cmd, t.accept)
         if isolated:
-            cmd = namespace.wrap(cmd, pfs_root, inputs)
+            cmd = namespace.wrap(cmd, pfs_root, inputs, t.binds, t.workdir)
         self.log = open(root / "worker.log", "w+b")  # noqa: SIM115 (closed by close())
         try:
             self.proc = processes.start(cmd, stdin=subprocess.PIPE, stdout=self.log,

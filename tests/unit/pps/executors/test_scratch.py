@@ -89,3 +89,19 @@ def test_folders_no_datum_needs_are_removed(scratch):
     scratch.reset()
     scratch.lay_out([("data/z", "2", b"y", None)])
     assert sorted(os.listdir(os.path.join(scratch.root, "data"))) == ["z"]
+
+
+def test_a_link_to_an_empty_files_input_is_its_stored_content_a_copy_is_empty(scratch, tmp_path):
+    # pachd's handleSymlinks: a link into an emptyFiles input is CopyFile of the input's file.
+    ref = ("h-real", 5, b"apple")
+    scratch.lay_out([("fruits/apple.jpeg", "empty", b"", ref), ("fruits/sub/b", "empty", b"", ("h-b", 1, None))])
+    assert tree(scratch.root + "/fruits") == {"apple.jpeg": b"", "sub/b": b""}
+    os.makedirs(scratch.out + "/apple")
+    os.symlink(scratch.root + "/fruits/apple.jpeg", scratch.out + "/apple/img.jpeg")
+    os.symlink(scratch.root + "/fruits/sub", scratch.out + "/linked")
+    Path(scratch.out, "copied").write_bytes(Path(scratch.root, "fruits/apple.jpeg").read_bytes())
+    rows, err = scratch.collect(tmp_path)
+    assert err == ""
+    assert [r[:3] for r in rows] == [("/apple/img.jpeg", "h-real", 5), ("/copied", rows[1][1], 0),
+                                     ("/linked/b", "h-b", 1)]
+    assert rows[0][3] == b"apple"
