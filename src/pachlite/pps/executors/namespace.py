@@ -8,9 +8,12 @@ entries plus a tmpfs `/pfs` (the host has no `/pfs`, and nothing can be created 
 `/`), binds the worker's scratch folder read-only at `/pfs/.scratch/<dir>` and its `out/`
 read-write over it, makes the symlinks, makes `/pfs` itself read-only, chroots, returns to the
 working folder and execs the command. Code with literal `/pfs` paths then runs unchanged, inputs
-are read-only to it, and no path is rewritten. The launcher is standard-library Python (ctypes'
-unshare(2) and mount(2)): Python 3.11 has no os.unshare, and util-linux's `unshare` alone cannot
-make the new root; bubblewrap would be one more system package to install.
+are read-only to it, and no path is rewritten. A worker of a process-per-datum job keeps one such
+namespace for all its datums (`NamespaceWorker`): the launcher then stays, and forks each datum's
+command in it, as a worker pod runs each datum's command in the same container. The launcher is
+standard-library Python (ctypes' unshare(2) and mount(2)): Python 3.11 has no os.unshare, and
+util-linux's `unshare` alone cannot make the new root; bubblewrap would be one more system package
+to install.
 
 Where the kernel refuses (macOS, user namespaces switched off) or `PACHLITE_USERNS=0` says to
 behave so, `unavailable()` gives the reason, and datums run in the scratch folder with /pfs
@@ -19,7 +22,11 @@ rewritten (scratch.map_pfs), the CLI printing one line that says so.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +34,7 @@ from functools import cache
 from pathlib import Path
 
 USERNS_VAR = "PACHLITE_USERNS"
+SERVE_VAR = "PACHLITE_NS_SERVE"  # the launcher serves datums on this fd instead of exec'ing
 
 # argv: host scratch /pfs folder, an empty folder for the new root, input names (comma-separated),
 # then the command.
@@ -81,14 +89,68 @@ mount(None, pfs, None, REMOUNT | RDONLY | NOSUID | NODEV)
 os.chroot(new)
 # a workingDir under /pfs (started in the host folder) is seen there, as in a worker
 os.chdir("/pfs" + cwd[len(host):] if cwd == host or cwd.startswith(host + "/") else cwd)
-try:
-    os.execvp(cmd[0], cmd)
-except FileNotFoundError:
-    sys.stderr.write(f"{cmd[0]}: command not found\n")
-    sys.exit(127)
-except PermissionError:
-    sys.stderr.write(f"{cmd[0]}: permission denied\n")
-    sys.exit(126)
+
+def execute(cmd, env):
+    try:
+        os.execvpe(cmd[0], cmd, env)
+    except FileNotFoundError:
+        os.write(2, f"{cmd[0]}: command not found\n".encode())
+        os._exit(127)
+    except PermissionError:
+        os.write(2, f"{cmd[0]}: permission denied\n".encode())
+        os._exit(126)
+    os._exit(127)
+
+serve = os.environ.pop("PACHLITE_NS_SERVE", None)
+if serve is None:
+    execute(cmd, os.environ)
+# A worker: one datum's command at a time, each request JSON {cmd, env, cwd} with its stdin and
+# log fds; answered with the command's pid (its process group), then its exit code.
+import json, signal, socket
+sock = socket.socket(fileno=int(serve))
+libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
+me = os.getpid()
+while True:
+    try:
+        msg, fds, _, _ = socket.recv_fds(sock, 1 << 22, 2)
+    except OSError:
+        break
+    if not msg:
+        break
+    req = json.loads(msg)
+    pid = os.fork()
+    if pid == 0:  # never back into this loop, whatever happens before the exec
+        try:
+            os.setsid()
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: it ends with its worker
+            if os.getppid() != me:
+                os._exit(137)
+            for sig in (signal.SIGPIPE, signal.SIGXFSZ):  # as subprocess restores them
+                signal.signal(sig, signal.SIG_DFL)
+            os.dup2(fds[0], 0)
+            os.dup2(fds[1], 1)
+            os.dup2(fds[1], 2)
+            for fd in (*fds, sock.fileno()):
+                os.close(fd)
+            try:
+                os.chdir(req["cwd"])
+            except OSError as e:
+                os.write(2, f"working directory {req['cwd']}: {e.strerror}\n".encode())
+                os._exit(127)
+            execute(req["cmd"], req["env"])
+        finally:
+            os._exit(127)
+    for fd in fds:
+        os.close(fd)
+    sock.send(str(pid).encode())
+    # The command has exited when this returns; its group (what it left running) is killed before
+    # it is reaped, so that its pid, the group's id, cannot be reused in between.
+    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    sock.send(str(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])).encode())
 """
 
 
@@ -130,3 +192,90 @@ def wrap(cmd, pfs_root: Path, inputs) -> list[str]:
     new_root.mkdir(mode=0o700, exist_ok=True)
     return [sys.executable, "-I", "-S", "-c", LAUNCHER, str(pfs_root), str(new_root),
             ",".join(inputs), *cmd]
+
+
+class NamespaceWorker:
+    """A private /pfs that stays up across datums, as a worker pod does: the launcher lays the
+    namespace out once, then forks each datum's command in it. Each datum is still a process of
+    its own (its own process group, stdin and log; a crash fails only it), its /pfs laid out by
+    the caller in `pfs_root` before it runs; what a datum saves is the launcher's interpreter and
+    its mounts (~13 ms of CPU each)."""
+
+    def __init__(self, pfs_root: Path, inputs, processes, env: dict):
+        self.processes = processes
+        self.root = pfs_root.parent
+        self.alive = True
+        self.worker_log = open(self.root / "worker.log", "w+b")  # noqa: SIM115 (closed by close())
+        self.datum_log = tempfile.TemporaryFile(dir=self.root)  # noqa: SIM115 (closed by close())
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.proc = processes.start(wrap([], pfs_root, inputs), stdin=subprocess.DEVNULL,
+                                        stdout=self.worker_log, stderr=subprocess.STDOUT,
+                                        env={**env, SERVE_VAR: str(child.fileno())},
+                                        pass_fds=[child.fileno()], cwd=self.root)
+        except BaseException:
+            parent.close()
+            self.worker_log.close()
+            self.datum_log.close()
+            raise
+        finally:
+            child.close()
+        self.sock = parent
+
+    def run(self, cmd, env: dict, stdin: str | None, cwd: str,
+            timeout: float | None) -> tuple[int | None, bytes]:
+        """Run one datum's command; (exit code, or None if it timed out; its log)."""
+        log = self.datum_log.fileno()
+        os.ftruncate(log, 0)
+        os.lseek(log, 0, os.SEEK_SET)
+        # Without transform.stdin the command reads an empty stdin, as in a worker pod.
+        feed = tempfile.TemporaryFile(dir=self.root) if stdin else open(os.devnull, "rb")  # noqa: SIM115
+        with feed:
+            if stdin:
+                feed.write(stdin.encode())
+                feed.seek(0)
+            request = json.dumps({"cmd": list(cmd), "env": env, "cwd": cwd}).encode()
+            try:
+                socket.send_fds(self.sock, [request], [feed.fileno(), log])
+                pid = int(self.sock.recv(32))
+            except (OSError, ValueError):
+                return self._lost()
+        self.processes.adopt(pid)
+        code: int | None
+        try:
+            self.sock.settimeout(timeout)
+            try:
+                answer = self.sock.recv(32)
+            except TimeoutError:
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
+                self.sock.settimeout(None)
+                answer, timed_out = self.sock.recv(32), True
+            else:
+                timed_out = False
+            if not answer:  # the worker itself was killed (Ctrl-C) or crashed
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
+                return self._lost()
+            code = None if timed_out else int(answer)
+        finally:
+            self.processes.release(pid)
+        return code, os.pread(log, os.fstat(log).st_size, 0)
+
+    def _lost(self) -> tuple[int, bytes]:
+        """The worker is gone: the datum fails with what it said, and the next gets a new one."""
+        self.alive = False
+        self.processes.reap(self.proc)
+        self.proc.wait()
+        self.worker_log.seek(0)
+        said = self.worker_log.read().strip() or f"exit code {self.proc.returncode}".encode()
+        return 125, b"pachlite: the datum's namespace worker ended: " + said
+
+    def close(self) -> None:
+        self.sock.close()  # the launcher's loop ends; any datum still running ends with it
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=10)
+        self.processes.reap(self.proc)
+        self.proc.wait()
+        self.worker_log.close()
+        self.datum_log.close()
