@@ -44,7 +44,7 @@ class ProcessExecutor:
         self.processes = Processes()
         self.isolated = self.isolate and namespace.unavailable() is None
         self._mine = threading.local()  # this thread's namespace worker and its /pfs
-        self._workers: list[namespace.NamespaceWorker] = []
+        self._workers: list[tuple[namespace.NamespaceWorker, Scratch]] = []
         self._lock = threading.Lock()
 
     @staticmethod
@@ -114,18 +114,19 @@ class ProcessExecutor:
             scratch.reset()
 
     def _worker(self) -> tuple[namespace.NamespaceWorker, Scratch]:
-        worker = getattr(self._mine, "worker", None)
-        if worker is None or not worker.alive:
-            if worker is not None:
-                worker.close()
+        mine = getattr(self._mine, "worker", None)
+        if mine is None or not mine[0].alive:
+            if mine is not None:
+                with self._lock:
+                    self._workers.remove(mine)
+                _close(*mine)
             pfs_root = self.setup.root / f"ns-{threading.get_ident()}-{time.monotonic_ns()}" / "pfs"
             make_dirs(pfs_root / "out")
-            self._mine.scratch = Scratch(pfs_root, view="/pfs")
-            worker = self._mine.worker = namespace.NamespaceWorker(
-                pfs_root, self.setup.inputs, self.processes, self.setup.env)
+            mine = self._mine.worker = (namespace.NamespaceWorker(
+                pfs_root, self.setup.inputs, self.processes, self.setup.env), Scratch(pfs_root, view="/pfs"))
             with self._lock:
-                self._workers.append(worker)
-        return worker, self._mine.scratch
+                self._workers.append(mine)
+        return mine
 
     def run_command(self, t: Transform, datum_env: dict, pfs_root: Path) -> tuple[int | None, bytes]:
         """Run the command on a laid-out /pfs, rewritten into the command (no namespace here);
@@ -140,9 +141,14 @@ class ProcessExecutor:
     def close(self) -> None:
         with self._lock:
             workers, self._workers = self._workers, []
-        for w in workers:
-            w.close()
+        for worker, scratch in workers:
+            _close(worker, scratch)
         self.processes.kill_all()
+
+
+def _close(worker: namespace.NamespaceWorker, scratch: Scratch) -> None:
+    worker.close()
+    scratch.close()
 
 
 def run_process(processes: Processes, cmd, stdin: str | None, env: dict, cwd: str | None,
