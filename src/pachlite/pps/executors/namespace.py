@@ -105,11 +105,12 @@ serve = os.environ.pop("PACHLITE_NS_SERVE", None)
 if serve is None:
     execute(cmd, os.environ)
 # A worker: one datum's command at a time, each request JSON {cmd, env, cwd} with its stdin and
-# log fds; answered with the command's pid (its process group), then its exit code.
-import json, signal, socket
+# log fds; answered with the command's pid (its process group, or "x" and an exit code when it
+# could not start), then its exit code. posix_spawn (vfork) rather than fork and exec: a third of
+# the CPU a datum costs here, and the PATH search is done once, not by failing execs.
+import json, shutil, signal, socket
 sock = socket.socket(fileno=int(serve))
-libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
-me = os.getpid()
+os.set_inheritable(sock.fileno(), False)
 while True:
     try:
         msg, fds, _, _ = socket.recv_fds(sock, 1 << 22, 2)
@@ -118,28 +119,27 @@ while True:
     if not msg:
         break
     req = json.loads(msg)
-    pid = os.fork()
-    if pid == 0:  # never back into this loop, whatever happens before the exec
-        try:
-            os.setsid()
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: it ends with its worker
-            if os.getppid() != me:
-                os._exit(137)
-            for sig in (signal.SIGPIPE, signal.SIGXFSZ):  # as subprocess restores them
-                signal.signal(sig, signal.SIG_DFL)
-            os.dup2(fds[0], 0)
-            os.dup2(fds[1], 1)
-            os.dup2(fds[1], 2)
-            for fd in (*fds, sock.fileno()):
-                os.close(fd)
-            try:
-                os.chdir(req["cwd"])
-            except OSError as e:
-                os.write(2, f"working directory {req['cwd']}: {e.strerror}\n".encode())
-                os._exit(127)
-            execute(req["cmd"], req["env"])
-        finally:
-            os._exit(127)
+    cmd, env = req["cmd"], req["env"]
+    try:
+        os.chdir(req["cwd"])
+        path = cmd[0] if "/" in cmd[0] else shutil.which(cmd[0], path=env.get("PATH", os.defpath))
+        if path is None:
+            raise FileNotFoundError(cmd[0])
+        pid = os.posix_spawn(path, cmd, env, setsid=True,
+                             setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),  # as subprocess does
+                             file_actions=[(os.POSIX_SPAWN_DUP2, fds[0], 0),
+                                           (os.POSIX_SPAWN_DUP2, fds[1], 1),
+                                           (os.POSIX_SPAWN_DUP2, fds[1], 2)])
+    except OSError as e:
+        what = (f"working directory {req['cwd']}: {e.strerror}" if e.filename == req["cwd"] else
+                f"{cmd[0]}: " + ("permission denied" if isinstance(e, PermissionError) else
+                                 "command not found" if isinstance(e, FileNotFoundError) else
+                                 e.strerror))
+        os.write(fds[1], (what + "\n").encode())
+        for fd in fds:
+            os.close(fd)
+        sock.send(b"x" + (b"126" if isinstance(e, PermissionError) else b"127"))
+        continue
     for fd in fds:
         os.close(fd)
     sock.send(str(pid).encode())
@@ -237,7 +237,10 @@ class NamespaceWorker:
             request = json.dumps({"cmd": list(cmd), "env": env, "cwd": cwd}).encode()
             try:
                 socket.send_fds(self.sock, [request], [feed.fileno(), log])
-                pid = int(self.sock.recv(32))
+                answer = self.sock.recv(32)
+                if answer.startswith(b"x"):  # it could not start; the log says why
+                    return int(answer[1:]), os.pread(log, os.fstat(log).st_size, 0)
+                pid = int(answer)
             except (OSError, ValueError):
                 return self._lost()
         self.processes.adopt(pid)

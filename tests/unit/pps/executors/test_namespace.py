@@ -186,3 +186,15 @@ def test_stdin_env_and_exit_codes_are_each_datums_own(images):
 def by_name(pfs, job) -> dict:
     """A job's datums by the name of their one input file or folder."""
     return {r["inputs"][0].rstrip("/").rsplit("/", 1)[1]: r for r in datums(pfs, job)}
+
+
+@needs_namespaces
+def test_a_command_that_cannot_start_fails_its_datum_with_the_reason(images, tmp_path):
+    script = tmp_path / "not-executable.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    script.chmod(0o644)
+    for cmd, reason in ((["no-such-program-xyz"], "127: no-such-program-xyz: command not found"),
+                        ([str(script)], f"126: {script}: permission denied")):
+        job = make(images, cmd, glob="/", datumTries=1)
+        [row] = datums(images, job)
+        assert (job.state, row["reason"]) == ("failure", f"command exited with code {reason}")
