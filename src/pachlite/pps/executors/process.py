@@ -43,9 +43,9 @@ class ProcessExecutor:
         self.setup = setup
         self.processes = Processes()
         self.isolated = self.isolate and namespace.unavailable() is None
-        self._mine = threading.local()  # this thread's namespace worker and its /pfs
-        self._workers: list[tuple[namespace.NamespaceWorker, Scratch]] = []
-        self._lock = threading.Lock()
+        self._ns_local = threading.local()  # this thread's namespace worker and its /pfs
+        self._ns_workers: list[tuple[namespace.NamespaceWorker, Scratch]] = []
+        self._ns_lock = threading.Lock()
 
     @staticmethod
     def environment(pachyderm: dict[str, str]) -> dict[str, str]:
@@ -114,18 +114,18 @@ class ProcessExecutor:
             scratch.reset()
 
     def _worker(self) -> tuple[namespace.NamespaceWorker, Scratch]:
-        mine = getattr(self._mine, "worker", None)
+        mine = getattr(self._ns_local, "worker", None)
         if mine is None or not mine[0].alive:
             if mine is not None:
-                with self._lock:
-                    self._workers.remove(mine)
+                with self._ns_lock:
+                    self._ns_workers.remove(mine)
                 _close(*mine)
             pfs_root = self.setup.root / f"ns-{threading.get_ident()}-{time.monotonic_ns()}" / "pfs"
             make_dirs(pfs_root / "out")
-            mine = self._mine.worker = (namespace.NamespaceWorker(
+            mine = self._ns_local.worker = (namespace.NamespaceWorker(
                 pfs_root, self.setup.inputs, self.processes, self.setup.env), Scratch(pfs_root, view="/pfs"))
-            with self._lock:
-                self._workers.append(mine)
+            with self._ns_lock:
+                self._ns_workers.append(mine)
         return mine
 
     def run_command(self, t: Transform, datum_env: dict, pfs_root: Path) -> tuple[int | None, bytes]:
@@ -139,8 +139,8 @@ class ProcessExecutor:
                            pfs_root.parent)
 
     def close(self) -> None:
-        with self._lock:
-            workers, self._workers = self._workers, []
+        with self._ns_lock:
+            workers, self._ns_workers = self._ns_workers, []
         for worker, scratch in workers:
             _close(worker, scratch)
         self.processes.kill_all()
