@@ -10,6 +10,7 @@ stdin and environment is rewritten to it instead.
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import tempfile
@@ -46,6 +47,7 @@ class ProcessExecutor:
         self._ns_local = threading.local()  # this thread's namespace worker and its /pfs
         self._ns_workers: list[tuple[namespace.NamespaceWorker, Scratch]] = []
         self._ns_lock = threading.Lock()
+        self._ns_count = itertools.count()  # names the workers' folders: /pfs/.scratch/ns-<n>
 
     @staticmethod
     def environment(pachyderm: dict[str, str]) -> dict[str, str]:
@@ -120,7 +122,7 @@ class ProcessExecutor:
                 with self._ns_lock:
                     self._ns_workers.remove(mine)
                 _close(*mine)
-            pfs_root = self.setup.root / f"ns-{threading.get_ident()}-{time.monotonic_ns()}" / "pfs"
+            pfs_root = self.setup.root / f"ns-{next(self._ns_count)}" / "pfs"
             make_dirs(pfs_root / "out")
             mine = self._ns_local.worker = (namespace.NamespaceWorker(
                 pfs_root, self.setup.inputs, self.processes, self.setup.env), Scratch(pfs_root, view="/pfs"))
