@@ -35,6 +35,7 @@ from pathlib import Path
 
 USERNS_VAR = "PACHLITE_USERNS"
 SERVE_VAR = "PACHLITE_NS_SERVE"  # the launcher serves datums on this fd instead of exec'ing
+REQUEST_MAX = 1 << 16  # a larger datum request (a big environment) goes through a file
 
 # argv: host scratch /pfs folder, an empty folder for the new root, input names (comma-separated),
 # then the command.
@@ -113,11 +114,14 @@ sock = socket.socket(fileno=int(serve))
 os.set_inheritable(sock.fileno(), False)
 while True:
     try:
-        msg, fds, _, _ = socket.recv_fds(sock, 1 << 22, 2)
+        msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 3)
     except OSError:
         break
     if not msg:
         break
+    if msg == b"@":  # too large for one message: the request is in a file, the third fd
+        with os.fdopen(fds.pop(), "rb") as f:
+            msg = f.read()
     req = json.loads(msg)
     cmd, env = req["cmd"], req["env"]
     try:
@@ -235,8 +239,15 @@ class NamespaceWorker:
                 feed.write(stdin.encode())
                 feed.seek(0)
             request = json.dumps({"cmd": list(cmd), "env": env, "cwd": cwd}).encode()
+            fds = [feed.fileno(), log]
             try:
-                socket.send_fds(self.sock, [request], [feed.fileno(), log])
+                if len(request) > REQUEST_MAX:  # a socket message holds ~200 KB at most
+                    with tempfile.TemporaryFile(dir=self.root) as big:
+                        big.write(request)
+                        big.seek(0)
+                        socket.send_fds(self.sock, [b"@"], [*fds, big.fileno()])
+                else:
+                    socket.send_fds(self.sock, [request], fds)
                 answer = self.sock.recv(32)
                 if answer.startswith(b"x"):  # it could not start; the log says why
                     return int(answer[1:]), os.pread(log, os.fstat(log).st_size, 0)

@@ -198,3 +198,13 @@ def test_a_command_that_cannot_start_fails_its_datum_with_the_reason(images, tmp
         job = make(images, cmd, glob="/", datumTries=1)
         [row] = datums(images, job)
         assert (job.state, row["reason"]) == ("failure", f"command exited with code {reason}")
+
+
+@needs_namespaces
+def test_a_large_environment_reaches_the_datum_whole(images):
+    # Larger than one socket message can carry (~200 KB): the request goes through a file. (One
+    # variable stays under the kernel's 128 KiB a string.)
+    job = make(images, ["sh", "-c", 'echo ${#BIG1} ${#BIG2} > /pfs/out/$(basename $images)'],
+               glob="/", transform={"env": {"BIG1": "x" * 120_000, "BIG2": "y" * 120_000}})
+    assert job.state == "success", job.reason
+    assert contents(images, "edges", text=True) == {"/images": "120000 120000\n"}
