@@ -200,6 +200,17 @@ class Processes:
             self._groups.discard(p.pid)
         tell_guardian(f"-{p.pid}\n")
 
+    def adopt(self, pgid: int) -> None:
+        """A process group started elsewhere (a namespace worker's datum), killed as our own."""
+        with self._lock:
+            self._groups.add(pgid)
+        tell_guardian(f"+{pgid}\n")
+
+    def release(self, pgid: int) -> None:
+        with self._lock:
+            self._groups.discard(pgid)
+        tell_guardian(f"-{pgid}\n")
+
     def kill_all(self) -> None:
         with self._lock:
             groups = list(self._groups)

@@ -216,4 +216,5 @@ class NextDatumWorker:
         self.processes.reap(self.proc)
         self.proc.wait()
         self.server.stop(None)
+        self.scratch.close()
         self.log.close()

@@ -2,15 +2,19 @@
 
 The default way a datum runs when its transform is not a plain Python script (served.py keeps
 an interpreter warm for those) and not in container mode. The command sees the scratch folder at
-/pfs in a private mount namespace (namespace.py); where the machine has none, `/pfs` in the
-command, stdin and environment is rewritten to the scratch folder instead.
+/pfs in a private mount namespace (namespace.py): each worker thread keeps one such namespace, and
+its /pfs, for all its datums, as a worker pod does, and each datum's command is forked in it.
+Where the machine has none, each datum gets a scratch folder of its own and `/pfs` in the command,
+stdin and environment is rewritten to it instead.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +31,7 @@ from pachlite.pps.executors.base import (
     Transform,
     pool_map,
 )
-from pachlite.pps.executors.scratch import Scratch, clear, map_pfs
+from pachlite.pps.executors.scratch import Scratch, clear, make_dirs, map_pfs
 from pachlite.pps.states import DatumState
 
 
@@ -40,6 +44,10 @@ class ProcessExecutor:
         self.setup = setup
         self.processes = Processes()
         self.isolated = self.isolate and namespace.unavailable() is None
+        self._ns_local = threading.local()  # this thread's namespace worker and its /pfs
+        self._ns_workers: list[tuple[namespace.NamespaceWorker, Scratch]] = []
+        self._ns_lock = threading.Lock()
+        self._ns_count = itertools.count()  # names the workers' folders: /pfs/.scratch/ns-<n>
 
     @staticmethod
     def environment(pachyderm: dict[str, str]) -> dict[str, str]:
@@ -72,27 +80,64 @@ class ProcessExecutor:
         return dict(pool_map(one, enumerate(feed), s.workers, s.stop, self.processes))
 
     def run_alone(self, task: Task, root: Path, transform: Transform) -> Outcome:
-        """One try of one datum in its own scratch root."""
+        """One try of one datum: in this thread's namespace worker, or in its own scratch root."""
+        if self.isolated:
+            return self._in_worker(task, transform)
         datum_id, files, env = task
         pfs_root = root / "pfs"
         started = time.time()
         try:
-            scratch = Scratch(pfs_root, view="/pfs" if self.isolated else None)
+            scratch = Scratch(pfs_root)
             scratch.lay_out(files)
-            if self.isolated:
-                scratch.write_env(env)
             code, log = self.run_command(transform, env, pfs_root)
             return outcome(datum_id, code, log, transform, scratch, self.setup.objects, started)
         finally:
             clear(root)
 
+    def _in_worker(self, task: Task, t: Transform) -> Outcome:
+        """One try of one datum in this thread's namespace, its /pfs emptied of the last datum's
+        files and output (Scratch, as a warm worker's) rather than made anew."""
+        worker, scratch = self._worker()
+        datum_id, files, env = task
+        started = time.time()
+        try:
+            scratch.lay_out(files)
+            scratch.write_env(env)
+            cwd = map_pfs(t.cwd, scratch.root) if t.cwd else None  # a workingDir under /pfs
+            if not t.cmd:
+                code, log = 127, b"transform.cmd is empty"
+            elif cwd and not os.path.isdir(cwd):
+                code, log = 127, f"working directory {cwd} does not exist".encode()
+            else:
+                # the secret mounts are the launcher's (made once, in the namespace), not the command's
+                given = {k: v for k, v in self.setup.env.items() if k != namespace.SECRETS_VAR}
+                code, log = worker.run(t.cmd, {**given, **env, **t.env}, t.stdin,
+                                       t.workdir or t.cwd or os.getcwd(), t.timeout)
+            return outcome(datum_id, code, log, t, scratch, self.setup.objects, started)
+        finally:
+            scratch.reset()
+
+    def _worker(self) -> tuple[namespace.NamespaceWorker, Scratch]:
+        mine = getattr(self._ns_local, "worker", None)
+        if mine is None or not mine[0].alive:
+            if mine is not None:
+                with self._ns_lock:
+                    self._ns_workers.remove(mine)
+                _close(*mine)
+            pfs_root = self.setup.root / f"ns-{next(self._ns_count)}" / "pfs"
+            make_dirs(pfs_root / "out")
+            t = self.setup.transform
+            mine = self._ns_local.worker = (namespace.NamespaceWorker(
+                pfs_root, self.setup.inputs, self.processes, self.setup.env, t.binds, t.workdir),
+                Scratch(pfs_root, view="/pfs"))
+            with self._ns_lock:
+                self._ns_workers.append(mine)
+        return mine
+
     def run_command(self, t: Transform, datum_env: dict, pfs_root: Path) -> tuple[int | None, bytes]:
-        """Run the command on a laid-out /pfs; (exit code or None if timed out, its log)."""
+        """Run the command on a laid-out /pfs, rewritten into the command (no namespace here);
+        (exit code or None if timed out, its log)."""
         cwd = map_pfs(t.cwd, str(pfs_root)) if t.cwd else None  # a workingDir under /pfs
-        if self.isolated and t.cmd:
-            cmd = namespace.wrap(t.cmd, pfs_root, self.setup.inputs, t.binds, t.workdir)
-            env = {**self.setup.env, **datum_env, **t.env}
-            return run_process(self.processes, cmd, t.stdin, env, cwd, t.timeout, pfs_root.parent)
         local = t.mapped(str(pfs_root))
         root = str(pfs_root)
         env = {**self.setup.env, **{k: map_pfs(v, root) for k, v in datum_env.items()}, **local.env}
@@ -100,7 +145,16 @@ class ProcessExecutor:
                            pfs_root.parent)
 
     def close(self) -> None:
+        with self._ns_lock:
+            workers, self._ns_workers = self._ns_workers, []
+        for worker, scratch in workers:
+            _close(worker, scratch)
         self.processes.kill_all()
+
+
+def _close(worker: namespace.NamespaceWorker, scratch: Scratch) -> None:
+    worker.close()
+    scratch.close()
 
 
 def run_process(processes: Processes, cmd, stdin: str | None, env: dict, cwd: str | None,

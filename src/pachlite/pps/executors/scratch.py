@@ -61,6 +61,8 @@ class Scratch:
         # emptyFiles placeholders laid out → (hash, size, inline data | None) of their content
         self.refs: dict[str, tuple] = {}
         self.per_entry = _dir_size_per_entry(self.root)
+        self._env_fd: int | None = None
+        self._env_size = 0
 
     def lay_out(self, files) -> None:
         """Make /pfs hold exactly these (rel path, content key, inline bytes | None, object file);
@@ -128,16 +130,29 @@ class Scratch:
 
     def write_env(self, env: dict) -> None:
         """/pfs/.env: the datum's own variables as KEY=VALUE lines, as a worker writes them (what
-        pachyderm_sdk's batch_all_datums loads before each datum)."""
+        pachyderm_sdk's batch_all_datums loads before each datum). The file stays open between
+        datums: one write a datum (and a truncate when shorter) instead of open, write, close."""
         data = "".join(f"{k}={v}\n" for k, v in env.items()).encode()
-        fd = os.open(self.root + "/.env", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, self.file_mode)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
-        if ".env" not in self.fixed:
+        if self._env_fd is None:
+            self._env_fd = os.open(self.root + "/.env", os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                                   self.file_mode)
+            self._env_size = 0
             self.fixed.add(".env")
             self.entries[self.root].add(".env")
+        n = os.pwrite(self._env_fd, data, 0)
+        if n < len(data):  # not on a regular file, but pwrite may write less than asked
+            view = memoryview(data)
+            while n < len(data):
+                n += os.pwrite(self._env_fd, view[n:], n)
+        if len(data) < self._env_size:
+            os.ftruncate(self._env_fd, len(data))
+        self._env_size = len(data)
+
+    def close(self) -> None:
+        """Close what this worker's /pfs keeps open (its /pfs/.env)."""
+        if self._env_fd is not None:
+            os.close(self._env_fd)
+            self._env_fd = None
 
     def collect(self, objects_dir: Path) -> tuple[list, str]:
         """Read /pfs/out into sorted (path, hash, size, data | None) rows; → (rows, error).

@@ -136,3 +136,75 @@ def test_without_user_namespaces_the_cli_says_so_in_one_line(cli):
     p = cli("create", "pipeline", "-f", cli.spec(batched, "b.json"), ok=None)
     assert p.returncode == 1 and p.stderr.splitlines()[-1].startswith(
         "pachlite: error: datumBatching needs a private /pfs: user namespaces are switched off")
+
+
+@needs_namespaces
+def test_a_worker_namespace_shows_each_datum_only_its_own_files_and_an_empty_out(images):
+    # One worker runs the three datums in turn, in one namespace: what the last datum had at
+    # /pfs/images and wrote to /pfs/out is gone before the next one starts.
+    job = make(images, ["sh", "-c", "l=$(ls -A /pfs/images/ /pfs/out/; readlink /pfs/out); "
+                                    "echo \"$l\" > /pfs/out/$(basename $images); "
+                                    "echo left > /pfs/out/extra-$(basename $images)"],
+               parallelismSpec={"constant": 1})
+    assert job.state == "success", job.reason
+    out = contents(images, "edges", text=True)
+    listings = {name: out[name].splitlines() for name in ("/a.png", "/b.png", "/dir")}
+    assert {name: lines[:-1] for name, lines in listings.items()} == {
+        "/a.png": ["/pfs/images/:", "a.png", "", "/pfs/out/:"],
+        "/b.png": ["/pfs/images/:", "b.png", "", "/pfs/out/:"],
+        "/dir": ["/pfs/images/:", "dir", "", "/pfs/out/:"]}
+    assert len({lines[-1] for lines in listings.values()}) == 1  # the same worker's /pfs
+
+
+@needs_namespaces
+def test_a_datum_that_kills_its_namespace_worker_fails_alone(images):
+    # b.png kills the process that forked it (the worker's launcher): only b.png fails; the
+    # datums after it get a new worker, and its own log says what happened.
+    job = make(images, ["sh", "-c", "[ $(basename $images) = b.png ] && kill -9 $PPID; "
+                                    "cp -r $images /pfs/out/"],
+               parallelismSpec={"constant": 1}, datumTries=1)
+    rows = by_name(images, job)
+    assert {name: r["state"] for name, r in rows.items()} == {
+        "a.png": "success", "b.png": "failed", "dir": "success"}
+    assert "namespace worker ended" in rows["b.png"]["reason"]
+    assert {name: len(r["outputs"]) for name, r in rows.items()} == {"a.png": 1, "b.png": 0, "dir": 1}
+
+
+@needs_namespaces
+def test_stdin_env_and_exit_codes_are_each_datums_own(images):
+    job = make(images, ["sh"], parallelismSpec={"constant": 1}, datumTries=1,
+               transform={"stdin": ["echo \"$GREETING $(basename $images)\" > /pfs/out/$(basename $images)",
+                                    "[ $(basename $images) != a.png ] || exit 7"],
+                          "env": {"GREETING": "hi"}})
+    rows = by_name(images, job)
+    assert {name: r["state"] for name, r in rows.items()} == {
+        "a.png": "failed", "b.png": "success", "dir": "success"}
+    assert rows["a.png"]["reason"] == "command exited with code 7"
+    assert {name: len(r["outputs"]) for name, r in rows.items()} == {"a.png": 0, "b.png": 1, "dir": 1}
+
+
+def by_name(pfs, job) -> dict:
+    """A job's datums by the name of their one input file or folder."""
+    return {r["inputs"][0].rstrip("/").rsplit("/", 1)[1]: r for r in datums(pfs, job)}
+
+
+@needs_namespaces
+def test_a_command_that_cannot_start_fails_its_datum_with_the_reason(images, tmp_path):
+    script = tmp_path / "not-executable.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    script.chmod(0o644)
+    for cmd, reason in ((["no-such-program-xyz"], "127: no-such-program-xyz: command not found"),
+                        ([str(script)], f"126: {script}: permission denied")):
+        job = make(images, cmd, glob="/", datumTries=1)
+        [row] = datums(images, job)
+        assert (job.state, row["reason"]) == ("failure", f"command exited with code {reason}")
+
+
+@needs_namespaces
+def test_a_large_environment_reaches_the_datum_whole(images):
+    # Larger than one socket message can carry (~200 KB): the request goes through a file. (One
+    # variable stays under the kernel's 128 KiB a string.)
+    job = make(images, ["sh", "-c", 'echo ${#BIG1} ${#BIG2} > /pfs/out/$(basename $images)'],
+               glob="/", transform={"env": {"BIG1": "x" * 120_000, "BIG2": "y" * 120_000}})
+    assert job.state == "success", job.reason
+    assert contents(images, "edges", text=True) == {"/images": "120000 120000\n"}
