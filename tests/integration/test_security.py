@@ -19,7 +19,7 @@ import pytest
 from helpers import PACHLITE, contents, put
 from pachlite.errors import PachliteError
 from pachlite.pps import pipeline as pl
-from pachlite.pps.executors.scratch import SCRATCH_VAR, scratch_dir
+from pachlite.pps.executors.jobdir import SCRATCH_VAR, scratch_dir
 from pachlite.store import Store, fsck
 
 

@@ -25,7 +25,7 @@ from pachlite.pfs import AUTO, PFS, new_id
 from pachlite.pps import datum as dm, executors, images, secrets
 from pachlite.pps.deadline import JOB_TIMED_OUT, Deadline
 from pachlite.pps.executors.base import Executor, Outcome, Result, Setup, Transform
-from pachlite.pps.executors.scratch import job_scratch
+from pachlite.pps.executors.jobdir import job_scratch
 from pachlite.pps.feed import Feed
 from pachlite.pps.info import JobInfo, job_from_row
 from pachlite.pps.merge import carried_collision, merge

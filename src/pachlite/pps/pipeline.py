@@ -23,7 +23,7 @@ from pachlite.errors import Conflict, NotFound, SpecError
 from pachlite.pfs import PFS
 from pachlite.pfs.address import split_key
 from pachlite.pps import code, cron, secrets, spec as specs, triggers
-from pachlite.pps.executors.scratch import remove_job_scratch
+from pachlite.pps.executors.jobdir import remove_job_scratch
 from pachlite.pps.info import JobInfo, job_from_row
 from pachlite.pps.job import Job
 from pachlite.pps.lock import DIED, Stopped, pipeline_lock

@@ -20,7 +20,7 @@ from helpers import DATA, PACHLITE, contents, datum_paths, datums, inspect_job, 
 from pachlite.errors import Conflict, NotFound, SpecError
 from pachlite.pfs.address import Address
 from pachlite.pps import pipeline as pl
-from pachlite.pps.executors.scratch import scratch_dir
+from pachlite.pps.executors.jobdir import scratch_dir
 from pachlite.pps.spec import load_specs
 from pachlite.store import fsck
 

@@ -9,7 +9,7 @@ import pytest
 
 from helpers import contents, datum_paths, datums, logs, put
 from pachlite.pps import pipeline as pl
-from pachlite.pps.executors.scratch import scratch_dir
+from pachlite.pps.executors.jobdir import scratch_dir
 from pachlite.pps.executors.warm import python_script
 
 SCRIPT = '''\
