@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 
-import pandas as pd
 from diabetes import stage
 from diabetes.data import files_under, read_model, read_record
 from diabetes.stage import StageError
@@ -32,11 +31,10 @@ def infer(args: argparse.Namespace) -> dict[str, str]:
     for name, path in sources.items():
         attributes[name], _ = read_record(path)
         model.require_features(attributes[name], path)
-    predicted = model.predict(pd.DataFrame(list(attributes.values()), index=list(attributes)))
     print(f"predicted {len(attributes)} file(s) with {args.model}")
     return {
         name: json.dumps({
-            "predicted_diabetes_progression": float(predicted[name]),
+            "predicted_diabetes_progression": model.predict_one(variables),
             "independent_variables": [{"name": n, "value": v} for n, v in variables.items()],
         }, indent=2)
         for name, variables in attributes.items()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,14 +124,22 @@ class Model:
             total = total + coefficient * features[name]
         return total
 
-    def require_features(self, variables: pd.Series, where: str) -> None:
+    def predict_one(self, variables: Mapping[str, float]) -> float:
+        """One record's prediction, with the same terms in the same order as `predict` (so to the
+        same bits): plain floats, since a one-row frame costs a datum more than its arithmetic."""
+        total = self.intercept
+        for name, coefficient in self.coefficients.items():
+            total = total + coefficient * variables[name]
+        return total
+
+    def require_features(self, variables: Mapping[str, float], where: str) -> None:
         """Refuse a record without a feature the model uses (it would not count as zero)."""
         for name in self.coefficients.index:
-            if name not in variables.index:
+            if name not in variables:
                 raise StageError(
                     where,
                     f"has no value for {name!r}, which the model uses "
-                    f"(the file has: {', '.join(variables.index) or 'nothing'})",
+                    f"(the file has: {', '.join(variables) or 'nothing'})",
                     f'add {{"name": "{name}", "value": <number>}} to its independent_variables, '
                     f"or retrain the model without {name!r}")
 
@@ -150,14 +159,14 @@ def read_model(path: str) -> Model:
            '"coefficients": [{"name": ..., "coefficient": ...}]}')
     if not isinstance(data, dict) or "intercept" not in data:
         raise StageError(path, 'has no "intercept"', fix)
-    coefficients = _named_numbers(data, "coefficients", "coefficient", path, fix)
+    coefficients = pd.Series(_named_numbers(data, "coefficients", "coefficient", path, fix), dtype=float)
     if coefficients.empty:
         raise StageError(path, 'has an empty "coefficients" list', fix)
     rmse = _number(data["rmse"], path, "rmse", fix) if "rmse" in data else None
     return Model(_number(data["intercept"], path, "intercept", fix), coefficients, rmse)
 
 
-def read_record(path: str, observed: bool = False) -> tuple[pd.Series, float | None]:
+def read_record(path: str, observed: bool = False) -> tuple[dict[str, float], float | None]:
     """An attribute file's `independent_variables` (name -> value) and, for a QC record
     (`observed`), its `dependent_variable`: the y it should predict."""
     data = read_json(path)
@@ -172,8 +181,8 @@ def read_record(path: str, observed: bool = False) -> tuple[pd.Series, float | N
     return variables, _number(data["dependent_variable"], path, "dependent_variable", "give the observed y")
 
 
-def _named_numbers(data: object, key: str, field: str, where: str, fix: str) -> pd.Series:
-    """`[{"name": ..., field: number}, ...]` under `key`, names unique, as a Series by name."""
+def _named_numbers(data: object, key: str, field: str, where: str, fix: str) -> dict[str, float]:
+    """`[{"name": ..., field: number}, ...]` under `key`, names unique, by name in file order."""
     items = data.get(key) if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise StageError(where, f"has no {key!r} list", fix)
@@ -187,7 +196,7 @@ def _named_numbers(data: object, key: str, field: str, where: str, fix: str) -> 
         if field not in item:
             raise StageError(where, f"{key}[{n}] ({name}) has no {field!r}", f'add "{field}": <number>')
         values[name] = _number(item[field], where, f"{key}[{n}] ({name}) {field}", "give a number")
-    return pd.Series(values, dtype=float)
+    return values
 
 
 def _number(value: object, where: str, what: str, fix: str) -> float:

@@ -96,6 +96,9 @@ def test_a_row_predicts_to_the_same_bits_alone_or_in_a_batch():
     together = model.predict(data)
     alone = [model.predict(data.iloc[[i]]).iloc[0] for i in (0, 7, 441)]
     assert alone == [together[0], together[7], together[441]]
+    # infer predicts one record with plain floats (predict_one): the same bits again
+    records = [{k: float(v) for k, v in data.iloc[i].items()} for i in range(len(data))]
+    assert [model.predict_one(r) for r in records] == list(together)
 
 
 WORKSHOP_QC_MODEL = """{
