@@ -10,7 +10,7 @@ IMAGE_PLATFORM := manylinux_2_28_$(shell uname -m)
 # grpcio (pachyderm-sdk's) ships manylinux_2_17 wheels only; the image's glibc runs both.
 SDK_PLATFORMS := --platform $(IMAGE_PLATFORM) --platform manylinux_2_17_$(shell uname -m)
 
-.PHONY: run test wheels bench clean
+.PHONY: run test wheels bench bench-peers clean
 
 # The engine with the extras that running, plotting and testing the workflow need, and the stage
 # scripts' pinned packages: the same versions the stage image installs; then pachyderm-sdk for
@@ -47,6 +47,12 @@ bench: $(BIN)/.installed
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/pfs_bench.py
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/pps_bench.py
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/workflow_bench.py
+
+# The peer table of issue 14 (benchmarks/peers/run.sh): pachlite (a clone of HEAD) beside a plain
+# Python floor, DVC 3.67 and Snakemake 9.27, which it installs into $(PEERS_ROOT)/venv. ~30 min.
+PEERS_ROOT ?= $(CURDIR)/.peers
+bench-peers: $(BIN)/.installed
+	PEERS_ROOT=$(PEERS_ROOT) PACHLITE_VENV=$(abspath $(VENV)) PYTHON=$(PYTHON) bash benchmarks/peers/run.sh
 
 clean:
 	rm -rf .pachlite .snakemake results

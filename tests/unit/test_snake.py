@@ -47,3 +47,32 @@ def test_forced_rules_and_markers_name_the_pipelines_to_reprocess():
     assert snake.reprocess(settings(forcerun={snake.head("infer")}), pipelines) == ["infer"]
     assert snake.reprocess(settings(forcetargets=True, targets={"split"}), pipelines) == ["split"]
     assert snake.reprocess(settings(targets={"split"}), pipelines) == []
+
+
+def test_a_folders_listing_marker_changes_with_a_new_changed_or_deleted_file_only(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    folder, single = tmp_path / "attributes", tmp_path / "training.csv"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("1.json", "2.json", "sub/3.json"):
+        (folder / name).write_text("{}")
+    single.write_text("y\n")
+    inputs = snake.sources("attributes", [str(folder), str(single), "missing.csv"])
+    marker = Path(inputs[-1])
+    # The file and the missing path are inputs themselves (Snakemake stats one, reports the other).
+    assert inputs[:2] == [str(single), "missing.csv"] and marker == Path(".pachlite/sources/attributes")
+    assert os.stat(".pachlite").st_mode & 0o777 == 0o700
+
+    def rewritten(change) -> bool:
+        os.utime(marker, (100, 100))
+        change()
+        snake.sources("attributes", [str(folder), str(single), "missing.csv"])
+        return os.stat(marker).st_mtime != 100
+
+    assert not rewritten(lambda: None)  # nothing changed: the rule's input is as old as before
+    assert not rewritten(lambda: single.write_text("y\n1\n"))  # a file input is not in the listing
+    assert rewritten(lambda: (folder / "4.json").write_text("{}"))
+    assert rewritten(lambda: (folder / "sub/3.json").write_text('{"a": 1}'))
+    assert rewritten(lambda: (folder / "1.json").unlink())
+    assert rewritten(lambda: os.utime(folder / "2.json", (5, 5)))  # touched: put file --sync decides
+    assert snake.sources("training", [str(single)]) == [str(single)]  # no folder, no marker

@@ -88,6 +88,24 @@ def test_deleted_attribute_file_loses_its_prediction(wf):
     assert_fsck_clean(wf)
 
 
+def test_edited_attribute_file_is_seen_by_a_dry_run_and_repredicts_only_that_datum(wf):
+    wf.snakemake()
+    before = len(wf.jobs())
+    path = wf.root / "data/attributes/2.json"
+    doc = json.loads(path.read_text())
+    doc["independent_variables"][0]["value"] += 0.01
+    path.write_text(json.dumps(doc))
+    dry = wf.snakemake("-n").stdout
+    assert "rule ingest_attributes:" in dry and "rule infer:" in dry and "rule model:" not in dry
+    assert len(wf.jobs()) == before  # a dry run runs nothing
+    wf.snakemake()
+    new = wf.jobs()[: len(wf.jobs()) - before]
+    assert [(j["pipeline"], j["processed"], j["skipped"], j["total"]) for j in new] == [("infer", 1, 2, 3)]
+    got = json.loads(wf.get("infer@master:/2.json"))["independent_variables"]
+    assert got == doc["independent_variables"]
+    assert "Nothing to be done" in wf.snakemake().stderr
+
+
 def test_new_training_data_retrains_requalifies_and_repredicts_with_provenance(wf):
     wf.snakemake()
     before = len(wf.jobs())

@@ -3,11 +3,38 @@
 `api.PFS` is the entry point; `info` holds what it reports; addresses (`repo@branch=commit:/path`)
 are parsed in `address`; `sources` reads what `put file` uploads; `ingest` mirrors local folders
 into repos for a workflow.
+
+`from pachlite.pfs import PFS` (and the other names below) loads only what it names: a Snakefile
+being parsed reads pipeline specs, which import `pfs.address`, and need not pay for the API.
 """
 
-from pachlite.pfs.api import PFS, new_id
-from pachlite.pfs.info import AUTO, USER, BranchInfo, CommitInfo, FileChange, FileInfo, ProjectInfo, RepoInfo
-from pachlite.pfs.sources import Source, collect_sources
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+# name → the module defining it, imported on first use (PEP 562), as in pachlite.store.
+_EXPORTS = {
+    "PFS": "api", "new_id": "api",
+    **dict.fromkeys(("AUTO", "USER", "BranchInfo", "CommitInfo", "FileChange", "FileInfo", "ProjectInfo",
+                     "RepoInfo"), "info"),
+    "Source": "sources", "collect_sources": "sources",
+}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["AUTO", "PFS", "USER", "BranchInfo", "CommitInfo", "FileChange", "FileInfo",
            "ProjectInfo", "RepoInfo", "Source", "collect_sources", "new_id"]
+
+if TYPE_CHECKING:
+    from pachlite.pfs.api import PFS, new_id
+    from pachlite.pfs.info import AUTO, USER, BranchInfo, CommitInfo, FileChange, FileInfo, ProjectInfo, RepoInfo
+    from pachlite.pfs.sources import Source, collect_sources

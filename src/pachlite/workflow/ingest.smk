@@ -1,14 +1,6 @@
 # One rule per input repo (REPOS: repo → the local files and folders it mirrors): `put file
-# --sync` makes a commit only when the content changed, and writes the repo's head marker.
-
-import os
-
-
-def _ingested(paths):
-    files = []
-    for p in paths:
-        files += ([os.path.join(d, f) for d, _, fs in os.walk(p) for f in fs] if os.path.isdir(p) else [p])
-    return sorted(files)
+# --sync` makes a commit only when the content changed, and writes the repo's head marker. A
+# folder's input is one marker of its listing (snake.sources), not each of its files.
 
 
 def ingest_rule(repo, paths):
@@ -18,7 +10,7 @@ def ingest_rule(repo, paths):
         name:
             f"ingest_{repo}"
         input:
-            _ingested(paths),
+            snake.sources(repo, paths),
         output:
             snake.head(repo),
         shell:
