@@ -140,9 +140,10 @@ class ServedExecutor(ProcessExecutor):
 
     def run(self, feed, build: Build, final: Final, tick: Callable[[int], None]) -> dict[str, Result]:
         run = _ServedRun(self, feed, build, final, tick)
+        # No more workers than datums: a one-datum job (a new file) starts one interpreter, not two
+        n = max(1, min(self.setup.workers, feed.total))
         try:
-            pool_map(run.serve, range(self.setup.workers), self.setup.workers, self.setup.stop,
-                     self.processes)
+            pool_map(run.serve, range(n), n, self.setup.stop, self.processes)
         finally:
             self.close_spares()
         return run.results
