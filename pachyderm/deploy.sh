@@ -19,14 +19,14 @@ SHA=sha256sum; command -v sha256sum >/dev/null || SHA="shasum -a 256"
 # What the cluster has (nothing when pachctl is missing or reaches no cluster).
 deployed() { command -v pachctl >/dev/null && pachctl inspect "$@" --raw 2>/dev/null || true; }
 
-# 1. The stage image pachlite/diabetes:60c50ee155c8, tagged by the content of the files it is built from
+# 1. The stage image pachlite/diabetes:f79288d98685, tagged by the content of the files it is built from
 for f in pachyderm/Dockerfile scripts/requirements.txt pachyderm/requirements-sdk.txt scripts; do
   [[ -e "$f" ]] || fail "$f is missing, and the stage image is built from it: restore it ('pachlite generate' writes a missing Dockerfile)"
 done
 tag=$(find pachyderm/Dockerfile scripts/requirements.txt pachyderm/requirements-sdk.txt scripts -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | LC_ALL=C sort -zu | xargs -0 $SHA | $SHA | cut -c1-12)
-[[ "$tag" == 60c50ee155c8 ]] || fail "the image's files changed since the specs were generated (their tag is now $tag): run 'pachlite generate' and deploy again"
-run docker build -f pachyderm/Dockerfile --build-arg "BASE_IMAGE=$BASE_IMAGE" -t pachlite/diabetes:60c50ee155c8 .
-if [[ "$TARGET" == minikube ]]; then run minikube image load pachlite/diabetes:60c50ee155c8; else run docker push pachlite/diabetes:60c50ee155c8; fi
+[[ "$tag" == f79288d98685 ]] || fail "the image's files changed since the specs were generated (their tag is now $tag): run 'pachlite generate' and deploy again"
+run docker build -f pachyderm/Dockerfile --build-arg "BASE_IMAGE=$BASE_IMAGE" -t pachlite/diabetes:f79288d98685 .
+if [[ "$TARGET" == minikube ]]; then run minikube image load pachlite/diabetes:f79288d98685; else run docker push pachlite/diabetes:f79288d98685; fi
 
 # 2. Input repos of project default, created with their data when the cluster lacks them
 if [[ -z "$(deployed repo training --project default)" ]]; then
@@ -46,8 +46,8 @@ pipeline() {
   elif [[ "$info" != *"$2"* ]]; then run pachctl update pipeline --project default -f "pachyderm/$1.json"
   else echo "# pipeline $1 is up to date"; fi
 }
-pipeline split 088d226508ab6c80
-pipeline qc_pre_process 6f9fa29d32550fd5
-pipeline model 4baa3d57d120aae2
-pipeline qcontrol 59de24ff5c70b81b
-pipeline infer f4993b3b391135ec
+pipeline split f2edd5fd32fdd8fe
+pipeline qc_pre_process 6270c18d4bf1f802
+pipeline model cfdeb7dd1d8719ba
+pipeline qcontrol add229dab6318430
+pipeline infer b7189878154acb82
