@@ -338,12 +338,12 @@ class Job:
         with store.transaction() as tx:
             tx.put_objects(logs)
             datums.insert(tx, rows)
-            # Skipped datums are the base job's rows, carried by SQL: a delta plan's are every
-            # base datum it did not run or delete, in their places; a full plan's are its skips.
+            # Skipped datums are the base job's records: a delta plan's job layers on them
+            # (every base datum it did not run or delete keeps its place, with no row of its
+            # own); a full plan's carries a row for each of its skips.
             if p.carried:
-                datums.carry_except(tx, job_id, base.key, DatumState.SKIPPED,
-                                    [s.datum_id for s in p.steps
-                                     if s.action != Action.SKIP or s.done is not None])
+                datums.layer_on(tx, job_id, base.key,
+                                [s.datum_id for s in p.steps if s.action == Action.DELETE])
             elif base is not None:
                 datums.carry(tx, job_id, base.key, DatumState.SKIPPED,
                              [(s.datum_id, self._seq[s.datum_id]) for s in p.steps
@@ -354,6 +354,7 @@ class Job:
                 by_job[s.done.job_id].append((s.datum_id, self._seq[s.datum_id]))
             for killed_id, seqs in by_job.items():
                 datums.carry(tx, job_id, killed_id, DatumState.SKIPPED, seqs)
+            datums.seal(tx, job_id)
             if state == JobState.SUCCESS:
                 out_commit = self.pfs.write_commit(
                     self.out_repo, self.branch, merged.changes, merged.objects, origin=AUTO,
