@@ -34,7 +34,7 @@ from pachlite.pps.retry import failed_datums
 from pachlite.pps.spec import PipelineSpec
 from pachlite.pps.states import Action, DatumState, JobState
 from pachlite.store import commits, datums, jobs, objects
-from pachlite.store.datums import BYTES_IN, BYTES_OUT, ID, LOG_HASH
+from pachlite.store.datums import ID, LOG_HASH
 
 
 class Job:
@@ -326,9 +326,8 @@ class Job:
         if state == JobState.SUCCESS and not runs:
             reason = "there were no datums to process" + (
                 "" if p.total else " (the input matched no files)")
-        rows = self.records.of(runs, results)
-        bytes_in, bytes_out = sum(r[BYTES_IN] for r in rows), sum(r[BYTES_OUT] for r in rows)
-        rows = [r for r in rows if r[ID] not in self.records.flushed]
+        rows = self.records.of(runs, results)  # those not in the store yet
+        bytes_in, bytes_out = self.records.bytes_moved(rows)
         logs = []  # (hash, size, content) of each log: the rows hold their hashes
         for r in rows:
             if r[LOG_HASH]:

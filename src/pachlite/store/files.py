@@ -103,12 +103,22 @@ def start(tx: Tx, commit_id: str, source: str | None) -> None:
     """Start a commit with another's files (its layers, shared: no file row is copied) and a top
     layer of its own for its changes; its size is the source's."""
     db = tx.db
+    layer = db.execute("INSERT INTO layers(rows) VALUES(0)").lastrowid
     if source:
+        # An open source's top layer is still written to: the new commit takes a copy of it.
+        open_top = db.execute("SELECT MAX(l.depth) FROM commit_layers l JOIN commits c ON "
+                              "c.id=l.commit_id WHERE c.id=? AND c.finished IS NULL",
+                              (source,)).fetchone()[0]
         db.execute("INSERT INTO commit_layers SELECT ?, depth, layer FROM commit_layers "
-                   "WHERE commit_id=?", (commit_id, source))
+                   "WHERE commit_id=? AND (?3 IS NULL OR depth < ?3)", (commit_id, source, open_top))
+        if open_top is not None:
+            db.execute("INSERT INTO files SELECT ?, f.path, f.hash, f.size FROM commit_layers l "
+                       "JOIN files f ON f.layer=l.layer WHERE l.commit_id=? AND l.depth=?",
+                       (layer, source, open_top))
+            db.execute("UPDATE layers SET rows=(SELECT COUNT(*) FROM files WHERE layer=?1) "
+                       "WHERE id=?1", (layer,))
         db.execute("UPDATE commits SET size=(SELECT size FROM commits WHERE id=?) WHERE id=?",
                    (source, commit_id))
-    layer = db.execute("INSERT INTO layers(rows) VALUES(0)").lastrowid
     db.execute("INSERT INTO commit_layers SELECT ?1, COALESCE(MAX(depth), -1) + 1, ?2 "
                "FROM commit_layers WHERE commit_id=?1", (commit_id, layer))
 

@@ -9,7 +9,7 @@ import random
 import sqlite3
 
 from helpers import put
-from pachlite.pfs import PFS
+from pachlite.pfs import AUTO, PFS
 from pachlite.pfs.address import parse
 from pachlite.pps.commitset import squash_commit_set
 from pachlite.store import FORMAT_VERSION, Store, files as store_files, fsck, hash_bytes
@@ -116,3 +116,15 @@ def test_a_format_7_store_gets_layers_and_every_commit_reads_the_same(tmp_path):
         assert fsck(store) == []
     finally:
         store.close()
+
+
+def test_a_commit_started_from_an_open_one_keeps_what_that_held(pfs):
+    pfs.create_repo("r")
+    put(pfs, "r", {"/a": "1"})
+    pfs.start_commit("r", "master")
+    put(pfs, "r", {"/b": "2"})  # into the open commit
+    open_id = pfs.resolve(parse("r@master")).id
+    child = pfs.write_commit("r", "master", {}, origin=AUTO)  # its child, while it is open
+    pfs.finish_commit(parse(f"r@{open_id}"))  # (its layers compacted when finished)
+    assert listing(pfs, child) == listing(pfs, open_id) == {"/a": hash_bytes(b"1"), "/b": hash_bytes(b"2")}
+    assert fsck(pfs.store) == []
