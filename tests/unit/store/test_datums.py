@@ -99,3 +99,16 @@ def test_a_new_pipeline_version_carries_from_a_layered_job(pfs):
     assert listing(pfs, job) == [("/a", "skipped"), ("/b", "skipped"), ("/c", "skipped")]
     assert own_rows(pfs, job) == 3  # a full plan's carried rows
     assert fsck(pfs.store) == []
+
+
+def test_fsck_names_a_layered_job_whose_base_records_are_gone(pfs):
+    pfs.create_repo("data")
+    put(pfs, "data", {"/a": "1", "/b": "2"})
+    pl.create_pipeline(pfs, spec())
+    [first] = [r.job for r in pl.run(pfs)]
+    put(pfs, "data", {"/c": "3"})
+    [second] = [r.job for r in pl.run(pfs)]
+    assert store_datums.stack(pfs.store, second.key) == [first.key, second.key]
+    with pfs.store.transaction() as tx:
+        tx.execute("DELETE FROM datum_layers WHERE id=?", (first.key,))
+    assert f"job datum layer {second.key} at depth 0 is missing" in fsck(pfs.store)

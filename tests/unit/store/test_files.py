@@ -128,3 +128,17 @@ def test_a_commit_started_from_an_open_one_keeps_what_that_held(pfs):
     pfs.finish_commit(parse(f"r@{open_id}"))  # (its layers compacted when finished)
     assert listing(pfs, child) == listing(pfs, open_id) == {"/a": hash_bytes(b"1"), "/b": hash_bytes(b"2")}
     assert fsck(pfs.store) == []
+
+
+def test_fsck_names_a_commit_whose_layer_is_gone_and_a_layer_no_commit_lists(pfs):
+    pfs.create_repo("r")
+    put(pfs, "r", {f"/f{i}": str(i) for i in range(10)})
+    c = put(pfs, "r", {"/new": "x"})
+    [(bottom, _), (top, _)] = store_files.layers(pfs.store, c.key)
+    with pfs.store.transaction() as tx:
+        tx.execute("DELETE FROM layers WHERE id=?", (top,))
+        tx.execute("UPDATE commit_layers SET layer=-1 WHERE layer=?", (bottom,))
+    problems = fsck(pfs.store)
+    assert f"commit layer {c.key} at depth 0 is missing" in problems
+    assert f"files belong to missing layer {top}" in problems
+    assert f"layer {bottom} belongs to no commit" in problems
