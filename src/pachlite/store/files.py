@@ -176,10 +176,15 @@ def collision(s: Handle, commit_id: str, put: Iterable[str]) -> tuple[str, str] 
     paths under it: k lookups for k paths put, whatever the commit's size (or, when k is a
     large part of it, one pass over the commit's sorted paths)."""
     put = list(put)
-    if len(put) * 16 > sum(rows for _, rows in layers(s, commit_id)):
-        # '/' sorts before every other character, so a path's descendants follow it directly.
-        ordered = sorted((p for p, _, _ in list_files(s, commit_id)),
-                         key=lambda p: p.replace("/", "\x00"))
+    stack = layers(s, commit_id)
+    total = sum(rows for _, rows in stack)
+    if len(put) * 16 > total:
+        # A commit holding only what was put (a first `put file -r`): its paths are those put,
+        # not read back. '/' sorts before every other character, so a path's descendants
+        # follow it directly.
+        held = put if len(stack) == 1 and total == len(put) else \
+            (p for p, _, _ in list_files(s, commit_id))
+        ordered = sorted(held, key=lambda p: p.replace("/", "\x00"))
         return next(((a, b) for a, b in zip(ordered, ordered[1:]) if b.startswith(a + "/")), None)
     seen: set[str] = set()
     for p in put:
