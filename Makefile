@@ -46,6 +46,7 @@ test: $(BIN)/.installed $(WHEELS)/.downloaded
 bench: $(BIN)/.installed
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/pfs_bench.py
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/pps_bench.py
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/scale_bench.py
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/workflow_bench.py
 
 # The peer table of issue 14 (benchmarks/peers/run.sh): pachlite (a clone of HEAD) beside a plain

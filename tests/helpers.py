@@ -336,5 +336,6 @@ def damage_add_dangling_branch(store: Store, repo: str, branch: str) -> None:
 def damage_add_path(store: Store, commit_id: str, path: str, like: str) -> None:
     """A file at `path` (one that `put` refuses, e.g. with '..') holding the content of `like`."""
     with store.transaction() as tx:
-        tx.execute("INSERT INTO files SELECT commit_id, ?, hash, size FROM files "
-                   "WHERE commit_id=? AND path=?", (path, commit_id, like))
+        tx.execute("INSERT INTO files SELECT f.layer, ?1, f.hash, f.size FROM commit_layers l "
+                   "JOIN files f ON f.layer=l.layer AND f.path=?3 WHERE l.commit_id=?2 "
+                   "ORDER BY l.depth DESC LIMIT 1", (path, commit_id, like))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import BinaryIO
 
 from pachlite.errors import Conflict, InvalidInput, NotFound
@@ -39,20 +39,6 @@ def new_id() -> str:
 def _looks_short(ref: str) -> bool:
     """Whether a branch name could be a short commit id: 4 hex digits or more, as git asks."""
     return len(ref) >= 4 and all(ch in "0123456789abcdef" for ch in ref)
-
-
-def _tree_key(path: str) -> str:
-    # '/' sorts before every other character, so a path's descendants follow it directly.
-    return path.replace("/", "\x00")
-
-
-def check_tree(paths: Iterable[str], where: str) -> None:
-    """A path cannot be both a file and a directory in one commit."""
-    ordered = sorted(paths, key=_tree_key)
-    for a, b in zip(ordered, ordered[1:]):
-        if b.startswith(a + "/"):
-            raise Conflict(f"{a} is a file but {b} would make it a directory",
-                           "delete the file first or choose another path", where=where)
 
 
 class PFS:
@@ -356,8 +342,7 @@ class PFS:
         if source == parent and parent is not None:
             # (A first commit needs no log: a diff never reads the log of the commit it ends at.)
             files.start_change_log(tx, cid)
-        if source:
-            files.copy(tx, cid, source)
+        files.start(tx, cid, source)
         commits.add_provenance(tx, cid, provenance)
         branches.set_head(tx, repo, branch, cid)
         return cid
@@ -414,7 +399,10 @@ class PFS:
         tx.put_objects(objects)
         puts = files.apply_changes(tx, cid, changes)
         if puts and check:
-            check_tree(files.paths(tx, cid), where or repo)
+            clash = files.collision(tx, cid, [p for p, v in changes.items() if v is not None])
+            if clash:
+                raise Conflict(f"{clash[0]} is a file but {clash[1]} would make it a directory",
+                               "delete the file first or choose another path", where=where or repo)
         if open_row is None:
             commits.finish(tx, cid, error)
             if not error:  # an errored commit is no new data for a trigger

@@ -22,7 +22,7 @@ from pachlite.pps import api
 from pachlite.pps.info import JobInfo
 from pachlite.pps.lock import held
 from pachlite.pps.states import JobState
-from pachlite.store import branches, commits, datums, files, jobs, pipelines
+from pachlite.store import branches, commits, files, jobs, pipelines
 
 if TYPE_CHECKING:  # pipeline.py runs the jobs this plans, so it imports this module
     from pachlite.pps.pipeline import PipelineInfo
@@ -150,8 +150,7 @@ def _removable(pfs: PFS, tx, commit_set: str) -> list[commits.CommitRow]:
 
 def _remove(pfs: PFS, tx, commit_set: str, rows: list[commits.CommitRow]) -> None:
     for j in jobs.of_set(tx, commit_set):
-        datums.keep_carried(tx, j.id)  # later jobs' records of datums it processed stay whole
-        jobs.delete(tx, j.id)
+        jobs.delete(tx, j.id)  # (later jobs' records of datums it processed stay whole)
     for r in reversed(rows):  # downstream first: nothing is left naming a removed commit
         commits.delete(tx, r, logged=files.has_change_log(tx, r.id))
 

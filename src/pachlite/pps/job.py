@@ -35,7 +35,7 @@ from pachlite.pps.retry import failed_datums
 from pachlite.pps.spec import PipelineSpec
 from pachlite.pps.states import Action, DatumState, JobState
 from pachlite.store import commits, datums, jobs, objects
-from pachlite.store.datums import BYTES_IN, BYTES_OUT, ID, LOG_HASH
+from pachlite.store.datums import ID, LOG_HASH
 
 
 class Job:
@@ -338,9 +338,8 @@ class Job:
         if state == JobState.SUCCESS and not runs:
             reason = "there were no datums to process" + (
                 "" if p.total else " (the input matched no files)")
-        rows = self.records.of(runs, results)
-        bytes_in, bytes_out = sum(r[BYTES_IN] for r in rows), sum(r[BYTES_OUT] for r in rows)
-        rows = [r for r in rows if r[ID] not in self.records.flushed]
+        rows = self.records.of(runs, results)  # those not in the store yet
+        bytes_in, bytes_out = self.records.bytes_moved(rows)
         logs = []  # (hash, size, content) of each log: the rows hold their hashes
         for r in rows:
             if r[LOG_HASH]:
@@ -350,12 +349,12 @@ class Job:
         with store.transaction() as tx:
             tx.put_objects(logs)
             datums.insert(tx, rows)
-            # Skipped datums are the base job's rows, carried by SQL: a delta plan's are every
-            # base datum it did not run or delete, in their places; a full plan's are its skips.
+            # Skipped datums are the base job's records: a delta plan's job layers on them
+            # (every base datum it did not run or delete keeps its place, with no row of its
+            # own); a full plan's carries a row for each of its skips.
             if p.carried:
-                datums.carry_except(tx, job_id, base.key, DatumState.SKIPPED,
-                                    [s.datum_id for s in p.steps
-                                     if s.action != Action.SKIP or s.done is not None])
+                datums.layer_on(tx, job_id, base.key,
+                                [s.datum_id for s in p.steps if s.action == Action.DELETE])
             elif base is not None:
                 datums.carry(tx, job_id, base.key, DatumState.SKIPPED,
                              [(s.datum_id, self._seq[s.datum_id]) for s in p.steps
@@ -366,6 +365,7 @@ class Job:
                 by_job[s.done.job_id].append((s.datum_id, self._seq[s.datum_id]))
             for killed_id, seqs in by_job.items():
                 datums.carry(tx, job_id, killed_id, DatumState.SKIPPED, seqs)
+            datums.seal(tx, job_id)
             if state == JobState.SUCCESS:
                 out_commit = self.pfs.write_commit(
                     self.out_repo, self.branch, merged.changes, merged.objects, origin=AUTO,

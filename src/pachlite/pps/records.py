@@ -17,7 +17,7 @@ from pachlite.pps.executors.base import Outcome, Result
 from pachlite.pps.plan import Step
 from pachlite.pps.states import DatumState
 from pachlite.store import Store, Tx, datums, hash_bytes
-from pachlite.store.datums import ID, LOG_HASH
+from pachlite.store.datums import BYTES_IN, BYTES_OUT, ID, LOG_HASH
 
 # Succeeded datums' records are written every FLUSH_ROWS of them or FLUSH_S seconds, whichever
 # comes first. Datum ids are random, so each write touches pages all over the datums and objects
@@ -33,6 +33,7 @@ class DatumRecords:
         self.seq = seq                                   # datum id → its place in the job
         self.rows: dict[str, tuple[str, tuple]] = {}     # datum id → (state, its record)
         self.flushed: set[str] = set()                   # ids whose records are in the store
+        self._flushed_bytes = [0, 0]                     # their bytes in and out
         # Records of succeeded datums not yet in the store, with their logs' and outputs' objects.
         self._pending: list[tuple] = []
         self._pending_objects: list[tuple] = []
@@ -101,7 +102,13 @@ class DatumRecords:
                 with self._lock:
                     self._pending[:0], self._pending_objects[:0] = rows, objs
                 raise
-            self.flushed.update(r[ID] for r in rows)  # committed: the job's last one skips them
+            # Committed: the job's last transaction skips them, and only their bytes are kept
+            # (10^6 records held to the job's end would cost ~0.7 GB).
+            self.flushed.update(r[ID] for r in rows)
+            for r in rows:
+                self.rows[r[ID]] = (DatumState.SUCCESS, None)
+            self._flushed_bytes[0] += sum(r[BYTES_IN] for r in rows)
+            self._flushed_bytes[1] += sum(r[BYTES_OUT] for r in rows)
 
     def write_pending(self, tx: Tx) -> None:
         """Write what is queued in the caller's transaction (a stopped job's last one)."""
@@ -116,14 +123,21 @@ class DatumRecords:
         return taken
 
     def of(self, runs: Sequence[Step], results: Mapping[str, Result]) -> list[tuple]:
-        """The records of the datums that ran, each as made when it finished (or now, if its
-        outcome changed since: an errCmd recovered it)."""
+        """The records of the datums that ran not yet in the store, each as made when it
+        finished (or now, if its outcome changed since: an errCmd recovered it)."""
         out = []
         for s in runs:
+            if s.datum_id in self.flushed:
+                continue
             state, o, _ = results[s.datum_id]
             made = self.rows.get(s.datum_id)
             out.append(made[1] if made and made[0] == state else self.row(s, state, o))
         return out
+
+    def bytes_moved(self, rows: Sequence[tuple]) -> tuple[int, int]:
+        """(bytes in, bytes out) of the datums that ran: those in the store and `rows`."""
+        return (self._flushed_bytes[0] + sum(r[BYTES_IN] for r in rows),
+                self._flushed_bytes[1] + sum(r[BYTES_OUT] for r in rows))
 
 
 # JSON of a datum's inputs and outputs, built from json's own string encoder: the same text as

@@ -14,15 +14,36 @@ import os
 import time
 from dataclasses import dataclass
 
-from pachlite.store import objects
+from pachlite.store import files, objects
 from pachlite.store.db import Handle, Store
 
 # Each query lists the rows with one kind of dangling reference, one name per row.
 _CHECKS = [
     ("SELECT DISTINCT f.hash FROM files f LEFT JOIN objects o ON o.hash=f.hash "
-     "WHERE o.hash IS NULL", "file content {} is referenced but not stored"),
-    ("SELECT DISTINCT f.commit_id FROM files f LEFT JOIN commits c ON c.id=f.commit_id "
+     "WHERE o.hash IS NULL AND f.hash != ''", "file content {} is referenced but not stored"),
+    ("SELECT DISTINCT l.commit_id FROM commit_layers l LEFT JOIN commits c ON c.id=l.commit_id "
      "WHERE c.id IS NULL", "files belong to missing commit {}"),
+    ("SELECT l.commit_id || ' at depth ' || l.depth FROM commit_layers l LEFT JOIN layers y "
+     "ON y.id=l.layer WHERE y.id IS NULL", "commit layer {} is missing"),
+    ("SELECT DISTINCT f.layer FROM files f LEFT JOIN layers y ON y.id=f.layer WHERE y.id IS NULL",
+     "files belong to missing layer {}"),
+    ("SELECT y.id FROM layers y WHERE y.rows != (SELECT COUNT(*) FROM files WHERE layer=y.id)",
+     "layer {} row count does not match its files"),
+    ("SELECT y.id FROM layers y WHERE NOT EXISTS (SELECT 1 FROM commit_layers WHERE layer=y.id)",
+     "layer {} belongs to no commit"),
+    ("SELECT l.job_id || ' at depth ' || l.depth FROM job_layers l LEFT JOIN datum_layers y "
+     "ON y.id=l.layer WHERE y.id IS NULL", "job datum layer {} is missing"),
+    ("SELECT y.id FROM datum_layers y WHERE y.rows != (SELECT COUNT(*) FROM datums WHERE job_id=y.id)",
+     "datum layer {} row count does not match its records"),
+    ("SELECT DISTINCT d.job_id FROM datums d WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE id=d.job_id) "
+     "AND NOT EXISTS (SELECT 1 FROM job_layers WHERE layer=d.job_id)",
+     "datum records of layer {} belong to no job"),
+    ("SELECT d.job_id || ' ' || d.id FROM datums d WHERE d.inputs='' AND d.state != '' AND NOT "
+     "EXISTS (SELECT 1 FROM datums s WHERE s.job_id=d.source_job AND s.id=d.id)",
+     "datum record {} carries a missing record"),
+    ("SELECT l.commit_id FROM commit_layers l JOIN files f ON f.layer=l.layer "
+     "WHERE l.depth=0 AND f.hash='' GROUP BY l.commit_id",
+     "commit {} has a deletion in its bottom layer"),
     ("SELECT c.id FROM commits c LEFT JOIN commits p ON p.id=c.parent "
      "WHERE c.parent IS NOT NULL AND p.id IS NULL", "commit {} has a missing parent"),
     ("SELECT b.repo || '@' || b.name FROM branches b LEFT JOIN commits c ON c.id=b.head "
@@ -39,9 +60,6 @@ _CHECKS = [
     ("SELECT p.commit_id || ' -> ' || p.prov_commit FROM provenance p "
      "LEFT JOIN commits c ON c.id=p.prov_commit WHERE c.id IS NULL",
      "provenance {} names a missing commit"),
-    ("SELECT id FROM commits c WHERE finished IS NOT NULL AND size != "
-     "(SELECT COALESCE(SUM(size),0) FROM files WHERE commit_id=c.id)",
-     "commit {} size does not match its files"),
 ]
 
 
@@ -72,13 +90,18 @@ def fsck(store: Store) -> list[str]:
                             + _held_by(store, h))
     for sql, msg in _CHECKS:
         problems += [msg.format(name) for name, in store.db.execute(sql)]
+    # Each commit's files, merged from its layers, against its size: O(files) per commit.
+    for cid, size in store.db.execute("SELECT id, size FROM commits").fetchall():
+        if files.size(store, cid) != size:
+            problems.append(f"commit {cid} size does not match its files")
     return problems
 
 
 def _held_by(store: Store, h: str) -> str:
     held = [f"{repo}@{branch or cid}:{path}" for repo, branch, cid, path in store.db.execute(
-        "SELECT c.repo, c.branch, c.id, f.path FROM files f JOIN commits c ON c.id=f.commit_id "
-        "WHERE f.hash=? ORDER BY c.seq DESC LIMIT 3", (h,))]
+        "SELECT c.repo, c.branch, c.id, f.path FROM files f JOIN commit_layers l ON "
+        "l.layer=f.layer JOIN commits c ON c.id=l.commit_id WHERE f.hash=? "
+        "GROUP BY c.id, f.path ORDER BY c.seq DESC LIMIT 3", (h,))]
     return f" (held by {', '.join(held)}; put the file again to heal it)" if held else ""
 
 
@@ -131,7 +154,7 @@ def _collect(store: Store, s: Handle, min_age: float, remove: bool) -> Collected
     start = time.time()
     running = s.db.execute("SELECT MIN(created) FROM jobs WHERE state='running'").fetchone()[0]
     cutoff = min(start - min_age, running if running is not None else start)
-    gone, files, kept = [], [], 0
+    gone, unlinked, kept = [], [], 0
     size = 0
     for h, n, is_file in s.db.execute(
             f"SELECT hash, size, data IS NULL FROM objects WHERE hash NOT IN ({_REFERENCED})"):
@@ -139,7 +162,7 @@ def _collect(store: Store, s: Handle, min_age: float, remove: bool) -> Collected
             if _mtime(store.object_path(h)) >= cutoff:
                 kept += 1
                 continue
-            files.append(store.object_path(h))
+            unlinked.append(store.object_path(h))
         gone.append(h)
         size += n
     known = {h for h, in s.db.execute("SELECT hash FROM objects WHERE data IS NULL")}
@@ -147,7 +170,7 @@ def _collect(store: Store, s: Handle, min_age: float, remove: bool) -> Collected
     size += sum(_size(p) for p in strays)
     if remove:
         s.db.executemany("DELETE FROM objects WHERE hash=?", [(h,) for h in gone])
-        for p in [*files, *strays]:
+        for p in [*unlinked, *strays]:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(p)
     return Collected(len(gone) + len(strays), size, kept)

@@ -11,6 +11,8 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
+from pachlite.store import files
+
 if TYPE_CHECKING:
     from pachlite.store.db import Handle, Tx
 
@@ -113,10 +115,11 @@ def insert(tx: Tx, commit_id: str, repo: str, branch: str, parent: str | None, o
 
 
 def finish(tx: Tx, commit_id: str, error: str = "") -> None:
-    """Finish a commit now (with the error its job failed with, if any); its size is that of
-    its files."""
-    tx.db.execute("UPDATE commits SET finished=?2, error=?3, size=(SELECT COALESCE(SUM(size), 0) "
-                  "FROM files WHERE commit_id=?1) WHERE id=?1", (commit_id, time.time(), error))
+    """Finish a commit now (with the error its job failed with, if any); its size was kept as
+    its files were written, and its layers are compacted."""
+    files.seal(tx, commit_id)
+    tx.db.execute("UPDATE commits SET finished=?2, error=?3 WHERE id=?1",
+                  (commit_id, time.time(), error))
 
 
 def delete(tx: Tx, row: CommitRow, logged: bool) -> None:
@@ -133,10 +136,12 @@ def delete(tx: Tx, row: CommitRow, logged: bool) -> None:
             db.execute("DELETE FROM change_logs WHERE commit_id=?", (child,))
     db.execute("UPDATE commits SET parent=? WHERE parent=?", (row.parent, row.id))
     db.execute("UPDATE branches SET head=? WHERE head=?", (row.parent, row.id))
-    for table, column in (("files", "commit_id"), ("changes", "commit_id"),
+    own = [layer for layer, _ in files.layers(tx, row.id)]
+    for table, column in (("commit_layers", "commit_id"), ("changes", "commit_id"),
                           ("change_logs", "commit_id"), ("provenance", "commit_id"),
                           ("provenance", "prov_commit"), ("commits", "id")):
         db.execute(f"DELETE FROM {table} WHERE {column}=?", (row.id,))
+    files.drop_unused(tx, own)  # (a child's layers include its parent's: they stay)
 
 
 def set_description(tx: Tx, commit_id: str, description: str) -> None:

@@ -1,10 +1,18 @@
 """The `datums` table and its `datum_records` view: what each job did with each datum.
 
-A job writes one row per datum it ran, and carries a row over for each datum it skipped. A
-carried row leaves hash, inputs and outputs empty: they are those of the row of the job that
-processed the datum (source_job), so carrying 10^5 unchanged datums copies ids only, with one
-INSERT…SELECT. The `datum_records` view fills them in; every read of a datum's record goes
-through it.
+A job's datum records are a stack of layers, as a commit's files are (files.py): a row's
+`job_id` names its layer, a job's own layer is named by the job's id, and `job_layers` lists the
+layers under it. A job planned from what changed since its base job (pps/delta.py) writes rows
+only for the datums it ran or removed (a removal is a row of state GONE), over its base job's
+layers: 10^6 unchanged datums cost no row. A datum's visible record is its row in the highest
+layer that has one, and a row below the job's own layer is a datum the job skipped. A job without
+`job_layers` rows has its own layer only. The layers under a job's own are compacted as it
+finishes: the top two merge while the upper holds at least half the rows of the one under it.
+
+A job of a full plan carries a row over for each datum it skipped instead. A carried row leaves
+hash, inputs and outputs empty: they are those of the row in the layer of the job that processed
+the datum (source_job), so carrying 10^5 unchanged datums copies ids only, with one INSERT…SELECT.
+The `datum_records` view fills them in; every read of a datum's record goes through it.
 
 A job writes and reads 10^5 rows at a time: `insert` takes plain tuples in COLUMNS order (inputs
 and outputs already JSON text), and `base_records` builds the caller's records from plain tuples.
@@ -13,6 +21,7 @@ and outputs already JSON text), and `base_records` builds the caller's records f
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
@@ -57,6 +66,9 @@ class DatumRecord(NamedTuple):
 
 
 T = TypeVar("T")
+GONE = ""  # the state of a row that removes a datum from the layers under it
+MERGE_RATIO = 2
+MAX_LAYERS = 24
 
 # Rows are built by name: every SELECT lists the row type's fields, in their order.
 _COLS = ", ".join(DatumRecord._fields)
@@ -70,15 +82,33 @@ def insert(tx: Tx, rows: Sequence[tuple]) -> None:
     tx.db.executemany(_INSERT, rows)
 
 
+def stack(s: Handle, job_id: str) -> list[str]:
+    """A job's layers, bottom first, its own last."""
+    layers = [r[0] for r in s.db.execute("SELECT layer FROM job_layers WHERE job_id=? ORDER BY depth",
+                                         (job_id,))]
+    return layers or [job_id]
+
+
+def _layer_meta(s: Handle, layer: str) -> tuple[int, int]:
+    """(rows, next place) of a layer."""
+    row = s.db.execute("SELECT rows, next_seq FROM datum_layers WHERE id=?", (layer,)).fetchone()
+    if row is None:  # a job that did not finish (killed): its layer was never sealed
+        row = s.db.execute("SELECT COUNT(*), COALESCE(MAX(seq), -1) + 1 FROM datums WHERE job_id=?",
+                           (layer,)).fetchone()
+    return tuple(row)
+
+
 def next_seq(s: Handle, job_id: str) -> int:
     """The place after the job's last datum (0 for a job without datums)."""
-    return s.db.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM datums WHERE job_id=?",
-                        (job_id,)).fetchone()[0]
+    return max(_layer_meta(s, layer)[1] for layer in stack(s, job_id))
 
 
-# A carried row: the base row's id and source_job, state `state`, hash, inputs and outputs empty.
-_CARRY = ("INSERT INTO datums SELECT ?, d.id, '', ?, '', '', '', NULL, NULL, NULL, 0, 0, "
-          "d.source_job, ")
+# A carried row: the base row's id and source_job, state `state`, hash, inputs and outputs empty
+# (or, for a row that is a merged layer's copy, whose source row may be gone, its own).
+_CARRY = ("INSERT INTO datums SELECT ?, d.id, CASE WHEN d.inputs = '' OR d.job_id = d.source_job "
+          "THEN '' ELSE d.hash END, ?, '', CASE WHEN d.inputs = '' OR d.job_id = d.source_job "
+          "THEN '' ELSE d.inputs END, CASE WHEN d.inputs = '' OR d.job_id = d.source_job THEN '' "
+          "ELSE d.outputs END, NULL, NULL, NULL, 0, 0, d.source_job, ")
 
 
 def _load_carry(tx: Tx, rows: Iterable[tuple[str, int | None]]) -> None:
@@ -89,27 +119,116 @@ def _load_carry(tx: Tx, rows: Iterable[tuple[str, int | None]]) -> None:
 
 
 def carry(tx: Tx, job_id: str, base_id: str, state: str, seqs: Iterable[tuple[str, int]]) -> None:
-    """Carry the base job's rows of these (datum id, place in this job) into job_id."""
+    """Carry the base job's records of these (datum id, place in this job) into job_id's layer."""
     _load_carry(tx, seqs)
-    tx.db.execute(_CARRY + "c.seq FROM datums d JOIN carry c ON c.id=d.id WHERE d.job_id=?",
-                  (job_id, state, base_id))
+    layers = stack(tx, base_id)
+    for depth, layer in enumerate(layers):
+        # Each id from the highest of the base's layers that has it.
+        tx.db.execute(_CARRY + "c.seq FROM datums d JOIN carry c ON c.id=d.id WHERE d.job_id=? "
+                      f"AND d.state != '' AND NOT EXISTS (SELECT 1 FROM datums u WHERE u.id=d.id "
+                      f"AND u.job_id IN ({','.join('?' * (len(layers) - depth - 1)) or 'NULL'}))",
+                      (job_id, state, layer, *layers[depth + 1:]))
 
 
-def carry_except(tx: Tx, job_id: str, base_id: str, state: str, listed: Iterable[str]) -> None:
-    """Carry every row of the base job but those of `listed` datums into job_id, each in its
-    place in the base job (a delta plan lists only the datums it looked at)."""
-    _load_carry(tx, ((i, None) for i in listed))
-    tx.db.execute(_CARRY + "d.seq FROM datums d WHERE d.job_id=? AND d.id NOT IN "
-                  "(SELECT id FROM carry)", (job_id, state, base_id))
+def layer_on(tx: Tx, job_id: str, base_id: str, removed: Iterable[str]) -> None:
+    """Make the base job's records the layers under job_id's own (which holds what it ran), less
+    the `removed` datums: no row for a datum carried unchanged."""
+    db = tx.db
+    db.executemany(f"INSERT INTO datums({', '.join(COLUMNS)}) VALUES(?,?,'',?,'','','',NULL,NULL,"
+                   "NULL,0,0,?,-1)", [(job_id, did, GONE, job_id) for did in removed])
+    layers = stack(tx, base_id)
+    db.executemany("INSERT INTO job_layers VALUES(?,?,?)",
+                   [(job_id, depth, layer) for depth, layer in enumerate([*layers, job_id])])
+    _compact(tx, job_id, layers)
 
 
-def keep_carried(tx: Tx, source_job: str) -> None:
-    """Before a job's rows go: the rows other jobs carried from it get its hash, inputs and
-    outputs, and become their own jobs' (they name no row that is gone)."""
-    tx.db.execute(
-        "UPDATE datums SET (hash, inputs, outputs, source_job) = (SELECT s.hash, s.inputs, "
-        "s.outputs, datums.job_id FROM datums s WHERE s.job_id=?1 AND s.id=datums.id) "
-        "WHERE source_job=?1 AND job_id!=?1 AND inputs=''", (source_job,))
+def seal(tx: Tx, job_id: str) -> None:
+    """A job's own layer is complete: its rows and next place are recorded (a later job layers
+    on it)."""
+    tx.db.execute("INSERT OR REPLACE INTO datum_layers SELECT ?1, COUNT(*), COALESCE(MAX(seq), -1) + 1 "
+                  "FROM datums WHERE job_id=?1", (job_id,))
+
+
+def _compact(tx: Tx, job_id: str, lower: list[str]) -> None:
+    """Merge the top two of the layers under job_id's own while the upper is not much smaller."""
+    db = tx.db
+    meta = [_layer_meta(tx, layer) for layer in lower]
+    while len(lower) > 1 and (meta[-1][0] * MERGE_RATIO >= meta[-2][0] or len(lower) > MAX_LAYERS):
+        (below, above), merged = lower[-2:], f"layer-{uuid.uuid4().hex}"
+        cols = ", ".join(COLUMNS[1:])
+        db.execute(f"INSERT INTO datums SELECT ?1, {cols} FROM datums d WHERE job_id=?2 AND NOT "
+                   "EXISTS (SELECT 1 FROM datums u WHERE u.job_id=?3 AND u.id=d.id)",
+                   (merged, below, above))
+        # (A bottom layer needs no removals: nothing is under it.)
+        db.execute(f"INSERT INTO datums SELECT ?1, {cols} FROM datums WHERE job_id=?2 AND "
+                   "(?3 OR state != '')", (merged, above, len(lower) > 2))
+        rows = db.execute("SELECT COUNT(*) FROM datums WHERE job_id=?", (merged,)).fetchone()[0]
+        top = max(meta[-1][1], meta[-2][1])
+        db.execute("INSERT INTO datum_layers VALUES(?,?,?)", (merged, rows, top))
+        depth = len(lower) - 2
+        db.execute("DELETE FROM job_layers WHERE job_id=? AND depth>=?", (job_id, depth))
+        db.executemany("INSERT INTO job_layers VALUES(?,?,?)",
+                       [(job_id, depth, merged), (job_id, depth + 1, job_id)])
+        lower[-2:], meta[-2:] = [merged], [(rows, top)]
+        _drop_unused(tx, [below, above])
+
+
+def _drop_unused(tx: Tx, layers: Iterable[str], gone_job: str | None = None) -> None:
+    """Remove those layers no job lists and no (other) job owns; records elsewhere that carry a
+    row of one get its hash, inputs and outputs first."""
+    db = tx.db
+    for layer in layers:
+        if db.execute("SELECT 1 FROM job_layers WHERE layer=? LIMIT 1", (layer,)).fetchone() or \
+                (layer != gone_job and db.execute("SELECT 1 FROM jobs WHERE id=?", (layer,)).fetchone()):
+            continue
+        db.execute(
+            "UPDATE datums SET (hash, inputs, outputs, source_job) = (SELECT s.hash, s.inputs, "
+            "s.outputs, datums.job_id FROM datums s WHERE s.job_id=?1 AND s.id=datums.id) "
+            "WHERE source_job=?1 AND job_id!=?1 AND inputs=''", (layer,))
+        db.execute("DELETE FROM datums WHERE job_id=?", (layer,))
+        db.execute("DELETE FROM datum_layers WHERE id=?", (layer,))
+
+
+def delete_job(tx: Tx, job_id: str) -> None:
+    """A job's records go (its commit set was squashed or dropped): its layers that no other job
+    lists, its own among them."""
+    layers = stack(tx, job_id)
+    tx.db.execute("DELETE FROM job_layers WHERE job_id=?", (job_id,))
+    _drop_unused(tx, dict.fromkeys([*layers, job_id]), gone_job=job_id)
+
+
+# What a datum's record shows in a job that skipped it (the columns a carried row leaves empty).
+_SKIPPED = {"state": "skipped", "reason": "", "started": None, "duration": None, "log_hash": None,
+            "bytes_in": 0, "bytes_out": 0}
+
+
+def _visible(s: Handle, job_id: str, cols: str, where: str = "", args: tuple = ()) -> list[tuple]:
+    """The rows (layer, id, then cols of datum_records) a job sees: each id's from its highest
+    layer, removals left out; a row below its own layer shows as a skip. `where` is ANDed to the
+    query of each layer. `cols` must name `state`."""
+    layers = stack(s, job_id)
+    cur = s.db.cursor()
+    cur.row_factory = None
+    sql = f"SELECT job_id, id, {cols} FROM datum_records WHERE job_id=? {where}"
+    if len(layers) == 1:
+        return cur.execute(sql, (job_id, *args)).fetchall()
+    found: dict[str, tuple] = {}
+    for layer in layers:
+        found.update((r[1], r) for r in cur.execute(sql, (layer, *args)))
+    names = ["job_id", "id", *cols.split(", ")]
+    state = names.index("state")
+    skipped = [(names.index(c), v) for c, v in _SKIPPED.items() if c in names]
+    out = []
+    for r in found.values():
+        if r[state] == GONE:
+            continue
+        if r[0] != job_id:
+            r = list(r)
+            for i, v in skipped:
+                r[i] = v
+            r = tuple(r)
+        out.append(r)
+    return out
 
 
 def base_records(s: Handle, job_id: str,
@@ -119,28 +238,27 @@ def base_records(s: Handle, job_id: str,
     those ids: what a new job compares its datums with. A full plan reads 10^5: the
     caller's record type is made straight from each row, with no row object in between."""
     out: dict[str, T] = {}
-    cur = s.db.cursor()
-    cur.row_factory = None  # plain tuples
 
     def add(rows) -> None:
-        for did, h, state, outputs, source in rows:
+        for _, did, h, state, outputs, source in rows:
             out[did] = make(did, h, state, tuple(tuple(o) for o in json.loads(outputs)), source)
-    sql = "SELECT id, hash, state, outputs, source_job FROM datum_records WHERE job_id=?"
+    cols = "hash, state, outputs, source_job"
     if ids is None:
-        add(cur.execute(sql, (job_id,)))
+        add(_visible(s, job_id, cols))
     else:
         for i in range(0, len(ids), 500):  # under SQLite's limit of parameters per statement
             chunk = ids[i:i + 500]
-            add(cur.execute(f"{sql} AND id IN ({','.join('?' * len(chunk))})", (job_id, *chunk)))
+            add(_visible(s, job_id, cols, f"AND id IN ({','.join('?' * len(chunk))})", tuple(chunk)))
     return out
 
 
 def records(s: Handle, job_id: str, id_prefix: str | None = None) -> list[DatumRecord]:
     """A job's datum records (those whose id starts with id_prefix, when given), in order."""
     out = []
-    for r in s.db.execute(f"SELECT {_COLS} FROM datum_records WHERE job_id=?1 AND "
-                          "(?2 IS NULL OR id LIKE ?2 || '%') ORDER BY seq", (job_id, id_prefix)):
-        rec = DatumRecord._make(r)
+    cols = _COLS.replace("job_id, id, ", "")
+    rows = _visible(s, job_id, cols, "AND (? IS NULL OR id LIKE ? || '%')", (id_prefix, id_prefix))
+    for r in sorted(rows, key=lambda r: r[-1]):  # by seq
+        rec = DatumRecord._make((job_id, *r[1:]))
         out.append(rec._replace(inputs=tuple(tuple(i) for i in json.loads(rec.inputs)),
                                 outputs=tuple(tuple(o) for o in json.loads(rec.outputs))))
     return out
@@ -155,6 +273,8 @@ def logs(s: Handle, job_id: str, id_prefix: str | None = None) -> list[tuple[str
 
 def output_owner(s: Handle, job_id: str, path: str) -> str | None:
     """A datum of the job that output `path` (None if none did)."""
-    row = s.db.execute("SELECT id FROM datum_records WHERE job_id=? AND instr(outputs, ?) LIMIT 1",
-                       (job_id, json.dumps(path))).fetchone()
-    return row[0] if row else None
+    needle = json.dumps(path)
+    for _, did, outputs, _state in _visible(s, job_id, "outputs, state"):
+        if needle in outputs:
+            return did
+    return None

@@ -13,6 +13,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
+from pachlite.store import datums
+
 if TYPE_CHECKING:
     from pachlite.store.db import Handle, Tx
 
@@ -72,7 +74,7 @@ def of_set(s: Handle, commit_set: str) -> list[JobRow]:
 
 def delete(tx: Tx, job_id: str) -> None:
     """A job and its datum records (its commit set was squashed or dropped)."""
-    tx.db.execute("DELETE FROM datums WHERE job_id=?", (job_id,))
+    datums.delete_job(tx, job_id)
     tx.db.execute("DELETE FROM jobs WHERE id=?", (job_id,))
 
 

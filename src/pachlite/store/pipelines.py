@@ -76,7 +76,12 @@ def set_state(tx: Tx, name: str, state: str, reason: str = "") -> None:
 
 def delete_cascade(tx: Tx, name: str) -> None:
     """Delete a pipeline with its jobs and their datum records (not its output repo)."""
-    tx.db.execute("DELETE FROM datums WHERE job_id IN (SELECT id FROM jobs WHERE pipeline=?)",
-                  (name,))
+    # A pipeline's datum layers are its jobs' own and the merged ones they list.
+    ids = "SELECT id FROM jobs WHERE pipeline=?1"
+    tx.db.execute(f"DELETE FROM datums WHERE job_id IN ({ids}) OR job_id IN "
+                  f"(SELECT layer FROM job_layers WHERE job_id IN ({ids}))", (name,))
+    tx.db.execute(f"DELETE FROM datum_layers WHERE id IN ({ids}) OR id IN "
+                  f"(SELECT layer FROM job_layers WHERE job_id IN ({ids}))", (name,))
+    tx.db.execute(f"DELETE FROM job_layers WHERE job_id IN ({ids})", (name,))
     tx.db.execute("DELETE FROM jobs WHERE pipeline=?", (name,))
     tx.db.execute("DELETE FROM pipelines WHERE name=?", (name,))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, NamedTuple
 
+from pachlite.store import files
 from pachlite.store.projects import key_clause
 
 if TYPE_CHECKING:
@@ -50,8 +51,12 @@ def insert(tx: Tx, name: str, description: str = "", kind: str = "user") -> None
 def delete_cascade(tx: Tx, name: str) -> None:
     """Delete a repo with its branches, commits, their files, change logs and provenance."""
     ids = "SELECT id FROM commits WHERE repo=?"
-    for table in ("files", "changes", "change_logs"):
+    # A repo's layers are its commits' alone (a commit starts from one of its own repo).
+    layers = [r[0] for r in tx.db.execute(
+        f"SELECT DISTINCT layer FROM commit_layers WHERE commit_id IN ({ids})", (name,))]
+    for table in ("commit_layers", "changes", "change_logs"):
         tx.db.execute(f"DELETE FROM {table} WHERE commit_id IN ({ids})", (name,))
+    files.drop_unused(tx, layers)
     # Provenance of other repos' commits that names this repo's commits goes as well: it would
     # point at nothing (Pachyderm asks for --force before getting here).
     tx.db.execute(f"DELETE FROM provenance WHERE commit_id IN ({ids}) OR prov_commit IN ({ids})",

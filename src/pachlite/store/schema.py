@@ -13,7 +13,7 @@ import json
 import sqlite3
 import struct
 
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
 DB_FILE = "pachlite.db"  # in the store's root, beside objects/
 
 SCHEMA = """
@@ -53,9 +53,17 @@ CREATE TABLE IF NOT EXISTS triggers(
 CREATE TABLE IF NOT EXISTS branch_provenance(
     repo TEXT NOT NULL, branch TEXT NOT NULL, prov_repo TEXT NOT NULL, prov_branch TEXT NOT NULL,
     PRIMARY KEY(repo, branch, prov_repo, prov_branch)) WITHOUT ROWID;
+-- A commit's files are a stack of layers (files.py): commit_layers lists them, bottom (depth 0)
+-- first, and a path's row in the highest layer wins, and hash '' there deletes it. Layers are shared
+-- between a commit and the commits started from it. layers.rows: how many rows a layer holds.
+CREATE TABLE IF NOT EXISTS layers(id INTEGER PRIMARY KEY, rows INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS commit_layers(
+    commit_id TEXT NOT NULL, depth INTEGER NOT NULL, layer INTEGER NOT NULL,
+    PRIMARY KEY(commit_id, depth)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS commit_layers_layer ON commit_layers(layer);
 CREATE TABLE IF NOT EXISTS files(
-    commit_id TEXT NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL, size INTEGER NOT NULL,
-    PRIMARY KEY(commit_id, path)) WITHOUT ROWID;
+    layer INTEGER NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL, size INTEGER NOT NULL,
+    PRIMARY KEY(layer, path)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pipelines(
     name TEXT PRIMARY KEY, spec TEXT NOT NULL, salt TEXT NOT NULL, version INTEGER NOT NULL,
     created REAL NOT NULL, updated REAL NOT NULL, state TEXT NOT NULL DEFAULT 'running',
@@ -83,6 +91,15 @@ CREATE TABLE IF NOT EXISTS datums(
 CREATE TABLE IF NOT EXISTS change_logs(commit_id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS changes(
     commit_id TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY(commit_id, path)) WITHOUT ROWID;
+-- A job's datum records are a stack of layers (datums.py): datums.job_id names a row's layer (a
+-- job's own is named by its id), and job_layers lists a job's, bottom first, its own last (none:
+-- its own only). datum_layers: a finished layer's rows and the place after its last datum.
+CREATE TABLE IF NOT EXISTS job_layers(
+    job_id TEXT NOT NULL, depth INTEGER NOT NULL, layer TEXT NOT NULL,
+    PRIMARY KEY(job_id, depth)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS job_layers_layer ON job_layers(layer);
+CREATE TABLE IF NOT EXISTS datum_layers(
+    id TEXT PRIMARY KEY, rows INTEGER NOT NULL, next_seq INTEGER NOT NULL) WITHOUT ROWID;
 -- A skipped datum's row leaves its hash, inputs and outputs empty: they are those of the row of
 -- the job that processed it (source_job), so carrying 10^5 unchanged datums copies ids only.
 CREATE VIEW IF NOT EXISTS datum_records AS
@@ -166,6 +183,31 @@ MIGRATIONS = {
         "UPDATE jobs SET commit_set=id",
         "CREATE INDEX jobs_set ON jobs(commit_set)",
         _datum_ids_to_blake2b,
+    ],
+    7: [  # layered commits and datum records: each commit's full file list becomes its one
+         # layer (its rowid's)
+        "UPDATE commits SET size=(SELECT COALESCE(SUM(size), 0) FROM files WHERE commit_id=commits.id) "
+        "WHERE finished IS NULL",  # an open commit's size is now kept as it is written
+        "CREATE TABLE layers(id INTEGER PRIMARY KEY, rows INTEGER NOT NULL)",
+        "CREATE TABLE commit_layers(commit_id TEXT NOT NULL, depth INTEGER NOT NULL, "
+        "layer INTEGER NOT NULL, PRIMARY KEY(commit_id, depth)) WITHOUT ROWID",
+        "CREATE INDEX commit_layers_layer ON commit_layers(layer)",
+        "CREATE TABLE files_8(layer INTEGER NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL, "
+        "size INTEGER NOT NULL, PRIMARY KEY(layer, path)) WITHOUT ROWID",
+        "INSERT INTO files_8 SELECT c.rowid, f.path, f.hash, f.size FROM files f "
+        "JOIN commits c ON c.id=f.commit_id ORDER BY c.rowid, f.path",
+        "INSERT INTO layers SELECT layer, COUNT(*) FROM files_8 GROUP BY layer",
+        "INSERT INTO commit_layers SELECT c.id, 0, c.rowid FROM commits c "
+        "WHERE c.rowid IN (SELECT id FROM layers)",
+        "DROP TABLE files",
+        "ALTER TABLE files_8 RENAME TO files",
+        # layered datum records: every job of format 7 has its own layer only
+        "CREATE TABLE job_layers(job_id TEXT NOT NULL, depth INTEGER NOT NULL, layer TEXT NOT NULL, "
+        "PRIMARY KEY(job_id, depth)) WITHOUT ROWID",
+        "CREATE INDEX job_layers_layer ON job_layers(layer)",
+        "CREATE TABLE datum_layers(id TEXT PRIMARY KEY, rows INTEGER NOT NULL, "
+        "next_seq INTEGER NOT NULL) WITHOUT ROWID",
+        "INSERT INTO datum_layers SELECT job_id, COUNT(*), MAX(seq) + 1 FROM datums GROUP BY job_id",
     ],
 }
 

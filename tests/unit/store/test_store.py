@@ -74,9 +74,28 @@ def sha256_datum_id(inputs_json: str) -> str:
                                    for fields in json.loads(inputs_json) for f in fields)).hexdigest()
 
 
+def make_format_7(db: sqlite3.Connection) -> None:
+    """Turn a store's tables back into format 7's: every commit's full file list, no layers (an
+    open commit's size 0)."""
+    db.execute("CREATE TABLE files_7(commit_id TEXT NOT NULL, path TEXT NOT NULL, "
+               "hash TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY(commit_id, path)) WITHOUT ROWID")
+    # The row of each path in its commit's highest layer (SQLite's bare columns of MAX()).
+    db.execute("INSERT INTO files_7 SELECT commit_id, path, hash, size FROM (SELECT l.commit_id, "
+               "f.path, f.hash, f.size, MAX(l.depth) FROM commit_layers l JOIN files f ON "
+               "f.layer=l.layer GROUP BY l.commit_id, f.path) WHERE hash != ''")
+    # (A job layered on its base's records has no format-7 form: none is made before this.)
+    assert db.execute("SELECT 1 FROM job_layers").fetchone() is None
+    for stmt in ("DROP TABLE job_layers", "DROP TABLE datum_layers",
+                 "DROP TABLE files", "DROP TABLE commit_layers", "DROP TABLE layers",
+                 "ALTER TABLE files_7 RENAME TO files", "UPDATE commits SET size=0 WHERE finished IS NULL",
+                 "UPDATE meta SET value='7' WHERE key='format_version'"):
+        db.execute(stmt)
+
+
 def make_format_6(db: sqlite3.Connection) -> None:
     """Turn a store's tables back into format 6's: no commit sets, no commit errors, and datum
     IDs the sha256 of the framing (in the rows of the datums a job ran and in the rows carried)."""
+    make_format_7(db)
     for stmt in ("DROP INDEX commits_set", "ALTER TABLE commits DROP COLUMN commit_set",
                  "ALTER TABLE commits DROP COLUMN error", "DROP INDEX jobs_set",
                  "ALTER TABLE jobs DROP COLUMN commit_set"):

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""pachlite as N grows: N small attribute files, one datum each (glob /*), a trivial transform (a
+Python copy of the datum's file to /pfs/out) so that the engine's own cost dominates. For each N:
+
+1. `put file -r` of the N files into a new repo;
+2. the cold job of N datums on 2 workers, vs a plain Python loop doing the same copies on 2
+   processes (target <= 1.5x);
+3. add1: one new file put (`put file`), then `run` (one datum runs, N are carried) — the target is
+   add1 at 10^5 and 10^6 within 1.2x of add1 at 10^4 (its cost independent of N);
+4. peak RSS of the largest process of any step (target < 1 GB);
+5. the store's size on disk against the raw bytes of the files put and output.
+
+Every command goes through the real CLI, timed by wall clock; each timed step starts after
+os.sync(). Usage: python benchmarks/scale_bench.py [--n 10000 --n 100000] [--add1 3]
+(--n 1000000 for the big one: it takes many minutes and ~3 GB of disk for the files and store).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+COPY = """\
+import os, shutil
+p = os.environ["attributes"]
+shutil.copyfile(p, os.path.join("/pfs/out", os.path.basename(p)))
+"""
+PEAK = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+        "stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
+def attribute(rng: random.Random) -> bytes:
+    return json.dumps({"independent_variables": [
+        {"name": "bmi", "value": round(rng.uniform(-.1, .1), 6)},
+        {"name": "ltg", "value": round(rng.uniform(-.1, .1), 6)}]}).encode()
+
+
+def _copy_all(job: tuple[Path, Path, list[str]]) -> None:
+    src, out, names = job
+    for name in names:
+        shutil.copyfile(src / name, out / name)
+
+
+def plain_loop(src: Path, out: Path) -> float:
+    """The same copies without pachlite, on 2 processes."""
+    t = time.perf_counter()
+    out.mkdir()
+    names = sorted(os.listdir(src))
+    with multiprocessing.Pool(2) as pool:
+        pool.map(_copy_all, [(src, out, names[i::2]) for i in range(2)])
+    return time.perf_counter() - t
+
+
+def pachlite(env: dict, *args: str) -> tuple[float, float]:
+    """Wall time, and peak RSS in MB of the largest process the command ran."""
+    os.sync()
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", PEAK, str(BIN / "pachlite"), *args], env=env,
+                         check=True, capture_output=True, text=True).stdout
+    return time.perf_counter() - t, int(out.split()[-1]) / 1024
+
+
+def du(path: Path) -> int:
+    return sum(e.stat().st_size for e in path.rglob("*") if e.is_file())
+
+
+def one_n(n: int, add1: int, tmp: Path, rng: random.Random) -> dict:
+    src = tmp / f"attributes{n}"
+    src.mkdir()
+    raw = 0
+    for i in range(n):
+        data = attribute(rng)
+        raw += len(data)
+        (src / f"{i:07d}.json").write_bytes(data)
+    (tmp / "copy.py").write_text(COPY)
+    spec = {"pipeline": {"name": "copy"}, "input": {"pfs": {"repo": "attributes", "glob": "/*"}},
+            "transform": {"cmd": ["python3", str(tmp / "copy.py")]},
+            "parallelismSpec": {"constant": 2}}
+    (tmp / "spec.json").write_text(json.dumps(spec))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    store = tmp / f"store{n}"
+    env = {**env, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PACHLITE_STORE": str(store)}
+    peaks = []
+    os.sync()
+    plain = plain_loop(src, tmp / f"plain{n}")
+    shutil.rmtree(tmp / f"plain{n}")
+    pachlite(env, "create", "repo", "attributes")
+    put, put_mb = pachlite(env, "put", "file", "attributes@master:/", "-r", "-f", str(src))
+    cold, cold_mb = pachlite(env, "create", "pipeline", "-f", str(tmp / "spec.json"), "--workers", "2")
+    puts, runs = [], []
+    for r in range(add1):
+        extra = tmp / f"extra{r}.json"
+        extra.write_bytes(attribute(rng))
+        raw += extra.stat().st_size
+        t, mb = pachlite(env, "put", "file", f"attributes@master:/zz{r}.json", "-f", str(extra))
+        puts.append(t)
+        peaks.append(mb)
+        t, mb = pachlite(env, "run", "copy", "--workers", "2")
+        runs.append(t)
+        peaks.append(mb)
+    out = subprocess.run([str(BIN / "pachlite"), "list", "job", "--raw"], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    last = json.loads(out[:out.index("\n}\n") + 2])  # the newest JobInfo
+    assert (last["state"], last["data_processed"], last.get("data_skipped")) == \
+        ("JOB_SUCCESS", "1", str(n + add1 - 1)), last
+    size = du(store)
+    m = statistics.median
+    return dict(n=n, put=put, plain=plain, cold=cold, add1_put=m(puts), add1_run=m(runs),
+                add1=m([a + b for a, b in zip(puts, runs)]), peak=max(put_mb, cold_mb, *peaks),
+                peaks=(put_mb, cold_mb, max(peaks)), store=size,
+                raw=2 * raw)  # the inputs and the copies the job output
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, action="append",
+                    help="attribute files (repeatable; default 10000 and 100000)")
+    ap.add_argument("--add1", type=int, default=3, help="add1 rounds per N (median)")
+    ap.add_argument("--dir", help="where to make the files and stores (default: a temporary dir)")
+    args = ap.parse_args()
+    rng = random.Random(0)
+    rows = []
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        for n in args.n or [10_000, 100_000]:
+            r = one_n(n, args.add1, Path(tmp), rng)
+            rows.append(r)
+            peaks = "/".join(f"{x:.0f}" for x in r["peaks"])
+            print(f"N={n:>8}: put -r {r['put']:7.2f} s | cold {r['cold']:7.2f} s vs plain loop "
+                  f"{r['plain']:6.2f} s ({r['cold'] / r['plain']:.2f}x) | add1 {r['add1']:.2f} s "
+                  f"(put {r['add1_put']:.2f} + run {r['add1_run']:.2f}) | peak RSS "
+                  f"{r['peak']:.0f} MB (put/cold/add1 {peaks}) | store {r['store'] / 2**20:.0f} MB "
+                  f"for {r['raw'] / 2**20:.0f} MB raw ({r['store'] / r['raw']:.1f}x)", flush=True)
+            # (after the figures: removing 10^6 files takes minutes)
+            shutil.rmtree(Path(tmp) / f"store{n}")
+            shutil.rmtree(Path(tmp) / f"attributes{n}")
+    if len(rows) > 1:
+        first = rows[0]
+        for r in rows[1:]:
+            print(f"add1 at N={r['n']} / add1 at N={first['n']}: {r['add1'] / first['add1']:.2f} "
+                  "(target <= 1.2)")
+
+
+if __name__ == "__main__":
+    main()
