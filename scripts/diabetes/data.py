@@ -7,6 +7,7 @@ file is an error, not a value to carry into the fit.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -154,6 +155,17 @@ class Model:
 
 def read_model(path: str) -> Model:
     """model.json as the model or qcontrol stage writes it."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return _read_model(path, None)  # read_json says what is wrong, in its words
+    return _read_model(path, (st.st_ino, st.st_size, st.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=4)
+def _read_model(path: str, version: tuple | None) -> Model:
+    """read_model, once per version of the file: a warm worker runs the stage once per datum,
+    and every datum of a job reads the same model (a tenth of a datum's time, in pandas)."""
     data = read_json(path)
     fix = ('give the model stage\'s model.json: {"intercept": ..., '
            '"coefficients": [{"name": ..., "coefficient": ...}]}')

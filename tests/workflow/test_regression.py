@@ -315,6 +315,15 @@ def test_bad_model_json_is_refused(tmp_path, text, problem):
     assert str(caught.value).startswith(f"{tmp_path}/model.json: ") and problem in str(caught.value)
 
 
+def test_a_rewritten_model_is_read_again_in_the_same_process(tmp_path):
+    # A warm worker keeps read_model's cache across datums: a new model.json must not be missed.
+    path = tmp_path / "model.json"
+    path.write_text('{"intercept": 1, "coefficients": [{"name": "bmi", "coefficient": 2}]}')
+    assert read_model(str(path)).intercept == 1
+    path.write_text('{"intercept": 7, "coefficients": [{"name": "bmi", "coefficient": 3}]}')
+    assert (read_model(str(path)).intercept, read_model(str(path)).coefficients["bmi"]) == (7, 3)
+
+
 def test_qc_record_needs_its_observed_value(tmp_path):
     (tmp_path / "7.json").write_text('{"independent_variables": [{"name": "bmi", "value": 0.1}]}')
     with pytest.raises(StageError, match='7.json: has no "dependent_variable"'):
