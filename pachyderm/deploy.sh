@@ -19,14 +19,14 @@ SHA=sha256sum; command -v sha256sum >/dev/null || SHA="shasum -a 256"
 # What the cluster has (nothing when pachctl is missing or reaches no cluster).
 deployed() { command -v pachctl >/dev/null && pachctl inspect "$@" --raw 2>/dev/null || true; }
 
-# 1. The stage image pachlite/diabetes:d89e27ae6a0b, tagged by the content of the files it is built from
+# 1. The stage image pachlite/diabetes:05480f905855, tagged by the content of the files it is built from
 for f in pachyderm/Dockerfile scripts/requirements.txt pachyderm/requirements-sdk.txt scripts; do
   [[ -e "$f" ]] || fail "$f is missing, and the stage image is built from it: restore it ('pachlite generate' writes a missing Dockerfile)"
 done
 tag=$(find pachyderm/Dockerfile scripts/requirements.txt pachyderm/requirements-sdk.txt scripts -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | LC_ALL=C sort -zu | xargs -0 $SHA | $SHA | cut -c1-12)
-[[ "$tag" == d89e27ae6a0b ]] || fail "the image's files changed since the specs were generated (their tag is now $tag): run 'pachlite generate' and deploy again"
-run docker build -f pachyderm/Dockerfile --build-arg "BASE_IMAGE=$BASE_IMAGE" -t pachlite/diabetes:d89e27ae6a0b .
-if [[ "$TARGET" == minikube ]]; then run minikube image load pachlite/diabetes:d89e27ae6a0b; else run docker push pachlite/diabetes:d89e27ae6a0b; fi
+[[ "$tag" == 05480f905855 ]] || fail "the image's files changed since the specs were generated (their tag is now $tag): run 'pachlite generate' and deploy again"
+run docker build -f pachyderm/Dockerfile --build-arg "BASE_IMAGE=$BASE_IMAGE" -t pachlite/diabetes:05480f905855 .
+if [[ "$TARGET" == minikube ]]; then run minikube image load pachlite/diabetes:05480f905855; else run docker push pachlite/diabetes:05480f905855; fi
 
 # 2. Input repos of project default, created with their data when the cluster lacks them
 if [[ -z "$(deployed repo training --project default)" ]]; then
@@ -46,8 +46,8 @@ pipeline() {
   elif [[ "$info" != *"$2"* ]]; then run pachctl update pipeline --project default -f "pachyderm/$1.json"
   else echo "# pipeline $1 is up to date"; fi
 }
-pipeline split c7f6389a5a2e5032
-pipeline qc_pre_process 8a706adcdf78d5e4
-pipeline model 485b569de0db661b
-pipeline qcontrol 89ab5ddfeb0131ab
-pipeline infer 611f3707ec0399f2
+pipeline split a940a8072f9abdfa
+pipeline qc_pre_process 0681b82345770e2e
+pipeline model e23710dc5d0c08e3
+pipeline qcontrol 6c2f6ea16a8f1f80
+pipeline infer b9b9679f77d0ccba

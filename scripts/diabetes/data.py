@@ -75,11 +75,17 @@ def require_columns(data: pd.DataFrame, names: list[str], where: str) -> None:
 
 
 def read_json(path: str) -> object:
+    return _parse_json(path, _read_text(path))
+
+
+def _read_text(path: str) -> str:
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        return Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
         raise _unreadable(path, err) from None
 
+
+def _parse_json(path: str, text: str) -> object:
     def reject(constant: str) -> float:
         raise ValueError(f"{constant} is not a number JSON allows")
 
@@ -155,18 +161,14 @@ class Model:
 
 def read_model(path: str) -> Model:
     """model.json as the model or qcontrol stage writes it."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return _read_model(path, None)  # read_json says what is wrong, in its words
-    return _read_model(path, (st.st_ino, st.st_size, st.st_mtime_ns))
+    return _parse_model(path, _read_text(path))
 
 
 @functools.lru_cache(maxsize=4)
-def _read_model(path: str, version: tuple | None) -> Model:
-    """read_model, once per version of the file: a warm worker runs the stage once per datum,
-    and every datum of a job reads the same model (a tenth of a datum's time, in pandas)."""
-    data = read_json(path)
+def _parse_model(path: str, text: str) -> Model:
+    """read_model's parsing, once per content: a warm worker runs the stage once per datum, and
+    every datum of a job reads the same model (building it was a tenth of a datum's time)."""
+    data = _parse_json(path, text)
     fix = ('give the model stage\'s model.json: {"intercept": ..., '
            '"coefficients": [{"name": ..., "coefficient": ...}]}')
     if not isinstance(data, dict) or "intercept" not in data:

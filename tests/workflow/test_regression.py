@@ -316,7 +316,8 @@ def test_bad_model_json_is_refused(tmp_path, text, problem):
 
 
 def test_a_rewritten_model_is_read_again_in_the_same_process(tmp_path):
-    # A warm worker keeps read_model's cache across datums: a new model.json must not be missed.
+    # A warm worker keeps read_model's cache across datums: a model.json rewritten in place, the
+    # same size (and maybe within one clock tick), must not be missed.
     path = tmp_path / "model.json"
     path.write_text('{"intercept": 1, "coefficients": [{"name": "bmi", "coefficient": 2}]}')
     assert read_model(str(path)).intercept == 1

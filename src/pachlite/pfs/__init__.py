@@ -10,10 +10,11 @@ being parsed reads pipeline specs, which import `pfs.address`, and need not pay 
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
-# name → the module defining it, imported on first use (PEP 562), as in pachlite.store.
+from pachlite import lazy
+
+# name → the module defining it (pachlite.lazy)
 _EXPORTS = {
     "PFS": "api", "new_id": "api",
     **dict.fromkeys(("AUTO", "USER", "BranchInfo", "CommitInfo", "FileChange", "FileInfo", "ProjectInfo",
@@ -21,15 +22,7 @@ _EXPORTS = {
     "Source": "sources", "collect_sources": "sources",
 }
 
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy.exports(__name__, _EXPORTS)
 
 __all__ = ["AUTO", "PFS", "USER", "BranchInfo", "CommitInfo", "FileChange", "FileInfo",
            "ProjectInfo", "RepoInfo", "Source", "collect_sources", "new_id"]

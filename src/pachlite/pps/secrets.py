@@ -194,14 +194,12 @@ def for_workers(store: Store, transform: dict, root: Path, container: bool
     env = environment(store, transform)
     if not mounts_wanted(transform):
         return env, []
-    if not container:
-        from pachlite.pps.executors import namespace
-        why = namespace.unavailable()
-        if why is not None:
-            raise InvalidInput(f"transform.secrets mountPath cannot be honoured: {why}",
-                               "run with --container, or pass the secret through `envVar`")
-    mounts = lay_out(store, transform, root / "secrets")
     if container:
-        return env, mounts
-    from pachlite.pps.executors.namespace import SECRETS_VAR
-    return {**env, SECRETS_VAR: "\n".join(p for pair in mounts for p in pair)}, []
+        return env, lay_out(store, transform, root / "secrets")
+    from pachlite.pps.executors import namespace
+    why = namespace.unavailable()
+    if why is not None:
+        raise InvalidInput(f"transform.secrets mountPath cannot be honoured: {why}",
+                           "run with --container, or pass the secret through `envVar`")
+    mounts = lay_out(store, transform, root / "secrets")
+    return {**env, namespace.SECRETS_VAR: "\n".join(p for pair in mounts for p in pair)}, []

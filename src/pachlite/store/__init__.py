@@ -21,10 +21,11 @@ Snakemake's view of the store (snake.py) imports `store.branches` while a Snakef
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
-# name → the module defining it, imported on first use (PEP 562).
+from pachlite import lazy
+
+# name → the module defining it (pachlite.lazy)
 _EXPORTS = {
     "Store": "db", "Tx": "db", "Handle": "db",
     "default_root": "location", "find_root": "location", "ENV_VAR": "location",
@@ -36,15 +37,7 @@ _EXPORTS = {
     "fsck": "check", "gc": "check",
 }
 
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy.exports(__name__, _EXPORTS)
 
 __all__ = ["BUSY_TIMEOUT_S", "CHUNK", "ENV_VAR", "FORMAT_VERSION", "INLINE_MAX", "TIMEOUT_VAR",
            "CorruptObject", "Handle", "Store", "Tx", "copy_object", "default_root", "find_root", "fsck", "gc",

@@ -48,6 +48,9 @@ class ProcessExecutor:
         self._ns_workers: list[tuple[namespace.NamespaceWorker, Scratch]] = []
         self._ns_lock = threading.Lock()
         self._ns_count = itertools.count()  # names the workers' folders: /pfs/.scratch/ns-<n>
+        # A datum's command gets the worker's environment less the secret mounts, which are the
+        # launcher's (made once, in the namespace), not the command's.
+        self._command_env = {k: v for k, v in setup.env.items() if k != namespace.SECRETS_VAR}
 
     @staticmethod
     def environment(pachyderm: dict[str, str]) -> dict[str, str]:
@@ -109,9 +112,7 @@ class ProcessExecutor:
             elif cwd and not os.path.isdir(cwd):
                 code, log = 127, f"working directory {cwd} does not exist".encode()
             else:
-                # the secret mounts are the launcher's (made once, in the namespace), not the command's
-                given = {k: v for k, v in self.setup.env.items() if k != namespace.SECRETS_VAR}
-                code, log = worker.run(t.cmd, {**given, **env, **t.env}, t.stdin,
+                code, log = worker.run(t.cmd, {**self._command_env, **env, **t.env}, t.stdin,
                                        t.workdir or t.cwd or os.getcwd(), t.timeout)
             return outcome(datum_id, code, log, t, scratch, self.setup.objects, started)
         finally:
