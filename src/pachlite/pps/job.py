@@ -247,7 +247,8 @@ class Job:
         return (step.datum_id, files, dm.datum_env(step.datum))
 
     def _inline(self, steps: Sequence[Step]) -> dict[str, bytes]:
-        hashes = list({f.hash for s in steps for di in s.datum.inputs for f in di.files})
+        # In key order, SQLite walks its index forward instead of from the top for each hash.
+        hashes = sorted({f.hash for s in steps for di in s.datum.inputs for f in di.files})
         return objects.inlined(self.pfs.store, hashes)
 
     def _pachyderm_env(self, job_id: str) -> dict[str, str]:

@@ -90,7 +90,7 @@ class NextDatumWorker:
         pfs_root = root / "pfs"
         make_dirs(pfs_root / "out")
         self.view = "/pfs" if isolated else str(pfs_root)
-        self.scratch = Scratch(pfs_root, view="/pfs" if isolated else None)
+        self.scratch = Scratch(pfs_root, view="/pfs" if isolated else None, sealed=isolated)
         self.objects, self.processes, self.timeout = objects, processes, t.timeout
         self.cond = threading.Condition()
         # Batches posted, oldest first, each [tasks, outcomes so far]; the tasks not yet handed

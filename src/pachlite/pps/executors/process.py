@@ -130,7 +130,7 @@ class ProcessExecutor:
             t = self.setup.transform
             mine = self._ns_local.worker = (namespace.NamespaceWorker(
                 pfs_root, self.setup.inputs, self.processes, self.setup.env, t.binds, t.workdir),
-                Scratch(pfs_root, view="/pfs"))
+                Scratch(pfs_root, view="/pfs", sealed=True))
             with self._ns_lock:
                 self._ns_workers.append(mine)
         return mine

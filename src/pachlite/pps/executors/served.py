@@ -262,18 +262,19 @@ class _ServedRun:
                 self.queue.extendleft([task] for task in reversed(batch))
             outcomes = []
         by_id = {task[0]: task for task in batch}
-        finished = 0
+        done = []
         tries = self.ex.setup.tries
-        for o in outcomes:
-            with self.lock:
+        with self.lock:  # once a batch: 256 lock round trips cost more than the work they guard
+            for o in outcomes:
                 n = self.attempts[o.datum_id] = self.attempts.get(o.datum_id, 0) + 1
                 if o.ok:
-                    self.results[o.datum_id] = (DatumState.SUCCESS, o, n)
+                    result = self.results[o.datum_id] = (DatumState.SUCCESS, o, n)
                 elif n < tries:
                     self.queue.append(by_id[o.datum_id])
                     continue
                 else:
-                    self.results[o.datum_id] = (DatumState.FAILED, o, n)
-            self.final(o.datum_id, self.results[o.datum_id][0], o)
-            finished += 1
-        self.tick(finished)
+                    result = self.results[o.datum_id] = (DatumState.FAILED, o, n)
+                done.append(result)
+        for state, o, _ in done:
+            self.final(o.datum_id, state, o)
+        self.tick(len(done))

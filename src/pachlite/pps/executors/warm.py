@@ -74,7 +74,7 @@ def serve(conn, script: str, argv: list[str], env: dict, pfs_root: Path, view: s
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     isolated = view == "/pfs"  # then /pfs/.env is seen, as on a cluster
-    scratch = Scratch(pfs_root, view=view if isolated else None)
+    scratch = Scratch(pfs_root, view=view if isolated else None, sealed=isolated)
     expected: dict = {}
     last: dict = {}  # the last datum's own variables, as sent
     start = 0        # where the next datum's output begins in the log

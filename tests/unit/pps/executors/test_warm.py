@@ -103,6 +103,35 @@ def test_exit_codes_exceptions_and_stray_files_fail_only_their_datum(pfs, tmp_pa
     assert log[0] == "datum c" and "Traceback" in "\n".join(log)  # stdout and stderr, this datum's only
 
 
+def test_an_input_a_datum_tries_to_change_stays_as_committed_for_the_next(pfs, tmp_path):
+    # The model is laid out once per worker and kept for every datum crossed with it: a datum
+    # that tries to move or rewrite it must fail to, so the next datums still read the commit.
+    pfs.create_repo("model")
+    put(pfs, "model", {"/m": "v1"})
+    put(pfs, "data", {"/a": "mv", "/b": "rewrite", "/c": "read", "/d": "read"})
+    (tmp_path / "work.py").write_text("""\
+import os, sys
+m = os.path.join(os.environ["model"], "m")
+text = open(os.environ["data"]).read()
+try:
+    if text == "mv":
+        os.rename(m, m + ".old")
+    elif text == "rewrite":
+        open(m, "w").write("v2")
+    tried = "changed it"
+except OSError as e:
+    tried = e.strerror
+seen = sorted(os.listdir(os.environ["model"])), open(m).read()
+open(os.path.join(sys.argv[1], os.path.basename(os.environ["data"])), "w").write(f"{tried} {seen}")
+""")
+    j = job(pfs, tmp_path, input={"cross": [{"pfs": {"repo": "data", "glob": "/*"}},
+                                             {"pfs": {"repo": "model", "glob": "/"}}]})
+    assert (j.state, j.processed) == ("success", 4)
+    out = contents(pfs, f"work@{j.output_commit}")
+    assert out["/a"] == out["/b"] == b"Read-only file system (['m'], 'v1')"
+    assert out["/c"] == out["/d"] == b"changed it (['m'], 'v1')"
+
+
 def test_accept_return_code_applies(pfs, tmp_path):
     put(pfs, "data", {"/a": "exit3"})
     j = job(pfs, tmp_path, transform={"acceptReturnCode": [3]})
