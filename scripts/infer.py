@@ -32,18 +32,23 @@ def infer(args: argparse.Namespace) -> dict[str, str]:
         attributes[name], _ = read_record(path)
         model.require_features(attributes[name], path)
     print(f"predicted {len(attributes)} file(s) with {args.model}")
-    return {
-        name: json.dumps({
-            "predicted_diabetes_progression": model.predict_one(variables),
-            "independent_variables": [{"name": n, "value": v} for n, v in variables.items()],
-        }, indent=2)
-        for name, variables in attributes.items()
-    }
+    return {name: prediction_json(model.predict_one(variables), variables)
+            for name, variables in attributes.items()}
+
+
+def prediction_json(y: float, variables: dict[str, float]) -> str:
+    """json.dumps({"predicted_diabetes_progression": y, "independent_variables": [{"name": n,
+    "value": v}, ...]}, indent=2), to the byte. Built around json's C encoder for each value:
+    with an indent json.dumps takes its pure-Python encoder, a fifth of a datum's time."""
+    dumps = json.dumps
+    items = ",\n".join(f'    {{\n      "name": {dumps(n)},\n      "value": {dumps(v)}\n    }}'
+                       for n, v in variables.items())
+    return (f'{{\n  "predicted_diabetes_progression": {dumps(y)},\n  "independent_variables": '
+            + (f"[\n{items}\n  ]" if items else "[]") + "\n}")
 
 
 if __name__ == "__main__":
-    arguments = stage.parser(__doc__)
-    arguments.add_argument("--model", required=True, metavar="FILE", help="qcontrol's model.json")
-    arguments.add_argument("--attributes", required=True, action="extend", nargs="+", metavar="PATH",
-                           help="attribute files or folders")
-    stage.run(arguments, infer)
+    stage.run(__doc__, infer,
+              stage.arg("--model", required=True, metavar="FILE", help="qcontrol's model.json"),
+              stage.arg("--attributes", required=True, action="extend", nargs="+", metavar="PATH",
+                        help="attribute files or folders"))

@@ -28,6 +28,5 @@ def qc_pre_process(args: argparse.Namespace) -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    arguments = stage.parser(__doc__)
-    arguments.add_argument("--in", dest="in_file", required=True, metavar="FILE", help="the holdout CSV")
-    stage.run(arguments, qc_pre_process)
+    stage.run(__doc__, qc_pre_process,
+              stage.arg("--in", dest="in_file", required=True, metavar="FILE", help="the holdout CSV"))

@@ -40,9 +40,8 @@ def qcontrol(args: argparse.Namespace) -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    arguments = stage.parser(__doc__)
-    arguments.add_argument("--model", required=True, metavar="FILE", help="the model stage's model.json")
-    arguments.add_argument("--test-dir", required=True, metavar="DIR", help="the qc_pre_process output")
-    arguments.add_argument("--threshold", type=float, default=60.0,
-                           help="highest RMSE that fails (default 60.0)")
-    stage.run(arguments, qcontrol)
+    stage.run(__doc__, qcontrol,
+              stage.arg("--model", required=True, metavar="FILE", help="the model stage's model.json"),
+              stage.arg("--test-dir", required=True, metavar="DIR", help="the qc_pre_process output"),
+              stage.arg("--threshold", type=float, default=60.0,
+                        help="highest RMSE that fails (default 60.0)"))

@@ -28,8 +28,7 @@ def split(args: argparse.Namespace) -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    arguments = stage.parser(__doc__)
-    arguments.add_argument("--in", dest="in_file", required=True, metavar="FILE", help="the raw CSV")
-    arguments.add_argument("--train-rows", type=int, default=398, metavar="N",
-                           help="rows to train on (default 398)")
-    stage.run(arguments, split)
+    stage.run(__doc__, split,
+              stage.arg("--in", dest="in_file", required=True, metavar="FILE", help="the raw CSV"),
+              stage.arg("--train-rows", type=int, default=398, metavar="N",
+                        help="rows to train on (default 398)"))

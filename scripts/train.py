@@ -53,7 +53,6 @@ def train(args: argparse.Namespace) -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    arguments = stage.parser(__doc__)
-    arguments.add_argument("--in", dest="in_file", required=True, metavar="FILE", help="the training CSV")
-    arguments.add_argument("--features", default="bmi,ltg", help="comma-separated columns (default bmi,ltg)")
-    stage.run(arguments, train)
+    stage.run(__doc__, train,
+              stage.arg("--in", dest="in_file", required=True, metavar="FILE", help="the training CSV"),
+              stage.arg("--features", default="bmi,ltg", help="comma-separated columns (default bmi,ltg)"))

@@ -80,7 +80,8 @@ def read_json(path: str) -> object:
 
 def _read_text(path: str) -> str:
     try:
-        return Path(path).read_text(encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig") as f:
+            return f.read()
     except (OSError, UnicodeDecodeError) as err:
         raise _unreadable(path, err) from None
 
@@ -105,12 +106,14 @@ def files_under(path: str) -> list[tuple[str, str]]:
         return [(str(root), root.name)]
     if not root.is_dir():
         raise StageError(path, "no such file or directory", MOUNT_HINT)
+    # Strings, not Paths, below: a warm worker runs this once per datum.
+    top = str(root)
     found = []
-    for folder, _, names in os.walk(root, followlinks=True):  # pachlite may lay datums out as links
+    for folder, _, names in os.walk(top, followlinks=True):  # pachlite may lay datums out as links
         for name in names:
-            file = Path(folder, name)
-            if file.is_file():
-                found.append((str(file), file.relative_to(root).as_posix()))
+            file = os.path.join(folder, name)
+            if os.path.isfile(file):
+                found.append((file, file[len(top):].lstrip("/")))
     return sorted(found)
 
 
