@@ -247,8 +247,7 @@ class Job:
         return (step.datum_id, files, dm.datum_env(step.datum))
 
     def _inline(self, steps: Sequence[Step]) -> dict[str, bytes]:
-        # In key order, SQLite walks its index forward instead of from the top for each hash.
-        hashes = sorted({f.hash for s in steps for di in s.datum.inputs for f in di.files})
+        hashes = sorted({f.hash for s in steps for di in s.datum.inputs for f in di.files})  # index order
         return objects.inlined(self.pfs.store, hashes)
 
     def _pachyderm_env(self, job_id: str) -> dict[str, str]:
