@@ -248,7 +248,7 @@ class Job:
 
     def _inline(self, steps: Sequence[Step]) -> dict[str, bytes]:
         hashes = sorted({f.hash for s in steps for di in s.datum.inputs for f in di.files})  # index order
-        return objects.inlined(self.pfs.store, hashes)
+        return objects.inlined(self.pfs.store.reader(), hashes)  # not waiting on the records' writes
 
     def _pachyderm_env(self, job_id: str) -> dict[str, str]:
         """The variables a Pachyderm worker sets for user code: the job's id and its output

@@ -83,6 +83,7 @@ class Store:
         self.read_only = read_only if read_only is not None else not (
             os.access(self.root, os.W_OK) and (not db.exists() or os.access(db, os.W_OK)))
         self.db_timeout = _busy_timeout()
+        self._reader: Reader | None = None
         with self.plain_errors():
             if self.read_only:
                 self.db = self._connect_read_only(db)
@@ -166,7 +167,25 @@ class Store:
                 schema.migrate(tx.db, version)
 
     def close(self) -> None:
+        if self._reader is not None:
+            self._reader.db.close()
+            self._reader = None
         self.db.close()
+
+    def reader(self) -> Store | Reader:
+        """A second connection, for reads that must not wait on this one's writes: a job's
+        workers ask for their inputs while its datum records are written, and on one connection
+        every read waits for the write in progress (a transaction of 4,096 records: up to 0.2 s,
+        while a worker's next batch lasts ~50 ms). In WAL mode it reads the last commit."""
+        if self.read_only:  # nothing writes through this one
+            return self
+        if self._reader is None:
+            with self.plain_errors():
+                conn = sqlite3.connect(self.root / schema.DB_FILE, timeout=self.db_timeout,
+                                       isolation_level=None, check_same_thread=False)
+                self._tune(conn)
+            self._reader = Reader(conn)
+        return self._reader
 
     # ---- errors ----------------------------------------------------------------------------
 
@@ -288,5 +307,12 @@ class Tx:
         objects.put(self, objs, self.store.objects_dir)
 
 
-# What a read takes: the store, or a transaction to read what it has written so far.
-Handle = Store | Tx
+class Reader:
+    """Store.reader()'s handle: the named queries read through its `db`."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+
+# What a read takes: the store, its reader, or a transaction to read what it has written so far.
+Handle = Store | Tx | Reader

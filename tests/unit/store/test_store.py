@@ -550,6 +550,30 @@ def test_read_only_opening_reads_and_refuses_every_write(tmp_path):
             pfs.delete_repo("r")
 
 
+def test_the_reader_reads_the_last_commit_while_a_write_is_in_progress(tmp_path):
+    # A job's workers fetch their inputs through the reader while its records are written: the
+    # fetch neither waits for the write nor sees it before it commits.
+    from pachlite.store import objects
+    with closing(Store(tmp_path / "store")) as store:
+        store.reader()  # opened before the write, as a job opens it
+        with store.transaction() as tx:
+            tx.put_objects([(objects.hash_bytes(b"a"), 1, b"a")])
+        h = objects.hash_bytes(b"b")
+        done = threading.Event()
+        with store.transaction() as tx:
+            tx.put_objects([(h, 1, b"b")])
+
+            def fetch():
+                done.found = objects.inlined(store.reader(), [objects.hash_bytes(b"a"), h])
+                done.set()
+            threading.Thread(target=fetch).start()
+            assert done.wait(10), "the reader waited for the write"
+            assert done.found == {objects.hash_bytes(b"a"): b"a"}
+        assert objects.inlined(store.reader(), [h]) == {h: b"b"}
+    with closing(Store(tmp_path / "store", read_only=True)) as store:
+        assert store.reader() is store
+
+
 def test_a_lost_database_beside_objects_is_detected_not_replaced(tmp_path, cli):
     cli("create", "repo", "r")
     cli("put", "file", "r@master:/big", "-f", cli.file("big", "B" * BIG))
