@@ -19,14 +19,14 @@ SHA=sha256sum; command -v sha256sum >/dev/null || SHA="shasum -a 256"
 # What the cluster has (nothing when pachctl is missing or reaches no cluster).
 deployed() { command -v pachctl >/dev/null && pachctl inspect "$@" --raw 2>/dev/null || true; }
 
-# 1. The stage image pachlite/diabetes:05480f905855, tagged by the content of the files it is built from
+# 1. The stage image pachlite/diabetes:d2bd1dfc80f5, tagged by the content of the files it is built from
 for f in pachyderm/Dockerfile scripts/requirements.txt pachyderm/requirements-sdk.txt scripts; do
   [[ -e "$f" ]] || fail "$f is missing, and the stage image is built from it: restore it ('pachlite generate' writes a missing Dockerfile)"
 done
 tag=$(find pachyderm/Dockerfile scripts/requirements.txt pachyderm/requirements-sdk.txt scripts -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | LC_ALL=C sort -zu | xargs -0 $SHA | $SHA | cut -c1-12)
-[[ "$tag" == 05480f905855 ]] || fail "the image's files changed since the specs were generated (their tag is now $tag): run 'pachlite generate' and deploy again"
-run docker build -f pachyderm/Dockerfile --build-arg "BASE_IMAGE=$BASE_IMAGE" -t pachlite/diabetes:05480f905855 .
-if [[ "$TARGET" == minikube ]]; then run minikube image load pachlite/diabetes:05480f905855; else run docker push pachlite/diabetes:05480f905855; fi
+[[ "$tag" == d2bd1dfc80f5 ]] || fail "the image's files changed since the specs were generated (their tag is now $tag): run 'pachlite generate' and deploy again"
+run docker build -f pachyderm/Dockerfile --build-arg "BASE_IMAGE=$BASE_IMAGE" -t pachlite/diabetes:d2bd1dfc80f5 .
+if [[ "$TARGET" == minikube ]]; then run minikube image load pachlite/diabetes:d2bd1dfc80f5; else run docker push pachlite/diabetes:d2bd1dfc80f5; fi
 
 # 2. Input repos of project default, created with their data when the cluster lacks them
 if [[ -z "$(deployed repo training --project default)" ]]; then
@@ -46,8 +46,8 @@ pipeline() {
   elif [[ "$info" != *"$2"* ]]; then run pachctl update pipeline --project default -f "pachyderm/$1.json"
   else echo "# pipeline $1 is up to date"; fi
 }
-pipeline split a940a8072f9abdfa
-pipeline qc_pre_process 0681b82345770e2e
-pipeline model e23710dc5d0c08e3
-pipeline qcontrol 6c2f6ea16a8f1f80
-pipeline infer b9b9679f77d0ccba
+pipeline split 9b17a1b909db7238
+pipeline qc_pre_process 0c69d121f66d97b2
+pipeline model 313ad60bf3bd2ceb
+pipeline qcontrol 42e39c90656ac0a8
+pipeline infer 4bd53a9329a6160e
