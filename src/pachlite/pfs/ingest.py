@@ -53,9 +53,9 @@ def sync(pfs: PFS, a: Address, sources: Sequence[Source], description: str = "")
     for s in sources:
         st = _stat(s.local) if s.stream is None else None  # before the read: an edit after it shows
         hit = cached.get(str(s.local)) if st is not None else None
-        if hit is not None and hit[0] == s.dest and tuple(hit[1]) == st \
-                and current.get(s.dest) == (hit[2], st[0]):
-            wanted[s.dest] = (hit[2], st[0])
+        if isinstance(hit, list) and len(hit) == 7 and hit[0] == s.dest and tuple(hit[1:6]) == st \
+                and current.get(s.dest) == (hit[6], st[0]):
+            wanted[s.dest] = (hit[6], st[0])
         else:
             with (s.stream or open(s.local, "rb")) as f:
                 h, size, data = pfs.store.read_content(f)
@@ -92,7 +92,7 @@ def _cache_path(store_root: Path, a: Address, branch: str, root: str) -> Path:
 
 
 def _load(path: Path) -> dict[str, list]:
-    """The recorded entries (local path -> [dest, stat, hash]); none if unreadable, as the cache
+    """The recorded entries (local path -> [dest, *stat, hash]); none if unreadable, as the cache
     is only ever a shortcut."""
     try:
         with open(path, "rb") as f:
@@ -104,11 +104,11 @@ def _load(path: Path) -> dict[str, list]:
 
 def _save(path: Path, seen: dict[str, tuple[str, Stat, str]], before: dict[str, list]) -> None:
     """Replace the entries, atomically and private to this user; unchanged ones are not written."""
-    if len(seen) == len(before) and all(before.get(k) == [d, list(st), h] for k, (d, st, h) in seen.items()):
+    if len(seen) == len(before) and all(before.get(k) == [d, *st, h] for k, (d, st, h) in seen.items()):
         return
     path.parent.mkdir(mode=0o700, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        json.dump({k: [d, list(st), h] for k, (d, st, h) in seen.items()}, f, separators=(",", ":"))
+        json.dump({k: [d, *st, h] for k, (d, st, h) in seen.items()}, f, separators=(",", ":"))
     os.replace(tmp, path)

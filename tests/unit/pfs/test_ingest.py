@@ -33,7 +33,7 @@ def files(pfs) -> dict[str, bytes]:
 
 
 def cache_entries(pfs) -> dict:
-    """The stat cache's entries (local path -> dest, stat, hash); none before any is recorded."""
+    """The stat cache's entries (local path -> [dest, *stat, hash]); none before any is recorded."""
     caches = list((pfs.store.root / "ingest").glob("*")) if (pfs.store.root / "ingest").exists() else []
     assert len(caches) <= 1
     return json.loads(caches[0].read_text()) if caches else {}
@@ -125,3 +125,7 @@ def test_a_damaged_stat_cache_only_costs_a_read(pfs, folder, settled):
     assert sync(pfs, folder) is not None
     assert files(pfs)["/1.json"] == b"AAAA"
     assert len(cache_entries(pfs)) == 3
+    cache.write_text(json.dumps({str(folder / "1.json"): 7, str(folder / "2.json"): ["/2.json"]}))
+    (folder / "2.json").write_text("BBBB")
+    assert sync(pfs, folder) is not None
+    assert files(pfs)["/2.json"] == b"BBBB"
