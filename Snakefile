@@ -45,8 +45,14 @@ onstart:
                                                                 list(PIPELINES)))
 
 
+# Snakemake would wait out its last idle 1 s timer before exiting (snake.stop_idle_timers).
+onerror:
+    snake.stop_idle_timers()
+
+
 # The report's plots are drawn by the `plots` rule, so the report command names it as its target.
 onsuccess:
+    snake.stop_idle_timers()
     print(f"\nResults are versioned in {snake.store_root()}/ — inspect them with:\n"
           "  pachlite list job\n  pachlite list file infer@master\n"
           "  pachlite get file infer@master:/1.json\n"

@@ -14,11 +14,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from diabetes.stage import StageError
+
+# pandas and numpy are imported where a table is read or predicted: the infer stage reads JSON
+# records only, and importing them was most of a one-datum job's time (a warm worker's start).
+if TYPE_CHECKING:
+    import pandas as pd
 
 TARGET = "y"  # the disease progression every tutorial predicts
 MOUNT_HINT = "check the path; in a pipeline an input is mounted at /pfs/<input name>/<its path in the repo>"
@@ -29,6 +32,9 @@ def read_csv(path: str) -> pd.DataFrame:
 
     Read as text first, so an error can quote the cell and name its line in the file.
     """
+    import numpy as np
+    import pandas as pd
+
     try:
         cells = pd.read_csv(path, header=None, dtype=str, keep_default_na=False,
                             skip_blank_lines=False, encoding="utf-8-sig")
@@ -122,13 +128,15 @@ class Model:
     """`intercept + coefficients @ features`, as model.json holds it; `rmse` once qcontrol passed it."""
 
     intercept: float
-    coefficients: pd.Series  # feature name -> coefficient, in the model's order
+    coefficients: Mapping[str, float]  # feature name -> coefficient, in the model's order
     rmse: float | None = None
 
     def predict(self, features: pd.DataFrame) -> pd.Series:
         """One prediction per row, summed term by term in the model's order (as the workshop's Go
         programs did): elementwise, so a row predicts to the same bits alone or in any batch,
         which a matrix product does not promise."""
+        import pandas as pd
+
         total = pd.Series(self.intercept, index=features.index)
         for name, coefficient in self.coefficients.items():
             total = total + coefficient * features[name]
@@ -144,7 +152,7 @@ class Model:
 
     def require_features(self, variables: Mapping[str, float], where: str) -> None:
         """Refuse a record without a feature the model uses (it would not count as zero)."""
-        for name in self.coefficients.index:
+        for name, _ in self.coefficients.items():
             if name not in variables:
                 raise StageError(
                     where,
@@ -176,8 +184,8 @@ def _parse_model(path: str, text: str) -> Model:
            '"coefficients": [{"name": ..., "coefficient": ...}]}')
     if not isinstance(data, dict) or "intercept" not in data:
         raise StageError(path, 'has no "intercept"', fix)
-    coefficients = pd.Series(_named_numbers(data, "coefficients", "coefficient", path, fix), dtype=float)
-    if coefficients.empty:
+    coefficients = _named_numbers(data, "coefficients", "coefficient", path, fix)
+    if not coefficients:
         raise StageError(path, 'has an empty "coefficients" list', fix)
     rmse = _number(data["rmse"], path, "rmse", fix) if "rmse" in data else None
     return Model(_number(data["intercept"], path, "intercept", fix), coefficients, rmse)

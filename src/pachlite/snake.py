@@ -1,6 +1,6 @@
 """Snakemake's view of the store: one head marker file per repo, kept in step with branches
-moved outside Snakemake; one listing marker per input repo's local folders; and the pipelines
-`--forcerun`/`--forceall` ask to reprocess.
+moved outside Snakemake; one listing marker per input repo's local folders; the pipelines
+`--forcerun`/`--forceall` ask to reprocess; and Snakemake's idle timers, stopped once it is done.
 
 A rule's output is `<store>/heads/<repo>`, holding the commit id at the head of `repo@master`
 after the rule ran; its inputs are the markers of its input repos. So Snakemake's file-based
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,3 +113,17 @@ def reprocess(dag_settings, pipelines: list[str]) -> list[str]:
         named |= set(dag_settings.targets)
     paths = {Path(n) for n in named}
     return [p for p in pipelines if p in named or Path(head(p)) in paths]
+
+
+def stop_idle_timers() -> list[threading.Timer]:
+    """Cancel the re-scheduling timers Snakemake leaves behind, once its scheduler has returned
+    (the Snakefile's onsuccess/onerror). After each round that selects jobs, its scheduler starts
+    a threading.Timer to look again when the --max-jobs-per-timespan window (100/1s by default)
+    ends; the timer is not a daemon thread, so Python waits it out before exiting: every run that
+    ran a job ended a second after its last one. Only Snakemake's own timers are stopped.
+    Returns them."""
+    timers = [t for t in threading.enumerate() if isinstance(t, threading.Timer)
+              and getattr(t.function, "__module__", "").startswith("snakemake.")]
+    for t in timers:
+        t.cancel()
+    return timers

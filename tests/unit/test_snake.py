@@ -2,6 +2,7 @@
 `--forcerun`/`--forceall` ask to reprocess."""
 
 import os
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -76,3 +77,22 @@ def test_a_folders_listing_marker_changes_with_a_new_changed_or_deleted_file_onl
     assert rewritten(lambda: (folder / "1.json").unlink())
     assert rewritten(lambda: os.utime(folder / "2.json", (5, 5)))  # touched: put file --sync decides
     assert snake.sources("training", [str(single)]) == [str(single)]  # no folder, no marker
+
+
+def test_snakemakes_idle_rescheduling_timer_is_stopped_and_no_other():
+    from snakemake.scheduling.job_scheduler import JobScheduler
+
+    # The timer a scheduling round leaves behind, started by Snakemake's own method.
+    scheduler = SimpleNamespace(_open_jobs=threading.Semaphore(0))
+    JobScheduler._schedule_reevalutation(scheduler, 600)
+    ours = threading.Timer(600, lambda: None)
+    ours.start()
+    try:
+        stopped = snake.stop_idle_timers()
+        assert len(stopped) == 1 and stopped[0] is not ours
+        stopped[0].join(timeout=30)
+        assert not stopped[0].is_alive()  # the interpreter no longer waits for it at exit
+        assert ours.is_alive()
+        assert not scheduler._open_jobs.acquire(blocking=False)  # cancelled, not fired
+    finally:
+        ours.cancel()

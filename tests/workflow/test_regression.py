@@ -40,7 +40,7 @@ ALL_FEATURES = ["age", "sex", "bmi", "map", "tc", "ldl", "hdl", "tch", "ltg", "g
 
 
 def coefficients(model: Model) -> dict[str, float]:
-    return model.coefficients.to_dict()
+    return dict(model.coefficients.items())
 
 
 def csv_text(text: str, tmp_path: Path) -> str:
