@@ -115,7 +115,9 @@ class Datum:
 
 
 def datum_id(inputs: Sequence[DatumInput]) -> str:
-    return hashlib.blake2b(b"".join(i._id_part for i in inputs), digest_size=32).hexdigest()
+    # Lists, not generators, in these joins: bytes.join makes a list of a generator first
+    # (a third of the time of making a datum's id and hash).
+    return hashlib.blake2b(b"".join([i._id_part for i in inputs]), digest_size=32).hexdigest()
 
 
 def _make(inputs: Inputs) -> Datum:
@@ -188,9 +190,9 @@ def _id_prefix(name: str, repo: str, branch: str) -> bytes:
 
 
 def _hash(inputs: Sequence[DatumInput], salt: str) -> str:
-    framing = hashlib.sha256(b"".join(i._id_part for i in inputs)).hexdigest()
+    framing = hashlib.sha256(b"".join([i._id_part for i in inputs])).hexdigest()
     return hashlib.sha256(
-        framing.encode() + b"".join(i._content for i in inputs) + salt.encode()).hexdigest()
+        framing.encode() + b"".join([i._content for i in inputs]) + salt.encode()).hexdigest()
 
 
 def _lazy(node: dict, resolve: Resolve, where: str) -> tuple[int, Iterable[Inputs]]:
