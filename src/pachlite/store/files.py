@@ -19,7 +19,10 @@ A commit's file list can be 10^6 rows: those queries return plain (path, hash, s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import heapq
+import os
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -171,21 +174,51 @@ def _count(s: Handle, layer: int) -> int:
     return s.db.execute("SELECT rows FROM layers WHERE id=?", (layer,)).fetchone()[0]
 
 
-def collision(s: Handle, commit_id: str, put: Iterable[str]) -> tuple[str, str] | None:
+def iter_files(s: Handle, commit_id: str) -> Iterator[FileRow]:
+    """list_files(commit_id) one row at a time, merged from its layers as SQLite reads them
+    (each in path order): 10^6 files cost no list."""
+    stack = [layer for layer, _ in layers(s, commit_id)]
+    runs = []
+    for depth, layer in enumerate(stack):
+        cur = s.db.cursor()
+        cur.row_factory = None
+        cur.execute("SELECT path, ?, hash, size FROM files WHERE layer=? ORDER BY path", (-depth, layer))
+        runs.append(cur)
+    last = None
+    for path, _, h, n in heapq.merge(*runs):  # a path's highest layer comes first
+        if path != last:
+            last = path
+            if h != GONE:
+                yield path, h, n
+
+
+def nested(paths: Iterable[str]) -> tuple[str, str] | None:
+    """(a file, a path under it) among paths given in byte order, or None. A path's ancestors
+    sort before it, and a path that is no prefix of the current one is a prefix of no later one:
+    only the chain of prefixes of the current path is held."""
+    chain: list[str] = []
+    for p in paths:
+        while chain and not p.startswith(chain[-1]):
+            chain.pop()
+        for a in chain:
+            if p[len(a):len(a) + 1] == "/":
+                return a, p
+        chain.append(p)
+    return None
+
+
+def collision(s: Handle, commit_id: str, put: Iterable[str], count: int | None = None
+              ) -> tuple[str, str] | None:
     """(a file, a path under it) if a path put into the commit is under a file, or a file has
     paths under it: k lookups for k paths put, whatever the commit's size (or, when k is a
-    large part of it, one pass over the commit's sorted paths)."""
-    put = list(put)
-    stack = layers(s, commit_id)
-    total = sum(rows for _, rows in stack)
-    if len(put) * 16 > total:
-        # A commit holding only what was put (a first `put file -r`): its paths are those put,
-        # not read back. '/' sorts before every other character, so a path's descendants
-        # follow it directly.
-        held = put if len(stack) == 1 and total == len(put) else \
-            (p for p, _, _ in list_files(s, commit_id))
-        ordered = sorted(held, key=lambda p: p.replace("/", "\x00"))
-        return next(((a, b) for a, b in zip(ordered, ordered[1:]) if b.startswith(a + "/")), None)
+    large part of it, one streamed pass over the commit's sorted paths). `count`: how many
+    paths `put` gives, when it is not a list."""
+    if count is None:
+        put = list(put)
+        count = len(put)
+    total = sum(rows for _, rows in layers(s, commit_id))
+    if count * 16 > total:
+        return nested(p for p, _, _ in iter_files(s, commit_id))
     seen: set[str] = set()
     for p in put:
         d = p.rsplit("/", 1)[0]
@@ -238,6 +271,100 @@ def drop_unused(tx: Tx, candidates: Iterable[int]) -> None:
 def size(s: Handle, commit_id: str) -> int:
     """The size of a commit's files, summed from its layers (fsck compares it with the row's)."""
     return sum(r[2] for r in list_files(s, commit_id))
+
+
+# ---- staged layers ---------------------------------------------------------------------------
+# A write too large to hold (put file -r of 10^6 files, a job's 10^6 outputs) fills a layer of
+# its own in chunks, each in a transaction of its own; no commit lists it, so nothing reads it,
+# until the transaction that gives it to a commit (apply_staged). The `staged` table names its
+# writer: a layer whose process is gone (killed mid-write) is dropped by the next staging, gc and
+# fsck ignore such layers, and the objects its rows name stay referenced (gc keeps them) until then.
+
+def stage(tx: Tx) -> int:
+    """A new staged layer, this process's; those of processes that are gone are dropped."""
+    drop_stale(tx)
+    layer = tx.db.execute("INSERT INTO layers(rows) VALUES(0)").lastrowid
+    tx.db.execute("INSERT INTO staged VALUES(?,?,?)", (layer, os.getpid(), time.time()))
+    return layer
+
+
+def drop_stale(tx: Tx) -> None:
+    """Drop the staged layers of processes that are gone (killed mid-write)."""
+    for layer, pid in tx.db.execute("SELECT layer, pid FROM staged").fetchall():
+        if not _alive(pid):
+            drop_staged(tx, layer)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stage_rows(tx: Tx, layer: int, rows: Iterable[FileRow]) -> None:
+    """Add (path, hash, size) puts to a staged layer (a path put again: the later wins)."""
+    tx.db.executemany("INSERT OR REPLACE INTO files VALUES(?,?,?,?)",
+                      ((layer, *r) for r in rows))
+
+
+def drop_staged(tx: Tx, layer: int) -> None:
+    tx.db.execute("DELETE FROM staged WHERE layer=?", (layer,))
+    drop_unused(tx, [layer])
+
+
+def apply_staged(tx: Tx, commit_id: str, layer: int) -> int:
+    """Apply a staged layer's puts to an open commit, as apply_changes would: a commit whose own
+    layer is still empty takes the staged layer as its own (no row copied). Returns how many
+    paths were put."""
+    db = tx.db
+    db.execute("DELETE FROM staged WHERE layer=?", (layer,))
+    n, added = db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files WHERE layer=?",
+                          (layer,)).fetchone()
+    top, depth = _top(tx, commit_id)
+    replaced = 0
+    if sum(rows for _, rows in layers(tx, commit_id)):  # the sizes of the files the puts replace
+        replaced = db.execute("SELECT COALESCE(SUM((SELECT f.size FROM commit_layers c JOIN files f "
+                              "ON f.layer=c.layer AND f.path=s.path WHERE c.commit_id=? "
+                              "ORDER BY c.depth DESC LIMIT 1)), 0) FROM files s WHERE s.layer=?",
+                              (commit_id, layer)).fetchone()[0]
+    if has_change_log(tx, commit_id):
+        db.execute("INSERT OR IGNORE INTO changes SELECT ?, path FROM files WHERE layer=?",
+                   (commit_id, layer))
+    if not _count(tx, top):
+        db.execute("UPDATE commit_layers SET layer=? WHERE commit_id=? AND depth=?",
+                   (layer, commit_id, depth))
+        drop_unused(tx, [top])
+        top = layer
+    else:
+        db.execute("INSERT OR REPLACE INTO files SELECT ?, path, hash, size FROM files WHERE layer=?",
+                   (top, layer))
+        drop_unused(tx, [layer])
+    db.execute("UPDATE layers SET rows=(SELECT COUNT(*) FROM files WHERE layer=?1) WHERE id=?1",
+               (top,))
+    db.execute("UPDATE commits SET size=size+? WHERE id=?", (added - replaced, commit_id))
+    return n
+
+
+def layer_paths(s: Handle, layer: int) -> Iterator[str]:
+    """The paths a layer holds, in order."""
+    cur = s.db.cursor()
+    cur.row_factory = None
+    cur.execute("SELECT path FROM files WHERE layer=? ORDER BY path", (layer,))
+    return (p for p, in cur)
+
+
+def top_paths(s: Handle, commit_id: str) -> Iterator[str]:
+    """The paths an open commit's own layer puts, in order."""
+    cur = s.db.cursor()
+    cur.row_factory = None
+    cur.execute("SELECT f.path FROM commit_layers c JOIN files f ON f.layer=c.layer WHERE "
+                "c.commit_id=? AND c.depth=(SELECT MAX(depth) FROM commit_layers WHERE commit_id=?) "
+                "AND f.hash != '' ORDER BY f.path", (commit_id, commit_id))
+    return (p for p, in cur)
 
 
 # ---- change logs ----------------------------------------------------------------------------

@@ -74,9 +74,17 @@ def sha256_datum_id(inputs_json: str) -> str:
                                    for fields in json.loads(inputs_json) for f in fields)).hexdigest()
 
 
+def make_format_8(db: sqlite3.Connection) -> None:
+    """Turn a store's tables back into format 8's: no staged layers."""
+    assert db.execute("SELECT 1 FROM staged").fetchone() is None
+    db.execute("DROP TABLE staged")
+    db.execute("UPDATE meta SET value='8' WHERE key='format_version'")
+
+
 def make_format_7(db: sqlite3.Connection) -> None:
     """Turn a store's tables back into format 7's: every commit's full file list, no layers (an
     open commit's size 0)."""
+    make_format_8(db)
     db.execute("CREATE TABLE files_7(commit_id TEXT NOT NULL, path TEXT NOT NULL, "
                "hash TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY(commit_id, path)) WITHOUT ROWID")
     # The row of each path in its commit's highest layer (SQLite's bare columns of MAX()).

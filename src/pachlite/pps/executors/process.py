@@ -79,8 +79,9 @@ class ProcessExecutor:
             state = DatumState.SUCCESS if o.ok else DatumState.FAILED
             final(task[0], state, o)
             tick(1)
-            return task[0], (state, o, n)
-        return dict(pool_map(one, enumerate(feed), s.workers, s.stop, self.processes))
+            return (task[0], (state, o, n)) if not o.ok else None
+        done = pool_map(one, enumerate(feed), s.workers, s.stop, self.processes)
+        return dict(r for r in done if r is not None)
 
     def run_alone(self, task: Task, root: Path, transform: Transform) -> Outcome:
         """One try of one datum: in this thread's namespace worker, or in its own scratch root."""
