@@ -259,6 +259,29 @@ def test_a_format_5_store_gains_branch_triggers_in_place(tmp_path):
         store.close()
 
 
+def test_a_format_8_store_gains_staged_layers_in_place(tmp_path, monkeypatch):
+    from pachlite.pfs import api
+    root = tmp_path / "store"
+    pfs = PFS(Store(root))
+    pfs.create_repo("r")
+    put(pfs, "r", {"/a": "1"})
+    pfs.store.close()
+    db = sqlite3.connect(root / "pachlite.db", isolation_level=None)
+    make_format_8(db)
+    db.close()
+
+    store = Store(root)
+    try:
+        pfs = PFS(store)
+        assert store.one("SELECT value FROM meta WHERE key='format_version'")[0] == str(FORMAT_VERSION)
+        monkeypatch.setattr(api, "STAGE_ROWS", 2)  # a put of 3 files is staged
+        put(pfs, "r", {"/b": "2", "/c": "3", "/d": "4"})
+        assert [get(pfs, f"r@master:/{p}") for p in "abcd"] == [b"1", b"2", b"3", b"4"]
+        assert fsck(store) == []
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize("version", ["2", "99"])
 def test_a_store_of_an_unknown_format_is_refused_in_one_line(tmp_path, version):
     Store(tmp_path / "s").close()
