@@ -38,7 +38,7 @@ from pachlite.pps.records import DatumRecords
 from pachlite.pps.retry import failed_datums
 from pachlite.pps.spec import PipelineSpec
 from pachlite.pps.states import Action, DatumState, JobState
-from pachlite.store import commits, datums, files, jobs, objects
+from pachlite.store import commits, datums, files, jobs, objects, staged
 from pachlite.store.datums import ID, LOG_HASH
 
 
@@ -422,20 +422,20 @@ class Job:
             datums.seal(tx, job_id)
             out_commit = None
             if not failed:
-                layer = files.stage(tx)
+                layer = staged.stage(tx)
                 dup = datums.outputs_to_layer(tx, job_id, layer)
-                clash = None if dup else files.nested(files.layer_paths(tx, layer))
+                clash = None if dup else files.nested(staged.layer_paths(tx, layer))
                 if dup or clash:
                     reason = (f"duplicate path output by different datums ({dup[0]} from {dup[1]} "
                               f"and {dup[0]} from {dup[2]})") if dup else \
                         f"file / directory path collision ({clash[1]})"
-                    files.drop_staged(tx, layer)
+                    staged.drop_staged(tx, layer)
                 else:
                     out_commit = self.pfs.write_commit(
                         self.out_repo, self.branch, {}, origin=AUTO,
                         description=f"output of job {self.commit_set}",
                         provenance=self._provenance(inputs), commit_id=job_id,
-                        commit_set=self.commit_set, check=False, staged=layer, tx=tx)
+                        commit_set=self.commit_set, check=False, staged_layer=layer, tx=tx)
             state = JobState.SUCCESS if out_commit else JobState.FAILURE
             if out_commit is None:
                 out_commit = self.errored_commit(tx, job_id, inputs, reason)

@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from pachlite.store import files, objects
+from pachlite.store import files, objects, staged
 from pachlite.store.db import Handle, Store
 
 # Each query lists the rows with one kind of dangling reference, one name per row.
@@ -149,7 +149,7 @@ def gc(store: Store, *, dry_run: bool = False, min_age: float = MIN_AGE_S) -> Co
     if dry_run:
         return _collect(store, store, min_age, remove=False)
     with store.transaction() as tx:
-        files.drop_stale(tx)  # what a killed put or job staged: the objects it named may go
+        staged.drop_stale(tx)  # what a killed put or job staged: the objects it named may go
         return _collect(store, tx, min_age, remove=True)
 
 

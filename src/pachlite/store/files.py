@@ -20,8 +20,6 @@ A commit's file list can be 10^6 rows: those queries return plain (path, hash, s
 from __future__ import annotations
 
 import heapq
-import os
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -126,7 +124,7 @@ def start(tx: Tx, commit_id: str, source: str | None) -> None:
                "FROM commit_layers WHERE commit_id=?1", (commit_id, layer))
 
 
-def _top(tx: Tx, commit_id: str) -> tuple[int, int]:
+def top_layer(tx: Tx, commit_id: str) -> tuple[int, int]:
     """(layer, depth) of an open commit's own layer."""
     return tx.db.execute("SELECT layer, depth FROM commit_layers WHERE commit_id=? "
                          "ORDER BY depth DESC LIMIT 1", (commit_id,)).fetchone()
@@ -138,7 +136,7 @@ def apply_changes(tx: Tx, commit_id: str, changes: Mapping[str, tuple[str, int] 
     keeping its size. Returns how many paths were put."""
     db = tx.db
     logged = has_change_log(tx, commit_id)
-    layer, depth = _top(tx, commit_id)
+    layer, depth = top_layer(tx, commit_id)
     size = 0
     for p in (p for p, v in changes.items() if v is None):
         gone = list_files(tx, commit_id, p)
@@ -151,7 +149,7 @@ def apply_changes(tx: Tx, commit_id: str, changes: Mapping[str, tuple[str, int] 
         if logged:
             db.executemany("INSERT OR IGNORE INTO changes VALUES(?,?)", [(commit_id, r[0]) for r in gone])
     puts = [(layer, p, v[0], v[1]) for p, v in changes.items() if v is not None]
-    if puts and (depth > 0 or _count(tx, layer)):
+    if puts and (depth > 0 or layer_rows(tx, layer)):
         # The sizes of the files the puts replace, read before they are written.
         db.execute("CREATE TEMP TABLE IF NOT EXISTS put_paths(path TEXT PRIMARY KEY)")
         db.execute("DELETE FROM put_paths")
@@ -170,7 +168,7 @@ def apply_changes(tx: Tx, commit_id: str, changes: Mapping[str, tuple[str, int] 
     return len(puts)
 
 
-def _count(s: Handle, layer: int) -> int:
+def layer_rows(s: Handle, layer: int) -> int:
     return s.db.execute("SELECT rows FROM layers WHERE id=?", (layer,)).fetchone()[0]
 
 
@@ -271,100 +269,6 @@ def drop_unused(tx: Tx, candidates: Iterable[int]) -> None:
 def size(s: Handle, commit_id: str) -> int:
     """The size of a commit's files, summed from its layers (fsck compares it with the row's)."""
     return sum(r[2] for r in list_files(s, commit_id))
-
-
-# ---- staged layers ---------------------------------------------------------------------------
-# A write too large to hold (put file -r of 10^6 files, a job's 10^6 outputs) fills a layer of
-# its own in chunks, each in a transaction of its own; no commit lists it, so nothing reads it,
-# until the transaction that gives it to a commit (apply_staged). The `staged` table names its
-# writer: a layer whose process is gone (killed mid-write) is dropped by the next staging, gc and
-# fsck ignore such layers, and the objects its rows name stay referenced (gc keeps them) until then.
-
-def stage(tx: Tx) -> int:
-    """A new staged layer, this process's; those of processes that are gone are dropped."""
-    drop_stale(tx)
-    layer = tx.db.execute("INSERT INTO layers(rows) VALUES(0)").lastrowid
-    tx.db.execute("INSERT INTO staged VALUES(?,?,?)", (layer, os.getpid(), time.time()))
-    return layer
-
-
-def drop_stale(tx: Tx) -> None:
-    """Drop the staged layers of processes that are gone (killed mid-write)."""
-    for layer, pid in tx.db.execute("SELECT layer, pid FROM staged").fetchall():
-        if not _alive(pid):
-            drop_staged(tx, layer)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def stage_rows(tx: Tx, layer: int, rows: Iterable[FileRow]) -> None:
-    """Add (path, hash, size) puts to a staged layer (a path put again: the later wins)."""
-    tx.db.executemany("INSERT OR REPLACE INTO files VALUES(?,?,?,?)",
-                      ((layer, *r) for r in rows))
-
-
-def drop_staged(tx: Tx, layer: int) -> None:
-    tx.db.execute("DELETE FROM staged WHERE layer=?", (layer,))
-    drop_unused(tx, [layer])
-
-
-def apply_staged(tx: Tx, commit_id: str, layer: int) -> int:
-    """Apply a staged layer's puts to an open commit, as apply_changes would: a commit whose own
-    layer is still empty takes the staged layer as its own (no row copied). Returns how many
-    paths were put."""
-    db = tx.db
-    db.execute("DELETE FROM staged WHERE layer=?", (layer,))
-    n, added = db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files WHERE layer=?",
-                          (layer,)).fetchone()
-    top, depth = _top(tx, commit_id)
-    replaced = 0
-    if sum(rows for _, rows in layers(tx, commit_id)):  # the sizes of the files the puts replace
-        replaced = db.execute("SELECT COALESCE(SUM((SELECT f.size FROM commit_layers c JOIN files f "
-                              "ON f.layer=c.layer AND f.path=s.path WHERE c.commit_id=? "
-                              "ORDER BY c.depth DESC LIMIT 1)), 0) FROM files s WHERE s.layer=?",
-                              (commit_id, layer)).fetchone()[0]
-    if has_change_log(tx, commit_id):
-        db.execute("INSERT OR IGNORE INTO changes SELECT ?, path FROM files WHERE layer=?",
-                   (commit_id, layer))
-    if not _count(tx, top):
-        db.execute("UPDATE commit_layers SET layer=? WHERE commit_id=? AND depth=?",
-                   (layer, commit_id, depth))
-        drop_unused(tx, [top])
-        top = layer
-    else:
-        db.execute("INSERT OR REPLACE INTO files SELECT ?, path, hash, size FROM files WHERE layer=?",
-                   (top, layer))
-        drop_unused(tx, [layer])
-    db.execute("UPDATE layers SET rows=(SELECT COUNT(*) FROM files WHERE layer=?1) WHERE id=?1",
-               (top,))
-    db.execute("UPDATE commits SET size=size+? WHERE id=?", (added - replaced, commit_id))
-    return n
-
-
-def layer_paths(s: Handle, layer: int) -> Iterator[str]:
-    """The paths a layer holds, in order."""
-    cur = s.db.cursor()
-    cur.row_factory = None
-    cur.execute("SELECT path FROM files WHERE layer=? ORDER BY path", (layer,))
-    return (p for p, in cur)
-
-
-def top_paths(s: Handle, commit_id: str) -> Iterator[str]:
-    """The paths an open commit's own layer puts, in order."""
-    cur = s.db.cursor()
-    cur.row_factory = None
-    cur.execute("SELECT f.path FROM commit_layers c JOIN files f ON f.layer=c.layer WHERE "
-                "c.commit_id=? AND c.depth=(SELECT MAX(depth) FROM commit_layers WHERE commit_id=?) "
-                "AND f.hash != '' ORDER BY f.path", (commit_id, commit_id))
-    return (p for p, in cur)
 
 
 # ---- change logs ----------------------------------------------------------------------------

@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import random
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
 from helpers import put
-from pachlite.errors import Conflict
 from pachlite.pfs import AUTO, PFS
 from pachlite.pfs.address import parse
 from pachlite.pps.commitset import squash_commit_set
-from pachlite.store import FORMAT_VERSION, Store, files as store_files, fsck, gc, hash_bytes
+from pachlite.store import FORMAT_VERSION, Store, files as store_files, fsck, hash_bytes
 
 
 def listing(pfs: PFS, commit: str) -> dict[str, str]:
@@ -147,71 +144,6 @@ def test_fsck_names_a_commit_whose_layer_is_gone_and_a_layer_no_commit_lists(pfs
     assert f"commit layer {c.key} at depth 0 is missing" in problems
     assert f"files belong to missing layer {top}" in problems
     assert f"layer {bottom} belongs to no commit" in problems
-
-
-# ---- staged layers (a large write in chunks) --------------------------------------------------
-
-def staged_layers(pfs: PFS) -> list[int]:
-    return [r[0] for r in pfs.store.query("SELECT layer FROM staged")]
-
-
-def test_a_staged_layer_shows_nowhere_until_a_commit_takes_it_whole(pfs):
-    pfs.create_repo("r")
-    put(pfs, "r", {"/kept": "k", "/a": "old"})
-    before = listing(pfs, "master")
-    layer = None
-    for chunk in ({"/a": "new", "/b": "b"}, {"/c/d": "d"}):  # each chunk a transaction of its own
-        with pfs.store.transaction() as tx:
-            layer = layer or store_files.stage(tx)
-            tx.put_objects([(hash_bytes(v.encode()), len(v), v.encode()) for v in chunk.values()])
-            store_files.stage_rows(tx, layer, [(p, hash_bytes(v.encode()), len(v)) for p, v in chunk.items()])
-        assert listing(pfs, "master") == before and fsck(pfs.store) == []
-    pfs.write_commit("r", "master", {}, staged=layer)
-    after = pfs.resolve(parse("r@master"))
-    assert listing(pfs, "master") == {**before, "/a": hash_bytes(b"new"), "/b": hash_bytes(b"b"),
-                                      "/c/d": hash_bytes(b"d")}
-    assert after.size == len("k") + len("new") + len("b") + len("d")  # /a's old size replaced
-    assert [c.path for c in pfs.diff_file(parse("r@master"))] == ["/a", "/b", "/c/d"]
-    assert staged_layers(pfs) == [] and fsck(pfs.store) == []
-
-
-def test_a_staged_put_under_a_file_is_refused_and_changes_nothing(pfs):
-    pfs.create_repo("r")
-    put(pfs, "r", {"/x": "file"})
-    head = pfs.resolve(parse("r@master")).key
-    with pfs.store.transaction() as tx:
-        layer = store_files.stage(tx)
-        tx.put_objects([(hash_bytes(b"y"), 1, b"y")])
-        store_files.stage_rows(tx, layer, [("/x/y", hash_bytes(b"y"), 1)])
-    with pytest.raises(Conflict, match="/x is a file but /x/y would make it a directory"):
-        pfs.write_commit("r", "master", {}, staged=layer)
-    assert pfs.resolve(parse("r@master")).key == head and staged_layers(pfs) == [layer]
-
-
-def dead_pid() -> int:
-    p = subprocess.Popen([sys.executable, "-c", "pass"])
-    p.wait()
-    return p.pid
-
-
-def test_what_a_killed_writer_staged_is_ignored_by_fsck_and_dropped_by_gc_and_the_next_staging(pfs):
-    pfs.create_repo("r")
-    for then in ("gc", "stage"):
-        with pfs.store.transaction() as tx:
-            layer = store_files.stage(tx)
-            tx.put_objects([(hash_bytes(b"lost"), 4, b"lost")])
-            store_files.stage_rows(tx, layer, [("/lost", hash_bytes(b"lost"), 4)])
-            tx.execute("UPDATE staged SET pid=? WHERE layer=?", (dead_pid(), layer))
-        assert fsck(pfs.store) == []
-        if then == "gc":
-            assert gc(pfs.store, min_age=0).objects == 1  # its object was referenced by it only
-        else:
-            with pfs.store.transaction() as tx:
-                mine = store_files.stage(tx)
-            assert staged_layers(pfs) == [mine]
-            with pfs.store.transaction() as tx:
-                store_files.drop_staged(tx, mine)
-        assert staged_layers(pfs) == [] and rows(pfs) == 0 and fsck(pfs.store) == []
 
 
 @pytest.mark.parametrize("paths, found", [
