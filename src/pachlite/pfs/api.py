@@ -10,6 +10,7 @@ what it reports (info.py), reads from disk (sources.py) and parses (address.py) 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import uuid
 from collections.abc import Sequence
@@ -28,8 +29,23 @@ from pachlite.pfs.info import (
     RepoInfo,
 )
 from pachlite.pfs.sources import Source, open_local
-from pachlite.store import Handle, Store, Tx, branch_links, branches, commits, files, projects, repos
+from pachlite.store import (
+    Handle,
+    Store,
+    Tx,
+    branch_links,
+    branches,
+    commits,
+    files,
+    projects,
+    repos,
+    staged,
+)
 from pachlite.store.commits import CommitRow
+
+# A put of more sources than this is read and written this many at a time (_put_staged): its
+# memory stays that of one chunk, whatever the number of files.
+STAGE_ROWS = 16384
 
 
 def new_id() -> str:
@@ -376,13 +392,14 @@ class PFS:
                      description: str = "", provenance: Sequence[tuple[str, str | None, str]] = (),
                      commit_id: str | None = None, copy_from: str | None = None,
                      commit_set: str | None = None, error: str = "", check: bool = True,
-                     where: str = "", tx: Tx | None = None) -> str:
+                     where: str = "", staged_layer: int | None = None, tx: Tx | None = None) -> str:
         """Apply path → (hash, size) changes (None deletes a path or directory) as one commit.
 
         If the branch head is an open commit, USER changes go into it (as `put file` does in
         Pachyderm); otherwise a new commit is created, filled and finished in one transaction
         (the caller's, when given, so a job's records and its output commit land together).
         A job's output commit joins its commit_set; a failed job's is finished with its error.
+        `staged_layer`: a staged layer (store.staged) whose puts the commit takes too.
         """
         if tx is None:
             with self.store.transaction() as own:
@@ -390,7 +407,7 @@ class PFS:
                                          description=description, provenance=provenance,
                                          commit_id=commit_id, copy_from=copy_from,
                                          commit_set=commit_set, error=error, check=check,
-                                         where=where, tx=own)
+                                         where=where, staged_layer=staged_layer, tx=own)
         self._repo_row(repo, tx)
         open_row = self._open_head(tx, repo, branch) if origin == USER else None
         cid = open_row.id if open_row is not None else self._new_commit(
@@ -398,8 +415,11 @@ class PFS:
             commit_set)
         tx.put_objects(objects)
         puts = files.apply_changes(tx, cid, changes)
+        if staged_layer is not None:
+            puts += staged.apply_staged(tx, cid, staged_layer)
         if puts and check:
-            clash = files.collision(tx, cid, [p for p, v in changes.items() if v is not None])
+            clash = files.collision(tx, cid, [p for p, v in changes.items() if v is not None]) \
+                if staged_layer is None else files.collision(tx, cid, staged.top_paths(tx, cid), puts)
             if clash:
                 raise Conflict(f"{clash[0]} is a file but {clash[1]} would make it a directory",
                                "delete the file first or choose another path", where=where or repo)
@@ -415,6 +435,8 @@ class PFS:
                   description: str = "") -> CommitInfo:
         """Store contents at their paths on a.branch: one new commit (or the open one)."""
         branch = self._writable_branch(a, "put files into")
+        if len(sources) > STAGE_ROWS and not append:
+            return self._put_staged(a, branch, sources, description)
         # Read and hash outside the transaction: other writers wait only for the commit,
         # never for this process to read a slow disk or stdin.
         read = [(s.dest, self._read_source(s, str(a))) for s in sources]
@@ -426,6 +448,32 @@ class PFS:
                 changes, objects = {dest: obj[:2] for dest, obj in read}, [obj for _, obj in read]
             cid = self.write_commit(a.repo, branch, changes, objects, description=description,
                                     where=str(a), tx=tx)
+        return self.resolve(Address(a.repo, commit=cid))
+
+    def _put_staged(self, a: Address, branch: str, sources: Sequence[Source],
+                    description: str) -> CommitInfo:
+        """put_files of many sources, in bounded memory: STAGE_ROWS at a time are read and
+        written (their objects, and their rows into a staged layer), each in a transaction of its
+        own; the commit then takes the layer in one more. Until then nothing shows: a failure
+        drops the layer, and a killed process's layer is dropped by the next staging."""
+        layer = None
+        try:
+            for i in range(0, len(sources), STAGE_ROWS):
+                read = [(s.dest, self._read_source(s, str(a))) for s in sources[i:i + STAGE_ROWS]]
+                with self.store.transaction() as tx:
+                    if layer is None:
+                        layer = staged.stage(tx)
+                    tx.put_objects(obj for _, obj in read)
+                    staged.stage_rows(tx, layer, ((dest, h, n) for dest, (h, n, _) in read))
+                del read
+            cid = self.write_commit(a.repo, branch, {}, description=description, where=str(a),
+                                    staged_layer=layer)
+        except BaseException:
+            if layer is not None:
+                # Best effort: should this fail too, the next staging drops the layer.
+                with contextlib.suppress(Exception), self.store.transaction() as tx:
+                    staged.drop_staged(tx, layer)
+            raise
         return self.resolve(Address(a.repo, commit=cid))
 
     def _read_source(self, s: Source, where: str) -> tuple[str, int, bytes | None]:

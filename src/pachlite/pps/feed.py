@@ -11,8 +11,12 @@ import collections
 import threading
 from collections.abc import Iterator, Sequence
 
-from pachlite.pps.plan import Plan, Step
+from pachlite.pps.plan import Step
 from pachlite.pps.states import Action
+
+# How many steps the plan makes ahead of the workers: enough that they never wait for it, few
+# enough that a plan of 10^6 datums is not held whole while they work through it.
+AHEAD = 4096
 
 
 class Feed:
@@ -22,11 +26,12 @@ class Feed:
     def __init__(self, total: int, steps: Iterator[Step] | None = None):
         self.total = total                 # how many steps run
         self.left = total                  # how many are not yet taken
-        self.steps: list[Step] = []        # every step made so far, in plan order (streamed)
+        # (No step is kept once taken: a job of 10^6 datums holds only those running.)
         self.error: BaseException | None = None
         self._ready: collections.deque[Step] = collections.deque()
         self._cond = threading.Condition()
         self._done = steps is None
+        self._closed = False  # the job takes no more steps: the plan stops making them
         self._thread = None
         if steps is not None:
             self._thread = threading.Thread(target=self._make, args=(steps,), daemon=True)
@@ -42,11 +47,14 @@ class Feed:
         ready: list[Step] = []
         try:
             for s in steps:
-                self.steps.append(s)
                 if s.action == Action.RUN:
                     ready.append(s)
                     if len(ready) == 64:  # handed over in groups: one wake-up, not 64
                         with self._cond:
+                            while len(self._ready) >= AHEAD and not self._closed:
+                                self._cond.wait()
+                            if self._closed:
+                                return
                             self._ready.extend(ready)
                             self._cond.notify_all()
                         ready = []
@@ -65,15 +73,23 @@ class Feed:
                 self._cond.wait()
             taken = [self._ready.popleft() for _ in range(min(n, len(self._ready)))]
             self.left -= len(taken)
+            self._cond.notify_all()  # the plan may make more
             return taken
 
     def __iter__(self) -> Iterator[Step]:
         while batch := self.take(64):
             yield from batch
 
-    def plan(self) -> Plan:
+    def close(self) -> None:
+        """The job takes no more steps (it ended, or was stopped): the plan makes no more."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def wait(self) -> None:
+        """Once the workers are done: raise what making the steps raised."""
+        self.close()
         if self._thread is not None:
             self._thread.join()
         if self.error is not None:
             raise self.error
-        return Plan(tuple(self.steps))

@@ -8,6 +8,10 @@ A job runs for a commit set: its id (PACH_JOB_ID) is the set's, and so is its ou
 pachd's FinishJob, a failed or unrunnable job's output commit is finished with the job's reason
 as its error: the output branch's head is then that errored commit, whose parent (`^`) leads back
 to the last good output. A killed job writes no output commit (it runs again, in its set).
+
+This module is long because a job's two endings live beside the run they end: a planned job's
+(_finish: merged in Python, its plan holds the steps) and a first job's, whose plan was streamed
+and whose output commit is made in SQL from the records in the store (_finish_first).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from pachlite.pps.records import DatumRecords
 from pachlite.pps.retry import failed_datums
 from pachlite.pps.spec import PipelineSpec
 from pachlite.pps.states import Action, DatumState, JobState
-from pachlite.store import commits, datums, jobs, objects
+from pachlite.store import commits, datums, files, jobs, objects, staged
 from pachlite.store.datums import ID, LOG_HASH
 
 
@@ -184,18 +188,25 @@ class Job:
                 if self.base_job() is None and not finished:
                     # A first job runs every datum: workers start on the first ones while
                     # the plan is still making the rest.
+                    # Nothing of a datum is held once it ran: its record and outputs are in
+                    # the store, and the output commit is made from them (_finish_first).
                     count, made = dm.datum_stream(self.spec.input, self.resolve)
                     feed = Feed(count, self._numbered(plan_steps(made, self.salt, {})))
-                    outcomes = self._run_datums(executor, job_id, feed)
-                    p, base = feed.plan(), None
+                    try:
+                        outcomes = self._run_datums(executor, job_id, feed, keep=False)
+                    finally:
+                        feed.close()
+                    feed.wait()
+                    self.deadline.check()
+                    self._finish_first(job_id, count, outcomes, inputs)
                 else:
                     p, base = self.plan(finished=finished)
                     # Carried datums keep their base job's places; the listed ones come after them.
                     offset = datums.next_seq(store, base.key) if p.carried else 0
                     self._seq.update((s.datum_id, i) for i, s in enumerate(p.steps, start=offset))
-                    outcomes = self._run_datums(executor, job_id, Feed.of(p.runs))
-                self.deadline.check()
-                self._finish(job_id, p, base, outcomes, inputs)
+                    outcomes = self._run_datums(executor, job_id, Feed.of(p.runs), keep=True)
+                    self.deadline.check()
+                    self._finish(job_id, p, base, outcomes, inputs)
         except BaseException as e:
             timed_out = self.deadline.expired.is_set()  # the job fails, as on pachd
             killed = isinstance(e, KeyboardInterrupt) and not timed_out
@@ -275,11 +286,13 @@ class Job:
                         workdir=self.spec.transform.get("workingDir"), mounts=mounts)
         return kind(setup)
 
-    def _run_datums(self, executor: Executor, job_id: str, feed: Feed) -> dict[str, Result]:
-        """Run every datum up to datumTries times; errCmd may recover one. → id: (state, outcome, tries)."""
+    def _run_datums(self, executor: Executor, job_id: str, feed: Feed, keep: bool) -> dict[str, Result]:
+        """Run every datum up to datumTries times; errCmd may recover one. → id: (state,
+        outcome, tries) of each datum that did not succeed, and (if `keep`) of each that did."""
+        self._steps = by_id = {}  # id → step, of each datum running or that did not succeed
         if not feed.total:
             return {}
-        by_id: dict[str, Step] = {}
+        kept: dict[str, Result] = {}
 
         def build(steps: Sequence[Step]) -> list[tuple]:
             # Tasks are made as workers ask for them, so the first datums run while the rest
@@ -291,10 +304,14 @@ class Job:
         def final(did: str, state: DatumState, o: Outcome) -> None:
             self.deadline.check()  # no datum finishes after jobTimeout: the job ends here
             # Rows are made as results come in, while the workers run the next datums.
-            self.records.finished(by_id[did], state, o)
+            ok = state == DatumState.SUCCESS
+            self.records.finished(by_id.pop(did) if ok else by_id[did], state, o)
+            if ok and keep:
+                kept[did] = (state, o, 1)
         self._tick(0, feed.total)
         with self.records.flushing():
             results = executor.run(feed, build, final, lambda n: self._tick(n, feed.total))
+        results.update(kept)
         t = executor.setup.transform
         if t.err_cmd:
             err_t = Transform(t.err_cmd, t.err_stdin, t.env, timeout=t.timeout, cwd=t.cwd,
@@ -331,21 +348,14 @@ class Job:
         else:
             clash = (lambda paths, removed: carried_collision(self.pfs.store, base, paths, removed)) \
                 if base is not None and base.output_commit else None
-            merged = merge(p, results, clash, self.records.flushed)
+            merged = merge(p, results, clash, frozenset(s.datum_id for s in runs))
             reason = merged.reason
             if reason:
                 state = JobState.FAILURE
         if state == JobState.SUCCESS and not runs:
             reason = "there were no datums to process" + (
                 "" if p.total else " (the input matched no files)")
-        rows = self.records.of(runs, results)  # those not in the store yet
-        bytes_in, bytes_out = self.records.bytes_moved(rows)
-        logs = []  # (hash, size, content) of each log: the rows hold their hashes
-        for r in rows:
-            if r[LOG_HASH]:
-                log = results[r[ID]][1].log
-                logs.append((r[LOG_HASH], len(log), log))
-        rows.sort(key=lambda r: r[ID])  # in key order, SQLite appends instead of splitting pages
+        rows, logs, bytes_in, bytes_out = self._unstored(runs, results)
         with store.transaction() as tx:
             tx.put_objects(logs)
             datums.insert(tx, rows)
@@ -374,6 +384,60 @@ class Job:
                     copy_from=base.output_commit if base else None, commit_id=job_id,
                     commit_set=self.commit_set, check=False, tx=tx)
             else:
+                out_commit = self.errored_commit(tx, job_id, inputs, reason)
+            jobs.finish(tx, job_id, state, reason, out_commit, bytes_in=bytes_in,
+                        bytes_out=bytes_out, **counts)
+
+    def _unstored(self, runs: Sequence[Step], results: dict[str, Result]):
+        """What the job's last transaction writes of the datums that ran: the records not in
+        the store (those of succeeded datums are, once flushed: flushed now), their logs, and
+        the bytes in and out of every datum that ran."""
+        self.records.flush()
+        rows = self.records.of(runs, results)
+        logs = []  # (hash, size, content) of each log: the rows hold their hashes
+        for r in rows:
+            if r[LOG_HASH]:
+                log = results[r[ID]][1].log
+                logs.append((r[LOG_HASH], len(log), log))
+        rows.sort(key=lambda r: r[ID])  # in key order, SQLite appends instead of splitting pages
+        return rows, logs, *self.records.bytes_moved(rows)
+
+    def _finish_first(self, job_id: str, total: int, results: dict[str, Result], inputs) -> None:
+        """The end of a first job (its plan streamed: every datum ran). The records of the
+        datums that succeeded are in the store, and its output commit is made from them in SQL
+        in the job's last transaction: a job of 10^6 datums holds none of them."""
+        store = self.pfs.store
+        seq = self._seq.get
+        failed = sorted((d for d, r in results.items() if r[0] == DatumState.FAILED), key=seq)
+        recovered = sum(1 for r in results.values() if r[0] == DatumState.RECOVERED)
+        counts = dict(processed=total - len(failed) - recovered, skipped=0, failed=len(failed),
+                      recovered=recovered, total=total)
+        rows, logs, bytes_in, bytes_out = self._unstored([self._steps[d] for d in results], results)
+        reason = f"datum {failed[0]} failed: {results[failed[0]][1].reason}" if failed else ""
+        if not total:
+            reason = "there were no datums to process (the input matched no files)"
+        with store.transaction() as tx:
+            tx.put_objects(logs)
+            datums.insert(tx, rows)
+            datums.seal(tx, job_id)
+            out_commit = None
+            if not failed:
+                layer = staged.stage(tx)
+                dup = datums.outputs_to_layer(tx, job_id, layer)
+                clash = None if dup else files.nested(staged.layer_paths(tx, layer))
+                if dup or clash:
+                    reason = (f"duplicate path output by different datums ({dup[0]} from {dup[1]} "
+                              f"and {dup[0]} from {dup[2]})") if dup else \
+                        f"file / directory path collision ({clash[1]})"
+                    staged.drop_staged(tx, layer)
+                else:
+                    out_commit = self.pfs.write_commit(
+                        self.out_repo, self.branch, {}, origin=AUTO,
+                        description=f"output of job {self.commit_set}",
+                        provenance=self._provenance(inputs), commit_id=job_id,
+                        commit_set=self.commit_set, check=False, staged_layer=layer, tx=tx)
+            state = JobState.SUCCESS if out_commit else JobState.FAILURE
+            if out_commit is None:
                 out_commit = self.errored_commit(tx, job_id, inputs, reason)
             jobs.finish(tx, job_id, state, reason, out_commit, bytes_in=bytes_in,
                         bytes_out=bytes_out, **counts)

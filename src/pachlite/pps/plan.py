@@ -77,10 +77,11 @@ def plan(datums: Iterable[Datum], salt: str, base: Mapping[str, BaseDatum], *,
 def plan_steps(datums: Iterable[Datum], salt: str, base: Mapping[str, BaseDatum], *,
                no_skip: bool = False) -> Iterator[Step]:
     """plan()'s steps, one datum at a time (the deletions last)."""
-    seen: set[str] = set()
+    seen: set[str] = set()  # (only against a base: a first job's 10^6 ids are not held)
     for d in datums:
         h = d.hash(salt)
-        seen.add(d.id)
+        if base:
+            seen.add(d.id)
         b = base.get(d.id)
         if b is None:
             yield Step(Action.RUN, d.id, "new datum", d, h)

@@ -7,6 +7,7 @@
     projects.py   projects                  repos.py      repos (keyed project/name)
     branches.py   branch heads
     commits.py    commits, provenance       files.py      file rows of commits, change logs
+    staged.py     layers of files written in chunks before a commit takes them
     pipelines.py  pipelines                 jobs.py       jobs (latest, latest successful, ...)
     datums.py     datum records of jobs     check.py      fsck (the consistency check), gc
     branch_links.py  branch triggers and branch provenance

@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from pachlite.store import files, objects
+from pachlite.store import files, objects, staged
 from pachlite.store.db import Handle, Store
 
 # Each query lists the rows with one kind of dangling reference, one name per row.
@@ -27,10 +27,12 @@ _CHECKS = [
      "ON y.id=l.layer WHERE y.id IS NULL", "commit layer {} is missing"),
     ("SELECT DISTINCT f.layer FROM files f LEFT JOIN layers y ON y.id=f.layer WHERE y.id IS NULL",
      "files belong to missing layer {}"),
-    ("SELECT y.id FROM layers y WHERE y.rows != (SELECT COUNT(*) FROM files WHERE layer=y.id)",
-     "layer {} row count does not match its files"),
-    ("SELECT y.id FROM layers y WHERE NOT EXISTS (SELECT 1 FROM commit_layers WHERE layer=y.id)",
-     "layer {} belongs to no commit"),
+    # A staged layer (files.stage) is no commit's yet, and counts its rows only when it is given
+    # to one; one a killed process left is dropped by the next staging or gc.
+    ("SELECT y.id FROM layers y WHERE y.rows != (SELECT COUNT(*) FROM files WHERE layer=y.id) "
+     "AND y.id NOT IN (SELECT layer FROM staged)", "layer {} row count does not match its files"),
+    ("SELECT y.id FROM layers y WHERE NOT EXISTS (SELECT 1 FROM commit_layers WHERE layer=y.id) "
+     "AND y.id NOT IN (SELECT layer FROM staged)", "layer {} belongs to no commit"),
     ("SELECT l.job_id || ' at depth ' || l.depth FROM job_layers l LEFT JOIN datum_layers y "
      "ON y.id=l.layer WHERE y.id IS NULL", "job datum layer {} is missing"),
     ("SELECT y.id FROM datum_layers y WHERE y.rows != (SELECT COUNT(*) FROM datums WHERE job_id=y.id)",
@@ -147,6 +149,7 @@ def gc(store: Store, *, dry_run: bool = False, min_age: float = MIN_AGE_S) -> Co
     if dry_run:
         return _collect(store, store, min_age, remove=False)
     with store.transaction() as tx:
+        staged.drop_stale(tx)  # what a killed put or job staged: the objects it named may go
         return _collect(store, tx, min_age, remove=True)
 
 

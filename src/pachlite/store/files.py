@@ -19,7 +19,8 @@ A commit's file list can be 10^6 rows: those queries return plain (path, hash, s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import heapq
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ def start(tx: Tx, commit_id: str, source: str | None) -> None:
                "FROM commit_layers WHERE commit_id=?1", (commit_id, layer))
 
 
-def _top(tx: Tx, commit_id: str) -> tuple[int, int]:
+def top_layer(tx: Tx, commit_id: str) -> tuple[int, int]:
     """(layer, depth) of an open commit's own layer."""
     return tx.db.execute("SELECT layer, depth FROM commit_layers WHERE commit_id=? "
                          "ORDER BY depth DESC LIMIT 1", (commit_id,)).fetchone()
@@ -135,7 +136,7 @@ def apply_changes(tx: Tx, commit_id: str, changes: Mapping[str, tuple[str, int] 
     keeping its size. Returns how many paths were put."""
     db = tx.db
     logged = has_change_log(tx, commit_id)
-    layer, depth = _top(tx, commit_id)
+    layer, depth = top_layer(tx, commit_id)
     size = 0
     for p in (p for p, v in changes.items() if v is None):
         gone = list_files(tx, commit_id, p)
@@ -148,7 +149,7 @@ def apply_changes(tx: Tx, commit_id: str, changes: Mapping[str, tuple[str, int] 
         if logged:
             db.executemany("INSERT OR IGNORE INTO changes VALUES(?,?)", [(commit_id, r[0]) for r in gone])
     puts = [(layer, p, v[0], v[1]) for p, v in changes.items() if v is not None]
-    if puts and (depth > 0 or _count(tx, layer)):
+    if puts and (depth > 0 or layer_rows(tx, layer)):
         # The sizes of the files the puts replace, read before they are written.
         db.execute("CREATE TEMP TABLE IF NOT EXISTS put_paths(path TEXT PRIMARY KEY)")
         db.execute("DELETE FROM put_paths")
@@ -167,25 +168,55 @@ def apply_changes(tx: Tx, commit_id: str, changes: Mapping[str, tuple[str, int] 
     return len(puts)
 
 
-def _count(s: Handle, layer: int) -> int:
+def layer_rows(s: Handle, layer: int) -> int:
     return s.db.execute("SELECT rows FROM layers WHERE id=?", (layer,)).fetchone()[0]
 
 
-def collision(s: Handle, commit_id: str, put: Iterable[str]) -> tuple[str, str] | None:
+def iter_files(s: Handle, commit_id: str) -> Iterator[FileRow]:
+    """list_files(commit_id) one row at a time, merged from its layers as SQLite reads them
+    (each in path order): 10^6 files cost no list."""
+    stack = [layer for layer, _ in layers(s, commit_id)]
+    runs = []
+    for depth, layer in enumerate(stack):
+        cur = s.db.cursor()
+        cur.row_factory = None
+        cur.execute("SELECT path, ?, hash, size FROM files WHERE layer=? ORDER BY path", (-depth, layer))
+        runs.append(cur)
+    last = None
+    for path, _, h, n in heapq.merge(*runs):  # a path's highest layer comes first
+        if path != last:
+            last = path
+            if h != GONE:
+                yield path, h, n
+
+
+def nested(paths: Iterable[str]) -> tuple[str, str] | None:
+    """(a file, a path under it) among paths given in byte order, or None. A path's ancestors
+    sort before it, and a path that is no prefix of the current one is a prefix of no later one:
+    only the chain of prefixes of the current path is held."""
+    chain: list[str] = []
+    for p in paths:
+        while chain and not p.startswith(chain[-1]):
+            chain.pop()
+        for a in chain:
+            if p[len(a):len(a) + 1] == "/":
+                return a, p
+        chain.append(p)
+    return None
+
+
+def collision(s: Handle, commit_id: str, put: Iterable[str], count: int | None = None
+              ) -> tuple[str, str] | None:
     """(a file, a path under it) if a path put into the commit is under a file, or a file has
     paths under it: k lookups for k paths put, whatever the commit's size (or, when k is a
-    large part of it, one pass over the commit's sorted paths)."""
-    put = list(put)
-    stack = layers(s, commit_id)
-    total = sum(rows for _, rows in stack)
-    if len(put) * 16 > total:
-        # A commit holding only what was put (a first `put file -r`): its paths are those put,
-        # not read back. '/' sorts before every other character, so a path's descendants
-        # follow it directly.
-        held = put if len(stack) == 1 and total == len(put) else \
-            (p for p, _, _ in list_files(s, commit_id))
-        ordered = sorted(held, key=lambda p: p.replace("/", "\x00"))
-        return next(((a, b) for a, b in zip(ordered, ordered[1:]) if b.startswith(a + "/")), None)
+    large part of it, one streamed pass over the commit's sorted paths). `count`: how many
+    paths `put` gives, when it is not a list."""
+    if count is None:
+        put = list(put)
+        count = len(put)
+    total = sum(rows for _, rows in layers(s, commit_id))
+    if count * 16 > total:
+        return nested(p for p, _, _ in iter_files(s, commit_id))
     seen: set[str] = set()
     for p in put:
         d = p.rsplit("/", 1)[0]

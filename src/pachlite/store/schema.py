@@ -13,7 +13,7 @@ import json
 import sqlite3
 import struct
 
-FORMAT_VERSION = 8
+FORMAT_VERSION = 9
 DB_FILE = "pachlite.db"  # in the store's root, beside objects/
 
 SCHEMA = """
@@ -64,6 +64,11 @@ CREATE INDEX IF NOT EXISTS commit_layers_layer ON commit_layers(layer);
 CREATE TABLE IF NOT EXISTS files(
     layer INTEGER NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL, size INTEGER NOT NULL,
     PRIMARY KEY(layer, path)) WITHOUT ROWID;
+-- A layer being written in chunks by a large write (put file -r, a job's output) before the
+-- transaction that gives it to a commit. pid: the process writing it (its layer is dropped once
+-- that process is gone).
+CREATE TABLE IF NOT EXISTS staged(layer INTEGER PRIMARY KEY, pid INTEGER NOT NULL,
+    started REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS pipelines(
     name TEXT PRIMARY KEY, spec TEXT NOT NULL, salt TEXT NOT NULL, version INTEGER NOT NULL,
     created REAL NOT NULL, updated REAL NOT NULL, state TEXT NOT NULL DEFAULT 'running',
@@ -208,6 +213,9 @@ MIGRATIONS = {
         "CREATE TABLE datum_layers(id TEXT PRIMARY KEY, rows INTEGER NOT NULL, "
         "next_seq INTEGER NOT NULL) WITHOUT ROWID",
         "INSERT INTO datum_layers SELECT job_id, COUNT(*), MAX(seq) + 1 FROM datums GROUP BY job_id",
+    ],
+    8: [  # staged layers: large writes in chunks (put file -r, a job's output)
+        "CREATE TABLE staged(layer INTEGER PRIMARY KEY, pid INTEGER NOT NULL, started REAL NOT NULL)",
     ],
 }
 

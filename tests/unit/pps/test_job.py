@@ -364,3 +364,30 @@ def test_glob_error_fails_the_job_and_raises(pfs):
         pl.run(pfs, ["copy"])
     assert pl.inspect_pipeline(pfs, "copy").last_job.state == "failure"
     assert os.listdir(pfs.store.root / "locks") == ["copy.lock"]
+
+
+def test_a_first_job_killed_between_its_record_chunks_shows_no_output_and_fsck_stays_clean(pfs, tmp_path):
+    # A first job's records are written in chunks as its datums finish, and its output commit
+    # is made from them in its last transaction: until then nothing of it is visible.
+    from test_pipeline import blocking, start_run, wait_for
+
+    import helpers
+    from pachlite.store import fsck
+    put(pfs, "data", {f"/a{i:02}": str(i) for i in range(30)})
+    cmd, started, _ = blocking(tmp_path, "cp $data /pfs/out/", only="a20")
+    make(pfs, cmd)
+    p = start_run(pfs, tmp_path, "copy", "--workers", "1")
+    try:
+        wait_for(started.exists, "datum a20 to start")
+        [running] = helpers.jobs(pfs, "copy")
+        wait_for(lambda: len(datums(pfs, running)) == 20, "the finished datums' records")
+        assert head(pfs, "copy") is None and fsck(pfs.store) == []
+    finally:
+        p.kill()
+        p.wait()
+    assert head(pfs, "copy") is None and fsck(pfs.store) == []
+    (tmp_path / "block").unlink()
+    job = run(pfs)
+    assert counts(job) == (10, 20, 0, 0, 30)
+    assert contents(pfs, "copy") == {f"/a{i:02}": str(i).encode() for i in range(30)}
+    assert pfs.store.query("SELECT * FROM staged") == [] and fsck(pfs.store) == []

@@ -8,6 +8,8 @@ from __future__ import annotations
 import random
 import sqlite3
 
+import pytest
+
 from helpers import put
 from pachlite.pfs import AUTO, PFS
 from pachlite.pfs.address import parse
@@ -142,3 +144,13 @@ def test_fsck_names_a_commit_whose_layer_is_gone_and_a_layer_no_commit_lists(pfs
     assert f"commit layer {c.key} at depth 0 is missing" in problems
     assert f"files belong to missing layer {top}" in problems
     assert f"layer {bottom} belongs to no commit" in problems
+
+
+@pytest.mark.parametrize("paths, found", [
+    (["/a", "/a.b", "/a/c"], ("/a", "/a/c")),       # '.' sorts between "/a" and "/a/"
+    (["/a", "/a-b/c", "/ab", "/b/c/d"], None),
+    (["/d/e", "/d/e0", "/d/e0/f"], ("/d/e0", "/d/e0/f")),  # "/d/e" is a prefix, not a folder
+    (["/x/y", "/x/y/z/w"], ("/x/y", "/x/y/z/w")),
+])
+def test_nested_finds_a_file_with_paths_under_it_holding_only_a_chain_of_prefixes(paths, found):
+    assert store_files.nested(paths) == found

@@ -74,9 +74,17 @@ def sha256_datum_id(inputs_json: str) -> str:
                                    for fields in json.loads(inputs_json) for f in fields)).hexdigest()
 
 
+def make_format_8(db: sqlite3.Connection) -> None:
+    """Turn a store's tables back into format 8's: no staged layers."""
+    assert db.execute("SELECT 1 FROM staged").fetchone() is None
+    db.execute("DROP TABLE staged")
+    db.execute("UPDATE meta SET value='8' WHERE key='format_version'")
+
+
 def make_format_7(db: sqlite3.Connection) -> None:
     """Turn a store's tables back into format 7's: every commit's full file list, no layers (an
     open commit's size 0)."""
+    make_format_8(db)
     db.execute("CREATE TABLE files_7(commit_id TEXT NOT NULL, path TEXT NOT NULL, "
                "hash TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY(commit_id, path)) WITHOUT ROWID")
     # The row of each path in its commit's highest layer (SQLite's bare columns of MAX()).
@@ -247,6 +255,29 @@ def test_a_format_5_store_gains_branch_triggers_in_place(tmp_path):
         put(pfs, "r", {"/b": "2"})
         assert pfs.inspect_branch("r", "prod").head == pfs.resolve(parse("r@master")).id
         assert get(pfs, "r@prod:/a") == b"1" and fsck(store) == []
+    finally:
+        store.close()
+
+
+def test_a_format_8_store_gains_staged_layers_in_place(tmp_path, monkeypatch):
+    from pachlite.pfs import api
+    root = tmp_path / "store"
+    pfs = PFS(Store(root))
+    pfs.create_repo("r")
+    put(pfs, "r", {"/a": "1"})
+    pfs.store.close()
+    db = sqlite3.connect(root / "pachlite.db", isolation_level=None)
+    make_format_8(db)
+    db.close()
+
+    store = Store(root)
+    try:
+        pfs = PFS(store)
+        assert store.one("SELECT value FROM meta WHERE key='format_version'")[0] == str(FORMAT_VERSION)
+        monkeypatch.setattr(api, "STAGE_ROWS", 2)  # a put of 3 files is staged
+        put(pfs, "r", {"/b": "2", "/c": "3", "/d": "4"})
+        assert [get(pfs, f"r@master:/{p}") for p in "abcd"] == [b"1", b"2", b"3", b"4"]
+        assert fsck(store) == []
     finally:
         store.close()
 

@@ -117,7 +117,9 @@ class Executor(Protocol):
     def run(self, feed: Feed, build: Build, final: Final,
             tick: Callable[[int], None]) -> dict[str, Result]:
         """Run every step the feed gives (each up to setup.tries times); call `final` with each
-        datum's last outcome as it comes and `tick` with how many finished; return them all."""
+        datum's last outcome as it comes and `tick` with how many finished; return those of the
+        datums that failed (a succeeded one's goes to `final` only: a job of 10^6 datums does
+        not hold them all)."""
         ...
 
     def run_alone(self, task: Task, root: Path, transform: Transform) -> Outcome:

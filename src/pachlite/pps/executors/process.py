@@ -79,8 +79,21 @@ class ProcessExecutor:
             state = DatumState.SUCCESS if o.ok else DatumState.FAILED
             final(task[0], state, o)
             tick(1)
-            return task[0], (state, o, n)
-        return dict(pool_map(one, enumerate(feed), s.workers, s.stop, self.processes))
+            return (task[0], (state, o, n)) if not o.ok else None
+
+        places = itertools.count()
+
+        def worker(_) -> list:
+            # Each worker takes the next step when it is free (a map over the feed would take
+            # every step at once: a plan of 10^6 datums held whole).
+            failed = []
+            while not s.stop.is_set() and (taken := feed.take(1)):
+                r = one((next(places), taken[0]))
+                if r is not None:
+                    failed.append(r)
+            return failed
+        done = pool_map(worker, range(s.workers), s.workers, s.stop, self.processes)
+        return dict(r for failed in done for r in failed)
 
     def run_alone(self, task: Task, root: Path, transform: Transform) -> Outcome:
         """One try of one datum: in this thread's namespace worker, or in its own scratch root."""

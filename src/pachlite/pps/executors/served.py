@@ -192,7 +192,7 @@ class _ServedRun:
                  tick: Callable[[int], None]):
         self.ex, self.feed, self.build, self.final, self.tick = ex, feed, build, final, tick
         s = ex.setup
-        self.results: dict[str, Result] = {}
+        self.results: dict[str, Result] = {}  # of the datums that failed
         self.attempts: dict[str, int] = {}
         # What runs before the feed's next steps: tasks of datums to try again, and [task] lists,
         # batches to send as they are (a batch that went back unstarted, or a datum to run alone).
@@ -267,14 +267,14 @@ class _ServedRun:
         with self.lock:  # once a batch: 256 lock round trips cost more than the work they guard
             for o in outcomes:
                 n = self.attempts[o.datum_id] = self.attempts.get(o.datum_id, 0) + 1
-                if o.ok:
-                    result = self.results[o.datum_id] = (DatumState.SUCCESS, o, n)
-                elif n < tries:
+                if not o.ok and n < tries:
                     self.queue.append(by_id[o.datum_id])
                     continue
-                else:
-                    result = self.results[o.datum_id] = (DatumState.FAILED, o, n)
-                done.append(result)
-        for state, o, _ in done:
+                del self.attempts[o.datum_id]  # final: nothing is kept of a succeeded datum
+                state = DatumState.SUCCESS if o.ok else DatumState.FAILED
+                if not o.ok:
+                    self.results[o.datum_id] = (state, o, n)
+                done.append((state, o))
+        for state, o in done:
             self.final(o.datum_id, state, o)
         self.tick(len(done))

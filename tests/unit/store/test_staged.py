@@ -1,0 +1,101 @@
+"""Staged layers: a large write's rows, written in chunks before the one transaction that gives
+them to a commit; invisible until then, and what a killed writer left is ignored by fsck and
+dropped by gc or the next staging."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from helpers import put
+from pachlite.errors import Conflict
+from pachlite.pfs import PFS
+from pachlite.pfs.address import parse
+from pachlite.store import fsck, gc, hash_bytes, staged
+
+
+def listing(pfs: PFS, commit: str) -> dict[str, str]:
+    return {p: h for p, h, _ in pfs.files(pfs.resolve(parse(f"r@{commit}")).key)}
+
+
+def rows(pfs: PFS) -> int:
+    return pfs.store.one("SELECT COUNT(*) FROM files")[0]
+
+
+def staged_layers(pfs: PFS) -> list[int]:
+    return [r[0] for r in pfs.store.query("SELECT layer FROM staged")]
+
+
+def test_a_staged_layer_shows_nowhere_until_a_commit_takes_it_whole(pfs):
+    pfs.create_repo("r")
+    put(pfs, "r", {"/kept": "k", "/a": "old"})
+    before = listing(pfs, "master")
+    layer = None
+    for chunk in ({"/a": "new", "/b": "b"}, {"/c/d": "d"}):  # each chunk a transaction of its own
+        with pfs.store.transaction() as tx:
+            layer = layer or staged.stage(tx)
+            tx.put_objects([(hash_bytes(v.encode()), len(v), v.encode()) for v in chunk.values()])
+            staged.stage_rows(tx, layer, [(p, hash_bytes(v.encode()), len(v)) for p, v in chunk.items()])
+        assert listing(pfs, "master") == before and fsck(pfs.store) == []
+    pfs.write_commit("r", "master", {}, staged_layer=layer)
+    after = pfs.resolve(parse("r@master"))
+    assert listing(pfs, "master") == {**before, "/a": hash_bytes(b"new"), "/b": hash_bytes(b"b"),
+                                      "/c/d": hash_bytes(b"d")}
+    assert after.size == len("k") + len("new") + len("b") + len("d")  # /a's old size replaced
+    assert [c.path for c in pfs.diff_file(parse("r@master"))] == ["/a", "/b", "/c/d"]
+    assert staged_layers(pfs) == [] and fsck(pfs.store) == []
+
+
+def test_a_staged_put_under_a_file_is_refused_and_changes_nothing(pfs):
+    pfs.create_repo("r")
+    put(pfs, "r", {"/x": "file"})
+    head = pfs.resolve(parse("r@master")).key
+    with pfs.store.transaction() as tx:
+        layer = staged.stage(tx)
+        tx.put_objects([(hash_bytes(b"y"), 1, b"y")])
+        staged.stage_rows(tx, layer, [("/x/y", hash_bytes(b"y"), 1)])
+    with pytest.raises(Conflict, match="/x is a file but /x/y would make it a directory"):
+        pfs.write_commit("r", "master", {}, staged_layer=layer)
+    assert pfs.resolve(parse("r@master")).key == head and staged_layers(pfs) == [layer]
+
+
+def dead_pid() -> int:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_what_a_killed_writer_staged_is_ignored_by_fsck_and_dropped_by_gc_and_the_next_staging(pfs):
+    pfs.create_repo("r")
+    for then in ("gc", "stage"):
+        with pfs.store.transaction() as tx:
+            layer = staged.stage(tx)
+            tx.put_objects([(hash_bytes(b"lost"), 4, b"lost")])
+            staged.stage_rows(tx, layer, [("/lost", hash_bytes(b"lost"), 4)])
+            tx.execute("UPDATE staged SET pid=? WHERE layer=?", (dead_pid(), layer))
+        assert fsck(pfs.store) == []
+        if then == "gc":
+            assert gc(pfs.store, min_age=0).objects == 1  # its object was referenced by it only
+        else:
+            with pfs.store.transaction() as tx:
+                mine = staged.stage(tx)
+            assert staged_layers(pfs) == [mine]
+            with pfs.store.transaction() as tx:
+                staged.drop_staged(tx, mine)
+        assert staged_layers(pfs) == [] and rows(pfs) == 0 and fsck(pfs.store) == []
+
+
+def test_a_commit_refuses_a_staged_layer_another_process_dropped(pfs):
+    pfs.create_repo("r")
+    put(pfs, "r", {"/a": "1"})
+    head = pfs.resolve(parse("r@master")).key
+    with pfs.store.transaction() as tx:
+        layer = staged.stage(tx)
+        staged.stage_rows(tx, layer, [("/b", hash_bytes(b"1"), 1)])
+    with pfs.store.transaction() as tx:  # as another process would, taking this one for dead
+        staged.drop_staged(tx, layer)
+    with pytest.raises(Conflict, match="were dropped by another pachlite process"):
+        pfs.write_commit("r", "master", {}, staged_layer=layer)
+    assert pfs.resolve(parse("r@master")).key == head and fsck(pfs.store) == []
