@@ -86,6 +86,7 @@ class DatumInput:
     # Precomputed once: an input is shared by every datum of a cross it takes part in.
     _id_part: bytes = field(init=False, repr=False, compare=False)  # the ID's framing
     _content: bytes = field(init=False, repr=False, compare=False)
+    size: int = field(init=False, repr=False, compare=False)  # its files' bytes
 
     def __post_init__(self) -> None:
         path = self.path.encode()
@@ -100,6 +101,7 @@ class DatumInput:
             content = self.files[0].hash.encode()
         self._id_part = id_part
         self._content = content
+        self.size = sum([f.size for f in self.files])
 
 
 @dataclass(frozen=True, slots=True)

@@ -244,9 +244,8 @@ class Job:
             self._seq[s.datum_id] = i
             yield s
 
-    def _task(self, step: Step, inline: dict[str, bytes]) -> tuple:
+    def _task(self, step: Step, inline: dict[str, bytes], objects: str) -> tuple:
         files = []
-        objects = str(self.pfs.store.objects_dir)
         for di in step.datum.inputs:
             for f in di.files:
                 if di.empty_files:  # a 0-byte file; a link to it in /pfs/out is the real content
@@ -290,6 +289,7 @@ class Job:
         """Run every datum up to datumTries times; errCmd may recover one. → id: (state,
         outcome, tries) of each datum that did not succeed, and (if `keep`) of each that did."""
         self._steps = by_id = {}  # id → step, of each datum running or that did not succeed
+        objects = str(self.pfs.store.objects_dir)
         if not feed.total:
             return {}
         kept: dict[str, Result] = {}
@@ -299,7 +299,7 @@ class Job:
             # are still being laid out as tasks.
             by_id.update((s.datum_id, s) for s in steps)
             inline = self._inline(steps)
-            return [self._task(s, inline) for s in steps]
+            return [self._task(s, inline, objects) for s in steps]
 
         def final(did: str, state: DatumState, o: Outcome) -> None:
             self.deadline.check()  # no datum finishes after jobTimeout: the job ends here

@@ -6,6 +6,7 @@ once written, nothing of them is held. The rest are written with the job's last 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
 import threading
@@ -49,11 +50,11 @@ class DatumRecords:
 
     def row(self, s: Step, state: str, o: Outcome) -> tuple:
         """A datum's record after it ran: the columns of store.datums.COLUMNS."""
+        outputs = o.outputs
         return (self.job_id, s.datum_id, s.hash, state, o.reason if state != DatumState.SUCCESS else "",
-                _inputs_json(s.datum), _outputs_json(o.outputs), o.started, o.duration,
-                hash_bytes(o.log) if o.log else None,
-                sum(f.size for di in s.datum.inputs for f in di.files),
-                sum(x[2] for x in o.outputs), self.job_id, self.seq[s.datum_id])
+                _inputs_json(s.datum), _outputs_json(outputs), o.started, o.duration,
+                hash_bytes(o.log) if o.log else None, sum([i.size for i in s.datum.inputs]),
+                sum([x[2] for x in outputs]), self.job_id, self.seq[s.datum_id])
 
     def finished(self, s: Step, state: DatumState, o: Outcome) -> None:
         """A datum's final outcome: its record is made now, and queued if it succeeded. The
@@ -67,7 +68,7 @@ class DatumRecords:
             self._pending.append(row)
             if o.log:
                 self._pending_objects.append((row[LOG_HASH], len(o.log), o.log))
-            self._pending_objects.extend((h, size, data) for _, h, size, data in o.outputs)
+            self._pending_objects.extend([(h, size, data) for _, h, size, data in o.outputs])
             full = len(self._pending) >= min(max(FLUSH_ROWS, self._stored // 2), FLUSH_MAX)
         if full:
             self._wake.set()
@@ -147,14 +148,20 @@ class DatumRecords:
 
 
 # JSON of a datum's inputs and outputs, built from json's own string encoder: the same text as
-# json.dumps, at a fraction of its per-call cost (a job writes 10^5 of each).
+# json.dumps, at a fraction of its per-call cost (a job writes 10^5 of each; lists, not
+# generators, in the joins: str.join makes a list of a generator first).
 _STR = json.encoder.encode_basestring_ascii
 
 
+@functools.lru_cache(maxsize=256)
+def _input_prefix(name: str, repo: str, branch: str) -> str:
+    return f"[{_STR(name)}, {_STR(repo)}, {_STR(branch)}, "
+
+
 def _inputs_json(d: Datum) -> str:
-    return "[" + ", ".join(f"[{_STR(i.name)}, {_STR(i.repo)}, {_STR(i.branch)}, {_STR(i.path)}]"
-                           for i in d.inputs) + "]"
+    return "[" + ", ".join([f"{_input_prefix(i.name, i.repo, i.branch)}{_STR(i.path)}]"
+                            for i in d.inputs]) + "]"
 
 
 def _outputs_json(outputs) -> str:
-    return "[" + ", ".join(f"[{_STR(path)}, {_STR(h)}, {size}]" for path, h, size, *_ in outputs) + "]"
+    return "[" + ", ".join([f"[{_STR(path)}, {_STR(h)}, {size}]" for path, h, size, *_ in outputs]) + "]"
