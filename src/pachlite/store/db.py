@@ -1,4 +1,4 @@
-"""The open store: one SQLite connection (WAL), its transactions, and the object directory.
+"""The open store: one SQLite connection (WAL), its transactions, a reader, and the objects.
 
 Layout of `.pachlite/` (or `$PACHLITE_STORE`; location.py finds it):
     pachlite.db        SQLite (WAL): the tables of schema.py
@@ -6,7 +6,7 @@ Layout of `.pachlite/` (or `$PACHLITE_STORE`; location.py finds it):
 
 Reads need no lock; every write is one `transaction()`, an IMMEDIATE one, so writers from several
 processes take turns. The named queries of the table modules take a `Handle` for reads (the Store,
-or a Tx to read inside a transaction) and a `Tx` for writes. A store this user may not write is
+its `reader()`, or a Tx to read inside a transaction) and a `Tx` for writes. A store this user may not write is
 opened read-only: reads work, a write says so in one line. A full disk is reported as such
 (DiskFull), not as damage.
 """
