@@ -309,7 +309,7 @@ class Job:
             if ok and keep:
                 kept[did] = (state, o, 1)
         self._tick(0, feed.total)
-        with self.records.flushing(feed.total):
+        with self.records.flushing():
             results = executor.run(feed, build, final, lambda n: self._tick(n, feed.total))
         results.update(kept)
         t = executor.setup.transform

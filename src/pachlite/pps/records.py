@@ -25,9 +25,7 @@ from pachlite.store.datums import BYTES_IN, BYTES_OUT, LOG_HASH
 # last write. Datum ids are random, so a write rewrites pages all over the datums and objects
 # trees, about as many as they hold: writes that grow with the job are few (at 10^5 datums, 9
 # instead of 25 of 4096 rows: 1.6 s of the job's CPU instead of 2.5 s, as much as one write at
-# the end), and a killed job keeps all but its last FLUSH_S seconds of datums. Near the end of a
-# job the writes shrink again (no more than the datums still to finish, at least FLUSH_ROWS / 4),
-# so that what is left for the job's last write, done while no worker runs, is small.
+# the end), and a killed job keeps all but its last FLUSH_S seconds of datums.
 FLUSH_ROWS = 4096
 FLUSH_MAX = 65536  # the queue's memory: ~40 MB of records and outputs
 FLUSH_S = 5.0
@@ -43,7 +41,6 @@ class DatumRecords:
         self.rows: dict[str, tuple[str, tuple]] = {}
         self._flushed_bytes = [0, 0]                     # bytes in and out of those stored
         self._stored = 0                                 # how many records are stored
-        self._to_come: int | None = None                 # records still to be made, if known
         # Records of succeeded datums not yet in the store, with their logs' and outputs' objects.
         self._pending: list[tuple] = []
         self._pending_objects: list[tuple] = []
@@ -72,20 +69,15 @@ class DatumRecords:
             if o.log:
                 self._pending_objects.append((row[LOG_HASH], len(o.log), o.log))
             self._pending_objects.extend([(h, size, data) for _, h, size, data in o.outputs])
-            limit = min(max(FLUSH_ROWS, self._stored // 2), FLUSH_MAX)
-            if self._to_come is not None:
-                self._to_come -= 1
-                limit = min(limit, max(self._to_come, FLUSH_ROWS // 4))
-            full = len(self._pending) >= limit
+            full = len(self._pending) >= min(max(FLUSH_ROWS, self._stored // 2), FLUSH_MAX)
         if full:
             self._wake.set()
 
     @contextlib.contextmanager
-    def flushing(self, total: int | None = None) -> Iterator[None]:
-        """While `total` datums run: a thread writes what is queued every FLUSH_S seconds, or as
+    def flushing(self) -> Iterator[None]:
+        """While the datums run: a thread writes what is queued every FLUSH_S seconds, or as
         soon as enough records wait (see FLUSH_ROWS)."""
         stop = threading.Event()
-        self._to_come = total
 
         def every() -> None:
             while not stop.is_set():

@@ -175,8 +175,8 @@ class Store:
     def reader(self) -> Store | Reader:
         """A second connection, for reads that must not wait on this one's writes: a job's
         workers ask for their inputs while its datum records are written, and on one connection
-        every read waits for the write in progress (a transaction of 4,096 records: up to 0.2 s,
-        while a worker's next batch lasts ~50 ms). In WAL mode it reads the last commit."""
+        every read waits for the write in progress (as long as a worker's next batch lasts). In
+        WAL mode it reads the last commit."""
         if self.read_only:  # nothing writes through this one
             return self
         if self._reader is None:

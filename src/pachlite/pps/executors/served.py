@@ -264,7 +264,7 @@ class _ServedRun:
         by_id = {task[0]: task for task in batch}
         done = []
         tries = self.ex.setup.tries
-        with self.lock:  # once a batch: 256 lock round trips cost more than the work they guard
+        with self.lock:  # once a batch, not once a datum
             for o in outcomes:
                 n = self.attempts[o.datum_id] = self.attempts.get(o.datum_id, 0) + 1
                 if not o.ok and n < tries:
