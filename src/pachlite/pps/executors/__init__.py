@@ -1,5 +1,5 @@
 """Executors: the ways a job's datums run (base.py has the protocol). Kept free of imports, since
-warm.py runs as `python -m pachlite.pps.executors.warm` inside the user's interpreter."""
+warm.py runs as `python -c BOOT` (its main) inside the user's interpreter."""
 
 from __future__ import annotations
 

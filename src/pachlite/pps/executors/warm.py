@@ -3,8 +3,8 @@
 Pachyderm pays a container start per worker, not per datum; locally the cost to avoid is the
 interpreter start and the imports (pandas alone is ~0.8 s). When a transform's command is
 `python`/`python3` followed by a `.py` file and no stdin, each worker starts that interpreter once
-as `python3 -m pachlite.pps.executors.warm script.py ARGS`; it compiles the script once and runs it as
-`__main__` for each datum: fresh module globals, `sys.argv` and `os.environ` as the datum's,
+as `python3 -c BOOT script.py ARGS` (BOOT runs `main` below); it compiles the script once and runs
+it as `__main__` for each datum: fresh module globals, `sys.argv` and `os.environ` as the datum's,
 stdout and stderr (file descriptors 1 and 2) captured into the datum's log, `sys.exit` codes
 honoured. Modules the script imports stay loaded between datums, which is the point. Scripts that
 keep state in imported modules between runs opt out with `PACHLITE_WARM_WORKERS=0`.
@@ -32,6 +32,9 @@ WARM_VAR = "PACHLITE_WARM_WORKERS"
 FD_VAR, ROOT_VAR, VIEW_VAR, OBJECTS_VAR = ("PACHLITE_BATCH_FD", "PACHLITE_PFS_ROOT", "PACHLITE_PFS_VIEW",
                                            "PACHLITE_OBJECTS")
 LOG_ROLL = 1 << 20
+# Not `-m`: that puts the working folder first on sys.path while this module's imports run, so a
+# user's `copy.py` or `types.py` there would be imported in place of the standard module.
+BOOT = "import sys; sys.path.pop(0); from pachlite.pps.executors.warm import main; main()"
 _PYTHON = re.compile(r"python(3(\.\d+)?)?")
 
 
@@ -48,7 +51,7 @@ def python_script(cmd, stdin: str | None, cwd: str | None) -> str | None:
 def warm_command(cmd, accept) -> list[str]:
     """How a worker starts: the transform's own interpreter, serving its script."""
     codes = ",".join(str(c) for c in sorted(accept))
-    return [cmd[0], "-m", "pachlite.pps.executors.warm", codes, *cmd[1:]]
+    return [cmd[0], "-c", BOOT, codes, *cmd[1:]]
 
 
 def main() -> None:
@@ -67,7 +70,7 @@ def serve(conn, script: str, argv: list[str], env: dict, pfs_root: Path, view: s
     path = os.path.abspath(script)
     with open(path, "rb") as f:
         code = compile(f.read(), path, "exec")
-    sys.path[0] = os.path.dirname(path)
+    sys.path.insert(0, os.path.dirname(path))  # as `python3 script.py` has it
     log_fd = os.open(pfs_root.parent / "datum.log", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)

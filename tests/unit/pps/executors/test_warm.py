@@ -211,7 +211,7 @@ def _workers_alive(script) -> list[str]:
             cmd = (p / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"pachlite.pps.executors.warm" in cmd and str(script).encode() in cmd:
+        if any(b"pachlite.pps.executors.warm" in c for c in cmd) and str(script).encode() in cmd:
             alive.append(p.name)
     return alive
 
@@ -226,3 +226,16 @@ def test_the_worker_started_with_a_job_ends_with_it_even_with_nothing_to_run(pfs
     assert not (tmp_path / "ran").exists()
     assert not list(scratch_dir().glob(f"{j.id}-*"))
     assert _workers_alive("work.py") == []
+
+
+def test_a_script_named_as_a_standard_module_runs(pfs, tmp_path):
+    # `python3 copy.py` works on a cluster; the warm worker's own imports (which use the standard
+    # `copy`) must not pick up the user's copy.py from the working folder instead.
+    (tmp_path / "copy.py").write_text(
+        "import os, shutil\n"
+        "p = os.environ['data']\n"
+        "shutil.copyfile(p, os.path.join('/pfs/out', os.path.basename(p)))\n")
+    put(pfs, "data", {"/a": "one", "/b": "two"})
+    j = job(pfs, tmp_path, transform={"cmd": ["python3", "copy.py"]})
+    assert (j.state, j.reason) == ("success", "")
+    assert contents(pfs, f"work@{j.output_commit}") == {"/a": b"one", "/b": b"two"}
