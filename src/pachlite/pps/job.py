@@ -11,7 +11,7 @@ to the last good output. A killed job writes no output commit (it runs again, in
 
 This module is long because a job's two endings live beside the run they end: a planned job's
 (_finish: merged in Python, its plan holds the steps) and a first job's, whose plan was streamed
-and whose output commit is made in SQL from the records in the store (_finish_first).
+and whose output commit is the layer its records staged as they were written (_finish_first).
 """
 
 from __future__ import annotations
@@ -171,13 +171,14 @@ class Job:
         created = time.time()
         try:
             with store.transaction() as tx:
+                staged.drop_stale(tx)  # what a killed job (or put) staged
                 jobs.insert(tx, job_id, self.name, self.version, self.salt, JobState.RUNNING,
                             inputs, created=created, started=created, commit_set=self.commit_set)
         except BaseException:
             shutil.rmtree(root, ignore_errors=True)
             raise
         executor = None
-        self.records = DatumRecords(store, job_id, self._seq)
+        self.records = None
         try:
             # Made now, so a warm interpreter starts while the plan is made.
             executor = self._executor(job_id, root)
@@ -185,11 +186,13 @@ class Job:
             # No garbage collection while the job runs: a full one walks the 10^6 objects of a
             # large plan and stops every thread feeding the workers; none of them form cycles.
             with dm.gc_paused():
-                if self.base_job() is None and not finished:
+                first = self.base_job() is None and not finished
+                self.records = DatumRecords(store, job_id, self._seq, stage_outputs=first)
+                if first:
                     # A first job runs every datum: workers start on the first ones while
                     # the plan is still making the rest.
                     # Nothing of a datum is held once it ran: its record and outputs are in
-                    # the store, and the output commit is made from them (_finish_first).
+                    # the store, its outputs in the layer the output commit takes (_finish_first).
                     count, made = dm.datum_stream(self.spec.input, self.resolve)
                     feed = Feed(count, self._numbered(plan_steps(made, self.salt, {})))
                     try:
@@ -215,6 +218,8 @@ class Job:
             with store.transaction() as tx:
                 if killed and self.records is not None:  # kept: the next run does not run it again
                     self.records.write_pending(tx)
+                if self.records is not None:
+                    self.records.drop_outputs(tx)
                 jobs.set_state(tx, job_id, JobState.KILLED if killed else JobState.FAILURE, reason)
                 if not killed:
                     jobs.set_output(tx, job_id, self.errored_commit(tx, job_id, inputs, reason))
@@ -404,8 +409,8 @@ class Job:
 
     def _finish_first(self, job_id: str, total: int, results: dict[str, Result], inputs) -> None:
         """The end of a first job (its plan streamed: every datum ran). The records of the
-        datums that succeeded are in the store, and its output commit is made from them in SQL
-        in the job's last transaction: a job of 10^6 datums holds none of them."""
+        datums that succeeded are in the store, their outputs in a staged layer that the job's
+        last transaction gives to its output commit: a job of 10^6 datums holds none of them."""
         store = self.pfs.store
         seq = self._seq.get
         failed = sorted((d for d, r in results.items() if r[0] == DatumState.FAILED), key=seq)
@@ -416,20 +421,27 @@ class Job:
         reason = f"datum {failed[0]} failed: {results[failed[0]][1].reason}" if failed else ""
         if not total:
             reason = "there were no datums to process (the input matched no files)"
+        records = self.records
         with store.transaction() as tx:
             tx.put_objects(logs)
             datums.insert(tx, rows)
             datums.seal(tx, job_id)
             out_commit = None
-            if not failed:
-                layer = staged.stage(tx)
-                dup = datums.outputs_to_layer(tx, job_id, layer)
-                clash = None if dup else files.nested(staged.layer_paths(tx, layer))
+            if failed:
+                records.drop_outputs(tx)
+            else:
+                # The succeeded datums' outputs are in the records' staged layer already; a
+                # clash is looked for only where one may be.
+                layer = records.layer if records.layer is not None else staged.stage(tx)
+                dup = datums.duplicate_output(tx, job_id) if records.duplicate else None
+                clash = files.nested(staged.layer_paths(tx, layer)) \
+                    if records.nested and not dup else None
                 if dup or clash:
                     reason = (f"duplicate path output by different datums ({dup[0]} from {dup[1]} "
                               f"and {dup[0]} from {dup[2]})") if dup else \
                         f"file / directory path collision ({clash[1]})"
                     staged.drop_staged(tx, layer)
+                    records.layer = None
                 else:
                     out_commit = self.pfs.write_commit(
                         self.out_repo, self.branch, {}, origin=AUTO,

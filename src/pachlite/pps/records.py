@@ -1,13 +1,18 @@
 """A job's datum records: made as each datum finishes (while the workers run the next ones), and
 those of succeeded datums written to the store as they come, in small transactions of their own,
 so that a killed job keeps what it finished (as Pachyderm keeps a job's completed datum sets);
-once written, nothing of them is held. The rest are written with the job's last transaction."""
+once written, nothing of them is held. The rest are written with the job's last transaction.
+
+A first job's output commit is the outputs of its succeeded datums: with `stage_outputs`, those
+are written with their records, into a staged layer (store/staged.py) that the job's last
+transaction gives to the commit, or drops."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import json
+import operator
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -17,8 +22,8 @@ from pachlite.pps.datum import Datum
 from pachlite.pps.executors.base import Outcome, Result
 from pachlite.pps.plan import Step
 from pachlite.pps.states import DatumState
-from pachlite.store import Store, Tx, datums, hash_bytes
-from pachlite.store.datums import BYTES_IN, BYTES_OUT, LOG_HASH
+from pachlite.store import Store, Tx, datums, hash_bytes, staged
+from pachlite.store.datums import BYTES_IN, BYTES_OUT, ID, LOG_HASH
 
 # Succeeded datums' records are written in transactions of their own: once as many wait as half
 # of those already written (at least FLUSH_ROWS, at most FLUSH_MAX), or FLUSH_S seconds after the
@@ -32,7 +37,7 @@ FLUSH_S = 5.0
 
 
 class DatumRecords:
-    def __init__(self, store: Store, job_id: str, seq: dict[str, int]):
+    def __init__(self, store: Store, job_id: str, seq: dict[str, int], stage_outputs: bool = False):
         self.store, self.job_id = store, job_id
         # datum id → its place in the job; a succeeded datum's is dropped once its record is made
         self.seq = seq
@@ -44,6 +49,11 @@ class DatumRecords:
         # Records of succeeded datums not yet in the store, with their logs' and outputs' objects.
         self._pending: list[tuple] = []
         self._pending_objects: list[tuple] = []
+        # Their outputs' (path, hash, size), with stage_outputs: written to the staged `layer`.
+        self._pending_files: list[tuple] | None = [] if stage_outputs else None
+        self.layer: int | None = None
+        self.duplicate = False  # a path two datums output (the layer kept the first)
+        self.nested = False     # an output below a folder: a file/folder clash is possible
         self._lock = threading.Lock()     # the queue
         self._writing = threading.Lock()  # one flush at a time
         self._wake = threading.Event()
@@ -69,6 +79,8 @@ class DatumRecords:
             if o.log:
                 self._pending_objects.append((row[LOG_HASH], len(o.log), o.log))
             self._pending_objects.extend([(h, size, data) for _, h, size, data in o.outputs])
+            if self._pending_files is not None:
+                self._pending_files.extend([(p, h, size) for p, h, size, _ in o.outputs])
             full = len(self._pending) >= min(max(FLUSH_ROWS, self._stored // 2), FLUSH_MAX)
         if full:
             self._wake.set()
@@ -99,17 +111,30 @@ class DatumRecords:
         """Write what is queued in a transaction of its own. The queue is taken at once, so the
         workers go on queueing while it is written; should the write fail, it goes back."""
         with self._writing:
-            rows, objs = self._take()
+            rows, objs, paths = self._take()
             if not rows:
                 return
+            # In key order, SQLite fills pages in turn instead of splitting them at random.
+            rows.sort(key=operator.itemgetter(ID))
+            layer = self.layer
             try:
                 with self.store.transaction() as tx:
                     tx.put_objects(objs)
                     datums.insert(tx, rows)
+                    if paths is not None:
+                        layer = staged.stage(tx) if layer is None else layer
+                        paths.sort()
+                        new = staged.stage_new_rows(tx, layer, paths)
             except BaseException:
                 with self._lock:
                     self._pending[:0], self._pending_objects[:0] = rows, objs
+                    if paths is not None:
+                        self._pending_files[:0] = paths
                 raise
+            if paths is not None:
+                self.layer = layer
+                self.duplicate = self.duplicate or new < len(paths)
+                self.nested = self.nested or any("/" in p[1:] for p, _, _ in paths)
             # Committed: only their bytes are kept (10^6 records held to the job's end would
             # cost ~0.7 GB).
             self._stored += len(rows)
@@ -117,15 +142,25 @@ class DatumRecords:
             self._flushed_bytes[1] += sum(r[BYTES_OUT] for r in rows)
 
     def write_pending(self, tx: Tx) -> None:
-        """Write what is queued in the caller's transaction (a stopped job's last one)."""
-        rows, objs = self._take()
+        """Write what is queued in the caller's transaction (a stopped job's last one): the
+        records; the staged outputs are dropped, as the job makes no output commit."""
+        rows, objs, _ = self._take()
         tx.put_objects(objs)
         datums.insert(tx, rows)
+        self.drop_outputs(tx)
 
-    def _take(self) -> tuple[list[tuple], list[tuple]]:
+    def drop_outputs(self, tx: Tx) -> None:
+        """The staged outputs go: the job made no output commit of them."""
+        if self.layer is not None:
+            staged.drop_staged(tx, self.layer)
+            self.layer = None
+
+    def _take(self) -> tuple[list[tuple], list[tuple], list[tuple] | None]:
         with self._lock:
-            taken = self._pending, self._pending_objects
+            taken = self._pending, self._pending_objects, self._pending_files
             self._pending, self._pending_objects = [], []
+            if self._pending_files is not None:
+                self._pending_files = []
         return taken
 
     def of(self, runs: Sequence[Step], results: Mapping[str, Result]) -> list[tuple]:

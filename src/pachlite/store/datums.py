@@ -21,7 +21,6 @@ and outputs already JSON text), and `base_records` builds the caller's records f
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
@@ -286,17 +285,12 @@ _OUTPUTS = "FROM datums d, json_each(d.outputs) o WHERE d.job_id=? AND d.state='
 _PATH = "json_extract(o.value, '$[0]')"
 
 
-def outputs_to_layer(tx: Tx, job_id: str, layer: int) -> tuple[str, str, str] | None:
-    """Put the outputs of the datums a job ran and that succeeded into a staged file layer, in
-    SQL: a job of 10^6 datums makes its output commit without holding it. Returns (path, datum,
-    other datum) if two datums output one path (then nothing is put)."""
-    try:
-        tx.db.execute(f"INSERT INTO files SELECT ?, {_PATH}, json_extract(o.value, '$[1]'), "
-                      f"json_extract(o.value, '$[2]') {_OUTPUTS}", (layer, job_id))
-    except sqlite3.IntegrityError:  # (layer, path) is the key: a path output twice
-        path, = tx.db.execute(f"SELECT {_PATH} AS p {_OUTPUTS} GROUP BY p HAVING COUNT(*) > 1 "
-                              "LIMIT 1", (job_id,)).fetchone()
-        a, b = (did for did, in tx.db.execute(
-            f"SELECT d.id {_OUTPUTS} AND {_PATH}=? ORDER BY d.seq LIMIT 2", (job_id, path)))
-        return path, a, b
-    return None
+def duplicate_output(s: Handle, job_id: str) -> tuple[str, str, str] | None:
+    """(path, datum, other datum) of a path two of a job's succeeded datums output, if any."""
+    row = s.db.execute(f"SELECT {_PATH} AS p {_OUTPUTS} GROUP BY p HAVING COUNT(*) > 1 LIMIT 1",
+                       (job_id,)).fetchone()
+    if row is None:
+        return None
+    a, b = (did for did, in s.db.execute(f"SELECT d.id {_OUTPUTS} AND {_PATH}=? ORDER BY d.seq "
+                                         "LIMIT 2", (job_id, row[0])))
+    return row[0], a, b

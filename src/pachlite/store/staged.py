@@ -2,8 +2,8 @@
 -r` of 10^6 files, a first job's 10^6 outputs), each chunk in a transaction of its own. No commit
 lists a staged layer, so nothing reads it, until the one transaction that gives it to a commit
 (apply_staged): the commit still appears whole or not at all. A row names the layer's writer: a
-layer whose process is gone (killed mid-write) is dropped by the next staging and by gc, and fsck
-ignores it; until then the objects its rows name stay referenced, so gc keeps them.
+layer whose process is gone (killed mid-write) is dropped by the next staging, the next job and
+gc, and fsck ignores it; until then the objects its rows name stay referenced, so gc keeps them.
 """
 
 from __future__ import annotations
@@ -58,6 +58,14 @@ def stage_rows(tx: Tx, layer: int, rows: Iterable[FileRow]) -> None:
     _held(tx, layer)
     tx.db.executemany("INSERT OR REPLACE INTO files VALUES(?,?,?,?)",
                       ((layer, *r) for r in rows))
+
+
+def stage_new_rows(tx: Tx, layer: int, rows: list[FileRow]) -> int:
+    """Add (path, hash, size) rows of paths not yet in a staged layer (a path there already keeps
+    its row); returns how many were added."""
+    _held(tx, layer)
+    return tx.db.executemany("INSERT OR IGNORE INTO files VALUES(?,?,?,?)",
+                             [(layer, *r) for r in rows]).rowcount
 
 
 def drop_staged(tx: Tx, layer: int) -> None:

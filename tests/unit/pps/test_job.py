@@ -117,6 +117,42 @@ def test_two_datums_writing_one_path_fail_the_job_and_its_output_commit(pfs):
     errored_head(pfs, job, None)
 
 
+@pytest.fixture
+def one_record_a_write(monkeypatch):
+    """Records written (and a first job's outputs staged) a datum at a time."""
+    from pachlite.pps import records
+    monkeypatch.setattr(records, "FLUSH_ROWS", 1)
+    monkeypatch.setattr(records, "FLUSH_S", 0.01)
+
+
+@pytest.mark.parametrize("cmd, reason", [
+    # a path output twice, by datums whose outputs were staged in different writes
+    ('[ "$(basename $data)" = a05 ] && echo x > /pfs/out/a00 || cp $data /pfs/out/',
+     "duplicate path output by different datums (/a00 from "),
+    # a file of one datum is a folder of another's, staged in different writes
+    ('[ "$(basename $data)" = a05 ] && mkdir /pfs/out/a00 && echo y > /pfs/out/a00/y '
+     '|| cp $data /pfs/out/', "file / directory path collision (/a00/y)"),
+])
+def test_a_first_jobs_outputs_staged_in_pieces_are_checked_whole(pfs, one_record_a_write, cmd,
+                                                                 reason):
+    make(pfs, ["sh", "-c", cmd], parallelismSpec={"constant": 1})
+    put(pfs, "data", {f"/a{i:02}": str(i) for i in range(8)})
+    job = run(pfs, workers=1)
+    assert (job.state, job.reason[:len(reason)]) == ("failure", reason)
+    errored_head(pfs, job, None)
+    assert pfs.store.query("SELECT * FROM staged") == []
+
+
+def test_a_first_job_with_a_failed_datum_leaves_nothing_staged(pfs, one_record_a_write):
+    make(pfs, ["sh", "-c", '[ "$(basename $data)" != a05 ] && cp $data /pfs/out/'])
+    put(pfs, "data", {f"/a{i:02}": str(i) for i in range(8)})
+    job = run(pfs, workers=1)
+    assert (job.state, counts(job)) == ("failure", (7, 0, 1, 0, 8))
+    assert pfs.store.query("SELECT * FROM staged") == []
+    layers = pfs.store.query("SELECT COUNT(*) FROM layers")[0][0]
+    assert layers == pfs.store.query("SELECT COUNT(DISTINCT layer) FROM commit_layers")[0][0]
+
+
 def test_a_new_datum_may_not_overwrite_a_skipped_datums_output(pfs):
     make(pfs, ["sh", "-c", "basename $data > /pfs/out/same"])
     put(pfs, "data", {"/a": "1"})

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import queue
 import socket
 import subprocess
 import threading
@@ -74,19 +75,20 @@ class ServedWorker:
         self.proc.stdin.close()
         self.conn = Connection(parent.detach())
         self.timeout = t.timeout
-        self._sender: threading.Thread | None = None
+        # Batches are sent by a thread of the worker's own, in order.
+        self._outbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._sender = threading.Thread(target=self._send, daemon=True)
+        self._sender.start()
 
     def post(self, tasks: list) -> None:
         """Send a batch without waiting: the worker may still be writing the last one's results,
         which the caller must be free to read (a blocking send could deadlock with it)."""
-        if self._sender is not None:
-            self._sender.join()
-        self._sender = threading.Thread(target=self._send, args=(tasks,), daemon=True)
-        self._sender.start()
+        self._outbox.put(tasks)
 
-    def _send(self, tasks: list) -> None:
-        with contextlib.suppress(OSError):  # a dead worker shows up when its results are read
-            self.conn.send(tasks)
+    def _send(self) -> None:
+        while (tasks := self._outbox.get()) is not None:
+            with contextlib.suppress(OSError):  # a dead worker shows up when its results are read
+                self.conn.send(tasks)
 
     def receive(self, tasks: list) -> tuple[list[Outcome], bool]:
         """The outcomes of the oldest batch posted, and whether the worker is gone (crashed or
@@ -113,8 +115,8 @@ class ServedWorker:
         return self.proc.poll() is None
 
     def close(self) -> None:
-        if self._sender is not None:
-            self._sender.join()
+        self._outbox.put(None)
+        self._sender.join()
         with contextlib.suppress(Exception):
             self.conn.send(None)
         with contextlib.suppress(Exception):
