@@ -440,8 +440,7 @@ class Job:
                     reason = (f"duplicate path output by different datums ({dup[0]} from {dup[1]} "
                               f"and {dup[0]} from {dup[2]})") if dup else \
                         f"file / directory path collision ({clash[1]})"
-                    staged.drop_staged(tx, layer)
-                    records.layer = None
+                    staged.drop_staged(tx, layer)  # (records.layer is dropped again if this fails)
                 else:
                     out_commit = self.pfs.write_commit(
                         self.out_repo, self.branch, {}, origin=AUTO,

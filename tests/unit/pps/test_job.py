@@ -143,6 +143,21 @@ def test_a_first_jobs_outputs_staged_in_pieces_are_checked_whole(pfs, one_record
     assert pfs.store.query("SELECT * FROM staged") == []
 
 
+def test_a_first_job_whose_last_write_fails_leaves_nothing_staged(pfs, monkeypatch):
+    # Its duplicate found, the job's last transaction fails after dropping the staged outputs:
+    # rolled back, they are dropped again on the way out.
+    from pachlite.store import jobs
+
+    def finish(*a, **k):
+        raise RuntimeError("the last write fails")
+    monkeypatch.setattr(jobs, "finish", finish)
+    make(pfs, ["sh", "-c", "echo x > /pfs/out/same"])
+    put(pfs, "data", {"/a": "1", "/b": "2"})
+    with pytest.raises(RuntimeError):
+        pl.run(pfs, ["copy"], workers=1)
+    assert pfs.store.query("SELECT * FROM staged") == []
+
+
 def test_a_first_job_with_a_failed_datum_leaves_nothing_staged(pfs, one_record_a_write):
     make(pfs, ["sh", "-c", '[ "$(basename $data)" != a05 ] && cp $data /pfs/out/'])
     put(pfs, "data", {f"/a{i:02}": str(i) for i in range(8)})

@@ -33,8 +33,11 @@ FD_VAR, ROOT_VAR, VIEW_VAR, OBJECTS_VAR = ("PACHLITE_BATCH_FD", "PACHLITE_PFS_RO
                                            "PACHLITE_OBJECTS")
 LOG_ROLL = 1 << 20
 # Not `-m`: that puts the working folder first on sys.path while this module's imports run, so a
-# user's `copy.py` or `types.py` there would be imported in place of the standard module.
-BOOT = "import sys; sys.path.pop(0); from pachlite.pps.executors.warm import main; main()"
+# user's `copy.py` or `types.py` there would be imported in place of the standard module. `-c`
+# puts '' there instead (unless PYTHONSAFEPATH), taken off before importing anything; the modules
+# loaded before are those `python3 script.py` has before its script's folder is on sys.path.
+BOOT = ("import sys; m = set(sys.modules); getattr(sys.flags, 'safe_path', 0) or sys.path.pop(0); "
+        "from pachlite.pps.executors.warm import main; main(m)")
 _PYTHON = re.compile(r"python(3(\.\d+)?)?")
 
 
@@ -54,23 +57,25 @@ def warm_command(cmd, accept) -> list[str]:
     return [cmd[0], "-c", BOOT, codes, *cmd[1:]]
 
 
-def main() -> None:
-    """Entry of a worker process: serve datums until the job closes the connection."""
+def main(startup: set[str]) -> None:
+    """Entry of a worker process (`startup`: the modules loaded before BOOT ran): serve datums
+    until the job closes the connection."""
     codes, script, *argv = sys.argv[1:]
     accept = frozenset(int(c) for c in codes.split(",") if c)
     conn = Connection(int(os.environ.pop(FD_VAR)))
     pfs_root = Path(os.environ.pop(ROOT_VAR))
     view = os.environ.pop(VIEW_VAR)
     objects = Path(os.environ.pop(OBJECTS_VAR))
-    serve(conn, script, argv, dict(os.environ), pfs_root, view, objects, accept)
+    serve(conn, script, argv, dict(os.environ), pfs_root, view, objects, accept, startup)
 
 
 def serve(conn, script: str, argv: list[str], env: dict, pfs_root: Path, view: str, objects: Path,
-          accept: frozenset) -> None:
+          accept: frozenset, startup: set[str]) -> None:
     path = os.path.abspath(script)
     with open(path, "rb") as f:
         code = compile(f.read(), path, "exec")
     sys.path.insert(0, os.path.dirname(path))  # as `python3 script.py` has it
+    _unshadow(os.path.dirname(path), startup)
     log_fd = os.open(pfs_root.parent / "datum.log", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
@@ -134,6 +139,22 @@ def serve(conn, script: str, argv: list[str], env: dict, pfs_root: Path, view: s
             results.append(Outcome(datum_id, ok, reason, outputs, log, started,
                                    time.time() - started))
         conn.send(results)
+
+
+def _unshadow(folder: str, startup: set[str]) -> None:
+    """Forget the modules this worker imported for itself that a module of the script's folder
+    is named as (a `queue.py` beside the script): `python3 script.py` would import the folder's,
+    which comes first on its sys.path (but not instead of one loaded at its start)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for n in names:
+        mod = n[:-3] if n.endswith(".py") else n
+        if mod in sys.modules and mod not in startup and (
+                n.endswith(".py") or os.path.isfile(os.path.join(folder, n, "__init__.py"))):
+            for loaded in [k for k in sys.modules if k == mod or k.startswith(mod + ".")]:
+                del sys.modules[loaded]
 
 
 def _exec(code, path: str) -> int:

@@ -2,6 +2,7 @@
 the same results, failures and logs as one process per datum (PACHLITE_WARM_WORKERS=0)."""
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -237,5 +238,40 @@ def test_a_script_named_as_a_standard_module_runs(pfs, tmp_path):
         "shutil.copyfile(p, os.path.join('/pfs/out', os.path.basename(p)))\n")
     put(pfs, "data", {"/a": "one", "/b": "two"})
     j = job(pfs, tmp_path, transform={"cmd": ["python3", "copy.py"]})
+    assert (j.state, j.reason) == ("success", "")
+    assert contents(pfs, f"work@{j.output_commit}") == {"/a": b"one", "/b": b"two"}
+
+
+@pytest.mark.parametrize("warm", ["1", "0"])
+def test_a_module_beside_the_script_named_as_a_standard_one_is_the_scripts(pfs, tmp_path,
+                                                                          monkeypatch, warm):
+    # `python3 main.py` imports the queue.py beside it, not the standard queue; so must a warm
+    # worker, which imported the standard one for itself.
+    monkeypatch.setenv("PACHLITE_WARM_WORKERS", warm)
+    (tmp_path / "main.py").write_text(
+        "import os, queue\n"
+        "p = os.environ['data']\n"
+        "open(os.path.join('/pfs/out', os.path.basename(p)), 'w').write(queue.MINE)\n")
+    (tmp_path / "queue.py").write_text("MINE = 'mine'\n")
+    put(pfs, "data", {"/a": "one", "/b": "two"})
+    j = job(pfs, tmp_path, transform={"cmd": ["python3", "main.py"]})
+    assert (j.state, j.reason) == ("success", "")
+    assert contents(pfs, f"work@{j.output_commit}") == {"/a": b"mine", "/b": b"mine"}
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason=f"needs {SYSTEM_PYTHON}")
+def test_an_interpreter_with_safe_path_serves_warm(pfs, tmp_path, monkeypatch):
+    # PYTHONSAFEPATH: `-c` puts nothing before PYTHONPATH on sys.path, whose first entry is the
+    # pachlite a worker imports (an interpreter that has none of its own)
+    monkeypatch.setenv("PYTHONSAFEPATH", "1")
+    (tmp_path / "s.py").write_text(
+        "import os, shutil\n"
+        "p = os.environ['data']\n"
+        "shutil.copyfile(p, os.path.join('/pfs/out', os.path.basename(p)))\n")
+    put(pfs, "data", {"/a": "one", "/b": "two"})
+    j = job(pfs, tmp_path, transform={"cmd": [SYSTEM_PYTHON, "s.py"]})
     assert (j.state, j.reason) == ("success", "")
     assert contents(pfs, f"work@{j.output_commit}") == {"/a": b"one", "/b": b"two"}
