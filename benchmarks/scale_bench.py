@@ -46,6 +46,17 @@ def attribute(rng: random.Random) -> bytes:
         {"name": "ltg", "value": round(rng.uniform(-.1, .1), 6)}]}).encode()
 
 
+def write_attributes(folder: Path, n: int, rng: random.Random) -> int:
+    """N attribute files in a new folder; their bytes."""
+    folder.mkdir()
+    raw = 0
+    for i in range(n):
+        data = attribute(rng)
+        raw += len(data)
+        (folder / f"{i:07d}.json").write_bytes(data)
+    return raw
+
+
 def _copy_all(job: tuple[Path, Path, list[str]]) -> None:
     src, out, names = job
     for name in names:
@@ -77,12 +88,7 @@ def du(path: Path) -> int:
 
 def one_n(n: int, add1: int, tmp: Path, rng: random.Random) -> dict:
     src = tmp / f"attributes{n}"
-    src.mkdir()
-    raw = 0
-    for i in range(n):
-        data = attribute(rng)
-        raw += len(data)
-        (src / f"{i:07d}.json").write_bytes(data)
+    raw = write_attributes(src, n, rng)
     (tmp / "copy.py").write_text(COPY)
     spec = {"pipeline": {"name": "copy"}, "input": {"pfs": {"repo": "attributes", "glob": "/*"}},
             "transform": {"cmd": ["python3", str(tmp / "copy.py")]},

@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from scale_bench import BIN, COPY, attribute  # noqa: E402
+from scale_bench import BIN, COPY, attribute, write_attributes  # noqa: E402
 
 # Runs a command; prints its wall time, its process tree's CPU time and its largest peak RSS.
 MEASURE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
@@ -78,9 +78,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         files = tmp / "attributes"
-        files.mkdir()
-        for i in range(args.n):
-            (files / f"{i:07d}.json").write_bytes(attribute(rng))
+        write_attributes(files, args.n, rng)
         (tmp / "copy.py").write_text(COPY)
         (tmp / "spec.json").write_text(json.dumps({
             "pipeline": {"name": "copy"}, "input": {"pfs": {"repo": "attributes", "glob": "/*"}},

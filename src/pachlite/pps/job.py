@@ -404,7 +404,6 @@ class Job:
             if r[LOG_HASH]:
                 log = results[r[ID]][1].log
                 logs.append((r[LOG_HASH], len(log), log))
-        rows.sort(key=lambda r: r[ID])  # in key order, SQLite appends instead of splitting pages
         return rows, logs, *self.records.bytes_moved(rows)
 
     def _finish_first(self, job_id: str, total: int, results: dict[str, Result], inputs) -> None:
@@ -440,7 +439,7 @@ class Job:
                     reason = (f"duplicate path output by different datums ({dup[0]} from {dup[1]} "
                               f"and {dup[0]} from {dup[2]})") if dup else \
                         f"file / directory path collision ({clash[1]})"
-                    staged.drop_staged(tx, layer)  # (records.layer is dropped again if this fails)
+                    records.drop_outputs(tx)
                 else:
                     out_commit = self.pfs.write_commit(
                         self.out_repo, self.branch, {}, origin=AUTO,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import operator
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,7 +22,7 @@ from pachlite.pps.executors.base import Outcome, Result
 from pachlite.pps.plan import Step
 from pachlite.pps.states import DatumState
 from pachlite.store import Store, Tx, datums, hash_bytes, staged
-from pachlite.store.datums import BYTES_IN, BYTES_OUT, ID, LOG_HASH
+from pachlite.store.datums import BYTES_IN, BYTES_OUT, LOG_HASH
 
 # Succeeded datums' records are written in transactions of their own: once as many wait as half
 # of those already written (at least FLUSH_ROWS, at most FLUSH_MAX), or FLUSH_S seconds after the
@@ -114,8 +113,6 @@ class DatumRecords:
             rows, objs, paths = self._take()
             if not rows:
                 return
-            # In key order, SQLite fills pages in turn instead of splitting them at random.
-            rows.sort(key=operator.itemgetter(ID))
             layer = self.layer
             try:
                 with self.store.transaction() as tx:
@@ -124,7 +121,7 @@ class DatumRecords:
                     if paths is not None:
                         layer = staged.stage(tx) if layer is None else layer
                         paths.sort()
-                        new = staged.stage_new_rows(tx, layer, paths)
+                        new = staged.stage_rows(tx, layer, paths, first_wins=True)
             except BaseException:
                 with self._lock:
                     self._pending[:0], self._pending_objects[:0] = rows, objs
@@ -150,10 +147,10 @@ class DatumRecords:
         self.drop_outputs(tx)
 
     def drop_outputs(self, tx: Tx) -> None:
-        """The staged outputs go: the job made no output commit of them."""
+        """The staged outputs go: the job made no output commit of them. Again is harmless (a
+        transaction that dropped them may have been rolled back since)."""
         if self.layer is not None:
             staged.drop_staged(tx, self.layer)
-            self.layer = None
 
     def _take(self) -> tuple[list[tuple], list[tuple], list[tuple] | None]:
         with self._lock:

@@ -27,7 +27,7 @@ _CHECKS = [
      "ON y.id=l.layer WHERE y.id IS NULL", "commit layer {} is missing"),
     ("SELECT DISTINCT f.layer FROM files f LEFT JOIN layers y ON y.id=f.layer WHERE y.id IS NULL",
      "files belong to missing layer {}"),
-    # A staged layer (files.stage) is no commit's yet, and counts its rows only when it is given
+    # A staged layer (staged.stage) is no commit's yet, and counts its rows only when it is given
     # to one; one a killed process left is dropped by the next staging or gc.
     ("SELECT y.id FROM layers y WHERE y.rows != (SELECT COUNT(*) FROM files WHERE layer=y.id) "
      "AND y.id NOT IN (SELECT layer FROM staged)", "layer {} row count does not match its files"),

@@ -53,19 +53,13 @@ def _held(tx: Tx, layer: int) -> None:
                        "pachlite process", "run the command again")
 
 
-def stage_rows(tx: Tx, layer: int, rows: Iterable[FileRow]) -> None:
-    """Add (path, hash, size) puts to a staged layer (a path put again: the later wins)."""
+def stage_rows(tx: Tx, layer: int, rows: Iterable[FileRow], *, first_wins: bool = False) -> int:
+    """Add (path, hash, size) puts to a staged layer: a path put again replaces the row before
+    (or, with first_wins, leaves it). Returns how many rows were written."""
     _held(tx, layer)
-    tx.db.executemany("INSERT OR REPLACE INTO files VALUES(?,?,?,?)",
-                      ((layer, *r) for r in rows))
-
-
-def stage_new_rows(tx: Tx, layer: int, rows: list[FileRow]) -> int:
-    """Add (path, hash, size) rows of paths not yet in a staged layer (a path there already keeps
-    its row); returns how many were added."""
-    _held(tx, layer)
-    return tx.db.executemany("INSERT OR IGNORE INTO files VALUES(?,?,?,?)",
-                             [(layer, *r) for r in rows]).rowcount
+    verb = "IGNORE" if first_wins else "REPLACE"
+    return tx.db.executemany(f"INSERT OR {verb} INTO files VALUES(?,?,?,?)",
+                             ((layer, *r) for r in rows)).rowcount
 
 
 def drop_staged(tx: Tx, layer: int) -> None:

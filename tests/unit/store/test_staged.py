@@ -28,16 +28,22 @@ def staged_layers(pfs: PFS) -> list[int]:
     return [r[0] for r in pfs.store.query("SELECT layer FROM staged")]
 
 
+def stage(pfs: PFS, contents: dict[str, str], layer: int | None = None) -> int:
+    """Stage contents (path → text) in a transaction of their own: into `layer`, or a new one."""
+    with pfs.store.transaction() as tx:
+        layer = layer or staged.stage(tx)
+        tx.put_objects([(hash_bytes(v.encode()), len(v), v.encode()) for v in contents.values()])
+        staged.stage_rows(tx, layer, [(p, hash_bytes(v.encode()), len(v)) for p, v in contents.items()])
+    return layer
+
+
 def test_a_staged_layer_shows_nowhere_until_a_commit_takes_it_whole(pfs):
     pfs.create_repo("r")
     put(pfs, "r", {"/kept": "k", "/a": "old"})
     before = listing(pfs, "master")
     layer = None
     for chunk in ({"/a": "new", "/b": "b"}, {"/c/d": "d"}):  # each chunk a transaction of its own
-        with pfs.store.transaction() as tx:
-            layer = layer or staged.stage(tx)
-            tx.put_objects([(hash_bytes(v.encode()), len(v), v.encode()) for v in chunk.values()])
-            staged.stage_rows(tx, layer, [(p, hash_bytes(v.encode()), len(v)) for p, v in chunk.items()])
+        layer = stage(pfs, chunk, layer)
         assert listing(pfs, "master") == before and fsck(pfs.store) == []
     pfs.write_commit("r", "master", {}, staged_layer=layer)
     after = pfs.resolve(parse("r@master"))
@@ -52,10 +58,7 @@ def test_a_staged_put_under_a_file_is_refused_and_changes_nothing(pfs):
     pfs.create_repo("r")
     put(pfs, "r", {"/x": "file"})
     head = pfs.resolve(parse("r@master")).key
-    with pfs.store.transaction() as tx:
-        layer = staged.stage(tx)
-        tx.put_objects([(hash_bytes(b"y"), 1, b"y")])
-        staged.stage_rows(tx, layer, [("/x/y", hash_bytes(b"y"), 1)])
+    layer = stage(pfs, {"/x/y": "y"})
     with pytest.raises(Conflict, match="/x is a file but /x/y would make it a directory"):
         pfs.write_commit("r", "master", {}, staged_layer=layer)
     assert pfs.resolve(parse("r@master")).key == head and staged_layers(pfs) == [layer]
@@ -70,10 +73,8 @@ def dead_pid() -> int:
 def test_what_a_killed_writer_staged_is_ignored_by_fsck_and_dropped_by_gc_and_the_next_staging(pfs):
     pfs.create_repo("r")
     for then in ("gc", "stage"):
+        layer = stage(pfs, {"/lost": "lost"})
         with pfs.store.transaction() as tx:
-            layer = staged.stage(tx)
-            tx.put_objects([(hash_bytes(b"lost"), 4, b"lost")])
-            staged.stage_rows(tx, layer, [("/lost", hash_bytes(b"lost"), 4)])
             tx.execute("UPDATE staged SET pid=? WHERE layer=?", (dead_pid(), layer))
         assert fsck(pfs.store) == []
         if then == "gc":
@@ -91,9 +92,7 @@ def test_a_commit_refuses_a_staged_layer_another_process_dropped(pfs):
     pfs.create_repo("r")
     put(pfs, "r", {"/a": "1"})
     head = pfs.resolve(parse("r@master")).key
-    with pfs.store.transaction() as tx:
-        layer = staged.stage(tx)
-        staged.stage_rows(tx, layer, [("/b", hash_bytes(b"1"), 1)])
+    layer = stage(pfs, {"/b": "1"})
     with pfs.store.transaction() as tx:  # as another process would, taking this one for dead
         staged.drop_staged(tx, layer)
     with pytest.raises(Conflict, match="were dropped by another pachlite process"):

@@ -234,19 +234,28 @@ def test_a_format_4_store_moves_into_the_default_project_fully_usable(tmp_path):
         store.close()
 
 
-def test_a_format_5_store_gains_branch_triggers_in_place(tmp_path):
+def old_store(tmp_path, downgrade) -> Path:
+    """A store with repo r holding /a, made an older format's by downgrade(its database)."""
     root = tmp_path / "store"
     pfs = PFS(Store(root))
     pfs.create_repo("r")
     put(pfs, "r", {"/a": "1"})
     pfs.store.close()
     db = sqlite3.connect(root / "pachlite.db", isolation_level=None)
+    downgrade(db)
+    db.close()
+    return root
+
+
+def make_format_5(db: sqlite3.Connection) -> None:
     make_format_6(db)
     db.execute("DROP TABLE triggers")  # a format-5 store has neither table
     db.execute("DROP TABLE branch_provenance")
     db.execute("UPDATE meta SET value='5' WHERE key='format_version'")
-    db.close()
 
+
+def test_a_format_5_store_gains_branch_triggers_in_place(tmp_path):
+    root = old_store(tmp_path, make_format_5)
     store = Store(root)
     try:
         pfs = PFS(store)
@@ -261,15 +270,7 @@ def test_a_format_5_store_gains_branch_triggers_in_place(tmp_path):
 
 def test_a_format_8_store_gains_staged_layers_in_place(tmp_path, monkeypatch):
     from pachlite.pfs import api
-    root = tmp_path / "store"
-    pfs = PFS(Store(root))
-    pfs.create_repo("r")
-    put(pfs, "r", {"/a": "1"})
-    pfs.store.close()
-    db = sqlite3.connect(root / "pachlite.db", isolation_level=None)
-    make_format_8(db)
-    db.close()
-
+    root = old_store(tmp_path, make_format_8)
     store = Store(root)
     try:
         pfs = PFS(store)
