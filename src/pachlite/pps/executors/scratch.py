@@ -70,37 +70,51 @@ class Scratch:
         """Make /pfs hold exactly these (rel path, content key, inline bytes | None, object file);
         an emptyFiles input is (rel path, "empty", b"", (its content's hash, size, inline data))."""
         self.checked = False
-        want = {self.root + "/" + rel: (key, data, obj) for rel, key, data, obj in files}
-        self.refs = {dest: obj for dest, (key, _, obj) in want.items() if key == "empty"}
-        gone = self.files.keys() - want.keys()
-        # Paths here are absolute and clean: str.rpartition is a cheap os.path.split.
-        for path in gone:
-            with contextlib.suppress(FileNotFoundError):
+        root, old = self.root, self.files
+        # Sealed, nothing can stray outside out/: the entries of each folder are not tracked.
+        track = not self.sealed
+        want, refs, parents = {}, {}, set()
+        for rel, key, data, obj in files:
+            dest = root + "/" + rel
+            want[dest] = (key, data, obj)
+            # Paths here are absolute and clean: str.rpartition is a cheap os.path.split.
+            parents.add(dest.rpartition("/")[0])
+            if key == "empty":
+                refs[dest] = obj
+        self.refs = refs
+        gone_parents = set()
+        for path in old:
+            if path in want:
+                continue
+            try:
                 os.unlink(path)
+            except FileNotFoundError:
+                pass
             parent, _, name = path.rpartition("/")
-            self.entries[parent].discard(name)
+            gone_parents.add(parent)
+            if track:
+                self.entries[parent].discard(name)
         rebuild = False
-        if gone and not ({p.rpartition("/")[0] for p in gone}
-                         <= {p.rpartition("/")[0] for p in want}):
-            needed = {d for path in want for d in _parents(path, self.root)}
+        if not gone_parents <= parents:
+            needed = {d for path in want for d in _parents(path, root)}
             for d in sorted(self.dirs - needed, key=len, reverse=True):
                 shutil.rmtree(d, ignore_errors=True)
             self.dirs &= needed
             rebuild = True
         files_now = {}
         for dest, (key, data, obj) in want.items():
-            old = self.files.get(dest)
-            if old is not None and old[0] == key and (self.sealed or _unchanged(dest, old)):
-                files_now[dest] = old
+            prev = old.get(dest)
+            if prev is not None and prev[0] == key and (self.sealed or _unchanged(dest, prev)):
+                files_now[dest] = prev
                 continue
             parent, _, name = dest.rpartition("/")
-            if parent not in self.dirs and parent != self.root:
+            if parent not in self.dirs and parent != root:
                 make_dirs(parent, self.dir_mode)
-                self.dirs.update(_parents(dest, self.root))
+                self.dirs.update(_parents(dest, root))
                 rebuild = True
             # Most files are laid out once (a datum's own file): their mtime is taken only when
             # a next datum wants the same content there, which then checks it before reuse.
-            again = old is not None and old[0] == key and not self.sealed
+            again = prev is not None and prev[0] == key and not self.sealed
             if data is not None:
                 fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, self.file_mode)
                 try:
@@ -116,16 +130,16 @@ class Scratch:
             else:
                 os.close(os.open(dest, os.O_WRONLY | os.O_CREAT, self.file_mode))  # its mode
                 # Checked as it is copied: a damaged object never reaches user code.
-                copy_object(obj, key, dest, "/pfs/" + dest[len(self.root) + 1:])
+                copy_object(obj, key, dest, "/pfs/" + dest[len(root) + 1:])
                 st = os.stat(dest)
                 mtime, size = st.st_mtime_ns, st.st_size
             files_now[dest] = (key, mtime, size)
-            if not rebuild:
+            if track and not rebuild:
                 self.entries[parent].add(name)
         self.files = files_now
-        if rebuild:
-            self.entries = {d: set() for d in (self.root, *self.dirs)}
-            self.entries[self.root].update(self.fixed)
+        if track and rebuild:
+            self.entries = {d: set() for d in (root, *self.dirs)}
+            self.entries[root].update(self.fixed)
             for path in (*files_now, *self.dirs):
                 parent, name = os.path.split(path)
                 self.entries[parent].add(name)
@@ -134,7 +148,7 @@ class Scratch:
         """/pfs/.env: the datum's own variables as KEY=VALUE lines, as a worker writes them (what
         pachyderm_sdk's batch_all_datums loads before each datum). The file stays open between
         datums: one write a datum (and a truncate when shorter) instead of open, write, close."""
-        data = "".join(f"{k}={v}\n" for k, v in env.items()).encode()
+        data = "".join([f"{k}={v}\n" for k, v in env.items()]).encode()
         if self._env_fd is None:
             self._env_fd = os.open(self.root + "/.env", os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
                                    self.file_mode)
@@ -165,6 +179,10 @@ class Scratch:
         anything that is not a regular file or folder (a fifo would block forever). A file written
         outside /pfs/out is an error too.
         """
+        if self.sealed and not self.refs:
+            flat = self._collect_flat(objects_dir)
+            if flat is not None:
+                return flat, ""
         stray = None if self.sealed else self._stray()
         self.checked = not stray
         if stray:
@@ -215,6 +233,21 @@ class Scratch:
         outputs.sort()
         self.out_files = flat
         return outputs, ""
+
+    def _collect_flat(self, objects_dir: Path) -> list | None:
+        """collect() of the common case, with less work a file: out/ holds regular files only,
+        named in ASCII (None otherwise: the whole walk then decides)."""
+        outputs, paths = [], []
+        with os.scandir(self.out) as it:
+            for e in it:
+                if not (e.name.isascii() and e.is_file(follow_symlinks=False)):
+                    return None
+                paths.append(e.path)
+                outputs.append(_read_output("/" + e.name, e.path, objects_dir))
+        outputs.sort()
+        self.checked = True
+        self.out_files = paths
+        return outputs
 
     def _ref(self, real: str) -> tuple | None:
         """The stored content of the emptyFiles input a resolved link reaches, if it is one."""
@@ -268,7 +301,7 @@ class Scratch:
                     shutil.rmtree(e.path)
                 else:
                     os.unlink(e.path)
-        if not self.checked and self._stray():
+        if not self.checked and not self.sealed and self._stray():
             self.clear_inputs()
 
     def clear_inputs(self) -> None:

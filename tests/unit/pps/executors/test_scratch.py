@@ -1,5 +1,6 @@
 """A worker's scratch /pfs: inputs laid out exactly, shared inputs kept between datums only while
-untouched, writes outside /pfs/out caught on tmpfs and on other file systems alike."""
+untouched, writes outside /pfs/out caught on tmpfs and on other file systems alike; and the same
+outputs collected from a sealed /pfs (a private namespace's, inputs read-only to user code)."""
 
 import os
 from pathlib import Path
@@ -11,9 +12,10 @@ from pachlite.pps.executors.scratch import Scratch
 SHM = Path("/dev/shm")
 
 
-@pytest.fixture(params=["tmpfs", "disk"])
-def scratch(request, tmp_path):
-    if request.param == "tmpfs":
+def _scratch(kind: str, tmp_path: Path):
+    if kind == "sealed":
+        yield Scratch(tmp_path / "pfs", view="/pfs", sealed=True)
+    elif kind == "tmpfs":
         if not (SHM.is_dir() and os.access(SHM, os.W_OK)):
             pytest.skip("no writable /dev/shm")
         import tempfile
@@ -25,6 +27,17 @@ def scratch(request, tmp_path):
         s = Scratch(tmp_path / "pfs")
         s.per_entry = None  # the listing path, as on ext4
         yield s
+
+
+@pytest.fixture(params=["tmpfs", "disk", "sealed"])
+def scratch(request, tmp_path):
+    yield from _scratch(request.param, tmp_path)
+
+
+@pytest.fixture(params=["tmpfs", "disk"])
+def unsealed(request, tmp_path):
+    """Where user code could write anywhere in /pfs (no private namespace)."""
+    yield from _scratch(request.param, tmp_path)
 
 
 def tree(root: str) -> dict[str, bytes]:
@@ -62,7 +75,8 @@ def test_outputs_are_collected_and_cleared(scratch):
 
 
 @pytest.mark.parametrize("where", ["", "data", "data/d0", "model"])
-def test_a_write_outside_out_is_caught_and_cleared(scratch, where):
+def test_a_write_outside_out_is_caught_and_cleared(unsealed, where):
+    scratch = unsealed
     scratch.lay_out(datum(0))
     Path(scratch.root, where, "stray").write_text("?")
     _, err = scratch.collect(Path(scratch.root))
@@ -73,7 +87,8 @@ def test_a_write_outside_out_is_caught_and_cleared(scratch, where):
     assert "stray" not in str(tree(scratch.root))
 
 
-def test_a_shared_input_the_datum_rewrote_is_laid_out_again(scratch):
+def test_a_shared_input_the_datum_rewrote_is_laid_out_again(unsealed):
+    scratch = unsealed
     scratch.lay_out(datum(0))
     with open(os.path.join(scratch.root, "model/model.json"), "wb") as f:
         f.write(b"MODEL-CHANGED")
@@ -89,6 +104,36 @@ def test_folders_no_datum_needs_are_removed(scratch):
     scratch.reset()
     scratch.lay_out([("data/z", "2", b"y", None)])
     assert sorted(os.listdir(os.path.join(scratch.root, "data"))) == ["z"]
+
+
+def test_a_file_and_a_folder_of_one_name_take_turns(scratch):
+    layouts = [[("data/x", "1", b"file", None)], [("data/x/y", "2", b"below", None)],
+               [("data/x", "3", b"file again", None)]]
+    for files in layouts:
+        scratch.lay_out(files)
+        assert tree(scratch.root) == {rel: data for rel, _, data, _ in files}
+        scratch.collect(Path(scratch.root))
+        scratch.reset()
+
+
+def test_outputs_beside_a_link_and_a_non_ascii_name_are_collected_whole(scratch, tmp_path):
+    scratch.lay_out(datum(0))
+    Path(scratch.out, "plain").write_bytes(b"1")
+    os.symlink(scratch.root + "/model/model.json", scratch.out + "/linked")
+    Path(scratch.out, "é").write_bytes(b"333")
+    rows, err = scratch.collect(tmp_path)
+    assert err == ""
+    assert [(p, s, d) for p, _, s, d in rows] == [("/linked", 5, b"model"), ("/plain", 1, b"1"),
+                                                  ("/é", 3, b"333")]
+    scratch.reset()
+    assert os.listdir(scratch.out) == []
+    Path(scratch.out, "plain").write_bytes(b"1")
+    (tmp_path / "outside").write_bytes(b"secret")
+    os.symlink(tmp_path / "outside", scratch.out + "/away")
+    rows, err = scratch.collect(tmp_path)
+    assert rows == [] and err.startswith("/pfs/out/away is a symlink to ") and "outside /pfs" in err
+    scratch.reset()
+    assert os.listdir(scratch.out) == []
 
 
 def test_a_link_to_an_empty_files_input_is_its_stored_content_a_copy_is_empty(scratch, tmp_path):
