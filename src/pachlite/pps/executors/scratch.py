@@ -86,7 +86,7 @@ class Scratch:
         for path in old:
             if path in want:
                 continue
-            try:
+            try:  # noqa: SIM105 (contextlib.suppress costs ~2 µs a datum)
                 os.unlink(path)
             except FileNotFoundError:
                 pass
