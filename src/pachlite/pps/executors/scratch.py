@@ -179,7 +179,7 @@ class Scratch:
         anything that is not a regular file or folder (a fifo would block forever). A file written
         outside /pfs/out is an error too.
         """
-        if self.sealed and not self.refs:
+        if self.sealed:
             flat = self._collect_flat(objects_dir)
             if flat is not None:
                 return flat, ""
@@ -236,7 +236,8 @@ class Scratch:
 
     def _collect_flat(self, objects_dir: Path) -> list | None:
         """collect() of the common case, with less work a file: out/ holds regular files only,
-        named in ASCII (None otherwise: the whole walk then decides)."""
+        named in ASCII (None otherwise: the whole walk then decides, links into emptyFiles
+        inputs among what it follows)."""
         outputs, paths = [], []
         with os.scandir(self.out) as it:
             for e in it:
