@@ -75,13 +75,13 @@ MAX_LAYERS = 24
 _COLS = ", ".join(DatumRecord._fields)
 
 
-_INSERT = f"INSERT INTO datums({', '.join(COLUMNS)}) VALUES({', '.join('?' * len(COLUMNS))})"
+_INSERT_HEAD = f"INSERT INTO datums({', '.join(COLUMNS)}) VALUES"
 
 
 def insert(tx: Tx, rows: Sequence[tuple]) -> None:
     """Rows of datums a job ran: tuples in COLUMNS order."""
     # In key order, SQLite fills pages in turn instead of splitting them at random.
-    tx.db.executemany(_INSERT, sorted(rows, key=operator.itemgetter(ID)))
+    tx.insert_rows(_INSERT_HEAD, sorted(rows, key=operator.itemgetter(ID)))
 
 
 def stack(s: Handle, job_id: str) -> list[str]:

@@ -17,10 +17,11 @@ import contextlib
 import errno
 import fcntl
 import io
+import itertools
 import os
 import sqlite3
 import urllib.parse
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,6 +29,12 @@ from pachlite.errors import Conflict, InvalidInput, NotFound, PachliteError
 from pachlite.store import objects, schema
 from pachlite.store.location import default_root, find_root, not_found_message
 
+# Rows one INSERT statement writes (Tx.insert_rows). Python's sqlite3 lets go of the GIL at each
+# step of a statement and takes it back after: at one row a step, a job's records writer waits
+# for the GIL once a row while the job's other threads hold it (at 10^6 datums, 256 rows a step
+# took the job's process from 78.6 to 68.4 s of CPU). 256 rows of 14 columns are 3,584 parameters,
+# well under SQLite's 32,766.
+ROWS_PER_STATEMENT = 256
 BUSY_TIMEOUT_S = 30.0
 # How long a writer waits for another one before it gives up with "the store is busy".
 TIMEOUT_VAR = "PACHLITE_BUSY_TIMEOUT"
@@ -305,6 +312,21 @@ class Tx:
         """Insert (hash, size, data-or-None) rows; identical contents are stored once, and a
         damaged copy is replaced."""
         objects.put(self, objs, self.store.objects_dir)
+
+    def insert_rows(self, head: str, rows: Sequence[tuple], tail: str = "") -> int:
+        """`head` ("INSERT ... VALUES") for each of `rows`, in their order, ROWS_PER_STATEMENT to a
+        statement, then `tail` (an ON CONFLICT clause) → how many rows were changed."""
+        if not rows:
+            return 0
+        one = "(" + ",".join("?" * len(rows[0])) + ")"
+        k = ROWS_PER_STATEMENT
+        full = len(rows) // k * k
+        flat = itertools.chain.from_iterable
+        changed = self.db.executemany(f"{head}{','.join([one] * k)}{tail}",
+                                      [tuple(flat(rows[i:i + k])) for i in range(0, full, k)]).rowcount
+        if full < len(rows):
+            changed += self.db.executemany(f"{head}{one}{tail}", rows[full:]).rowcount
+        return changed
 
 
 class Reader:

@@ -171,9 +171,8 @@ def put(tx: Tx, objs: Iterable[Object], objects_dir: Path) -> None:
         if data is None and not path(objects_dir, h).exists():
             raise MissingObject(f"object {h} was removed (by 'pachlite gc') before the commit "
                                 "that needs it was written", "run the command again")
-    tx.db.executemany("INSERT INTO objects VALUES(?,?,?) ON CONFLICT(hash) DO UPDATE SET "
-                      "size=excluded.size, data=excluded.data WHERE data IS NOT excluded.data",
-                      unique)
+    tx.insert_rows("INSERT INTO objects VALUES", unique, " ON CONFLICT(hash) DO UPDATE SET "
+                   "size=excluded.size, data=excluded.data WHERE data IS NOT excluded.data")
 
 
 def lookup(s: Handle, h: str) -> tuple[bool, bytes | None]:

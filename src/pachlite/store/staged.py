@@ -58,8 +58,7 @@ def stage_rows(tx: Tx, layer: int, rows: Iterable[FileRow], *, first_wins: bool 
     (or, with first_wins, leaves it). Returns how many rows were written."""
     _held(tx, layer)
     verb = "IGNORE" if first_wins else "REPLACE"
-    return tx.db.executemany(f"INSERT OR {verb} INTO files VALUES(?,?,?,?)",
-                             ((layer, *r) for r in rows)).rowcount
+    return tx.insert_rows(f"INSERT OR {verb} INTO files VALUES", [(layer, *r) for r in rows])
 
 
 def drop_staged(tx: Tx, layer: int) -> None:

@@ -14,6 +14,7 @@ from pachlite.errors import Conflict
 from pachlite.pfs import PFS
 from pachlite.pfs.address import parse
 from pachlite.store import fsck, gc, hash_bytes, staged
+from pachlite.store.db import ROWS_PER_STATEMENT
 
 
 def listing(pfs: PFS, commit: str) -> dict[str, str]:
@@ -98,3 +99,23 @@ def test_a_commit_refuses_a_staged_layer_another_process_dropped(pfs):
     with pytest.raises(Conflict, match="were dropped by another pachlite process"):
         pfs.write_commit("r", "master", {}, staged_layer=layer)
     assert pfs.resolve(parse("r@master")).key == head and fsck(pfs.store) == []
+
+
+@pytest.mark.parametrize("first_wins", [True, False], ids=["first-wins", "last-wins"])
+def test_a_path_staged_twice_in_one_large_write_keeps_the_first_or_the_last(pfs, first_wins):
+    # More rows than one INSERT statement takes: the two puts of /dup fall in different ones.
+    n = 2 * ROWS_PER_STATEMENT + 3
+    puts = [(f"/f{i:04d}", hash_bytes(str(i).encode()), len(str(i))) for i in range(n)]
+    puts.insert(n - 1, ("/f0005", hash_bytes(b"again"), 5))
+    with pfs.store.transaction() as tx:
+        layer = staged.stage(tx)
+        tx.put_objects([(h, size, str(i).encode()) for i, (_, h, size) in enumerate(puts[:n - 1])]
+                       + [(hash_bytes(b"again"), 5, b"again"), (puts[n][1], puts[n][2], str(n - 1).encode())])
+        written = staged.stage_rows(tx, layer, puts, first_wins=first_wins)
+    assert written == (n if first_wins else n + 1)  # a replaced row counts as written
+    pfs.create_repo("r")
+    pfs.write_commit("r", "master", {}, staged_layer=layer)
+    got = listing(pfs, "master")
+    assert len(got) == n
+    assert got["/f0005"] == (hash_bytes(b"5") if first_wins else hash_bytes(b"again"))
+    assert fsck(pfs.store) == []

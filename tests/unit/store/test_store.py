@@ -29,8 +29,8 @@ from pachlite.errors import Conflict, NotFound, PachliteError
 from pachlite.pfs import PFS, Source
 from pachlite.pfs.address import parse
 from pachlite.pps import pipeline as pl
-from pachlite.store import FORMAT_VERSION, INLINE_MAX, CorruptObject, Store, fsck, gc
-from pachlite.store.db import DiskFull, ReadOnly
+from pachlite.store import FORMAT_VERSION, INLINE_MAX, CorruptObject, Store, fsck, gc, hash_bytes
+from pachlite.store.db import ROWS_PER_STATEMENT, DiskFull, ReadOnly
 from pachlite.store.objects import MissingObject
 
 BIG = INLINE_MAX + 1
@@ -309,6 +309,23 @@ def test_a_damaged_object_is_refused_on_read_and_healed_by_a_re_put(pfs):
 
     put(pfs, "r", {"/small": b"s", "/big": big})  # the same contents again
     assert get(pfs, "r@master:/small") == b"s" and get(pfs, "r@master:/big") == big
+    assert fsck(pfs.store) == []
+
+
+def test_a_put_of_many_objects_stores_each_once_and_heals_a_damaged_one_past_the_first_hundreds(pfs):
+    # More objects than one INSERT statement takes (ROWS_PER_STATEMENT), plus a remainder.
+    n = 2 * ROWS_PER_STATEMENT + 3
+    contents = [f"object {i}".encode() for i in range(n)]
+    objs = [(hash_bytes(c), len(c), c) for c in contents]
+    with pfs.store.transaction() as tx:
+        tx.put_objects(objs[:-1])
+    last = n - 2  # in the statement of the last rows, whichever way they fall
+    with pfs.store.transaction() as tx:
+        tx.execute("UPDATE objects SET data=? WHERE hash=?", (b"damaged", objs[last][0]))
+    with pfs.store.transaction() as tx:
+        tx.put_objects(objs + objs[:5])  # again, with the new one, some twice
+    assert pfs.store.one("SELECT COUNT(*) FROM objects")[0] == n
+    assert [pfs.store.read_object(h) for h, _, _ in objs] == contents
     assert fsck(pfs.store) == []
 
 
