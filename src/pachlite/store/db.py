@@ -31,10 +31,11 @@ from pachlite.store.location import default_root, find_root, not_found_message
 
 # Rows one INSERT statement writes (Tx.insert_rows). Python's sqlite3 lets go of the GIL at each
 # step of a statement and takes it back after: at one row a step, a job's records writer waits
-# for the GIL once a row while the job's other threads hold it (at 10^6 datums, 256 rows a step
-# took the job's process from 78.6 to 68.4 s of CPU). 256 rows of 14 columns are 3,584 parameters,
-# well under SQLite's 32,766.
+# for the GIL once a row while the job's other threads hold it (at 10^6 datums, many rows a step
+# took the job's process from 78.6 to 68.4 s of CPU). A statement also stays within 999
+# parameters, the limit of SQLite before 3.32, which a Python may still be linked with.
 ROWS_PER_STATEMENT = 256
+MAX_PARAMETERS = 999
 BUSY_TIMEOUT_S = 30.0
 # How long a writer waits for another one before it gives up with "the store is busy".
 TIMEOUT_VAR = "PACHLITE_BUSY_TIMEOUT"
@@ -314,12 +315,14 @@ class Tx:
         objects.put(self, objs, self.store.objects_dir)
 
     def insert_rows(self, head: str, rows: Sequence[tuple], tail: str = "") -> int:
-        """`head` ("INSERT ... VALUES") for each of `rows`, in their order, ROWS_PER_STATEMENT to a
-        statement, then `tail` (an ON CONFLICT clause) → how many rows were changed."""
+        """`head` ("INSERT ... VALUES") for each of `rows`, in their order, as many to a statement
+        as ROWS_PER_STATEMENT and MAX_PARAMETERS allow, then `tail` (an ON CONFLICT clause) → how
+        many rows were changed."""
         if not rows:
             return 0
-        one = "(" + ",".join("?" * len(rows[0])) + ")"
-        k = ROWS_PER_STATEMENT
+        width = len(rows[0])
+        one = "(" + ",".join("?" * width) + ")"
+        k = max(1, min(ROWS_PER_STATEMENT, MAX_PARAMETERS // width))
         full = len(rows) // k * k
         flat = itertools.chain.from_iterable
         changed = self.db.executemany(f"{head}{','.join([one] * k)}{tail}",

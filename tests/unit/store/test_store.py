@@ -30,7 +30,7 @@ from pachlite.pfs import PFS, Source
 from pachlite.pfs.address import parse
 from pachlite.pps import pipeline as pl
 from pachlite.store import FORMAT_VERSION, INLINE_MAX, CorruptObject, Store, fsck, gc, hash_bytes
-from pachlite.store.db import ROWS_PER_STATEMENT, DiskFull, ReadOnly
+from pachlite.store.db import MAX_PARAMETERS, ROWS_PER_STATEMENT, DiskFull, ReadOnly
 from pachlite.store.objects import MissingObject
 
 BIG = INLINE_MAX + 1
@@ -310,6 +310,21 @@ def test_a_damaged_object_is_refused_on_read_and_healed_by_a_re_put(pfs):
     put(pfs, "r", {"/small": b"s", "/big": big})  # the same contents again
     assert get(pfs, "r@master:/small") == b"s" and get(pfs, "r@master:/big") == big
     assert fsck(pfs.store) == []
+
+
+@pytest.mark.parametrize("width", [1, 3, 14, MAX_PARAMETERS // 2 + 1])
+def test_insert_rows_writes_every_row_in_order_within_sqlites_parameter_limit(pfs, width):
+    # Each statement holds at most MAX_PARAMETERS values: one row a statement for the widest.
+    per = max(1, min(ROWS_PER_STATEMENT, MAX_PARAMETERS // width))
+    rows = [tuple(i * width + c for c in range(width)) for i in range(3 * per + 5)]
+    cols = ", ".join(f"c{c}" for c in range(width))
+    with pfs.store.transaction() as tx:
+        tx.execute(f"CREATE TEMP TABLE wide({cols})")
+        try:
+            assert tx.insert_rows("INSERT INTO wide VALUES", rows) == len(rows)
+            assert [tuple(r) for r in tx.execute("SELECT * FROM wide ORDER BY rowid")] == rows
+        finally:
+            tx.execute("DROP TABLE wide")
 
 
 def test_a_put_of_many_objects_stores_each_once_and_heals_a_damaged_one_past_the_first_hundreds(pfs):
