@@ -98,6 +98,25 @@ def test_a_shared_input_the_datum_rewrote_is_laid_out_again(unsealed):
     assert tree(scratch.root)["model/model.json"] == b"model"
 
 
+def test_one_file_datums_in_a_row_each_see_their_own_content(scratch):
+    """(A sealed worker renames and rewrites its one input file in place: what each datum sees
+    must still be exactly its own, whether longer or shorter than the last, the same name again,
+    or after a datum of another shape or a failure.)"""
+    layouts = [[("data/a", "1", b"a longer content", None)], [("data/b", "2", b"short", None)],
+               [("data/c", "3", b"", None)], [("data/c", "4", b"same name", None)],
+               datum(0), [("data/d", "5", b"after two", None)], [("data/e", "6", b"e", None)]]
+    for n, files in enumerate(layouts):
+        scratch.lay_out(files)
+        assert tree(scratch.root) == {rel: data for rel, _, data, _ in files}
+        assert all(os.stat(os.path.join(scratch.root, rel)).st_mode & 0o777 == 0o600
+                   for rel, *_ in files)
+        scratch.collect(Path(scratch.root))
+        scratch.reset()
+        if n == 5:  # a failed datum: its inputs are cleared
+            scratch.clear_inputs()
+    scratch.close()
+
+
 def test_folders_no_datum_needs_are_removed(scratch):
     scratch.lay_out([("data/a/b/c", "1", b"x", None)])
     scratch.collect(Path(scratch.root))
