@@ -245,6 +245,15 @@ def test_glob_paths_rejects_a_bad_glob():
 
 # --- scale (speed is measured by benchmarks/pps_bench.py, not asserted here) ---------------------
 
+@pytest.mark.parametrize("pattern", ["/*", "/*.json", "/a*", "/**", "/?", "/*/", "/(a|b)*", "/**/*"])
+def test_a_commit_of_top_level_files_matches_as_one_with_folders_does(pattern):
+    """(Top-level files alone skip the walk for implied folders: same matches, same order.)"""
+    flat = ["/a.json", "/b", "/.hidden", "/a", "/ab.txt", "/b.json"]
+    general = [m for m in glob_paths(pattern, [*flat, "/zz/nested"]) if not m.path.startswith("/zz")]
+    assert glob_paths(pattern, flat) == general
+    assert [m.path for m in glob_paths(pattern, [*flat, *flat])] == [m.path for m in general]
+
+
 def test_hundred_thousand_files_glob():
     files = [f"/file{i:06d}.csv" for i in range(100_000)]
     matches = glob_paths("/*", files)
