@@ -98,13 +98,17 @@ def test_a_shared_input_the_datum_rewrote_is_laid_out_again(unsealed):
     assert tree(scratch.root)["model/model.json"] == b"model"
 
 
-def test_one_file_datums_in_a_row_each_see_their_own_content(scratch):
-    """(A sealed worker renames and rewrites its one input file in place: what each datum sees
-    must still be exactly its own, whether longer or shorter than the last, the same name again,
-    or after a datum of another shape or a failure.)"""
+def test_datums_of_one_new_file_each_see_their_own_content(scratch):
+    """(A sealed worker renames and rewrites the one input file that changed in place: what each
+    datum sees must still be exactly its own, whether longer or shorter than the last, the same
+    name again, beside a file kept, or after a datum of another shape or a failure.)"""
+    model = ("model/m", "m", b"model", None)
     layouts = [[("data/a", "1", b"a longer content", None)], [("data/b", "2", b"short", None)],
                [("data/c", "3", b"", None)], [("data/c", "4", b"same name", None)],
-               datum(0), [("data/d", "5", b"after two", None)], [("data/e", "6", b"e", None)]]
+               datum(0), [("data/d", "5", b"after two", None)], [("data/e", "6", b"e", None)],
+               [("data/f", "7", b"f", None), model], [model, ("data/g", "8", b"g, model kept", None)],
+               [("data/h", "9", b"h", None), ("model/m", "m2", b"both changed", None)],
+               [("data/i", "10", b"i", None), ("model/m", "m2", b"both changed", None)]]
     for n, files in enumerate(layouts):
         scratch.lay_out(files)
         assert tree(scratch.root) == {rel: data for rel, _, data, _ in files}
