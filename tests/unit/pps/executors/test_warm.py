@@ -3,6 +3,7 @@ the same results, failures and logs as one process per datum (PACHLITE_WARM_WORK
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -203,6 +204,62 @@ def test_a_datum_sees_only_its_own_inputs_variables(pfs, tmp_path):
     got = outputs(pfs, r.job.output_commit)
     assert sorted(got) == ["/x-a", "/x-b", "/y-a", "/y-b"]
     assert all((v["a"] is None) != (v["b"] is None) for v in got.values()), got
+
+
+def test_a_datums_child_processes_see_its_own_variables(pfs, tmp_path):
+    # The C environment a child inherits is set with the datum's variables, and a variable an
+    # earlier datum of the same interpreter had (the other input of a union) is gone from it.
+    (tmp_path / "child.py").write_text(
+        "import json, os, subprocess, sys\n"
+        "seen = subprocess.run(['sh', '-c', 'echo \"${a:-}|${b:-}|$PACH_DATUM_ID\"'],\n"
+        "                      capture_output=True, text=True, check=True).stdout.strip()\n"
+        "mine = '|'.join(os.environ.get(k, '') for k in ('a', 'b', 'PACH_DATUM_ID'))\n"
+        "name = os.path.basename(os.environ.get('a') or os.environ['b'])\n"
+        "name += '-a' if 'a' in os.environ else '-b'\n"
+        "json.dump({'child': seen, 'python': mine, 'pid': os.getpid()},\n"
+        "          open(os.path.join(sys.argv[1], name), 'w'))\n")
+    put(pfs, "data", {f"/f{i}": str(i) for i in range(4)})
+    pl.create_pipeline(pfs, {"pipeline": {"name": "work"},
+                             "input": {"union": [{"pfs": {"repo": "data", "glob": "/*", "name": "a"}},
+                                                 {"pfs": {"repo": "data", "glob": "/*", "name": "b"}}]},
+                             "transform": {"cmd": ["python3", "child.py", "/pfs/out"]}})
+    [r] = pl.run(pfs, ["work"], workers=1, cwd=str(tmp_path))
+    assert r.job.state == "success", r.job.reason
+    got = outputs(pfs, r.job.output_commit)
+    assert len(got) == 8 and len({o["pid"] for o in got.values()}) == 1
+    for path, o in got.items():
+        assert o["child"] == o["python"], path
+        a, b, datum = o["child"].split("|")
+        assert (a if path.endswith("-a") else b).endswith("/" + path[1:-2]) and not (b if a else a)
+        assert len(datum) == 64
+    assert len({o["child"].split("|")[2] for o in got.values()}) == 8
+
+
+def test_a_worker_does_not_grow_with_the_values_its_datums_set(tmp_path):
+    # os.putenv is setenv(3), whose values glibc keeps for good: 150,000 datums of two new
+    # values each grew a worker by ~27 MB that way. The C side must still see each datum's.
+    code = (
+        "import os, subprocess\n"
+        "from pachlite.pps.executors.warm import DatumEnviron\n"
+        "env = DatumEnviron(dict(os.environ), '/pfs')\n"
+        "def datum(i):\n"
+        "    env.enter({'a': '/pfs/a/%07d.json' % i, 'PACH_DATUM_ID': '%064x' % i})\n"
+        "def rss():  # resident KB now (ru_maxrss starts at the parent's after an exec)\n"
+        "    return int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE') // 1024\n"
+        "for i in range(1000):\n"
+        "    datum(i)\n"
+        "before = rss()\n"
+        "for i in range(150000):\n"
+        "    datum(i)\n"
+        "grew = rss() - before\n"
+        "env.enter({'b': 'x'})\n"
+        "child = subprocess.run(['sh', '-c', 'echo \"${a:-none} $b\"'], capture_output=True,\n"
+        "                       text=True).stdout.split()\n"
+        "print(grew, *child, os.environ.get('a', 'none'), os.environ['b'])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=tmp_path).stdout.split()
+    assert int(out[0]) < 4 * 1024, f"grew by {out[0]} KB"
+    assert out[1:] == ["none", "x", "none", "x"]
 
 
 def _workers_alive(script) -> list[str]:
