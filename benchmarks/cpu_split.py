@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from scale_bench import BIN, COPY, write_attributes  # noqa: E402
+from scale_bench import BIN, COPY, write_attributes, write_copy_pipeline  # noqa: E402
 
 # The job's process: each thread adds its CPU time to a table as it ends; at exit the table, the
 # process's own and its children's rusage go to the file named by $CPU_SPLIT_OUT.
@@ -66,7 +66,7 @@ THREADS = {  # thread target → what it does
 
 # One worker's loop over M datums in this process (argv: M, script text, folder).
 LOOP = """\
-import json, os, resource, sys, time
+import json, os, pickle, sys, time
 from pathlib import Path
 from pachlite.pps.executors import warm
 from pachlite.store import hash_bytes
@@ -75,7 +75,7 @@ m, text, base = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 (base / "objects").mkdir()
 script = base / "script.py"
 script.write_text(text.replace("/pfs/out", f"{base}/pfs/out"))  # /pfs without a namespace
-batches, tasks = [], []
+tasks = []
 for i in range(m):
     data = json.dumps({"independent_variables": [{"name": "bmi", "value": i / m}]}).encode()
     did = hash_bytes(b"%d" % i)
@@ -86,7 +86,7 @@ class Conn:  # the job's end of the socket: batches of 256 in, results out (pick
     def recv(self):
         return batches.pop(0) if batches else None
     def send(self, results):
-        __import__("pickle").dumps(results)
+        pickle.dumps(results)
 out = os.dup(1)
 t = time.process_time()
 warm.serve(Conn(), str(script), [], dict(os.environ), base / "pfs", "/pfs", base / "objects",
@@ -115,11 +115,7 @@ print((time.process_time() - t) / m * 1e6)
 def job_split(n: int, tmp: Path) -> dict:
     src = tmp / "attributes"
     write_attributes(src, n, random.Random(0))
-    (tmp / "copy.py").write_text(COPY)
-    spec = {"pipeline": {"name": "copy"}, "input": {"pfs": {"repo": "attributes", "glob": "/*"}},
-            "transform": {"cmd": ["python3", str(tmp / "copy.py")]},
-            "parallelismSpec": {"constant": 2}}
-    (tmp / "spec.json").write_text(json.dumps(spec))
+    spec = write_copy_pipeline(tmp)
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
            "PACHLITE_STORE": str(tmp / "store"), "CPU_SPLIT_OUT": str(tmp / "split.json")}
     pachlite = [str(BIN / "pachlite")]
@@ -128,8 +124,8 @@ def job_split(n: int, tmp: Path) -> dict:
                    env=env, check=True, stdout=subprocess.DEVNULL)
     os.sync()
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", JOB, "create", "pipeline", "-f", str(tmp / "spec.json"),
-                    "--workers", "2"], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-c", JOB, "create", "pipeline", "-f", str(spec), "--workers", "2"],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t
     return {"wall": wall, **json.loads((tmp / "split.json").read_text())}
 

@@ -90,6 +90,16 @@ def du(path: Path) -> int:
     return sum(e.stat().st_size for e in path.rglob("*") if e.is_file())
 
 
+def write_copy_pipeline(tmp: Path) -> Path:
+    """The copy transform's script and its pipeline spec in `tmp`; the spec's path."""
+    (tmp / "copy.py").write_text(COPY)
+    spec = {"pipeline": {"name": "copy"}, "input": {"pfs": {"repo": "attributes", "glob": "/*"}},
+            "transform": {"cmd": ["python3", str(tmp / "copy.py")]},
+            "parallelismSpec": {"constant": 2}}
+    (tmp / "spec.json").write_text(json.dumps(spec))
+    return tmp / "spec.json"
+
+
 def plain_loops(src: Path, tmp: Path, runs: int) -> list[float]:
     """The plain loop `runs` times, each after the last one's output is removed and synced."""
     times = []
@@ -104,11 +114,7 @@ def plain_loops(src: Path, tmp: Path, runs: int) -> list[float]:
 def one_n(n: int, add1: int, rounds: int, tmp: Path, rng: random.Random) -> dict:
     src = tmp / f"attributes{n}"
     raw = write_attributes(src, n, rng)
-    (tmp / "copy.py").write_text(COPY)
-    spec = {"pipeline": {"name": "copy"}, "input": {"pfs": {"repo": "attributes", "glob": "/*"}},
-            "transform": {"cmd": ["python3", str(tmp / "copy.py")]},
-            "parallelismSpec": {"constant": 2}}
-    (tmp / "spec.json").write_text(json.dumps(spec))
+    spec = write_copy_pipeline(tmp)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     store = tmp / f"store{n}"
     env = {**env, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PACHLITE_STORE": str(store)}
@@ -121,7 +127,7 @@ def one_n(n: int, add1: int, rounds: int, tmp: Path, rng: random.Random) -> dict
         if r:
             subprocess.run([str(BIN / "pachlite"), "delete", "pipeline", "copy"], env=env,
                            check=True, capture_output=True)
-        t, mb = pachlite(env, "create", "pipeline", "-f", str(tmp / "spec.json"), "--workers", "2")
+        t, mb = pachlite(env, "create", "pipeline", "-f", str(spec), "--workers", "2")
         colds.append(t)
         cold_mbs.append(mb)
     puts, runs = [], []

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import json
 import os
 import random
 import shutil
@@ -25,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from scale_bench import BIN, COPY, attribute, write_attributes  # noqa: E402
+from scale_bench import BIN, attribute, write_attributes, write_copy_pipeline  # noqa: E402
 
 # Runs a command; prints its wall time, its process tree's CPU time and its largest peak RSS.
 MEASURE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
@@ -79,10 +78,7 @@ def main() -> None:
         tmp = Path(t)
         files = tmp / "attributes"
         write_attributes(files, args.n, rng)
-        (tmp / "copy.py").write_text(COPY)
-        (tmp / "spec.json").write_text(json.dumps({
-            "pipeline": {"name": "copy"}, "input": {"pfs": {"repo": "attributes", "glob": "/*"}},
-            "transform": {"cmd": ["python3", str(tmp / "copy.py")]}}))
+        write_copy_pipeline(tmp)
         for r in range(args.rounds):
             for v in (("before", "after") if r % 2 == 0 else ("after", "before")):
                 for k, got in one_round(versions[v], tmp, files, rng, r).items():

@@ -136,8 +136,8 @@ class DatumEnviron:
     A datum's variables are set with putenv(3) on a buffer kept here until the variable next
     changes, not with os.putenv: that is setenv(3), and glibc's setenv keeps a copy of every
     value it is ever given, never freed (whoever read one may still hold it). A worker leaked
-    each datum's path and id that way, ~75 bytes a variable: ~150 MB a worker over a job of 10^6
-    datums. (A pointer getenv(3) gave is good until the environment next changes, as POSIX has
+    each datum's path and id that way, ~75 bytes a variable: ~100 MB for each of the two workers
+    of a job of 10^6 datums. (A pointer getenv(3) gave is good until the environment next changes, as POSIX has
     it: C code that kept one from an earlier datum was already wrong.)"""
 
     def __init__(self, env: dict, view: str):
@@ -145,7 +145,7 @@ class DatumEnviron:
         self.last: dict = {}                # the last datum's own variables, as sent
         self.expected: dict | None = None   # os.environ's bytes as the last datum was given them
         self.held: dict[str, bytes] = {}    # name → the b"NAME=value" the C side points into
-        self.keys: dict[str, tuple] = {}    # name → (its key in os.environ, b"NAME=") or None
+        self.keys: dict[str, tuple] = {}    # name → (its key in os.environ, b"NAME="), or ()
         self.putenv = _putenv()
 
     def enter(self, datum_env: dict) -> None:

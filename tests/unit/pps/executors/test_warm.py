@@ -55,6 +55,18 @@ def outputs(pfs, commit) -> dict:
     return {p: json.loads(v) for p, v in contents(pfs, f"work@{commit}").items()}
 
 
+def union_job(pfs, tmp_path, script: str) -> dict:
+    """The outputs of `script` run over a union of `data` with itself (inputs `a` and `b`), on
+    one worker: one interpreter sees datums of both inputs in turn."""
+    pl.create_pipeline(pfs, {"pipeline": {"name": "work"},
+                             "input": {"union": [{"pfs": {"repo": "data", "glob": "/*", "name": "a"}},
+                                                 {"pfs": {"repo": "data", "glob": "/*", "name": "b"}}]},
+                             "transform": {"cmd": ["python3", script, "/pfs/out"]}})
+    [r] = pl.run(pfs, ["work"], workers=1, cwd=str(tmp_path))
+    assert r.job.state == "success", r.job.reason
+    return outputs(pfs, r.job.output_commit)
+
+
 def test_python_script_recognises_plain_python_commands(tmp_path, monkeypatch):
     (tmp_path / "s.py").write_text("")
     cwd = str(tmp_path)
@@ -195,13 +207,7 @@ def test_a_datum_sees_only_its_own_inputs_variables(pfs, tmp_path):
         "name = os.path.basename(seen['a'] or seen['b']) + ('-a' if seen['a'] else '-b')\n"
         "json.dump(seen, open(os.path.join(sys.argv[1], name), 'w'))\n")
     put(pfs, "data", {"/x": "1", "/y": "2"})
-    pl.create_pipeline(pfs, {"pipeline": {"name": "work"},
-                             "input": {"union": [{"pfs": {"repo": "data", "glob": "/*", "name": "a"}},
-                                                 {"pfs": {"repo": "data", "glob": "/*", "name": "b"}}]},
-                             "transform": {"cmd": ["python3", "env.py", "/pfs/out"]}})
-    [r] = pl.run(pfs, ["work"], workers=1, cwd=str(tmp_path))
-    assert r.job.state == "success", r.job.reason
-    got = outputs(pfs, r.job.output_commit)
+    got = union_job(pfs, tmp_path, "env.py")
     assert sorted(got) == ["/x-a", "/x-b", "/y-a", "/y-b"]
     assert all((v["a"] is None) != (v["b"] is None) for v in got.values()), got
 
@@ -219,18 +225,13 @@ def test_a_datums_child_processes_see_its_own_variables(pfs, tmp_path):
         "json.dump({'child': seen, 'python': mine, 'pid': os.getpid()},\n"
         "          open(os.path.join(sys.argv[1], name), 'w'))\n")
     put(pfs, "data", {f"/f{i}": str(i) for i in range(4)})
-    pl.create_pipeline(pfs, {"pipeline": {"name": "work"},
-                             "input": {"union": [{"pfs": {"repo": "data", "glob": "/*", "name": "a"}},
-                                                 {"pfs": {"repo": "data", "glob": "/*", "name": "b"}}]},
-                             "transform": {"cmd": ["python3", "child.py", "/pfs/out"]}})
-    [r] = pl.run(pfs, ["work"], workers=1, cwd=str(tmp_path))
-    assert r.job.state == "success", r.job.reason
-    got = outputs(pfs, r.job.output_commit)
+    got = union_job(pfs, tmp_path, "child.py")
     assert len(got) == 8 and len({o["pid"] for o in got.values()}) == 1
     for path, o in got.items():
         assert o["child"] == o["python"], path
         a, b, datum = o["child"].split("|")
-        assert (a if path.endswith("-a") else b).endswith("/" + path[1:-2]) and not (b if a else a)
+        mine, other = (a, b) if path.endswith("-a") else (b, a)
+        assert mine.endswith("/" + path[1:-2]) and other == "", path
         assert len(datum) == 64
     assert len({o["child"].split("|")[2] for o in got.values()}) == 8
 
