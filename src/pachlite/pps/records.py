@@ -33,11 +33,19 @@ from pachlite.store.datums import BYTES_IN, BYTES_OUT, LOG_HASH
 FLUSH_ROWS = 4096
 FLUSH_MAX = 65536  # the queue's memory: ~40 MB of records and outputs
 FLUSH_S = 5.0
+# A first job's write of at least RUN_ROWS records is a run of its own (store/datums.py): a layer
+# filled in key order, not rows spread over the job's layer (at 10^6 datums, 5 instead of 15 s of
+# the writer's CPU and 1.9 instead of 7.3 GiB written). Smaller writes, and any past RUNS_MAX
+# runs, go to the job's layer, so that its stack stays within what a later job's reads and
+# compactions take in stride (datums.MAX_LAYERS).
+RUN_ROWS = FLUSH_MAX // 2
+RUNS_MAX = 16
 
 
 class DatumRecords:
     def __init__(self, store: Store, job_id: str, seq: dict[str, int], stage_outputs: bool = False):
         self.store, self.job_id = store, job_id
+        self.runs = 0 if stage_outputs else RUNS_MAX  # written so far (a first job's only)
         # datum id → its place in the job; a succeeded datum's is dropped once its record is made
         self.seq = seq
         # datum id → (state, its record), of datums that did not succeed (a succeeded one's is
@@ -115,9 +123,13 @@ class DatumRecords:
                 return
             layer = self.layer
             try:
+                run = self.runs < RUNS_MAX and len(rows) >= RUN_ROWS
                 with self.store.transaction() as tx:
                     tx.put_objects(objs)
-                    datums.insert(tx, rows)
+                    if run:
+                        datums.insert_run(tx, self.job_id, self.runs, rows)
+                    else:
+                        datums.insert(tx, rows)
                     if paths is not None:
                         layer = staged.stage(tx) if layer is None else layer
                         paths.sort()
@@ -128,6 +140,7 @@ class DatumRecords:
                     if paths is not None:
                         self._pending_files[:0] = paths
                 raise
+            self.runs += run
             if paths is not None:
                 self.layer = layer
                 self.duplicate = self.duplicate or new < len(paths)

@@ -16,10 +16,18 @@ The `datum_records` view fills them in; every read of a datum's record goes thro
 
 A job writes and reads 10^5 rows at a time: `insert` takes plain tuples in COLUMNS order (inputs
 and outputs already JSON text), and `base_records` builds the caller's records from plain tuples.
+
+A first job writes its records as its datums finish; datum ids are hashes, so rows going into one
+layer land all over its pages, and each write rewrites most of them (at 10^6 datums: ~11 GiB
+through the write-ahead log). A large write of a first job is a run instead (`insert_run`): a
+layer of its own, `<job id>.<n>`, filled in key order, listed under the job's own layer, as
+pachd's datum sets are filesets of their own. Its rows' source_job is the job, and a job's own
+rows are those of its layer and its runs.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import operator
 import uuid
@@ -84,11 +92,31 @@ def insert(tx: Tx, rows: Sequence[tuple]) -> None:
     tx.insert_rows(_INSERT_HEAD, sorted(rows, key=operator.itemgetter(ID)))
 
 
+def insert_run(tx: Tx, job_id: str, n: int, rows: Sequence[tuple]) -> None:
+    """Rows of datums a first job ran, as its run n: a new layer listed at depth n under the job's
+    own (a run's ids are no other run's)."""
+    layer = run_layer(job_id, n)
+    insert(tx, [(layer, *r[1:]) for r in rows])
+    tx.db.execute("INSERT INTO datum_layers VALUES(?,?,?)",
+                  (layer, len(rows), max(r[-1] for r in rows) + 1))
+    tx.db.execute("INSERT INTO job_layers VALUES(?,?,?)", (job_id, n, layer))
+
+
+def run_layer(job_id: str, n: int) -> str:
+    return f"{job_id}.{n}"
+
+
+def own(job_id: str, layers: Iterable[str]) -> list[str]:
+    """Of a job's layers, those holding the datums it ran: its own and its runs'."""
+    return [x for x in layers if x == job_id or x.startswith(job_id + ".")]
+
+
 def stack(s: Handle, job_id: str) -> list[str]:
-    """A job's layers, bottom first, its own last."""
+    """A job's layers, bottom first, its own last (listed or not: under a running first job's,
+    its runs only)."""
     layers = [r[0] for r in s.db.execute("SELECT layer FROM job_layers WHERE job_id=? ORDER BY depth",
                                          (job_id,))]
-    return layers or [job_id]
+    return layers if layers and layers[-1] == job_id else [*layers, job_id]
 
 
 def _layer_meta(s: Handle, layer: str) -> tuple[int, int]:
@@ -152,27 +180,37 @@ def seal(tx: Tx, job_id: str) -> None:
 
 
 def _compact(tx: Tx, job_id: str, lower: list[str]) -> None:
-    """Merge the top two of the layers under job_id's own while the upper is not much smaller."""
+    """Merge the top two of the layers under job_id's own while the upper is not much smaller. A
+    job's runs and its own layer are one layer here (their rows are its datums, each once): runs
+    are of a size, and merged one by one they would be copied again at each step."""
     db = tx.db
-    meta = [_layer_meta(tx, layer) for layer in lower]
-    while len(lower) > 1 and (meta[-1][0] * MERGE_RATIO >= meta[-2][0] or len(lower) > MAX_LAYERS):
-        (below, above), merged = lower[-2:], f"layer-{uuid.uuid4().hex}"
+    units = [list(g) for _, g in itertools.groupby(lower, key=lambda x: x.partition(".")[0])]
+    meta = [_unit_meta(tx, u) for u in units]
+    while len(units) > 1 and (meta[-1][0] * MERGE_RATIO >= meta[-2][0] or len(units) > MAX_LAYERS):
+        (below, above), merged = units[-2:], f"layer-{uuid.uuid4().hex}"
         cols = ", ".join(COLUMNS[1:])
-        db.execute(f"INSERT INTO datums SELECT ?1, {cols} FROM datums d WHERE job_id=?2 AND NOT "
-                   "EXISTS (SELECT 1 FROM datums u WHERE u.job_id=?3 AND u.id=d.id)",
-                   (merged, below, above))
+        b, a = ",".join("?" * len(below)), ",".join("?" * len(above))
+        db.execute(f"INSERT INTO datums SELECT ?, {cols} FROM datums d WHERE job_id IN ({b}) AND "
+                   f"NOT EXISTS (SELECT 1 FROM datums u WHERE u.job_id IN ({a}) AND u.id=d.id)",
+                   (merged, *below, *above))
         # (A bottom layer needs no removals: nothing is under it.)
-        db.execute(f"INSERT INTO datums SELECT ?1, {cols} FROM datums WHERE job_id=?2 AND "
-                   "(?3 OR state != '')", (merged, above, len(lower) > 2))
+        db.execute(f"INSERT INTO datums SELECT ?, {cols} FROM datums WHERE job_id IN ({a}) AND "
+                   "(? OR state != '')", (merged, *above, len(units) > 2))
         rows = db.execute("SELECT COUNT(*) FROM datums WHERE job_id=?", (merged,)).fetchone()[0]
         top = max(meta[-1][1], meta[-2][1])
         db.execute("INSERT INTO datum_layers VALUES(?,?,?)", (merged, rows, top))
-        depth = len(lower) - 2
+        depth = sum(len(u) for u in units[:-2])
         db.execute("DELETE FROM job_layers WHERE job_id=? AND depth>=?", (job_id, depth))
         db.executemany("INSERT INTO job_layers VALUES(?,?,?)",
                        [(job_id, depth, merged), (job_id, depth + 1, job_id)])
-        lower[-2:], meta[-2:] = [merged], [(rows, top)]
-        _drop_unused(tx, [below, above])
+        units[-2:], meta[-2:] = [[merged]], [(rows, top)]
+        _drop_unused(tx, [*below, *above])
+
+
+def _unit_meta(s: Handle, unit: list[str]) -> tuple[int, int]:
+    """(rows, next place) of layers compacted as one."""
+    metas = [_layer_meta(s, layer) for layer in unit]
+    return sum(m[0] for m in metas), max(m[1] for m in metas)
 
 
 def _drop_unused(tx: Tx, layers: Iterable[str], gone_job: str | None = None) -> None:
@@ -220,11 +258,12 @@ def _visible(s: Handle, job_id: str, cols: str, where: str = "", args: tuple = (
     names = ["job_id", "id", *cols.split(", ")]
     state = names.index("state")
     skipped = [(names.index(c), v) for c, v in _SKIPPED.items() if c in names]
+    mine = set(own(job_id, layers))
     out = []
     for r in found.values():
         if r[state] == GONE:
             continue
-        if r[0] != job_id:
+        if r[0] not in mine:
             r = list(r)
             for i, v in skipped:
                 r[i] = v
@@ -245,7 +284,13 @@ def base_records(s: Handle, job_id: str,
         for _, did, h, state, outputs, source in rows:
             out[did] = make(did, h, state, tuple(tuple(o) for o in json.loads(outputs)), source)
     cols = "hash, state, outputs, source_job"
-    if ids is None:
+    layers = stack(s, job_id)
+    if ids is not None and len(layers) > 1 and \
+            len(ids) * len(layers) > sum(_layer_meta(s, x)[0] for x in layers):
+        # Fewer rows to read than ids to look for in every layer: all of them, then those ids.
+        wanted = set(ids)
+        add(r for r in _visible(s, job_id, cols) if r[1] in wanted)
+    elif ids is None:
         add(_visible(s, job_id, cols))
     else:
         for i in range(0, len(ids), 500):  # under SQLite's limit of parameters per statement
@@ -268,9 +313,11 @@ def records(s: Handle, job_id: str, id_prefix: str | None = None) -> list[DatumR
 
 def logs(s: Handle, job_id: str, id_prefix: str | None = None) -> list[tuple[str, str]]:
     """(datum id, log object hash) of a job's datums that printed something, in order."""
+    layers = own(job_id, stack(s, job_id))
     return [(did, h) for did, h in s.db.execute(
-        "SELECT id, log_hash FROM datums WHERE job_id=?1 AND log_hash IS NOT NULL AND "
-        "(?2 IS NULL OR id LIKE ?2 || '%') ORDER BY seq", (job_id, id_prefix))]
+        f"SELECT id, log_hash FROM datums WHERE job_id IN ({','.join('?' * len(layers))}) AND "
+        "log_hash IS NOT NULL AND (? IS NULL OR id LIKE ? || '%') ORDER BY seq",
+        (*layers, id_prefix, id_prefix))]
 
 
 def output_owner(s: Handle, job_id: str, path: str) -> str | None:
@@ -282,17 +329,19 @@ def output_owner(s: Handle, job_id: str, path: str) -> str | None:
     return None
 
 
-# Each output of a job's succeeded datums (its own layer's rows): o.value is [path, hash, size].
-_OUTPUTS = "FROM datums d, json_each(d.outputs) o WHERE d.job_id=? AND d.state='success'"
+# Each output of a job's succeeded datums (its own layers' rows): o.value is [path, hash, size].
+_OUTPUTS = "FROM datums d, json_each(d.outputs) o WHERE d.job_id IN ({}) AND d.state='success'"
 _PATH = "json_extract(o.value, '$[0]')"
 
 
 def duplicate_output(s: Handle, job_id: str) -> tuple[str, str, str] | None:
     """(path, datum, other datum) of a path two of a job's succeeded datums output, if any."""
-    row = s.db.execute(f"SELECT {_PATH} AS p {_OUTPUTS} GROUP BY p HAVING COUNT(*) > 1 LIMIT 1",
-                       (job_id,)).fetchone()
+    layers = own(job_id, stack(s, job_id))
+    outputs = _OUTPUTS.format(",".join("?" * len(layers)))
+    row = s.db.execute(f"SELECT {_PATH} AS p {outputs} GROUP BY p HAVING COUNT(*) > 1 LIMIT 1",
+                       layers).fetchone()
     if row is None:
         return None
-    a, b = (did for did, in s.db.execute(f"SELECT d.id {_OUTPUTS} AND {_PATH}=? ORDER BY d.seq "
-                                         "LIMIT 2", (job_id, row[0])))
+    a, b = (did for did, in s.db.execute(f"SELECT d.id {outputs} AND {_PATH}=? ORDER BY d.seq "
+                                         "LIMIT 2", (*layers, row[0])))
     return row[0], a, b

@@ -1,7 +1,8 @@
 """Layered datum records: a job planned from what changed writes rows only for the datums it ran
 or removed, over its base job's records; every job, old or new, still lists each of its datums
 once (the carried ones skipped, in their places), through compactions, removed datums, squashed
-commit sets and a full plan carrying from a layered job."""
+commit sets and a full plan carrying from a layered job; a first job's records written as runs of
+their own are its own."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import random
 
 from helpers import contents, datum_paths, datums, put
 from pachlite.pfs import PFS
-from pachlite.pps import pipeline as pl
+from pachlite.pps import api as pps_api, pipeline as pl, records
 from pachlite.pps.commitset import squash_commit_set
 from pachlite.store import datums as store_datums, fsck
 
@@ -112,3 +113,45 @@ def test_fsck_names_a_layered_job_whose_base_records_are_gone(pfs):
     with pfs.store.transaction() as tx:
         tx.execute("DELETE FROM datum_layers WHERE id=?", (first.key,))
     assert f"job datum layer {second.key} at depth 0 is missing" in fsck(pfs.store)
+
+
+def test_a_first_jobs_records_written_as_runs_are_its_own_for_every_later_job(pfs, monkeypatch):
+    # Writes of at least 3 records are runs, two at most: the job's layer holds the rest.
+    monkeypatch.setattr(records, "FLUSH_ROWS", 3)
+    monkeypatch.setattr(records, "FLUSH_MAX", 3)
+    monkeypatch.setattr(records, "RUN_ROWS", 3)
+    monkeypatch.setattr(records, "RUNS_MAX", 2)
+    pfs.create_repo("data")
+    files = {f"/f{i:02d}": str(i) for i in range(12)}
+    put(pfs, "data", files)
+    loud = {**spec(), "transform": {"cmd": ["sh", "-c", 'echo "saw $data"; ' + COPY[2]]}}
+    pl.create_pipeline(pfs, loud)
+    [first] = [r.job for r in pl.run(pfs, workers=1)]
+    layers = store_datums.stack(pfs.store, first.key)
+    runs = [store_datums.run_layer(first.key, n) for n in range(2)]
+    assert layers == [*runs, first.key]
+    in_runs = pfs.store.query(f"SELECT COUNT(*) FROM datums WHERE job_id IN ('{runs[0]}', "
+                              f"'{runs[1]}') AND source_job=?", (first.key,))[0][0]
+    assert in_runs >= 6 and own_rows(pfs, first) == 12 - in_runs
+    assert listing(pfs, first) == [(p, "success") for p in sorted(files)]
+    assert {d["source_job"] for d in datums(pfs, first)} == {first.id}
+    assert sorted(log for _, log in pps_api.logs(pfs, first)) == \
+        [f"saw /pfs/data{p}\n" for p in sorted(files)]
+    assert fsck(pfs.store) == []
+    # The next job runs the new datum only, over the runs: they and the job's own layer are one
+    # layer to its compaction (one by one, equal runs would be copied again at each merge).
+    put(pfs, "data", {"/new": "n"})
+    [second] = [r.job for r in pl.run(pfs, workers=1)]
+    assert (second.processed, second.skipped) == (1, 12)
+    assert store_datums.stack(pfs.store, second.key) == [*runs, first.key, second.key]
+    assert listing(pfs, second) == [(p, "skipped") for p in sorted(files)] + [("/new", "success")]
+    # A full plan carries every row, those of the runs among them.
+    pl.create_pipeline(pfs, {**loud, "description": "again"}, update=True)
+    [third] = [r.job for r in pl.run(pfs, workers=1)]
+    assert (third.processed, third.skipped) == (0, 13)
+    assert contents(pfs, "copy@master", text=True) == {**files, "/new": "n"}
+    assert fsck(pfs.store) == []
+    pl.delete_pipeline(pfs, "copy")
+    assert pfs.store.query("SELECT COUNT(*) FROM datums")[0][0] == 0
+    assert pfs.store.query("SELECT COUNT(*) FROM datum_layers")[0][0] == 0
+    assert fsck(pfs.store) == []
