@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from helpers import contents, datum_paths, datums, put
 from pachlite.pfs import PFS
 from pachlite.pps import api as pps_api, pipeline as pl, records
@@ -115,12 +117,16 @@ def test_fsck_names_a_layered_job_whose_base_records_are_gone(pfs):
     assert f"job datum layer {second.key} at depth 0 is missing" in fsck(pfs.store)
 
 
-def test_a_first_jobs_records_written_as_runs_are_its_own_for_every_later_job(pfs, monkeypatch):
-    # Writes of at least 3 records are runs, two at most: the job's layer holds the rest.
+@pytest.fixture
+def records_in_runs(monkeypatch):
+    """A first job's writes of at least 3 records are runs, two at most: its layer holds the rest."""
     monkeypatch.setattr(records, "FLUSH_ROWS", 3)
     monkeypatch.setattr(records, "FLUSH_MAX", 3)
     monkeypatch.setattr(records, "RUN_ROWS", 3)
     monkeypatch.setattr(records, "RUNS_MAX", 2)
+
+
+def test_a_first_jobs_records_written_as_runs_are_its_own_for_every_later_job(pfs, records_in_runs):
     pfs.create_repo("data")
     files = {f"/f{i:02d}": str(i) for i in range(12)}
     put(pfs, "data", files)
@@ -154,4 +160,28 @@ def test_a_first_jobs_records_written_as_runs_are_its_own_for_every_later_job(pf
     pl.delete_pipeline(pfs, "copy")
     assert pfs.store.query("SELECT COUNT(*) FROM datums")[0][0] == 0
     assert pfs.store.query("SELECT COUNT(*) FROM datum_layers")[0][0] == 0
+    assert fsck(pfs.store) == []
+
+
+def test_a_killed_first_jobs_runs_are_carried_by_the_next_run(pfs, records_in_runs, monkeypatch):
+    from pachlite.pps.job import Job
+    pfs.create_repo("data")
+    files = {f"/f{i:02d}": str(i) for i in range(12)}
+    put(pfs, "data", files)
+    pl.create_pipeline(pfs, spec())
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+    with monkeypatch.context() as m:  # stopped once every datum ran, its runs written
+        m.setattr(Job, "_finish_first", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            pl.run(pfs, workers=1)
+    [killed] = pps_api.list_job(pfs, "copy")
+    assert killed.state == "killed"
+    assert store_datums.stack(pfs.store, killed.key)[:2] == \
+        [store_datums.run_layer(killed.key, n) for n in range(2)]
+    assert fsck(pfs.store) == []
+    [job] = [r.job for r in pl.run(pfs, workers=1)]
+    assert (job.processed, job.skipped, job.total) == (0, 12, 12)
+    assert contents(pfs, "copy@master", text=True) == files
     assert fsck(pfs.store) == []
