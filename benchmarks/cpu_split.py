@@ -5,7 +5,9 @@ each to /pfs/out, 2 workers):
 1. N attribute files are put (`put file -r`) into a new store, and the cold job runs in a process
    whose threads each add up their own CPU time (the thread CPU clock, read as each thread ends):
    the records writer, the threads that serve the workers, the plan, the senders and the main
-   thread; the workers are that process's children (their user and system time);
+   thread; the workers are that process's children (their user and system time). What the
+   job's process wrote and read through system calls (/proc/self/io: the store's database, its
+   write-ahead log and its object files) is printed too;
 2. inside one worker: the worker's loop (warm.serve, the code a warm worker runs, sealed as in a
    private namespace, here without one) serves M one-file datums laid out on tmpfs, once with the
    copy script and once with an empty one; and the copy script runs M times on its own, compiled
@@ -48,9 +50,14 @@ threading.Thread.run = timed
 def report():
     cpu["main"] += time.thread_time()
     me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    try:
+        with open("/proc/self/io") as f:
+            io = {k: int(v) for k, v in (line.split(": ") for line in f.read().splitlines())}
+    except OSError:
+        io = {}
     with open(os.environ["CPU_SPLIT_OUT"], "w") as f:
         json.dump({"threads": cpu, "self": [me.ru_utime, me.ru_stime],
-                   "children": [kids.ru_utime, kids.ru_stime]}, f)
+                   "children": [kids.ru_utime, kids.ru_stime], "io": io}, f)
 atexit.register(report)
 sys.argv = ["pachlite", *sys.argv[1:]]
 from pachlite.cli import main
@@ -158,6 +165,10 @@ def main() -> None:
         print(f"    {THREADS.get(name, name):26} {cpu:7.2f} s")
     print(f"  the workers       {kids:7.2f} s (user {r['children'][0]:.2f}, system "
           f"{r['children'][1]:.2f})")
+    if r["io"]:
+        gib = {k: v / 2**30 for k, v in r["io"].items()}
+        print(f"  the job's process wrote {gib['wchar']:.2f} GiB ({gib['write_bytes']:.2f} GiB of it "
+              f"reached the disk) and read {gib['rchar']:.2f} GiB through system calls")
     copy = per_datum(LOOP, args.datums, COPY)
     empty = per_datum(LOOP, args.datums, "")
     alone = per_datum(ALONE, args.datums, COPY) - per_datum(ALONE, args.datums, "")

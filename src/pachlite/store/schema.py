@@ -13,7 +13,7 @@ import json
 import sqlite3
 import struct
 
-FORMAT_VERSION = 9
+FORMAT_VERSION = 10
 DB_FILE = "pachlite.db"  # in the store's root, beside objects/
 
 SCHEMA = """
@@ -217,6 +217,10 @@ MIGRATIONS = {
     8: [  # staged layers: large writes in chunks (put file -r, a job's output)
         "CREATE TABLE staged(layer INTEGER PRIMARY KEY, pid INTEGER NOT NULL, started REAL NOT NULL)",
     ],
+    # A first job's runs (datums.py): its job_layers may list its runs without its own layer,
+    # which is implied. No format-9 store has runs, so nothing changes; the version keeps an
+    # older pachlite, which would read such a job without its own layer, from opening the store.
+    9: [],
 }
 
 

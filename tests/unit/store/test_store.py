@@ -74,8 +74,15 @@ def sha256_datum_id(inputs_json: str) -> str:
                                    for fields in json.loads(inputs_json) for f in fields)).hexdigest()
 
 
+def make_format_9(db: sqlite3.Connection) -> None:
+    """Turn a store back into format 9's: no first job's records in runs (none made here)."""
+    assert db.execute("SELECT 1 FROM datum_layers WHERE id LIKE '%.%'").fetchone() is None
+    db.execute("UPDATE meta SET value='9' WHERE key='format_version'")
+
+
 def make_format_8(db: sqlite3.Connection) -> None:
     """Turn a store's tables back into format 8's: no staged layers."""
+    make_format_9(db)
     assert db.execute("SELECT 1 FROM staged").fetchone() is None
     db.execute("DROP TABLE staged")
     db.execute("UPDATE meta SET value='8' WHERE key='format_version'")
@@ -264,6 +271,27 @@ def test_a_format_5_store_gains_branch_triggers_in_place(tmp_path):
         put(pfs, "r", {"/b": "2"})
         assert pfs.inspect_branch("r", "prod").head == pfs.resolve(parse("r@master")).id
         assert get(pfs, "r@prod:/a") == b"1" and fsck(store) == []
+    finally:
+        store.close()
+
+
+def test_a_format_9_store_opens_as_the_current_format_and_its_first_jobs_write_runs(tmp_path,
+                                                                                  monkeypatch):
+    from pachlite.pps import pipeline as pl, records
+    from pachlite.store import datums
+    root = old_store(tmp_path, make_format_9)
+    store = Store(root)
+    try:
+        pfs = PFS(store)
+        assert store.one("SELECT value FROM meta WHERE key='format_version'")[0] == str(FORMAT_VERSION)
+        monkeypatch.setattr(records, "FLUSH_ROWS", 1)
+        monkeypatch.setattr(records, "RUN_ROWS", 1)
+        pl.create_pipeline(pfs, {"pipeline": {"name": "copy"}, "input": {"pfs": {"repo": "r", "glob": "/*"}},
+                                 "transform": {"cmd": ["sh", "-c", "cp /pfs/r/* /pfs/out/"]}})
+        [job] = [r.job for r in pl.run(pfs, workers=1)]
+        assert (job.state, len(datums.stack(store, job.key))) == ("success", 2)  # a run, its layer
+        assert get(pfs, "copy@master:/a") == b"1"
+        assert fsck(store) == []
     finally:
         store.close()
 
