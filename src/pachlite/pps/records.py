@@ -34,10 +34,10 @@ FLUSH_ROWS = 4096
 FLUSH_MAX = 65536  # the queue's memory: ~40 MB of records and outputs
 FLUSH_S = 5.0
 # A first job's write of at least RUN_ROWS records is a run of its own (store/datums.py): a layer
-# filled in key order, not rows spread over the job's layer (at 10^6 datums, 5 instead of 15 s of
-# the writer's CPU and 1.9 instead of 7.3 GiB written). Smaller writes, and any past RUNS_MAX
-# runs, go to the job's layer, so that its stack stays within what a later job's reads and
-# compactions take in stride (datums.MAX_LAYERS).
+# filled in key order, not rows spread over the job's layer (at 10^6 datums, the writer's CPU
+# 23 -> 16 s and the job's writes 7.4 -> 2.0 GiB: benchmarks/cpu_split.py). Smaller writes, and
+# any past RUNS_MAX runs, go to the job's layer, so that its stack stays within what a later
+# job's reads and compactions take in stride (datums.MAX_LAYERS).
 RUN_ROWS = FLUSH_MAX // 2
 RUNS_MAX = 16
 
