@@ -106,9 +106,14 @@ def run_layer(job_id: str, n: int) -> str:
     return f"{job_id}.{n}"
 
 
+def _owner(layer: str) -> str:
+    """The layer a run belongs to (its job's own); any other layer is its own owner."""
+    return layer.partition(".")[0]
+
+
 def own(job_id: str, layers: Iterable[str]) -> list[str]:
     """Of a job's layers, those holding the datums it ran: its own and its runs'."""
-    return [x for x in layers if x == job_id or x.startswith(job_id + ".")]
+    return [x for x in layers if _owner(x) == job_id]
 
 
 def stack(s: Handle, job_id: str) -> list[str]:
@@ -184,7 +189,7 @@ def _compact(tx: Tx, job_id: str, lower: list[str]) -> None:
     job's runs and its own layer are one layer here (their rows are its datums, each once): runs
     are of a size, and merged one by one they would be copied again at each step."""
     db = tx.db
-    units = [list(g) for _, g in itertools.groupby(lower, key=lambda x: x.partition(".")[0])]
+    units = [list(g) for _, g in itertools.groupby(lower, key=_owner)]
     meta = [_unit_meta(tx, u) for u in units]
     while len(units) > 1 and (meta[-1][0] * MERGE_RATIO >= meta[-2][0] or len(units) > MAX_LAYERS):
         (below, above), merged = units[-2:], f"layer-{uuid.uuid4().hex}"
