@@ -12,7 +12,11 @@ Python copy of the datum's file to /pfs/out) so that the engine's own cost domin
 3. add1: one new file put (`put file`), then `run` (one datum runs, N are carried) — the target is
    add1 at 10^5 and 10^6 within 1.2x of add1 at 10^4 (its cost independent of N);
 4. peak RSS of the largest process of any step (target < 1 GB);
-5. the store's size on disk against the raw bytes of the files put and output.
+5. the store's size on disk against the raw bytes of the files put and output;
+6. the CPU time (user + system, every process) of the cold job and of the loop, beside their
+   wall times: the loop's wall time is mostly the disk's (at 10^6 its fastest run took 58 s on
+   one day and 143 s on another, the same command), so the CPU ratio shows whether a change of
+   the wall-time ratio is pachlite's or the disk's.
 
 Every command goes through the real CLI, timed by wall clock; each timed step starts after
 os.sync(). Usage: python benchmarks/scale_bench.py [--n 10000 --n 100000] [--add1 3]
@@ -26,6 +30,7 @@ import json
 import multiprocessing
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,7 +46,8 @@ p = os.environ["attributes"]
 shutil.copyfile(p, os.path.join("/pfs/out", os.path.basename(p)))
 """
 PEAK = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
-        "stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        "stdout=subprocess.DEVNULL); r = resource.getrusage(resource.RUSAGE_CHILDREN); "
+        "print(r.ru_maxrss, r.ru_utime + r.ru_stime)")
 
 
 def attribute(rng: random.Random) -> bytes:
@@ -61,29 +67,44 @@ def write_attributes(folder: Path, n: int, rng: random.Random) -> int:
     return raw
 
 
+def cpu_time(who: int) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
 def _copy_all(job: tuple[Path, Path, list[str]]) -> None:
     src, out, names = job
     for name in names:
         shutil.copyfile(src / name, out / name)
 
 
-def plain_loop(src: Path, out: Path) -> float:
-    """The same copies without pachlite, on 2 processes."""
-    t = time.perf_counter()
+def plain_loop(src: Path, out: Path) -> tuple[float, float]:
+    """The same copies without pachlite, on 2 processes → (wall, CPU) seconds."""
+    t, cpu = time.perf_counter(), cpu_time(resource.RUSAGE_SELF) + cpu_time(resource.RUSAGE_CHILDREN)
     out.mkdir()
     names = sorted(os.listdir(src))
     with multiprocessing.Pool(2) as pool:
         pool.map(_copy_all, [(src, out, names[i::2]) for i in range(2)])
-    return time.perf_counter() - t
+        pool.close()
+        pool.join()  # (reaped: their CPU is counted)
+    return (time.perf_counter() - t,
+            cpu_time(resource.RUSAGE_SELF) + cpu_time(resource.RUSAGE_CHILDREN) - cpu)
 
 
 def pachlite(env: dict, *args: str) -> tuple[float, float]:
     """Wall time, and peak RSS in MB of the largest process the command ran."""
+    wall, mb, _ = pachlite_cpu(env, *args)
+    return wall, mb
+
+
+def pachlite_cpu(env: dict, *args: str) -> tuple[float, float, float]:
+    """pachlite(), and the CPU time of every process the command ran (seconds)."""
     os.sync()
     t = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", PEAK, str(BIN / "pachlite"), *args], env=env,
                          check=True, capture_output=True, text=True).stdout
-    return time.perf_counter() - t, int(out.split()[-1]) / 1024
+    maxrss, cpu = out.split()[-2:]
+    return time.perf_counter() - t, int(maxrss) / 1024, float(cpu)
 
 
 def du(path: Path) -> int:
@@ -100,7 +121,7 @@ def write_copy_pipeline(tmp: Path) -> Path:
     return tmp / "spec.json"
 
 
-def plain_loops(src: Path, tmp: Path, runs: int) -> list[float]:
+def plain_loops(src: Path, tmp: Path, runs: int) -> list[tuple[float, float]]:
     """The plain loop `runs` times, each after the last one's output is removed and synced."""
     times = []
     for _ in range(runs):
@@ -122,14 +143,15 @@ def one_n(n: int, add1: int, rounds: int, tmp: Path, rng: random.Random) -> dict
     plains = plain_loops(src, tmp, rounds)
     pachlite(env, "create", "repo", "attributes")
     put, put_mb = pachlite(env, "put", "file", "attributes@master:/", "-r", "-f", str(src))
-    colds, cold_mbs = [], []
+    colds, cold_mbs, cold_cpus = [], [], []
     for r in range(rounds):
         if r:
             subprocess.run([str(BIN / "pachlite"), "delete", "pipeline", "copy"], env=env,
                            check=True, capture_output=True)
-        t, mb = pachlite(env, "create", "pipeline", "-f", str(spec), "--workers", "2")
+        t, mb, cpu = pachlite_cpu(env, "create", "pipeline", "-f", str(spec), "--workers", "2")
         colds.append(t)
         cold_mbs.append(mb)
+        cold_cpus.append(cpu)
     puts, runs = [], []
     for r in range(add1):
         extra = tmp / f"extra{r}.json"
@@ -149,7 +171,10 @@ def one_n(n: int, add1: int, rounds: int, tmp: Path, rng: random.Random) -> dict
     size = du(store)
     m = statistics.median
     cold, cold_mb = m(colds), max(cold_mbs)
-    return dict(n=n, put=put, plain=min(plains), plains=plains, cold=cold, colds=colds,
+    fastest = min(plains)  # (wall, CPU) of the loop's fastest run
+    return dict(n=n, put=put, plain=fastest[0], plains=[w for w, _ in plains], cold=cold, colds=colds,
+                plain_cpu=fastest[1], plain_cpus=[c for _, c in plains], cold_cpu=m(cold_cpus),
+                cold_cpus=cold_cpus,
                 add1_put=m(puts), add1_run=m(runs),
                 add1=m([a + b for a, b in zip(puts, runs)]), peak=max(put_mb, cold_mb, *peaks),
                 peaks=(put_mb, cold_mb, max(peaks)), store=size,
@@ -174,10 +199,13 @@ def main() -> None:
             rows.append(r)
             peaks = "/".join(f"{x:.0f}" for x in r["peaks"])
             runs = " vs ".join("/".join(f"{x:.2f}" for x in r[k]) for k in ("colds", "plains"))
+            cpus = " vs ".join("/".join(f"{x:.2f}" for x in r[k]) for k in ("cold_cpus", "plain_cpus"))
             print(f"N={n:>8}: put -r {r['put']:7.2f} s | cold {r['cold']:7.2f} s vs plain loop "
                   f"{r['plain']:6.2f} s ({r['cold'] / r['plain']:.2f}x; runs {runs} s) | "
                   f"add1 {r['add1']:.2f} s "
-                  f"(put {r['add1_put']:.2f} + run {r['add1_run']:.2f}) | peak RSS "
+                  f"(put {r['add1_put']:.2f} + run {r['add1_run']:.2f}) | CPU: cold "
+                  f"{r['cold_cpu']:.2f} s vs the fastest loop's {r['plain_cpu']:.2f} s "
+                  f"({r['cold_cpu'] / r['plain_cpu']:.2f}x; runs {cpus} s) | peak RSS "
                   f"{r['peak']:.0f} MB (put/cold/add1 {peaks}) | store {r['store'] / 2**20:.0f} MB "
                   f"for {r['raw'] / 2**20:.0f} MB raw ({r['store'] / r['raw']:.1f}x)", flush=True)
             # (after the figures: removing 10^6 files takes minutes)
