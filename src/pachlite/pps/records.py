@@ -22,7 +22,7 @@ from pachlite.pps.executors.base import Outcome, Result
 from pachlite.pps.plan import Step
 from pachlite.pps.states import DatumState
 from pachlite.store import Store, Tx, datums, hash_bytes, staged
-from pachlite.store.datums import BYTES_IN, BYTES_OUT, LOG_HASH
+from pachlite.store.datums import BYTES_IN, BYTES_OUT, ID, LOG_HASH
 
 # Succeeded datums' records are written in transactions of their own: once as many wait as half
 # of those already written (at least FLUSH_ROWS, at most FLUSH_MAX), or FLUSH_S seconds after the
@@ -157,8 +157,11 @@ class DatumRecords:
         """Write what is queued in the caller's transaction (a stopped job's last one): the
         records; the staged outputs are dropped, as the job makes no output commit."""
         rows, objs, _ = self._take()
+        # A flush stopped once its transaction had committed queued its rows again (they are in
+        # a run, or in the job's layer): they are not written twice.
+        stored = datums.stored(tx, self.job_id, [r[ID] for r in rows]) if rows else set()
         tx.put_objects(objs)
-        datums.insert(tx, rows)
+        datums.insert(tx, [r for r in rows if r[ID] not in stored] if stored else rows)
         self.drop_outputs(tx)
 
     def drop_outputs(self, tx: Tx) -> None:

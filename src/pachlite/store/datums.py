@@ -124,6 +124,19 @@ def stack(s: Handle, job_id: str) -> list[str]:
     return layers if layers and layers[-1] == job_id else [*layers, job_id]
 
 
+def stored(s: Handle, job_id: str, ids: Sequence[str]) -> set[str]:
+    """Of these ids, those the job's own layer or runs already hold a row of."""
+    layers = own(job_id, stack(s, job_id))
+    marks = ",".join("?" * len(layers))
+    out: set[str] = set()
+    for i in range(0, len(ids), 500):  # under SQLite's limit of parameters per statement
+        chunk = ids[i:i + 500]
+        out.update(r[0] for r in s.db.execute(
+            f"SELECT id FROM datums WHERE job_id IN ({marks}) AND id IN ({','.join('?' * len(chunk))})",
+            (*layers, *chunk)))
+    return out
+
+
 def _layer_meta(s: Handle, layer: str) -> tuple[int, int]:
     """(rows, next place) of a layer."""
     row = s.db.execute("SELECT rows, next_seq FROM datum_layers WHERE id=?", (layer,)).fetchone()

@@ -185,3 +185,57 @@ def test_a_killed_first_jobs_runs_are_carried_by_the_next_run(pfs, records_in_ru
     assert (job.processed, job.skipped, job.total) == (0, 12, 12)
     assert contents(pfs, "copy@master", text=True) == files
     assert fsck(pfs.store) == []
+
+
+@pytest.mark.parametrize("in_runs", [True, False], ids=["a run", "the job's layer"])
+def test_a_job_stopped_just_after_a_records_write_committed_keeps_each_record_once(
+        pfs, monkeypatch, in_runs):
+    """The job's last write of records (on its main thread) commits, and the stop lands before
+    that write has returned, so its rows are queued again: the stopped job's last transaction
+    writes each record once (not twice into its layer, nor failing on the second copy)."""
+    import contextlib
+    import threading
+
+    from pachlite.errors import Conflict
+    from pachlite.store import Store
+    if in_runs:
+        for name, value in (("FLUSH_ROWS", 3), ("FLUSH_MAX", 3), ("RUN_ROWS", 3), ("RUNS_MAX", 2)):
+            monkeypatch.setattr(records, name, value)
+    pfs.create_repo("data")
+    files = {f"/f{i:02d}": str(i) for i in range(12)}
+    put(pfs, "data", files)
+    pl.create_pipeline(pfs, spec())
+    flush, transaction = records.DatumRecords.flush, Store.transaction
+    main = threading.main_thread()
+    stop = {"armed": False, "done": False}
+
+    def flush_on_main_thread_only(self):  # the background writes fail (a busy store)
+        if threading.current_thread() is not main:
+            raise Conflict("busy", "wait")
+        stop["armed"] = not stop["done"]
+        flush(self)
+
+    @contextlib.contextmanager
+    def stopped_after_commit(self):
+        with transaction(self) as tx:
+            yield tx
+        if stop["armed"]:  # committed: the stop lands before flush() returns
+            stop.update(armed=False, done=True)
+            raise KeyboardInterrupt
+    with monkeypatch.context() as m:
+        m.setattr(records.DatumRecords, "flush", flush_on_main_thread_only)
+        m.setattr(Store, "transaction", stopped_after_commit)
+        with pytest.raises(KeyboardInterrupt):
+            pl.run(pfs, workers=1)
+    assert stop["done"]
+    [killed] = pps_api.list_job(pfs, "copy")
+    assert killed.state == "killed"
+    layers = store_datums.own(killed.key, store_datums.stack(pfs.store, killed.key))
+    assert (len(layers) > 1) == in_runs
+    marks = ",".join("?" * len(layers))
+    assert pfs.store.query(f"SELECT COUNT(*), COUNT(DISTINCT id) FROM datums WHERE job_id IN ({marks})",
+                           tuple(layers))[0][:] == (12, 12)
+    assert fsck(pfs.store) == []
+    [job] = [r.job for r in pl.run(pfs, workers=1)]
+    assert (job.processed, job.skipped, job.total) == (0, 12, 12)
+    assert contents(pfs, "copy@master", text=True) == files
