@@ -10,7 +10,8 @@ Python copy of the datum's file to /pfs/out) so that the engine's own cost domin
    removal took 230 s against 59 s for the first, the disk still busy with it), which is the
    ratio least favourable to pachlite;
 3. add1: one new file put (`put file`), then `run` (one datum runs, N are carried) — the target is
-   add1 at 10^5 and 10^6 within 1.2x of add1 at 10^4 (its cost independent of N);
+   add1 at 10^5 and 10^6 within 1.2x of add1 at 10^4 (its cost independent of N); then `list
+   datum` of the last add1 job (its N + 3 datums), with its time and peak RSS;
 4. peak RSS of the largest process of any step (target < 1 GB);
 5. the store's size on disk against the raw bytes of the files put and output;
 6. the CPU time (user + system, every process) of the cold job and of the loop, beside their
@@ -168,11 +169,14 @@ def one_n(n: int, add1: int, rounds: int, tmp: Path, rng: random.Random) -> dict
     last = json.loads(out[:out.index("\n}\n") + 2])  # the newest JobInfo
     assert (last["state"], last["data_processed"], last.get("data_skipped")) == \
         ("JOB_SUCCESS", "1", str(n + add1 - 1)), last
+    # Listing the newest job's datums: all N + add1 (N of them its base job's, skipped).
+    listed, listed_mb = pachlite(env, "list", "datum", f"copy@{last['job']['id']}")
     size = du(store)
     m = statistics.median
     cold, cold_mb = m(colds), max(cold_mbs)
     fastest = min(plains)  # (wall, CPU) of the loop's fastest run
-    return dict(n=n, put=put, plain=fastest[0], plains=[w for w, _ in plains], cold=cold, colds=colds,
+    return dict(n=n, put=put, listed=listed, listed_mb=listed_mb, plain=fastest[0],
+                plains=[w for w, _ in plains], cold=cold, colds=colds,
                 plain_cpu=fastest[1], plain_cpus=[c for _, c in plains], cold_cpu=m(cold_cpus),
                 cold_cpus=cold_cpus,
                 add1_put=m(puts), add1_run=m(runs),
@@ -205,7 +209,8 @@ def main() -> None:
                   f"add1 {r['add1']:.2f} s "
                   f"(put {r['add1_put']:.2f} + run {r['add1_run']:.2f}) | CPU: cold "
                   f"{r['cold_cpu']:.2f} s vs the fastest loop's {r['plain_cpu']:.2f} s "
-                  f"({r['cold_cpu'] / r['plain_cpu']:.2f}x; runs {cpus} s) | peak RSS "
+                  f"({r['cold_cpu'] / r['plain_cpu']:.2f}x; runs {cpus} s) | list datum "
+                  f"{r['listed']:.2f} s ({r['listed_mb']:.0f} MB) | peak RSS "
                   f"{r['peak']:.0f} MB (put/cold/add1 {peaks}) | store {r['store'] / 2**20:.0f} MB "
                   f"for {r['raw'] / 2**20:.0f} MB raw ({r['store'] / r['raw']:.1f}x)", flush=True)
             # (after the figures: removing 10^6 files takes minutes)

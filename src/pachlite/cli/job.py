@@ -189,7 +189,8 @@ def logs(ctx: click.Context, pipeline: str | None, job_id: str | None, datum_id:
     try:
         while True:
             job = api.inspect_job(pfs, name_key(pipeline, "pipeline"), job_id)
-            finished = {d.id: (d.started or 0) + (d.duration or 0) for d in api.list_datum(pfs, job)}
+            finished = {d.id: (d.started or 0) + (d.duration or 0)
+                        for d in api.list_datum(pfs, job)} if age else {}  # (only --since reads it)
             lines = []
             for did, text in api.logs(pfs, job, datum_id):
                 if (job.id, did) in shown or (age and finished.get(did, time.time()) < time.time() - age):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 _UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
 
@@ -58,7 +59,28 @@ def ago(ts: float | None) -> str:
 
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """Left-aligned columns separated by at least one space, like Go's tabwriter in pachctl."""
-    cells = [list(map(str, header))] + [[("" if c is None else str(c)) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = [" ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
-    return "\n".join(lines)
+    return "\n".join(table_lines(header, rows, settle=None))
+
+
+# A table printed as its rows come takes its columns' widths from its first rows, this many.
+SETTLE = 10_000
+
+
+def table_lines(header: Sequence[str], rows: Iterable[Sequence[object]],
+                settle: int | None = SETTLE) -> Iterator[str]:
+    """table()'s lines, made as the rows come: the columns are as wide as the widest of the
+    first `settle` rows' cells (all of them if None), and a wider cell after those widens its
+    own line only. So a table of 10^6 rows (a job's datums) is printed without being held whole;
+    one of up to `settle` rows is table()'s."""
+    def cells(r) -> list[str]:
+        return [("" if c is None else str(c)) for c in r]
+    it = iter(rows)
+    first = [list(map(str, header))] + [cells(r) for r in itertools.islice(it, settle)]
+    widths = [max(len(r[i]) for r in first) for i in range(len(header))]
+
+    def line(r: list[str]) -> str:
+        return " ".join([c.ljust(w) for c, w in zip(r, widths)]).rstrip()
+    yield from map(line, first)
+    del first
+    for r in it:
+        yield line(cells(r))

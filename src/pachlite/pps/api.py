@@ -8,6 +8,7 @@ A job recorded as running whose pipeline's lock nobody holds was left by a proce
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 
 from pachlite.errors import NotFound
 from pachlite.pfs import PFS
@@ -67,8 +68,8 @@ def list_job_set(pfs: PFS, job_set: str) -> list[JobInfo]:
     return found
 
 
-def list_datum(pfs: PFS, job: JobInfo, prefix: str | None = None) -> list[DatumInfo]:
-    """A job's datums in plan order (those whose id starts with prefix)."""
+def list_datum(pfs: PFS, job: JobInfo, prefix: str | None = None) -> Iterator[DatumInfo]:
+    """A job's datums in plan order (those whose id starts with prefix), as they are read."""
     commits = {repo: pfs.commit_id(c) for repo, _, c in job.inputs}
     shown: dict[str, str] = {}  # a job's key → its id (the commit set)
 
@@ -77,19 +78,19 @@ def list_datum(pfs: PFS, job: JobInfo, prefix: str | None = None) -> list[DatumI
             row = jobs.get(pfs.store, key)
             shown[key] = row.commit_set if row else key
         return shown[key]
-    return [DatumInfo(job.id, r.id, r.state, r.reason, r.hash,
+    return (DatumInfo(job.id, r.id, r.state, r.reason, r.hash,
                       tuple(f"{repo}@{commits.get(repo, '?')}:{path}" for _, repo, _, path in r.inputs),
                       r.outputs, r.started, r.duration, job_id(r.source_job))
-            for r in datums.records(pfs.store, job.key, prefix)]
+            for r in datums.records(pfs.store, job.key, prefix))
 
 
 def inspect_datum(pfs: PFS, job: JobInfo, datum_id: str) -> DatumInfo:
     """One datum of a job, by id or unique id prefix."""
-    found = list_datum(pfs, job, datum_id)
-    if not found:
+    found = next(list_datum(pfs, job, datum_id), None)
+    if found is None:
         raise NotFound(f"datum {datum_id} not found in job {job.id}",
                        f"list datums with 'pachlite list datum {job.pipeline}@{job.id}'")
-    return found[0]
+    return found
 
 
 def logs(pfs: PFS, job: JobInfo, datum_id: str | None = None) -> list[tuple[str, str]]:

@@ -20,7 +20,7 @@ from pachlite.store import datums, jobs
 def failed_paths(pfs, job: JobInfo) -> list[tuple[str, ...]]:
     """The input file paths of each failed datum of the job, in plan order."""
     return [tuple(dict.fromkeys(path for _, _, _, path in r.inputs))  # (each path once: "/")
-            for r in datums.records(pfs.store, job.key) if r.state == DatumState.FAILED]
+            for r in datums.records(pfs.store, job.key, state=DatumState.FAILED.value)]
 
 
 def restart_command(pfs, job: JobInfo) -> str:
@@ -66,7 +66,6 @@ def failed_datums(store, pipeline: str) -> dict[str, str]:
         if j.state == JobState.SUCCESS:
             break
         if j.state == JobState.FAILURE:
-            for r in datums.records(store, j.id):
-                if r.state == DatumState.FAILED:
-                    found.setdefault(r.id, j.commit_set or j.id)
+            for r in datums.records(store, j.id, state=DatumState.FAILED.value):
+                found.setdefault(r.id, j.commit_set or j.id)
     return found

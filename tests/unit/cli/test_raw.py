@@ -92,7 +92,7 @@ def test_job_datum_and_pipeline(pfs, ran):
     assert j.output_commit.id == ran.output_commit and j.stats.upload_bytes == ran.bytes_out
     assert ts(j.finished) == pytest.approx(ran.finished, abs=1e-6)
 
-    ds = api.list_datum(pfs, ran)
+    ds = list(api.list_datum(pfs, ran))
     m = parsed(raw.datum_info(ds[0], "copy"), pps_pb2.DatumInfo)
     assert (m.datum.id, m.datum.job.id) == (ds[0].id, ran.id)
     assert m.state == pps_pb2.DatumState.SUCCESS

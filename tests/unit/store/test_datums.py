@@ -32,6 +32,12 @@ def own_rows(pfs: PFS, job) -> int:
     return pfs.store.one("SELECT COUNT(*) FROM datums WHERE job_id=?", (job.key,))[0]
 
 
+@pytest.fixture(autouse=True)
+def listed_two_places_at_a_time(monkeypatch):
+    """Every listing here reads its records in chunks of two places: chunks end mid-layer."""
+    monkeypatch.setattr(store_datums, "LIST_CHUNK", 2)
+
+
 def test_each_job_lists_every_datum_once_through_changes_removals_and_compactions(pfs):
     pfs.create_repo("data")
     put(pfs, "data", {f"/f{i:02d}": str(i) for i in range(30)})
@@ -63,8 +69,10 @@ def test_each_job_lists_every_datum_once_through_changes_removals_and_compaction
         assert contents(pfs, "copy@master", text=True) == files
         assert len(store_datums.stack(pfs.store, job.key)) <= 6
         seen.append((job, rows))
-    for job, rows in seen:  # an older job lists what it listed when it finished
+    for job, rows in seen:  # an older job lists what it listed when it finished, in its order
         assert listing(pfs, job) == rows
+        places = [r.seq for r in store_datums.records(pfs.store, job.key)]
+        assert places == sorted(places) and len(places) == len(rows)
     assert fsck(pfs.store) == []
 
 
@@ -239,3 +247,52 @@ def test_a_job_stopped_just_after_a_records_write_committed_keeps_each_record_on
     [job] = [r.job for r in pl.run(pfs, workers=1)]
     assert (job.processed, job.skipped, job.total) == (0, 12, 12)
     assert contents(pfs, "copy@master", text=True) == files
+
+
+def test_a_jobs_records_by_state_or_id_prefix_are_those_its_listing_shows(pfs):
+    """What `restart datum` (failed ones) and `inspect datum` (an id prefix) ask for: the records
+    as the job shows them, in its order (a datum of a lower layer as a skip of this job)."""
+    pfs.create_repo("data")
+    put(pfs, "data", {f"/f{i}": str(i) for i in range(5)})
+    picky = {**spec(), "transform": {"cmd": ["sh", "-c", 'grep -q bad "$data" && exit 1; ' + COPY[2]]}}
+    pl.create_pipeline(pfs, picky)
+    [first] = [r.job for r in pl.run(pfs)]
+    put(pfs, "data", {"/g": "bad", "/h": "good"})
+    [second] = [r.job for r in pl.run(pfs)]
+    assert len(store_datums.stack(pfs.store, second.key)) == 2  # over the first job's layer
+
+    def shown(job, **k):
+        return [(r.inputs[0][3], r.state) for r in store_datums.records(pfs.store, job.key, **k)]
+    assert shown(first) == [(f"/f{i}", "success") for i in range(5)]
+    assert shown(first, state="skipped") == shown(first, state="failed") == []
+    listed = shown(second)
+    assert listed == [(f"/f{i}", "skipped") for i in range(5)] + [("/g", "failed"), ("/h", "success")]
+    for state in ("skipped", "success", "failed"):  # the first job's rows show as skips here
+        assert shown(second, state=state) == [x for x in listed if x[1] == state]
+    ids = [r.id for r in store_datums.records(pfs.store, second.key)]
+    assert [r.id for r in store_datums.records(pfs.store, second.key, id_prefix=ids[2][:12])] == [ids[2]]
+    assert [d["id"] for d in datums(pfs, second)] == ids  # the listing is the records, in order
+
+
+def test_a_jobs_records_are_listed_by_place_whichever_of_its_layers_holds_them(pfs):
+    """Two workers' datums finish out of order: a first job's earlier run may hold later places."""
+    import json
+    job = "j" * 32
+
+    def row(place: int) -> tuple:
+        inputs = json.dumps([["data", "data", "master", f"/f{place}"]])
+        return (job, f"{place:064x}", "h", "success", "", inputs, "[]", 0.0, 0.1, None, 1, 0, job, place)
+    with pfs.store.transaction() as tx:
+        store_datums.insert_run(tx, job, 0, [row(p) for p in (5, 3, 4)])
+        store_datums.insert_run(tx, job, 1, [row(p) for p in (0, 2, 1)])
+        store_datums.insert(tx, [row(6)])
+    assert [r.seq for r in store_datums.records(pfs.store, job)] == list(range(7))
+    assert [r.inputs[0][3] for r in store_datums.records(pfs.store, job, id_prefix=f"{4:064x}")] == ["/f4"]
+    # A layer merged into another while the listing is read (a job finishing): read again there.
+    listed = store_datums.records(pfs.store, job)
+    assert next(listed).seq == 0
+    moved = store_datums.run_layer(job, 1)
+    with pfs.store.transaction() as tx:
+        tx.db.execute("UPDATE datums SET job_id=? WHERE job_id=?", (job, moved))
+        tx.db.execute("DELETE FROM job_layers WHERE layer=?", (moved,))
+    assert [r.seq for r in listed] == list(range(1, 7))
