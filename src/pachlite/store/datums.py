@@ -327,16 +327,15 @@ def records(s: Handle, job_id: str, id_prefix: str | None = None,
     cur = s.db.cursor()
     cur.row_factory = None
     mine = {n for n, layer in enumerate(layers) if _owner(layer) == job_id}
-    # id → (place, layer, 1 if listed / 0 if not / 2 if removed), the highest layer's winning.
+    # id → (place, layer, 1 if listed / 0 if not / 2 if removed), the highest layer's winning:
+    # _visible's merge, with ints where it holds each row's layer and state as strings.
     found: dict[str, tuple[int, int, int]] = {}
-    where = "" if id_prefix is None else " AND id LIKE ? || '%'"
+    where, prefix = ("", ()) if id_prefix is None else (" AND id LIKE ? || '%'", (id_prefix,))
     for n, layer in enumerate(layers):
-        shown = "state" if n in mine else "?"  # a row under the job's own layers is a skip
+        shown = "state" if n in mine else f"'{_SKIPPED['state']}'"  # under its own: a skip
         found.update((did, (seq, n, code)) for did, seq, code in cur.execute(
             f"SELECT id, seq, CASE WHEN state=? THEN 2 WHEN ? IS NULL OR {shown}=? THEN 1 ELSE 0 "
-            f"END FROM datums WHERE job_id=?{where}",
-            (GONE, state, *(() if n in mine else (_SKIPPED["state"],)), state, layer,
-             *(() if id_prefix is None else (id_prefix,)))))
+            f"END FROM datums WHERE job_id=?{where}", (GONE, state, state, layer, *prefix)))
     order = sorted([(seq, n, did) for did, (seq, n, code) in found.items() if code == 1])
     del found
     for i in range(0, len(order), LIST_CHUNK):
