@@ -11,7 +11,8 @@ Python copy of the datum's file to /pfs/out) so that the engine's own cost domin
    ratio least favourable to pachlite;
 3. add1: one new file put (`put file`), then `run` (one datum runs, N are carried) — the target is
    add1 at 10^5 and 10^6 within 1.2x of add1 at 10^4 (its cost independent of N); then `list
-   datum` of the last add1 job (its N + 3 datums), with its time and peak RSS;
+   datum` of the last add1 job (its N + 3 datums), `list file` of the output repo and `diff
+   file` of it against the inputs (N + 3 files each), each with its time and peak RSS;
 4. peak RSS of the largest process of any step (target < 1 GB);
 5. the store's size on disk against the raw bytes of the files put and output;
 6. the CPU time (user + system, every process) of the cold job and of the loop, beside their
@@ -171,11 +172,15 @@ def one_n(n: int, add1: int, rounds: int, tmp: Path, rng: random.Random) -> dict
         ("JOB_SUCCESS", "1", str(n + add1 - 1)), last
     # Listing the newest job's datums: all N + add1 (N of them its base job's, skipped).
     listed, listed_mb = pachlite(env, "list", "datum", f"copy@{last['job']['id']}")
+    # The output repo's N + add1 files: listed, and compared with the inputs (the same contents).
+    files, files_mb = pachlite(env, "list", "file", "copy@master:/")
+    diffed, diffed_mb = pachlite(env, "diff", "file", "copy@master", "attributes@master", "--name-only")
     size = du(store)
     m = statistics.median
     cold, cold_mb = m(colds), max(cold_mbs)
     fastest = min(plains)  # (wall, CPU) of the loop's fastest run
-    return dict(n=n, put=put, listed=listed, listed_mb=listed_mb, plain=fastest[0],
+    return dict(n=n, put=put, listed=listed, listed_mb=listed_mb, files=files,
+                files_mb=files_mb, diffed=diffed, diffed_mb=diffed_mb, plain=fastest[0],
                 plains=[w for w, _ in plains], cold=cold, colds=colds,
                 plain_cpu=fastest[1], plain_cpus=[c for _, c in plains], cold_cpu=m(cold_cpus),
                 cold_cpus=cold_cpus,
@@ -210,7 +215,9 @@ def main() -> None:
                   f"(put {r['add1_put']:.2f} + run {r['add1_run']:.2f}) | CPU: cold "
                   f"{r['cold_cpu']:.2f} s vs the fastest loop's {r['plain_cpu']:.2f} s "
                   f"({r['cold_cpu'] / r['plain_cpu']:.2f}x; runs {cpus} s) | list datum "
-                  f"{r['listed']:.2f} s ({r['listed_mb']:.0f} MB) | peak RSS "
+                  f"{r['listed']:.2f} s ({r['listed_mb']:.0f} MB) | list file {r['files']:.2f} s "
+                  f"({r['files_mb']:.0f} MB) | diff file {r['diffed']:.2f} s ({r['diffed_mb']:.0f} MB) | "
+                  f"peak RSS "
                   f"{r['peak']:.0f} MB (put/cold/add1 {peaks}) | store {r['store'] / 2**20:.0f} MB "
                   f"for {r['raw'] / 2**20:.0f} MB raw ({r['store'] / r['raw']:.1f}x)", flush=True)
             # (after the figures: removing 10^6 files takes minutes)

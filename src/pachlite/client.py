@@ -73,7 +73,7 @@ class Client:
 
     def list_file(self, file: str) -> list[FileInfo]:
         """The entries directly in a folder (`repo@branch` is its root), as `pachctl list file`."""
-        return self._pfs.list_file(parse(file))
+        return list(self._pfs.list_file(parse(file)))
 
     def walk_file(self, file: str) -> list[FileInfo]:
         """Every file at or under a path, by path."""

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import itertools
-
 import click
 
 from pachlite.cli import pretty, raw as rawjson
 from pachlite.cli.groups import inspect, list_, restart
-from pachlite.cli.output import in_project, open_pfs, parse_job, progress, project_option, raw_option, report
+from pachlite.cli.output import (
+    echo_table,
+    in_project,
+    open_pfs,
+    parse_job,
+    progress,
+    project_option,
+    raw_option,
+    report,
+)
 from pachlite.errors import InvalidInput
 
 
@@ -30,13 +37,9 @@ def list_datum(job_addr: str | None, spec_path: str | None, raw: bool) -> None:
     ds = api.list_datum(pfs, api.inspect_job(pfs, pipeline, jid))
     if raw:
         return rawjson.emit(rawjson.datum_info(d, pipeline) for d in ds)
-    # Printed as the datums are read, a thousand lines a write: a job may have 10^6.
-    lines = pretty.table_lines(["ID", "FILES", "STATUS", "TIME"],
-                               ((d.id, ", ".join(d.inputs), d.state,
-                                 pretty.duration(d.duration) if d.duration is not None else "-")
-                                for d in ds))
-    while chunk := list(itertools.islice(lines, 1000)):
-        click.echo("\n".join(chunk))
+    echo_table(["ID", "FILES", "STATUS", "TIME"],
+               ((d.id, ", ".join(d.inputs), d.state,
+                 pretty.duration(d.duration) if d.duration is not None else "-") for d in ds))
 
 
 def _preview(pfs, spec_path: str, raw: bool) -> None:

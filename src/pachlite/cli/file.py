@@ -8,7 +8,7 @@ import click
 
 from pachlite.cli import pretty, raw as rawjson
 from pachlite.cli.groups import copy, delete, diff, get, glob_, inspect, list_, put
-from pachlite.cli.output import open_pfs, parse_address, project_option, raw_option
+from pachlite.cli.output import echo_table, open_pfs, parse_address, project_option, raw_option
 from pachlite.errors import InvalidInput
 
 
@@ -96,7 +96,7 @@ def get_file(file_addr: str, recursive: bool, output: str | None) -> None:
 
 
 def _file_rows(fs):
-    return [(f.path, f.type, pretty.size(f.size)) for f in fs]
+    return ((f.path, f.type, pretty.size(f.size)) for f in fs)
 
 
 @list_.command("file")
@@ -106,10 +106,10 @@ def _file_rows(fs):
 def list_file(file_addr: str, raw: bool) -> None:
     """Return the files in a directory."""
     a = parse_address(file_addr)
-    fs = open_pfs().list_file(a)
+    fs = open_pfs().list_file(a)  # made as they are read, and printed so
     if raw:
         return rawjson.emit(rawjson.file_info(f, a.repo) for f in fs)
-    click.echo(pretty.table(["NAME", "TYPE", "SIZE"], _file_rows(fs)))
+    echo_table(["NAME", "TYPE", "SIZE"], _file_rows(fs))
 
 
 @inspect.command("file")

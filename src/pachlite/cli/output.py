@@ -33,6 +33,17 @@ def open_pfs() -> PFS:
     return PFS(Store(create=_makes_store(click.get_current_context(silent=True))))
 
 
+def echo_table(header: list[str], rows) -> None:
+    """A table printed as its rows come (pretty.table_lines), a thousand lines a write: a job's
+    datums or a folder's files may be 10^6."""
+    import itertools
+
+    from pachlite.cli import pretty
+    lines = pretty.table_lines(header, rows)
+    while chunk := list(itertools.islice(lines, 1000)):
+        click.echo("\n".join(chunk))
+
+
 def _makes_store(ctx: click.Context | None) -> bool:
     if ctx is None:
         return False

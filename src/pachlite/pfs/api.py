@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
 from pachlite.errors import Conflict, InvalidInput, NotFound
@@ -521,7 +522,7 @@ class PFS:
         """Delete a file or a directory (everything under it) in a new commit on a.branch."""
         branch = self._writable_branch(a, "delete files from")
         path = a.path or "/"
-        if not self.list_file(a.with_path(path)):
+        if next(self.list_file(a.with_path(path)), None) is None:
             raise NotFound(f"{a}: no such file or directory",
                            f"list what is there with 'pachlite list file {a.repo}@{branch}:/'")
         cid = self.write_commit(a.repo, branch, {path: None}, where=str(a))
@@ -567,38 +568,34 @@ class PFS:
                            f"(see 'pachlite list commit {a.repo}')", where=str(a))
         return c
 
-    def list_file(self, a: Address) -> list[FileInfo]:
-        """The entries directly in a directory (or the file itself), as `pachctl list file`."""
+    def list_file(self, a: Address) -> Iterator[FileInfo]:
+        """The entries directly in a directory (or the file itself), as `pachctl list file`, made
+        as the commit's files are read: a folder of 10^6 files is never held whole. A missing
+        path is an error at once, before any entry."""
         c = self._readable(a)
         path = a.path or "/"
-        rows = self.files(c.key, path)
-        if len(rows) == 1 and rows[0][0] == path:
-            [(_, h, size)] = rows
-            return [FileInfo(path, "file", size, h, c.id)]
-        if not rows:
+        rows = files.iter_files(self.store, c.key, path)
+        first = next(rows, None)
+        if first is None:
             if path == "/":
-                return []
+                return iter(())
             raise NotFound(f"{a}: no such file or directory",
                            f"list what is there with 'pachlite list file {a.repo}@{c.id}:/'")
-        base = path.rstrip("/") + "/"
-        out: dict[str, list] = {}
-        for p, h, size in rows:
-            head, sep, _ = p[len(base):].partition("/")
-            entry = out.setdefault(head, ["dir" if sep else "file", 0, None if sep else h])
-            entry[1] += size
-        return [FileInfo(base + k + ("/" if v[0] == "dir" else ""), v[0], v[1], v[2], c.id)
-                for k, v in out.items()]
+        if first[0] == path:  # a file: nothing can be under it
+            return iter([FileInfo(path, "file", first[2], first[1], c.id)])
+        return _entries(path.rstrip("/") + "/", itertools.chain([first], rows), c.id)
 
     def inspect_file(self, a: Address) -> FileInfo:
         c = self._readable(a)
         path = a.path or "/"
-        rows = self.files(c.key, path)
-        if not rows:
+        rows = files.iter_files(self.store, c.key, path)
+        first = next(rows, None)
+        if first is None:
             raise NotFound(f"{a}: no such file or directory", "check the path with 'pachlite list file'")
-        if len(rows) == 1 and rows[0][0] == path:
-            [(_, h, size)] = rows
-            return FileInfo(path, "file", size, h, c.id)
-        return FileInfo(path.rstrip("/") + "/", "dir", sum(size for _, _, size in rows), None, c.id)
+        if first[0] == path:
+            return FileInfo(path, "file", first[2], first[1], c.id)
+        return FileInfo(path.rstrip("/") + "/", "dir", first[2] + sum(n for _, _, n in rows), None,
+                        c.id)
 
     def get_file(self, a: Address) -> BinaryIO:
         info = self.inspect_file(a)
@@ -623,17 +620,43 @@ class PFS:
         return out
 
     def diff_file(self, new: Address, old: Address | None = None) -> list[FileChange]:
-        """What changed under new.path since old (default: new's parent commit)."""
+        """What changed under new.path since old (default: new's parent commit), by path: the two
+        file lists are read side by side in path order, and only the changes are held."""
         nc = self._readable(new)
         path = new.path or "/"
         old_id = nc.parent_key if old is None else self._readable(old).key
-        a = {p: (h, s) for p, h, s in self.files(nc.key, path)}
-        b = {p: (h, s) for p, h, s in self.files(old_id, path)} if old_id else {}
-        out = [FileChange("added", p, a[p][1]) for p in a.keys() - b.keys()]
-        out += [FileChange("deleted", p, b[p][1]) for p in b.keys() - a.keys()]
-        out += [FileChange("modified", p, a[p][1], b[p][1]) for p in a.keys() & b.keys()
-                if a[p][0] != b[p][0]]
-        return sorted(out, key=lambda c: c.path)
+        a = files.iter_files(self.store, nc.key, path)
+        b = files.iter_files(self.store, old_id, path) if old_id else iter(())
+        out = []
+        x, y = next(a, None), next(b, None)
+        while x is not None or y is not None:
+            if y is None or (x is not None and x[0] < y[0]):
+                out.append(FileChange("added", x[0], x[2]))
+                x = next(a, None)
+            elif x is None or y[0] < x[0]:
+                out.append(FileChange("deleted", y[0], y[2]))
+                y = next(b, None)
+            else:
+                if x[1] != y[1]:
+                    out.append(FileChange("modified", x[0], x[2], y[2]))
+                x, y = next(a, None), next(b, None)
+        return out
+
+
+def _entries(base: str, rows: Iterator[tuple[str, str, int]], commit_id: str) -> Iterator[FileInfo]:
+    """The entries of folder `base` ("/dir/") from the paths under it in path order: a file, or a
+    folder whose size is its files'. A folder's paths are contiguous in that order (they are those
+    that start with "base/name/"), so each entry is whole when the next one begins."""
+    name, kind, size, h = None, "", 0, None
+    for p, fh, n in rows:
+        head, sep, _ = p[len(base):].partition("/")
+        if head != name:
+            if name is not None:
+                yield FileInfo(base + name + ("/" if kind == "dir" else ""), kind, size, h, commit_id)
+            name, kind, size, h = head, "dir" if sep else "file", 0, None if sep else fh
+        size += n
+    if name is not None:
+        yield FileInfo(base + name + ("/" if kind == "dir" else ""), kind, size, h, commit_id)
 
 
 class _Concat(io.RawIOBase):

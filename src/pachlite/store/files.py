@@ -20,6 +20,7 @@ A commit's file list can be 10^6 rows: those queries return plain (path, hash, s
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -172,22 +173,42 @@ def layer_rows(s: Handle, layer: int) -> int:
     return s.db.execute("SELECT rows FROM layers WHERE id=?", (layer,)).fetchone()[0]
 
 
-def iter_files(s: Handle, commit_id: str) -> Iterator[FileRow]:
-    """list_files(commit_id) one row at a time, merged from its layers as SQLite reads them
-    (each in path order): 10^6 files cost no list."""
-    stack = [layer for layer, _ in layers(s, commit_id)]
-    runs = []
-    for depth, layer in enumerate(stack):
-        cur = s.db.cursor()
-        cur.row_factory = None
-        cur.execute("SELECT path, ?, hash, size FROM files WHERE layer=? ORDER BY path", (-depth, layer))
-        runs.append(cur)
+def iter_files(s: Handle, commit_id: str, prefix: str = "/") -> Iterator[FileRow]:
+    """list_files(commit_id, prefix) one row at a time, merged from its layers as SQLite reads
+    them (each in path order): 10^6 files cost no list. The layers' statements read one snapshot
+    (a connection's statements share its read transaction while one of them is active), and the
+    stack is read again inside it: a commit compacted in between is read from its new stack."""
+    stack: list[int] | None = None
+    while True:
+        runs = [_layer_rows(s, layer, -depth, prefix) for depth, layer in enumerate(stack or [])]
+        now = [layer for layer, _ in layers(s, commit_id)]
+        if now == stack:
+            break
+        stack = now
     last = None
-    for path, _, h, n in heapq.merge(*runs):  # a path's highest layer comes first
-        if path != last:
+    for path, _, h, n in runs[0] if len(runs) == 1 else heapq.merge(*runs):
+        if path != last:  # a path's highest layer comes first
             last = path
             if h != GONE:
                 yield path, h, n
+
+
+def _layer_rows(s: Handle, layer: int, depth: int, prefix: str) -> Iterator[tuple]:
+    """_rows() of one layer as (path, depth, hash, size), its statement started (and so its
+    snapshot taken) before this returns."""
+    cur = s.db.cursor()
+    cur.row_factory = None
+    if prefix == "/":
+        return cur.execute("SELECT path, ?, hash, size FROM files WHERE layer=? ORDER BY path",
+                           (depth, layer))
+    path, low, high = _under(prefix)
+    itself = cur.execute("SELECT path, ?, hash, size FROM files WHERE layer=? AND path=?",
+                         (depth, layer, path)).fetchall()
+    below = s.db.cursor()
+    below.row_factory = None
+    below.execute("SELECT path, ?, hash, size FROM files WHERE layer=? AND path>? AND path<? "
+                  "ORDER BY path", (depth, layer, low, high))
+    return itertools.chain(itself, below)
 
 
 def nested(paths: Iterable[str]) -> tuple[str, str] | None:
@@ -268,7 +289,7 @@ def drop_unused(tx: Tx, candidates: Iterable[int]) -> None:
 
 def size(s: Handle, commit_id: str) -> int:
     """The size of a commit's files, summed from its layers (fsck compares it with the row's)."""
-    return sum(r[2] for r in list_files(s, commit_id))
+    return sum(r[2] for r in iter_files(s, commit_id))
 
 
 # ---- change logs ----------------------------------------------------------------------------

@@ -79,7 +79,7 @@ def test_repo_branch_commit_and_file(pfs, ran):
     m = parsed(raw.file_info(f, "data"), pfs_pb2.FileInfo)
     assert (m.file.path, m.file.commit.id, m.size_bytes) == ("/b", data_head, 5)
     assert m.file_type == pfs_pb2.FileType.FILE and m.hash == bytes.fromhex(f.hash)
-    d = parsed(raw.file_info(pfs.list_file(parse("copy@master"))[0], "copy"), pfs_pb2.FileInfo)
+    d = parsed(raw.file_info(next(pfs.list_file(parse("copy@master"))), "copy"), pfs_pb2.FileInfo)
     assert d.file_type == pfs_pb2.FileType.FILE
     assert base64.b64decode(raw.file_info(f, "data")["hash"]) == bytes.fromhex(f.hash)
 

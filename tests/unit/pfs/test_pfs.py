@@ -154,6 +154,23 @@ def test_list_glob_inspect_and_diff(pfs):
     assert old == [("modified", "/a.csv"), ("deleted", "/z")]
 
 
+def test_list_file_groups_each_folders_paths_whatever_sorts_between_them(pfs):
+    """list_file makes each entry as the paths are read in byte order, where "/a-b/y" and
+    "/a.txt" sort before "/a/x": a folder's entry is whole once the next one begins."""
+    pfs.create_repo("r")
+    put(pfs, "r@master", {"/a-b/y": b"1", "/a.txt": b"22", "/a/x": b"333", "/a/z/w": b"4444", "/b": b""})
+    put(pfs, "r@master", {"/a/v": b"55555"})  # another layer
+    pfs.delete_file(parse("r@master:/a/x"))
+    entries = [(f.path, f.type, f.size) for f in pfs.list_file(parse("r@master:/"))]
+    assert entries == [("/a-b/", "dir", 1), ("/a.txt", "file", 2), ("/a/", "dir", 9), ("/b", "file", 0)]
+    assert [(f.path, f.size) for f in pfs.list_file(parse("r@master:/a/"))] == [("/a/v", 5), ("/a/z/", 4)]
+    assert [(f.path, f.type) for f in pfs.list_file(parse("r@master:/a.txt"))] == [("/a.txt", "file")]
+    assert (pfs.inspect_file(parse("r@master:/a")).size, pfs.inspect_file(parse("r@master:/")).size) == (9, 12)
+    assert {f.path: f.hash for f in pfs.list_file(parse("r@master"))}["/a/"] is None  # a folder's
+    with pytest.raises(NotFound, match="no such file or directory"):
+        pfs.list_file(parse("r@master:/a/x"))  # at once, before any entry is asked for
+
+
 def test_delete_file_and_directory(pfs):
     pfs.create_repo("r")
     put(pfs, "r@master", {"/keep": b"k", "/d/a": b"a", "/d/b/c": b"c", "/d-x": b"x"})

@@ -132,6 +132,66 @@ def test_a_commit_started_from_an_open_one_keeps_what_that_held(pfs):
     assert fsck(pfs.store) == []
 
 
+def test_a_commit_read_as_a_stream_under_any_path_is_its_listing(pfs):
+    """iter_files (what list, inspect and diff file read) against list_files and a model, on
+    commits of several layers with deletions in them; and diff_file against the model's diff."""
+    pfs.create_repo("r")
+    rng = random.Random(7)
+    base = {f"/d{i % 3}/f{i:03d}": f"base{i}" for i in range(90)}  # a large bottom layer
+    put(pfs, "r", base)
+    model = {p: hash_bytes(v.encode()) for p, v in base.items()}
+    for i in range(25):
+        parent = dict(model)
+        if rng.random() < 0.3:
+            victim = rng.choice(sorted(model))
+            pfs.delete_file(parse(f"r@master:{victim}"))
+            del model[victim]
+        else:  # names that sort between a folder's paths and beside them ("/d1.txt", "/d1-x/g")
+            path = rng.choice([f"/d{rng.randrange(4)}/f{rng.randrange(120):03d}",
+                               f"/d{rng.randrange(3)}.txt", f"/d{rng.randrange(3)}-x/g"])
+            put(pfs, "r", {path: str(i)})
+            model[path] = hash_bytes(str(i).encode())
+        c = pfs.resolve(parse("r@master"))
+        one = rng.choice(sorted(model))
+        for prefix in ("/", "/d1", "/d1/", one, one + "/", "/d1-x", "/nope"):
+            want = sorted((p, h) for p, h in model.items()
+                          if p == prefix or p.startswith(prefix.rstrip("/") + "/"))
+            streamed = list(store_files.iter_files(pfs.store, c.key, prefix))
+            assert streamed == store_files.list_files(pfs.store, c.key, prefix)
+            assert [(p, h) for p, h, _ in streamed] == want
+        changes = [(x.status, x.path) for x in pfs.diff_file(parse(f"r@{c.id}"))]
+        assert changes == sorted(
+            [("added", p) for p in model.keys() - parent.keys()]
+            + [("deleted", p) for p in parent.keys() - model.keys()]
+            + [("modified", p) for p in model.keys() & parent.keys() if model[p] != parent[p]],
+            key=lambda t: t[1])
+    assert len(store_files.layers(pfs.store, c.key)) > 1  # the merge of layers was read
+
+
+def test_a_listing_begun_as_its_commit_was_compacted_reads_the_layers_it_has_now(pfs, monkeypatch):
+    """The race iter_files guards against: its commit's layers are merged (and the top one
+    dropped) between its read of the stack and its reads of the layers. It reads the stack again
+    once its reads have begun (their snapshot), and starts over from the new one."""
+    pfs.create_repo("r")
+    put(pfs, "r", {f"/f{i:02d}": str(i) for i in range(20)})
+    c = put(pfs, "r", {"/new": "x"})
+    stale = store_files.layers(pfs.store, c.key)
+    assert len(stale) == 2  # the parent's, and its own (only it lists that one)
+    monkeypatch.setattr(store_files, "MAX_LAYERS", 1)
+    with pfs.store.transaction() as tx:  # as a compaction would, while the listing starts
+        store_files.seal(tx, c.key)
+    assert len(store_files.layers(pfs.store, c.key)) == 1
+    real, calls = store_files.layers, []
+
+    def first_stale(s, commit_id):
+        calls.append(commit_id)
+        return stale if len(calls) == 1 else real(s, commit_id)
+    monkeypatch.setattr(store_files, "layers", first_stale)
+    paths = [p for p, _, _ in store_files.iter_files(pfs.store, c.key)]
+    assert paths == [f"/f{i:02d}" for i in range(20)] + ["/new"]
+    assert len(calls) == 3  # the stale stack, the one read beside the layers, and again
+
+
 def test_fsck_names_a_commit_whose_layer_is_gone_and_a_layer_no_commit_lists(pfs):
     pfs.create_repo("r")
     put(pfs, "r", {f"/f{i}": str(i) for i in range(10)})
