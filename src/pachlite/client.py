@@ -89,7 +89,7 @@ class Client:
         head, sep, glob = pattern.partition(":")
         if not sep:
             raise InvalidInput(f"{pattern!r} has no pattern", "write it as repo@branch:/pattern")
-        return self._pfs.glob_file(parse(head, path_allowed=False), glob)
+        return list(self._pfs.glob_file(parse(head, path_allowed=False), glob))
 
     def pfs_file(self, file: str) -> BinaryIO:
         """A file's content as a binary file object (checked against its hash as it is read)."""

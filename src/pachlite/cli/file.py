@@ -139,7 +139,7 @@ def glob_file(pattern_addr: str, raw: bool) -> None:
     fs = open_pfs().glob_file(a, pattern)
     if raw:
         return rawjson.emit(rawjson.file_info(f, a.repo) for f in fs)
-    click.echo(pretty.table(["NAME", "TYPE", "SIZE"], _file_rows(fs)))
+    echo_table(["NAME", "TYPE", "SIZE"], _file_rows(fs))
 
 
 @delete.command("file")

@@ -605,19 +605,14 @@ class PFS:
                                f"('pachlite list file {a}')")
         return self.store.open_object(info.hash, str(a))
 
-    def glob_file(self, a: Address, pattern: str) -> list[FileInfo]:
-        from pachlite.pps.glob import glob_paths
+    def glob_file(self, a: Address, pattern: str) -> Iterator[FileInfo]:
+        """What a glob matches in a commit (the datums a pipeline would make), as the commit's
+        files are read; a bad pattern is an error at once, before any match."""
+        from pachlite.pps.glob import compile_glob, glob_rows
         c = self._readable(a)
-        rows = self.files(c.key)
-        sizes = {p: (h, s) for p, h, s in rows}
-        out = []
-        for m in glob_paths(pattern, [p for p, _, _ in rows]):
-            if m.is_dir:
-                out.append(FileInfo(m.path, "dir", sum(sizes[f][1] for f in m.files), None, c.id))
-            else:
-                h, s = sizes[m.path]
-                out.append(FileInfo(m.path, "file", s, h, c.id))
-        return out
+        compile_glob(pattern)
+        return (FileInfo(p, "dir" if is_dir else "file", n, h, c.id)
+                for p, is_dir, n, h in glob_rows(pattern, files.iter_files(self.store, c.key)))
 
     def diff_file(self, new: Address, old: Address | None = None) -> list[FileChange]:
         """What changed under new.path since old (default: new's parent commit), by path: the two

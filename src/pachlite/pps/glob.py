@@ -26,7 +26,7 @@ import functools
 import posixpath
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from pachlite.errors import InvalidInput
@@ -137,6 +137,54 @@ def glob_paths(pattern: str, files: Sequence[str]) -> list[GlobMatch]:
         else:
             out.append(GlobMatch(path, False, groups, (path,)))
     return out
+
+
+def glob_rows(pattern: str, rows: Iterable[tuple[str, str, int]]
+              ) -> Iterator[tuple[str, bool, int, str | None]]:
+    """glob_paths() of a commit's (path, hash, size) rows read in path order, as (path, is_dir,
+    size, hash or None) made as they come (`glob file` of 10^6 files holds no list of them).
+    A directory sorts right before its first file and its files follow it, so the folders of
+    the current path are all that is held, and a matched folder's size is whole when it closes;
+    matches inside a matched folder wait for it (they follow it in the order)."""
+    glob = compile_glob(pattern)
+    if glob.pattern == "/":  # the whole commit
+        total, any_row = 0, False
+        for _, _, n in rows:
+            total, any_row = total + n, True
+        if any_row:
+            yield "/", True, total, None
+        return
+    match = glob.regex.match
+    # The folders of the current path, outermost first: [path, matched, size, waiting matches].
+    chain: list[list] = []
+    out: list = []  # matches ready to be given (those of no open matched folder)
+
+    def close(frame: list) -> None:
+        if frame[1]:
+            into = next((f[3] for f in reversed(chain) if f[1]), out)
+            into.append((frame[0], True, frame[2], None))
+            into.extend(frame[3])
+
+    for path, h, n in rows:
+        while chain and not path.startswith(chain[-1][0]):
+            close(chain.pop())
+        i = len(chain[-1][0]) if chain else 1
+        while (j := path.find("/", i)) >= 0:  # the folders it opens
+            d = path[:j + 1]
+            chain.append([d, match(d[:-1]) is not None, 0, []])
+            i = j + 1
+        if match(path) is not None:
+            into = next((f[3] for f in reversed(chain) if f[1]), out)
+            into.append((path, False, n, h))
+        for f in chain:
+            if f[1]:
+                f[2] += n
+        if out:
+            yield from out
+            out.clear()
+    while chain:
+        close(chain.pop())
+    yield from out
 
 
 def expand_template(template: str, groups: tuple[str, ...], whole: str) -> str:

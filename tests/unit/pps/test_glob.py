@@ -5,10 +5,20 @@ get right") and from ohmyglob's own test suite (extglob_test.go, capture_test.go
 """
 
 
+import random
+
 import pytest
 
 from pachlite.errors import InvalidInput
-from pachlite.pps.glob import GlobMatch, clean_glob, compile_glob, expand_template, glob_paths, implied_paths
+from pachlite.pps.glob import (
+    GlobMatch,
+    clean_glob,
+    compile_glob,
+    expand_template,
+    glob_paths,
+    glob_rows,
+    implied_paths,
+)
 
 F50 = [f"/foo{i}" for i in range(50)]
 # SEMANTICS case 8
@@ -241,6 +251,34 @@ def test_error_positions_refer_to_the_cleaned_pattern():
 def test_glob_paths_rejects_a_bad_glob():
     with pytest.raises(InvalidInput):
         glob_paths("/foo[", F50)
+
+
+@pytest.mark.parametrize("pattern", ["/", "/*", "/**", "/*/*", "/a*", "/**.csv", "/*/", "/?",
+                                     "/{a,b}*/*", "/(a|b)*/**", "/a/**", "/!(a)", "/*/*/*"])
+@pytest.mark.parametrize("seed", range(6))
+def test_glob_rows_streams_the_matches_glob_paths_makes(pattern, seed):
+    """glob_rows (glob file, reading a commit in path order) against glob_paths (a job's glob
+    over the whole list): the same matches in the same order, each folder's size its files'."""
+    rng = random.Random(seed)
+    names = ["a", "b", "a.csv", "a-b", "ab", "b.csv", "c"]
+    sizes = {}
+    for _ in range(rng.randrange(1, 40)):
+        path = "/" + "/".join(rng.choice(names) for _ in range(rng.randrange(1, 4)))
+        if any(p.startswith(path + "/") or path.startswith(p + "/") for p in sizes):
+            continue  # a file where a folder is, or under a file
+        sizes[path] = rng.randrange(100)
+    rows = [(p, f"h{p}", n) for p, n in sorted(sizes.items())]
+    want = [(m.path, m.is_dir, sum(sizes[f] for f in m.files), None if m.is_dir else f"h{m.path}")
+            for m in glob_paths(pattern, list(sizes))]
+    assert list(glob_rows(pattern, iter(rows))) == want
+
+
+def test_glob_rows_holds_only_the_folders_of_the_current_path():
+    """A million-file commit is globbed from a stream: nothing is kept of the files read."""
+    rows = ((f"/d{i // 1000:03d}/f{i % 1000:03d}", "h", 1) for i in range(200_000))
+    matched = glob_rows("/*", rows)
+    assert next(matched) == ("/d000/", True, 1000, None)
+    assert sum(1 for _ in matched) == 199  # (a generator of the rows: none of them is listed)
 
 
 # --- scale (speed is measured by benchmarks/pps_bench.py, not asserted here) ---------------------
