@@ -7,6 +7,7 @@ Imports of the library are deferred to the call: `pachlite run` starts once per 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sys
 from typing import TYPE_CHECKING
 
@@ -36,8 +37,6 @@ def open_pfs() -> PFS:
 def echo_table(header: list[str], rows) -> None:
     """A table printed as its rows come (pretty.table_lines), a thousand lines a write: a job's
     datums or a folder's files may be 10^6."""
-    import itertools
-
     from pachlite.cli import pretty
     lines = pretty.table_lines(header, rows)
     while chunk := list(itertools.islice(lines, 1000)):

@@ -642,16 +642,18 @@ def _entries(base: str, rows: Iterator[tuple[str, str, int]], commit_id: str) ->
     """The entries of folder `base` ("/dir/") from the paths under it in path order: a file, or a
     folder whose size is its files'. A folder's paths are contiguous in that order (they are those
     that start with "base/name/"), so each entry is whole when the next one begins."""
+    def entry() -> FileInfo:
+        return FileInfo(base + name + ("/" if kind == "dir" else ""), kind, size, h, commit_id)
     name, kind, size, h = None, "", 0, None
     for p, fh, n in rows:
         head, sep, _ = p[len(base):].partition("/")
         if head != name:
             if name is not None:
-                yield FileInfo(base + name + ("/" if kind == "dir" else ""), kind, size, h, commit_id)
+                yield entry()
             name, kind, size, h = head, "dir" if sep else "file", 0, None if sep else fh
         size += n
     if name is not None:
-        yield FileInfo(base + name + ("/" if kind == "dir" else ""), kind, size, h, commit_id)
+        yield entry()
 
 
 class _Concat(io.RawIOBase):

@@ -159,9 +159,12 @@ def glob_rows(pattern: str, rows: Iterable[tuple[str, str, int]]
     chain: list[list] = []
     out: list = []  # matches ready to be given (those of no open matched folder)
 
+    def waiting() -> list:  # where a match goes: the innermost open matched folder's, or out
+        return next((f[3] for f in reversed(chain) if f[1]), out)
+
     def close(frame: list) -> None:
         if frame[1]:
-            into = next((f[3] for f in reversed(chain) if f[1]), out)
+            into = waiting()
             into.append((frame[0], True, frame[2], None))
             into.extend(frame[3])
 
@@ -174,8 +177,7 @@ def glob_rows(pattern: str, rows: Iterable[tuple[str, str, int]]
             chain.append([d, match(d[:-1]) is not None, 0, []])
             i = j + 1
         if match(path) is not None:
-            into = next((f[3] for f in reversed(chain) if f[1]), out)
-            into.append((path, False, n, h))
+            waiting().append((path, False, n, h))
         for f in chain:
             if f[1]:
                 f[2] += n

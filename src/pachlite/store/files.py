@@ -178,9 +178,9 @@ def iter_files(s: Handle, commit_id: str, prefix: str = "/") -> Iterator[FileRow
     them (each in path order): 10^6 files cost no list. The layers' statements read one snapshot
     (a connection's statements share its read transaction while one of them is active), and the
     stack is read again inside it: a commit compacted in between is read from its new stack."""
-    stack: list[int] | None = None
+    stack = [layer for layer, _ in layers(s, commit_id)]
     while True:
-        runs = [_layer_rows(s, layer, -depth, prefix) for depth, layer in enumerate(stack or [])]
+        runs = [_layer_rows(s, layer, -depth, prefix) for depth, layer in enumerate(stack)]
         now = [layer for layer, _ in layers(s, commit_id)]
         if now == stack:
             break

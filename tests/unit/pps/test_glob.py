@@ -273,8 +273,8 @@ def test_glob_rows_streams_the_matches_glob_paths_makes(pattern, seed):
     assert list(glob_rows(pattern, iter(rows))) == want
 
 
-def test_glob_rows_holds_only_the_folders_of_the_current_path():
-    """A million-file commit is globbed from a stream: nothing is kept of the files read."""
+def test_glob_rows_takes_its_rows_as_a_one_pass_stream():
+    """glob file reads a commit once, in path order: glob_rows asks nothing more of its rows."""
     rows = ((f"/d{i // 1000:03d}/f{i % 1000:03d}", "h", 1) for i in range(200_000))
     matched = glob_rows("/*", rows)
     assert next(matched) == ("/d000/", True, 1000, None)
