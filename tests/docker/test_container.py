@@ -166,18 +166,23 @@ def test_kill_9_of_a_container_run_removes_its_worker_container(image, pfs, tmp_
                              "transform": {"cmd": ["sh", "-c", "touch /pfs/out/started; sleep 300"],
                                            "image": image}})
     client = docker_client()
-    before = {c.id for c in client.containers.list(all=True)}
+
+    def containers() -> set[str]:
+        # list() inspects each container it lists: one removed in between (as this worker's is,
+        # once pachlite is killed) is skipped, not an error.
+        return {c.id for c in client.containers.list(all=True, ignore_removed=True)}
+    before = containers()
     env = {**os.environ, "PACHLITE_STORE": str(pfs.store.root)}
     p = subprocess.Popen([str(PACHLITE), "run", "--container", "wait"], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while not (new := {c.id for c in client.containers.list(all=True)} - before):
+    while not (new := containers() - before):
         assert time.monotonic() < deadline and p.poll() is None, "no worker container started"
         time.sleep(0.2)
     time.sleep(1)  # the datum's exec is running in it
     p.kill()  # kill -9: pachlite cannot remove its container itself
     p.wait()
     deadline = time.monotonic() + 30
-    while new & {c.id for c in client.containers.list(all=True)}:
+    while new & containers():
         assert time.monotonic() < deadline, "the worker container outlived the killed pachlite"
         time.sleep(0.2)
