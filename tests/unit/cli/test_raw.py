@@ -151,3 +151,25 @@ def test_job_and_datum_verbs_print_their_messages(pfs, ran):
     assert [parsed(d, pps_pb2.DatumInfo).datum.job.id for d in ds] == [ran.id, ran.id]
     [d] = messages(pachlite(pfs, "inspect", "datum", f"copy@{ran.id}", ds[1]["datum"]["id"], "--raw"))
     assert parsed(d, pps_pb2.DatumInfo).data[0].file.path == "/b"
+
+
+def test_fields_at_their_zero_value_are_left_out_as_protojson_leaves_them():
+    kept = {"s": "x", "n": 2, "int64": "10", "t": True, "l": [0], "d": {"a": 1}, "f": 0.5}
+    zero = {"none": None, "empty": "", "n": 0, "int64": "0", "f": False, "l": [], "d": {}, "x": 0.0}
+    assert raw._clean({**zero, **kept}) == kept
+
+
+def test_a_listing_longer_than_a_write_prints_every_message_indented_as_pachctl(pfs):
+    """2,500 FileInfos (three writes of up to a thousand): each message whole, in path order,
+    indented by two spaces, non-ASCII names as UTF-8, one message a JSON object after another."""
+    pfs.create_repo("many")
+    names = [f"/f{i:04d}" for i in range(2499)] + ["/Ünïcode ✓"]
+    put(pfs, "many", {n: n[1:] for n in names})
+    out = pachlite(pfs, "list", "file", "many@master", "--raw")
+    found = messages(out)
+    assert [m["file"]["path"] for m in found] == sorted(names)
+    assert out == "\n".join(__import__("json").dumps(m, indent=2, ensure_ascii=False)
+                            for m in found) + "\n"
+    assert '"path": "/Ünïcode ✓"' in out
+    for m in found[::500]:
+        parsed(m, pfs_pb2.FileInfo)
