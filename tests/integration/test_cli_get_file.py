@@ -118,9 +118,12 @@ def test_a_commit_of_the_past_is_pulled_as_it_was(repo):
 def test_a_stored_path_with_dots_is_refused_before_anything_is_written(repo):
     with repo.lib() as pfs:
         damage_add_path(pfs.store, pfs.resolve(parse("r@master")).id, "/in/../../escape", "/in/a.csv")
-    err = repo("get", "file", "-r", "r@master:/in", "-o", "deep/out", ok=False).stderr
-    assert "'/in/../../escape' would land outside the output folder" in err
-    assert [p.name for p in repo.root.iterdir()] == ["store"]
+    (repo.root / "kept").mkdir()
+    for out in ("out", "kept"):  # a new folder, and one that exists
+        err = repo("get", "file", "-r", "r@master:/in", "-o", out, ok=False).stderr
+        assert "'/in/../../escape' would land outside the output folder" in err
+        assert sorted(p.name for p in repo.root.iterdir()) == ["kept", "store"]
+        assert not any((repo.root / "kept").iterdir())
 
 
 def test_an_output_commit_made_in_its_inputs_commit_set_is_pulled(repo):

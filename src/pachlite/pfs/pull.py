@@ -19,22 +19,20 @@ from pachlite.pfs.address import Address
 from pachlite.pfs.api import PFS
 
 
-def pull(pfs: PFS, a: Address, out: str | Path) -> list[Path]:
-    """Write the file or folder at address `a` under `out`; return the local files written.
+def pull(pfs: PFS, a: Address, out: str | Path) -> int:
+    """Write the file or folder at address `a` under `out`; return how many files were written.
 
     As pachctl: a folder's files go to out/<their path below the folder>, the files of `repo@c:/`
     to out/<their path>, and a single file to `out` itself. `out` is made if missing; files
-    already in it stay unless a pulled file replaces them.
+    already in it stay unless a pulled file replaces them. The commit's files are written as they
+    are read (10^6 of them are not listed first); what moves into an existing `out` is what the
+    staging folder holds.
     """
     info = pfs.inspect_file(a)
-    # info.commit is the id pachctl shows, its commit set's: the store's key may differ (a
-    # pipeline's output commit made in its input's set).
-    rows = pfs.files(pfs.resolve(a).key, a.path or "/")
-    base = "" if info.type == "file" else info.path.rstrip("/")
     out = Path(out)
-    targets = [(_relative(path, base, a), h) for path, h, _ in rows]
     if info.type == "file":
-        return [_pull_one(pfs, a, targets[0][1], out)]
+        _pull_one(pfs, a, info.hash, out)
+        return 1
     if out.exists() and not out.is_dir():
         raise InvalidInput(f"{out} is a file, not a folder", "name a folder (or a new path) with -o",
                            where=str(a))
@@ -43,26 +41,39 @@ def pull(pfs: PFS, a: Address, out: str | Path) -> list[Path]:
     if not parent.is_dir():
         raise InvalidInput(f"folder {parent} does not exist", "create it first or choose another -o",
                            where=str(a))
-    if not fresh:
-        _check_inside(out, [rel for rel, _ in targets], a)
+    base = info.path.rstrip("/")
+    # info.commit is the id pachctl shows, its commit set's: the store's key may differ (a
+    # pipeline's output commit made in its input's set).
+    rows = pfs.iter_files(pfs.resolve(a).key, a.path or "/")
+    top = None if fresh else out.resolve()
     staging = Path(tempfile.mkdtemp(dir=parent, prefix=".pachlite-get-"))
+    written = 0
     try:
-        for rel, h in targets:
+        made = {staging}  # the staging folders made so far: a mkdir each, not one a file
+        for path, h, _ in rows:
+            rel = _relative(path, base, a)
+            if not fresh:
+                _check_inside(out, top, rel, a)
             dest = staging / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            if dest.parent not in made:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                made.add(dest.parent)
             with pfs.store.open_object(h, f"{a.repo}@{info.commit}:{base}/{rel}") as src, \
                     open(dest, "xb") as f:
                 shutil.copyfileobj(src, f)
+            written += 1
         if fresh:
             staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would become the folder's
             os.rename(staging, out)
         else:
-            for rel, _ in targets:
-                (out / rel).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staging / rel, out / rel)
+            for folder, _, names in os.walk(staging):
+                here = out / os.path.relpath(folder, staging)
+                here.mkdir(parents=True, exist_ok=True)
+                for name in names:
+                    os.replace(os.path.join(folder, name), here / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return [out / rel for rel, _ in targets]
+    return written
 
 
 def _relative(path: str, base: str, a: Address) -> str:
@@ -74,22 +85,21 @@ def _relative(path: str, base: str, a: Address) -> str:
     return rel
 
 
-def _check_inside(out: Path, rels: list[str], a: Address) -> None:
-    """Before anything moves: a link already in `out` must not carry a pulled file outside it,
-    and no local file or folder may stand where the pulled tree needs the other kind."""
-    top = out.resolve()
-    for rel in rels:
-        dest = (out / rel).resolve()
-        if dest != top and top not in dest.parents:
-            raise InvalidInput(f"{out / rel} leads outside {out} (through a link)",
-                               "remove the link, or choose another -o", where=str(a))
-        if (out / rel).is_dir():
-            raise InvalidInput(f"{out / rel} is a local folder where the repo has a file",
+def _check_inside(out: Path, top: Path, rel: str, a: Address) -> None:
+    """Before anything moves: a link already in `out` (resolved: `top`) must not carry a pulled
+    file outside it, and no local file or folder may stand where the pulled tree needs the
+    other kind."""
+    dest = (out / rel).resolve()
+    if dest != top and top not in dest.parents:
+        raise InvalidInput(f"{out / rel} leads outside {out} (through a link)",
+                           "remove the link, or choose another -o", where=str(a))
+    if (out / rel).is_dir():
+        raise InvalidInput(f"{out / rel} is a local folder where the repo has a file",
+                           "move it away, or choose another -o", where=str(a))
+    for folder in list(Path(rel).parents)[:-1]:  # each folder of rel inside out
+        if (out / folder).exists() and not (out / folder).is_dir():
+            raise InvalidInput(f"{out / folder} is a local file where the repo has a folder",
                                "move it away, or choose another -o", where=str(a))
-        for folder in list(Path(rel).parents)[:-1]:  # each folder of rel inside out
-            if (out / folder).exists() and not (out / folder).is_dir():
-                raise InvalidInput(f"{out / folder} is a local file where the repo has a folder",
-                                   "move it away, or choose another -o", where=str(a))
 
 
 def _pull_one(pfs: PFS, a: Address, h: str, out: Path) -> Path:
