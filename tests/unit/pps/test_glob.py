@@ -296,3 +296,12 @@ def test_hundred_thousand_files_glob():
     files = [f"/file{i:06d}.csv" for i in range(100_000)]
     matches = glob_paths("/*", files)
     assert len(matches) == 100_000 and matches[0].path == "/file000000.csv"
+
+
+@pytest.mark.parametrize("pattern", ["/*", "/a*", "/(a|b)?", "/!(a1)", "/**", "/*/*"])
+def test_a_commit_of_top_level_files_matches_as_any_commit_does(pattern):
+    """Top-level files only take a shorter way (each path a file, no folder but the root): the
+    same matches as when a folder beside them sends the commit the general way."""
+    flat = ["/b2", "/a1", "/a10", "/c", "/a1"]  # unsorted, one path twice
+    general = glob_paths(pattern, [*flat, "/zz/deep"])
+    assert glob_paths(pattern, flat) == [m for m in general if not m.path.startswith("/zz")]
