@@ -120,6 +120,11 @@ def commit(repo_name: str, cid: str, branch_name: str | None = None) -> dict:
                    "branch": branch(repo_name, branch_name) if branch_name else None})
 
 
+# A listing's FileInfos and DatumInfos name few commits: each one's message is made once (and
+# only read after).
+_listed_commit = functools.lru_cache(maxsize=64)(commit)
+
+
 def project_info(name: str = PROJECT, created: float | None = None, description: str = "") -> dict:
     return _clean({"project": {"name": name}, "description": description,
                    "created_at": timestamp(created)})
@@ -178,7 +183,7 @@ def direct_provenance(pfs, c) -> tuple:
 def file_info(f, repo_name: str) -> dict:
     h = f.hash or ""  # a hex digest; pachd's FileInfo.hash is bytes, which JSON writes base64
     return _clean({
-        "file": {"commit": _file_commit(repo_name, f.commit), "path": f.path},
+        "file": {"commit": _listed_commit(repo_name, f.commit), "path": f.path},
         "file_type": "DIR" if f.type == "dir" else "FILE",
         "size_bytes": str(f.size),
         "hash": base64.b64encode(bytes.fromhex(h)).decode() if _HEX(h) else None,
@@ -186,8 +191,6 @@ def file_info(f, repo_name: str) -> dict:
 
 
 _HEX = re.compile(r"(?:[0-9a-f]{2})+").fullmatch
-# A listing's FileInfos name one commit: its message is made once (and only read after).
-_file_commit = functools.lru_cache(maxsize=64)(commit)
 
 
 def job(pipeline: str, jid: str) -> dict:
@@ -222,7 +225,7 @@ def datum_info(d, pipeline: str) -> dict:
     for text in d.inputs:  # repo@commit:/path
         head, _, path = text.partition(":")
         r, _, cid = head.partition("@")
-        data.append({"file": {"commit": commit(r, cid), "path": path}})
+        data.append({"file": {"commit": _listed_commit(r, cid), "path": path}})
     return _clean({
         "datum": {"job": job(pipeline, d.job_id), "id": d.id},
         "state": str(d.state).upper(),  # pachd's DatumState names: SUCCESS, SKIPPED, ...
@@ -234,7 +237,7 @@ def datum_info(d, pipeline: str) -> dict:
 def preview_datum_info(d) -> dict:
     """A datum a spec would make (pachctl list datum -f): its id and input files, no job yet."""
     return {"datum": {"id": d.id},
-            "data": [{"file": {"commit": commit(di.repo, di.commit), "path": f.path}}
+            "data": [{"file": {"commit": _listed_commit(di.repo, di.commit), "path": f.path}}
                      for di in d.inputs for f in di.files]}
 
 
