@@ -578,7 +578,7 @@ class PFS:
         path is an error at once, before any entry."""
         c = self._readable(a)
         path = a.path or "/"
-        rows = files.iter_files(self.store, c.key, path)
+        rows = self.iter_files(c.key, path)
         first = next(rows, None)
         if first is None:
             if path == "/":
@@ -592,7 +592,7 @@ class PFS:
     def inspect_file(self, a: Address) -> FileInfo:
         c = self._readable(a)
         path = a.path or "/"
-        rows = files.iter_files(self.store, c.key, path)
+        rows = self.iter_files(c.key, path)
         first = next(rows, None)
         if first is None:
             raise NotFound(f"{a}: no such file or directory", "check the path with 'pachlite list file'")
@@ -616,7 +616,7 @@ class PFS:
         c = self._readable(a)
         compile_glob(pattern)
         return (FileInfo(p, "dir" if is_dir else "file", n, h, c.id)
-                for p, is_dir, n, h in glob_rows(pattern, files.iter_files(self.store, c.key)))
+                for p, is_dir, n, h in glob_rows(pattern, self.iter_files(c.key)))
 
     def diff_file(self, new: Address, old: Address | None = None) -> list[FileChange]:
         """What changed under new.path since old (default: new's parent commit), by path: the two
@@ -624,8 +624,8 @@ class PFS:
         nc = self._readable(new)
         path = new.path or "/"
         old_id = nc.parent_key if old is None else self._readable(old).key
-        a = files.iter_files(self.store, nc.key, path)
-        b = files.iter_files(self.store, old_id, path) if old_id else iter(())
+        a = self.iter_files(nc.key, path)
+        b = self.iter_files(old_id, path) if old_id else iter(())
         out = []
         x, y = next(a, None), next(b, None)
         while x is not None or y is not None:
