@@ -19,14 +19,14 @@ SHA=sha256sum; command -v sha256sum >/dev/null || SHA="shasum -a 256"
 # What the cluster has (nothing when pachctl is missing or reaches no cluster).
 deployed() { command -v pachctl >/dev/null && pachctl inspect "$@" --raw 2>/dev/null || true; }
 
-# 1. The stage image pachlite/diabetes:a697cd144877, tagged by the content of the files it is built from
+# 1. The stage image pachlite/diabetes:7f9085f9e232, tagged by the content of the files it is built from
 for f in pachyderm/Dockerfile scripts/requirements.txt pachyderm/requirements-sdk.txt scripts; do
   [[ -e "$f" ]] || fail "$f is missing, and the stage image is built from it: restore it ('pachlite generate' writes a missing Dockerfile)"
 done
 tag=$(find pachyderm/Dockerfile scripts/requirements.txt pachyderm/requirements-sdk.txt scripts -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | LC_ALL=C sort -zu | xargs -0 $SHA | $SHA | cut -c1-12)
-[[ "$tag" == a697cd144877 ]] || fail "the image's files changed since the specs were generated (their tag is now $tag): run 'pachlite generate' and deploy again"
-run docker build -f pachyderm/Dockerfile --build-arg "BASE_IMAGE=$BASE_IMAGE" -t pachlite/diabetes:a697cd144877 .
-if [[ "$TARGET" == minikube ]]; then run minikube image load pachlite/diabetes:a697cd144877; else run docker push pachlite/diabetes:a697cd144877; fi
+[[ "$tag" == 7f9085f9e232 ]] || fail "the image's files changed since the specs were generated (their tag is now $tag): run 'pachlite generate' and deploy again"
+run docker build -f pachyderm/Dockerfile --build-arg "BASE_IMAGE=$BASE_IMAGE" -t pachlite/diabetes:7f9085f9e232 .
+if [[ "$TARGET" == minikube ]]; then run minikube image load pachlite/diabetes:7f9085f9e232; else run docker push pachlite/diabetes:7f9085f9e232; fi
 
 # 2. Input repos of project default, created with their data when the cluster lacks them
 if [[ -z "$(deployed repo training --project default)" ]]; then
@@ -46,8 +46,8 @@ pipeline() {
   elif [[ "$info" != *"$2"* ]]; then run pachctl update pipeline --project default -f "pachyderm/$1.json"
   else echo "# pipeline $1 is up to date"; fi
 }
-pipeline split c02d25d0e4c291f7
-pipeline qc_pre_process 3c67b4bca414ad8f
-pipeline model 9af6b94f43625fbc
-pipeline qcontrol 5c9a2c427e98df46
-pipeline infer 00c13e41f206634e
+pipeline split e22deef9ab994a40
+pipeline qc_pre_process a9f9557b251d22c6
+pipeline model 42ad5fdb1c5a03c5
+pipeline qcontrol 9ed93660b6b18563
+pipeline infer 139a0549efa4627f

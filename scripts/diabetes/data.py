@@ -13,7 +13,6 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from diabetes.stage import StageError
@@ -85,9 +84,11 @@ def read_json(path: str) -> object:
 
 
 def _read_text(path: str) -> str:
+    # Bytes, decoded once: a text-mode file object (its decoder and newline state) cost more than
+    # the read in a warm worker, which reads two files a datum; JSON needs no newline translation.
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            return f.read()
+        with open(path, "rb", buffering=0) as f:
+            return f.read().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
         raise _unreadable(path, err) from None
 
@@ -107,13 +108,12 @@ def files_under(path: str) -> list[tuple[str, str]]:
 
     Pachyderm mounts a datum's file at its full path, so `path` may be either.
     """
-    root = Path(path)
-    if root.is_file():
-        return [(str(root), root.name)]
-    if not root.is_dir():
+    # Strings, not Paths: a warm worker runs this once per datum.
+    top = os.path.normpath(path)  # (as Path(path) had it: no trailing slash, "" is ".")
+    if os.path.isfile(top):
+        return [(top, os.path.basename(top))]
+    if not os.path.isdir(top):
         raise StageError(path, "no such file or directory", MOUNT_HINT)
-    # Strings, not Paths, below: a warm worker runs this once per datum.
-    top = str(root)
     found = []
     for folder, _, names in os.walk(top, followlinks=True):  # pachlite may lay datums out as links
         for name in names:

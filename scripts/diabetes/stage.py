@@ -75,8 +75,8 @@ def write_all(out_dir: str, files: Mapping[str, str]) -> None:
                 os.makedirs(folder, exist_ok=True)
             temp = os.path.join(folder, f".{base}.partial")
             staged.append((temp, target))
-            with open(temp, "w", encoding="utf-8") as f:
-                f.write(text)
+            with open(temp, "wb", buffering=0) as f:  # (bytes: no text-mode file object a datum)
+                f.write(text.encode())
         for temp, target in staged:
             os.replace(temp, target)
     except OSError as err:

@@ -325,6 +325,33 @@ def test_a_rewritten_model_is_read_again_in_the_same_process(tmp_path):
     assert (read_model(str(path)).intercept, read_model(str(path)).coefficients["bmi"]) == (7, 3)
 
 
+def test_json_inputs_read_as_text_editors_write_them_and_refuse_what_is_not_text(tmp_path):
+    # A BOM and Windows line ends, as Notepad saves a file, read as the same record.
+    (tmp_path / "win.json").write_bytes(
+        b'\xef\xbb\xbf{\r\n "independent_variables": [{"name": "bmi", "value": 0.25}]\r\n}\r\n')
+    assert read_record(str(tmp_path / "win.json")) == ({"bmi": 0.25}, None)
+    (tmp_path / "latin1.json").write_bytes('{"independent_variables": [{"name": "b\u00e9", "value": 1}]}'
+                                           .encode("latin-1"))
+    with pytest.raises(StageError, match=r"latin1.json: is not UTF-8 text; give a CSV or JSON text file"):
+        read_record(str(tmp_path / "latin1.json"))
+    (tmp_path / "folder.json").mkdir()
+    with pytest.raises(StageError, match="folder.json: is a directory, not a file"):
+        read_record(str(tmp_path / "folder.json"))
+
+
+def test_infer_takes_an_attribute_file_or_a_folder_given_with_a_trailing_slash(tmp_path):
+    (tmp_path / "model.json").write_text(WORKSHOP_QC_MODEL)
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    record = (ATTRIBUTES / "1.json").read_text()
+    (tmp_path / "in" / "1.json").write_text(record)
+    (tmp_path / "in" / "sub" / "2.json").write_text(record)
+    model = str(tmp_path / "model.json")
+    alone = infer.infer(Namespace(model=model, attributes=[str(tmp_path / "in" / "1.json")]))
+    folder = infer.infer(Namespace(model=model, attributes=[str(tmp_path / "in") + "/"]))
+    assert list(alone) == ["1.json"] and sorted(folder) == ["1.json", "sub/2.json"]
+    assert folder["1.json"] == folder["sub/2.json"] == alone["1.json"]
+
+
 def test_qc_record_needs_its_observed_value(tmp_path):
     (tmp_path / "7.json").write_text('{"independent_variables": [{"name": "bmi", "value": 0.1}]}')
     with pytest.raises(StageError, match='7.json: has no "dependent_variable"'):

@@ -72,13 +72,13 @@ def local(cwd: str | os.PathLike | None, image: str | None) -> Layout | None:
 
 def load(path: Path) -> dict[str, Layout]:
     """Every image's layout in a mappings file ({} if there is none), checked."""
-    import yaml
     try:
         text = path.read_text()
     except FileNotFoundError:
         return {}
     except OSError as e:
         raise InvalidInput(f"cannot read {path}: {e.strerror}", "check its permissions") from None
+    import yaml  # only where the file is: every `pachlite run` asks, ~25 ms an import
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as e:
