@@ -19,8 +19,8 @@ from pachlite.pfs.address import Address
 from pachlite.pfs.api import PFS
 
 
-def pull(pfs: PFS, a: Address, out: str | Path) -> int:
-    """Write the file or folder at address `a` under `out`; return how many files were written.
+def pull(pfs: PFS, a: Address, out: str | Path) -> None:
+    """Write the file or folder at address `a` under `out`.
 
     As pachctl: a folder's files go to out/<their path below the folder>, the files of `repo@c:/`
     to out/<their path>, and a single file to `out` itself. `out` is made if missing; files
@@ -32,7 +32,7 @@ def pull(pfs: PFS, a: Address, out: str | Path) -> int:
     out = Path(out)
     if info.type == "file":
         _pull_one(pfs, a, info.hash, out)
-        return 1
+        return
     if out.exists() and not out.is_dir():
         raise InvalidInput(f"{out} is a file, not a folder", "name a folder (or a new path) with -o",
                            where=str(a))
@@ -47,7 +47,6 @@ def pull(pfs: PFS, a: Address, out: str | Path) -> int:
     rows = pfs.iter_files(pfs.resolve(a).key, a.path or "/")
     top = None if fresh else out.resolve()
     staging = Path(tempfile.mkdtemp(dir=parent, prefix=".pachlite-get-"))
-    written = 0
     try:
         made = {staging}  # the staging folders made so far: a mkdir each, not one a file
         for path, h, _ in rows:
@@ -61,7 +60,6 @@ def pull(pfs: PFS, a: Address, out: str | Path) -> int:
             with pfs.store.open_object(h, f"{a.repo}@{info.commit}:{base}/{rel}") as src, \
                     open(dest, "xb") as f:
                 shutil.copyfileobj(src, f)
-            written += 1
         if fresh:
             staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would become the folder's
             os.rename(staging, out)
@@ -73,7 +71,6 @@ def pull(pfs: PFS, a: Address, out: str | Path) -> int:
                     os.replace(os.path.join(folder, name), here / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return written
 
 
 def _relative(path: str, base: str, a: Address) -> str:
@@ -102,7 +99,7 @@ def _check_inside(out: Path, top: Path, rel: str, a: Address) -> None:
                                "move it away, or choose another -o", where=str(a))
 
 
-def _pull_one(pfs: PFS, a: Address, h: str, out: Path) -> Path:
+def _pull_one(pfs: PFS, a: Address, h: str, out: Path) -> None:
     """One file to `out`: written aside and renamed, so `out` is never half-written."""
     d = out.absolute().parent
     if not d.is_dir():
@@ -119,7 +116,6 @@ def _pull_one(pfs: PFS, a: Address, h: str, out: Path) -> Path:
     except BaseException:
         os.unlink(tmp)
         raise
-    return out
 
 
 def _umask() -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 
 import pytest
 from google.protobuf.json_format import MessageToDict, Parse
@@ -25,7 +26,7 @@ COPY = {"pipeline": {"name": "copy"}, "description": "copies",
 
 def parsed(msg: dict, cls):
     """msg as pachd parses it (unknown fields refused), then back as pachctl would print it."""
-    m = Parse(__import__("json").dumps(msg), cls(), ignore_unknown_fields=False)
+    m = Parse(json.dumps(msg), cls(), ignore_unknown_fields=False)
     assert MessageToDict(m, preserving_proto_field_name=True) == msg  # nothing lost or renamed
     return m
 
@@ -137,7 +138,7 @@ def test_every_raw_output_is_one_pachd_message_per_item(pfs, ran, args, cls, n):
 
 def test_a_spec_preview_prints_datum_infos(pfs, ran, tmp_path):
     spec = tmp_path / "spec.json"
-    spec.write_text(__import__("json").dumps({**COPY, "pipeline": {"name": "other"}}))
+    spec.write_text(json.dumps({**COPY, "pipeline": {"name": "other"}}))
     found = messages(pachlite(pfs, "list", "datum", "-f", str(spec), "--raw"))
     head = pfs.resolve(parse("data@master")).id
     assert [[(f.file.commit.id, f.file.path) for f in parsed(m, pps_pb2.DatumInfo).data]
@@ -168,7 +169,7 @@ def test_a_listing_longer_than_a_write_prints_every_message_indented_as_pachctl(
     out = pachlite(pfs, "list", "file", "many@master", "--raw")
     found = messages(out)
     assert [m["file"]["path"] for m in found] == sorted(names)
-    assert out == "\n".join(__import__("json").dumps(m, indent=2, ensure_ascii=False)
+    assert out == "\n".join(json.dumps(m, indent=2, ensure_ascii=False)
                             for m in found) + "\n"
     assert '"path": "/Ünïcode ✓"' in out
     for m in found[::500]:
