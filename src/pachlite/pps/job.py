@@ -314,6 +314,7 @@ class Job:
             if ok and keep:
                 kept[did] = (state, o, 1)
         self._tick(0, feed.total)
+        self.records.expect(feed.total)
         with self.records.flushing():
             results = executor.run(feed, build, final, lambda n: self._tick(n, feed.total))
         results.update(kept)

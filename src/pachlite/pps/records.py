@@ -29,16 +29,20 @@ from pachlite.store.datums import BYTES_IN, BYTES_OUT, ID, LOG_HASH
 # last write. Datum ids are random, so a write rewrites pages all over the datums and objects
 # trees, about as many as they hold: writes that grow with the job are few (at 10^5 datums, 9
 # instead of 25 of 4096 rows: 1.6 s of the job's CPU instead of 2.5 s, as much as one write at
-# the end), and a killed job keeps all but its last FLUSH_S seconds of datums.
+# the end), and a killed job keeps all but its last FLUSH_S seconds of datums. Near the job's
+# end a write comes once as many wait as are still to finish, so that the write left when the
+# workers are done is small: the store is not written while both cores sit idle (at 10^5
+# datums that last write was ~30,000 records, 1 s of the job's 17).
 FLUSH_ROWS = 4096
 FLUSH_MAX = 65536  # the queue's memory: ~40 MB of records and outputs
 FLUSH_S = 5.0
 # A first job's write of at least RUN_ROWS records is a run of its own (store/datums.py): a layer
 # filled in key order, not rows spread over the job's layer (at 10^6 datums, the writer's CPU
-# 23 -> 16 s and the job's writes 7.4 -> 2.0 GiB: benchmarks/cpu_split.py). Smaller writes, and
+# 23 -> 16 s and the job's writes 7.4 -> 2.0 GiB: benchmarks/cpu_split.py; at 10^5, whose writes
+# were all below the 32,768 records runs once took, 13 -> 11 µs a record). Smaller writes, and
 # any past RUNS_MAX runs, go to the job's layer, so that its stack stays within what a later
 # job's reads and compactions take in stride (datums.MAX_LAYERS).
-RUN_ROWS = FLUSH_MAX // 2
+RUN_ROWS = 2 * FLUSH_ROWS
 RUNS_MAX = 16
 
 
@@ -53,6 +57,7 @@ class DatumRecords:
         self.rows: dict[str, tuple[str, tuple]] = {}
         self._flushed_bytes = [0, 0]                     # bytes in and out of those stored
         self._stored = 0                                 # how many records are stored
+        self._left: int | None = None                    # datums still to finish, once known
         # Records of succeeded datums not yet in the store, with their logs' and outputs' objects.
         self._pending: list[tuple] = []
         self._pending_objects: list[tuple] = []
@@ -64,6 +69,10 @@ class DatumRecords:
         self._lock = threading.Lock()     # the queue
         self._writing = threading.Lock()  # one flush at a time
         self._wake = threading.Event()
+
+    def expect(self, n: int) -> None:
+        """How many datums the job runs: the writes shrink as the last of them finish."""
+        self._left = n
 
     def row(self, s: Step, state: str, o: Outcome) -> tuple:
         """A datum's record after it ran: the columns of store.datums.COLUMNS."""
@@ -79,16 +88,23 @@ class DatumRecords:
         row = self.row(s, state, o)
         if state != DatumState.SUCCESS:
             self.rows[s.datum_id] = (state, row)
+            with self._lock:
+                self._left = None if self._left is None else self._left - 1
             return
         del self.seq[s.datum_id]
         with self._lock:
+            if self._left is not None:
+                self._left -= 1
             self._pending.append(row)
             if o.log:
                 self._pending_objects.append((row[LOG_HASH], len(o.log), o.log))
             self._pending_objects.extend([(h, size, data) for _, h, size, data in o.outputs])
             if self._pending_files is not None:
                 self._pending_files.extend([(p, h, size) for p, h, size, _ in o.outputs])
-            full = len(self._pending) >= min(max(FLUSH_ROWS, self._stored // 2), FLUSH_MAX)
+            due = min(max(FLUSH_ROWS, self._stored // 2), FLUSH_MAX)
+            if self._left is not None:
+                due = min(due, max(FLUSH_ROWS, self._left))
+            full = len(self._pending) >= due
         if full:
             self._wake.set()
 
