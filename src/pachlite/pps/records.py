@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -57,7 +58,7 @@ class DatumRecords:
         self.rows: dict[str, tuple[str, tuple]] = {}
         self._flushed_bytes = [0, 0]                     # bytes in and out of those stored
         self._stored = 0                                 # how many records are stored
-        self._left: int | None = None                    # datums still to finish, once known
+        self._left: float = math.inf                     # datums still to finish (expect())
         # Records of succeeded datums not yet in the store, with their logs' and outputs' objects.
         self._pending: list[tuple] = []
         self._pending_objects: list[tuple] = []
@@ -86,24 +87,20 @@ class DatumRecords:
         """A datum's final outcome: its record is made now, and queued if it succeeded. The
         caller is a worker's thread: the store is written by the flushing thread, not here."""
         row = self.row(s, state, o)
+        with self._lock:
+            self._left -= 1
         if state != DatumState.SUCCESS:
             self.rows[s.datum_id] = (state, row)
-            with self._lock:
-                self._left = None if self._left is None else self._left - 1
             return
         del self.seq[s.datum_id]
         with self._lock:
-            if self._left is not None:
-                self._left -= 1
             self._pending.append(row)
             if o.log:
                 self._pending_objects.append((row[LOG_HASH], len(o.log), o.log))
             self._pending_objects.extend([(h, size, data) for _, h, size, data in o.outputs])
             if self._pending_files is not None:
                 self._pending_files.extend([(p, h, size) for p, h, size, _ in o.outputs])
-            due = min(max(FLUSH_ROWS, self._stored // 2), FLUSH_MAX)
-            if self._left is not None:
-                due = min(due, max(FLUSH_ROWS, self._left))
+            due = min(max(FLUSH_ROWS, self._stored // 2), FLUSH_MAX, max(FLUSH_ROWS, self._left))
             full = len(self._pending) >= due
         if full:
             self._wake.set()
