@@ -58,6 +58,7 @@ class DatumRecords:
         self.rows: dict[str, tuple[str, tuple]] = {}
         self._flushed_bytes = [0, 0]                     # bytes in and out of those stored
         self._stored = 0                                 # how many records are stored
+        self._cap = FLUSH_ROWS                           # a write is due at this many
         self._left: float = math.inf                     # datums still to finish (expect())
         # Records of succeeded datums not yet in the store, with their logs' and outputs' objects.
         self._pending: list[tuple] = []
@@ -77,32 +78,40 @@ class DatumRecords:
 
     def row(self, s: Step, state: str, o: Outcome) -> tuple:
         """A datum's record after it ran: the columns of store.datums.COLUMNS."""
-        outputs = o.outputs
+        inputs, outputs = s.datum.inputs, o.outputs
+        # (One input and one output, most datums: their sizes without a list to sum.)
         return (self.job_id, s.datum_id, s.hash, state, o.reason if state != DatumState.SUCCESS else "",
                 _inputs_json(s.datum), _outputs_json(outputs), o.started, o.duration,
-                hash_bytes(o.log) if o.log else None, sum([i.size for i in s.datum.inputs]),
-                sum([x[2] for x in outputs]), self.job_id, self.seq[s.datum_id])
+                hash_bytes(o.log) if o.log else None,
+                inputs[0].size if len(inputs) == 1 else sum([i.size for i in inputs]),
+                outputs[0][2] if len(outputs) == 1 else sum([x[2] for x in outputs]),
+                self.job_id, self.seq[s.datum_id])
 
     def finished(self, s: Step, state: DatumState, o: Outcome) -> None:
         """A datum's final outcome: its record is made now, and queued if it succeeded. The
         caller is a worker's thread: the store is written by the flushing thread, not here."""
         row = self.row(s, state, o)
-        with self._lock:
-            self._left -= 1
         if state != DatumState.SUCCESS:
+            with self._lock:
+                self._left -= 1
             self.rows[s.datum_id] = (state, row)
             return
         del self.seq[s.datum_id]
+        objs = [(h, size, data) for _, h, size, data in o.outputs]
+        if o.log:
+            objs.append((row[LOG_HASH], len(o.log), o.log))
         with self._lock:
-            self._pending.append(row)
-            if o.log:
-                self._pending_objects.append((row[LOG_HASH], len(o.log), o.log))
-            self._pending_objects.extend([(h, size, data) for _, h, size, data in o.outputs])
+            self._left -= 1
+            pending = self._pending
+            pending.append(row)
+            self._pending_objects += objs
             if self._pending_files is not None:
-                self._pending_files.extend([(p, h, size) for p, h, size, _ in o.outputs])
-            due = min(max(FLUSH_ROWS, self._stored // 2), FLUSH_MAX, max(FLUSH_ROWS, self._left))
-            full = len(self._pending) >= due
-        if full:
+                self._pending_files += [(p, h, size) for p, h, size, _ in o.outputs]
+            n = len(pending)
+            # Due (see FLUSH_ROWS): as many as _cap, or near the end as many as are left.
+            full = n >= self._cap or (n >= FLUSH_ROWS and n >= self._left)
+        # Woken once: a write of 10^6 datums' job lasts seconds, while hundreds finish.
+        if full and not self._wake.is_set():
             self._wake.set()
 
     @contextlib.contextmanager
@@ -163,6 +172,7 @@ class DatumRecords:
             # Committed: only their bytes are kept (10^6 records held to the job's end would
             # cost ~0.7 GB).
             self._stored += len(rows)
+            self._cap = min(max(FLUSH_ROWS, self._stored // 2), FLUSH_MAX)
             self._flushed_bytes[0] += sum([r[BYTES_IN] for r in rows])
             self._flushed_bytes[1] += sum([r[BYTES_OUT] for r in rows])
 
@@ -222,9 +232,16 @@ def _input_prefix(name: str, repo: str, branch: str) -> str:
 
 
 def _inputs_json(d: Datum) -> str:
+    inputs = d.inputs
+    if len(inputs) == 1:  # most datums: no list to join (~0.5 µs of a record's 6)
+        i = inputs[0]
+        return f"[{_input_prefix(i.name, i.repo, i.branch)}{_STR(i.path)}]]"
     return "[" + ", ".join([f"{_input_prefix(i.name, i.repo, i.branch)}{_STR(i.path)}]"
                             for i in d.inputs]) + "]"
 
 
 def _outputs_json(outputs) -> str:
+    if len(outputs) == 1:
+        path, h, size, _ = outputs[0]
+        return f"[[{_STR(path)}, {_STR(h)}, {size}]]"
     return "[" + ", ".join([f"[{_STR(path)}, {_STR(h)}, {size}]" for path, h, size, *_ in outputs]) + "]"

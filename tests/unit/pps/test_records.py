@@ -3,6 +3,8 @@ for the job's last transaction once the workers are done."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pachlite.pfs.info import FileInfo
@@ -69,3 +71,25 @@ def test_the_records_left_when_the_last_datum_finishes_are_a_small_write(store, 
     assert records.FLUSH_MAX in writes
     assert len(writes) <= 300 // records.FLUSH_ROWS // 2
 
+
+
+def _input(name: str, path: str, data: bytes) -> DatumInput:
+    f = FileInfo(path, "file", len(data), hash_bytes(data))
+    return DatumInput(name, "data", "master", "c" * 32, path, False, (f,))
+
+
+@pytest.mark.parametrize("inputs, outputs", [
+    ([("data", "/a.json")], [("/a.json", b"1")]),                     # one of each: most datums
+    ([("data", "/é \"q\".json"), ("model", "/m.pkl")],                  # a cross; text to escape
+     [("/x/1.json", b"22"), ("/ü\n.txt", b"")]),
+    ([("data", "/a.json")], []),                                        # no output
+])
+def test_a_record_holds_its_inputs_and_outputs_as_json_dumps_writes_them(store, inputs, outputs):
+    ins = tuple(_input(name, path, path.encode()) for name, path in inputs)
+    step = Step(Action.RUN, datum_id(ins), "new datum", Datum(datum_id(ins), ins), "h" * 64)
+    outs = [(path, hash_bytes(data), len(data), data) for path, data in outputs]
+    rec = records.DatumRecords(store, "j" * 32, {step.datum_id: 0})
+    row = dict(zip(store_datums.COLUMNS, rec.row(step, DatumState.SUCCESS, Outcome(step.datum_id, True, "", outs))))
+    assert row["inputs"] == json.dumps([[i.name, i.repo, i.branch, i.path] for i in ins])
+    assert row["outputs"] == json.dumps([[p, h, n] for p, h, n, _ in outs])
+    assert (row["bytes_in"], row["bytes_out"]) == (sum(i.size for i in ins), sum(n for _, _, n, _ in outs))
