@@ -90,18 +90,18 @@ class DatumInput:
 
     def __post_init__(self) -> None:
         path = self.path.encode()
-        id_part = _id_prefix(self.name, self.repo, self.branch) + path + _length(path)
+        self._id_part = _id_prefix(self.name, self.repo, self.branch) + path + _INT64(len(path))
         if self.is_dir:
             h = hashlib.sha256()
             for f in self.files:
                 p = f.path.encode()
                 h.update(p + _length(p) + f.hash.encode())
-            content = h.hexdigest().encode()
-        else:
-            content = self.files[0].hash.encode()
-        self._id_part = id_part
-        self._content = content
-        self.size = sum([f.size for f in self.files])
+            self._content = h.hexdigest().encode()
+            self.size = sum([f.size for f in self.files])
+        else:  # a file: the one file
+            f = self.files[0]
+            self._content = f.hash.encode()
+            self.size = f.size
 
 
 @dataclass(frozen=True, slots=True)
