@@ -102,15 +102,14 @@ class DatumRecords:
             objs.append((row[LOG_HASH], len(o.log), o.log))
         with self._lock:
             self._left -= 1
-            pending = self._pending
-            pending.append(row)
+            self._pending.append(row)
             self._pending_objects += objs
             if self._pending_files is not None:
                 self._pending_files += [(p, h, size) for p, h, size, _ in o.outputs]
-            n = len(pending)
+            n = len(self._pending)
             # Due (see FLUSH_ROWS): as many as _cap, or near the end as many as are left.
             full = n >= self._cap or (n >= FLUSH_ROWS and n >= self._left)
-        # Woken once: a write of 10^6 datums' job lasts seconds, while hundreds finish.
+        # Set once a write: at 10^6 datums a write lasts seconds, while thousands finish.
         if full and not self._wake.is_set():
             self._wake.set()
 
@@ -237,7 +236,7 @@ def _inputs_json(d: Datum) -> str:
         i = inputs[0]
         return f"[{_input_prefix(i.name, i.repo, i.branch)}{_STR(i.path)}]]"
     return "[" + ", ".join([f"{_input_prefix(i.name, i.repo, i.branch)}{_STR(i.path)}]"
-                            for i in d.inputs]) + "]"
+                            for i in inputs]) + "]"
 
 
 def _outputs_json(outputs) -> str:
