@@ -16,26 +16,29 @@ from pachlite.pps.states import Action, DatumState
 from pachlite.store import datums as store_datums, hash_bytes
 
 
+def _input(name: str, path: str, data: bytes) -> DatumInput:
+    """A datum's input of one file at `path` holding `data`."""
+    f = FileInfo(path, "file", len(data), hash_bytes(data))
+    return DatumInput(name, "data", "master", "c" * 32, path, False, (f,))
+
+
 def steps(n: int) -> list[Step]:
     out = []
     for i in range(n):
-        data = f"{i}".encode()
-        f = FileInfo(f"/f{i:04d}", "file", len(data), hash_bytes(data))
-        inputs = (DatumInput("data", "data", "master", "c" * 32, f.path, False, (f,)),)
+        inputs = (_input("data", f"/f{i:04d}", f"{i}".encode()),)
         out.append(Step(Action.RUN, datum_id(inputs), "new datum", Datum(datum_id(inputs), inputs),
-                        f.hash))
+                        inputs[0].files[0].hash))
     return out
 
 
-def run(store, n: int, expect: bool) -> tuple[list[int], int]:
+def run(store, n: int) -> tuple[list[int], int]:
     """n datums finishing one after another, each write made as soon as it is due → (the size
     of each write while they ran, how many records wait once the last one finished)."""
     job = "j" * 32
     todo = steps(n)
     rec = records.DatumRecords(store, job, {s.datum_id: i for i, s in enumerate(todo)},
                                stage_outputs=True)
-    if expect:
-        rec.expect(n)
+    rec.expect(n)
     writes = []
     for s in todo:
         data = s.datum.inputs[0].path.encode()
@@ -62,7 +65,7 @@ def small_writes(monkeypatch):
 
 
 def test_the_records_left_when_the_last_datum_finishes_are_a_small_write(store, small_writes):
-    writes, left = run(store, 300, expect=True)
+    writes, left = run(store, 300)
     # The job's last transaction (the workers done, both cores idle) writes at most FLUSH_ROWS
     # records, where it would otherwise write up to FLUSH_MAX.
     assert left < records.FLUSH_ROWS
@@ -70,12 +73,6 @@ def test_the_records_left_when_the_last_datum_finishes_are_a_small_write(store, 
     # Writes still grow while many datums are left: not one a datum near the end either.
     assert records.FLUSH_MAX in writes
     assert len(writes) <= 300 // records.FLUSH_ROWS // 2
-
-
-
-def _input(name: str, path: str, data: bytes) -> DatumInput:
-    f = FileInfo(path, "file", len(data), hash_bytes(data))
-    return DatumInput(name, "data", "master", "c" * 32, path, False, (f,))
 
 
 @pytest.mark.parametrize("inputs, outputs", [
