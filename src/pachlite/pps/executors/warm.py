@@ -130,8 +130,9 @@ def serve(conn, script: str, argv: list[str], env: dict, pfs_root: Path, view: s
 class DatumEnviron:
     """The environment each datum starts from: the worker's variables plus the datum's own, in
     os.environ and in the C environment its child processes inherit. Only what differs from the
-    last datum's is set, unless the last datum's code changed the environment: then all of it is
-    reset (~50 calls).
+    last datum's is set, unless the last datum's code changed os.environ: then all of it is reset
+    (~50 calls). os.environ's mapping is a _Watched dict, which notes such a change as it is made
+    (comparing a copy of it each datum cost ~3 µs).
 
     A datum's variables are set with putenv(3) on a buffer kept here until the variable next
     changes, not with os.putenv: that is setenv(3), and glibc's setenv keeps a copy of every
@@ -143,28 +144,33 @@ class DatumEnviron:
     def __init__(self, env: dict, view: str):
         self.env, self.view = env, view
         self.last: dict = {}                # the last datum's own variables, as sent
-        self.expected: dict | None = None   # os.environ's bytes as the last datum was given them
         self.held: dict[str, bytes] = {}    # name → the b"NAME=value" the C side points into
         self.keys: dict[str, tuple] = {}    # name → (its key in os.environ, b"NAME="), or ()
         self.putenv = _putenv()
+        self.data = _Watched(os.environ._data)  # type: ignore[attr-defined]
+        self.data.changed = True  # the first datum starts from the worker's variables
+        os.environ._data = self.data  # type: ignore[attr-defined]
+        if hasattr(os, "environb"):  # it shares os.environ's mapping
+            os.environb._data = self.data
 
     def enter(self, datum_env: dict) -> None:
-        environ = os.environ
-        data = environ._data  # type: ignore[attr-defined]
-        if data != self.expected:
+        environ, data = os.environ, self.data
+        if data.changed:
             environ.clear()  # unsetenv: no buffer held here is pointed to after it
             environ.update(self.env)
             self.held.clear()
             self.last = {}
         last = self.last
-        for k in last.keys() - datum_env.keys():
-            del environ[k]
-            self.held.pop(k, None)
+        if last.keys() != datum_env.keys():
+            for k in last.keys() - datum_env.keys():
+                del environ[k]
+                self.held.pop(k, None)
+        view = self.view
         for k, v in datum_env.items():
             if last.get(k) != v:
-                self._set(k, map_pfs(v, self.view))
+                self._set(k, v if view == "/pfs" else map_pfs(v, view))
         self.last = datum_env
-        self.expected = dict(data)
+        data.changed = False  # (set by this method's own changes through os.environ)
 
     def _set(self, name: str, value: str) -> None:
         key = self.keys.get(name)
@@ -179,7 +185,22 @@ class DatumEnviron:
         if self.putenv(line):  # ENOMEM
             raise MemoryError(f"putenv {name}")
         self.held[name] = line  # the C environment points into it until the next change
-        os.environ._data[key[0]] = val  # type: ignore[attr-defined]
+        dict.__setitem__(self.data, key[0], val)  # not a change the next datum must undo
+
+
+class _Watched(dict):
+    """os.environ's mapping (os._Environ changes it only by item assignment and deletion),
+    noting whether it was changed since DatumEnviron last cleared `changed`."""
+
+    __slots__ = ("changed",)
+
+    def __setitem__(self, key, value) -> None:
+        self.changed = True
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key) -> None:
+        self.changed = True
+        dict.__delitem__(self, key)
 
 
 _FS_ENCODING = sys.getfilesystemencoding()
