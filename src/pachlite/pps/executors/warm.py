@@ -147,15 +147,25 @@ class DatumEnviron:
         self.held: dict[str, bytes] = {}    # name → the b"NAME=value" the C side points into
         self.keys: dict[str, tuple] = {}    # name → (its key in os.environ, b"NAME="), or ()
         self.putenv = _putenv()
-        self.data = _Watched(os.environ._data)  # type: ignore[attr-defined]
-        self.data.changed = True  # the first datum starts from the worker's variables
-        os.environ._data = self.data  # type: ignore[attr-defined]
-        if hasattr(os, "environb"):  # it shares os.environ's mapping
-            os.environb._data = self.data
+        self.data = self._watch()
+
+    @staticmethod
+    def _watch() -> _Watched:
+        """Put a _Watched mapping under os.environ (and os.environb, which shares it)."""
+        data = _Watched(os.environ._data)  # type: ignore[attr-defined]
+        data.changed = True  # the next datum starts from the worker's variables
+        os.environ._data = data  # type: ignore[attr-defined]
+        if hasattr(os, "environb"):
+            os.environb._data = data
+        return data
 
     def enter(self, datum_env: dict) -> None:
         environ, data = os.environ, self.data
+        if environ._data is not data:  # type: ignore[attr-defined]  # (os reloaded by a datum)
+            data = self.data = self._watch()
         if data.changed:
+            for name in self.held:  # (one a reloaded os's mapping lacks is still set in C)
+                os.unsetenv(name)
             environ.clear()  # unsetenv: no buffer held here is pointed to after it
             environ.update(self.env)
             self.held.clear()

@@ -200,21 +200,25 @@ def test_a_datum_that_kills_its_worker_does_not_take_its_batch_with_it(pfs, tmp_
 
 def test_a_variable_a_datum_removes_or_changes_is_the_workers_again_for_the_next(pfs, tmp_path):
     # One interpreter runs the datums in path order: /a removes a variable of the worker's, /c
-    # changes it; /b and /d (after each) must see the worker's value, in Python and in a child.
+    # changes it, /e reloads os (a new os.environ); the datum after each must see the worker's
+    # value and its own input's, in Python and in a child process.
     (tmp_path / "env.py").write_text(
-        "import json, os, subprocess, sys\n"
+        "import importlib, json, os, subprocess, sys\n"
         "name = os.path.basename(os.environ['data'])\n"
         "seen = [os.environ.get('PPS_PIPELINE_NAME'), subprocess.run(\n"
-        "    ['sh', '-c', 'echo ${PPS_PIPELINE_NAME:-none}'], capture_output=True, text=True).stdout.strip()]\n"
+        "    ['sh', '-c', 'echo ${PPS_PIPELINE_NAME:-none} ${data##*/}'], capture_output=True,\n"
+        "    text=True).stdout.strip()]\n"
         "if name == 'a':\n"
         "    del os.environ['PPS_PIPELINE_NAME']\n"
         "if name == 'c':\n"
         "    os.environ['PPS_PIPELINE_NAME'] = 'changed'\n"
+        "if name == 'e':\n"
+        "    importlib.reload(os)\n"
         "json.dump(seen, open(os.path.join(sys.argv[1], name), 'w'))\n")
-    put(pfs, "data", {f"/{n}": n for n in "abcd"})
+    put(pfs, "data", {f"/{n}": n for n in "abcdef"})
     j = job(pfs, tmp_path, transform={"cmd": ["python3", "env.py", "/pfs/out"]})
     assert j.state == "success", j.reason
-    assert outputs(pfs, j.output_commit) == {f"/{n}": ["work", "work"] for n in "abcd"}
+    assert outputs(pfs, j.output_commit) == {f"/{n}": ["work", f"work {n}"] for n in "abcdef"}
 
 
 def test_a_datum_sees_only_its_own_inputs_variables(pfs, tmp_path):
