@@ -151,12 +151,16 @@ class DatumEnviron:
 
     @staticmethod
     def _watch() -> _Watched:
-        """Put a _Watched mapping under os.environ (and os.environb, which shares it)."""
+        """Put a _Watched mapping under os.environ, os.environb and posix.environ, which share
+        it (a reloaded os builds its os.environ on posix.environ: it gets the same mapping)."""
         data = _Watched(os.environ._data)  # type: ignore[attr-defined]
         data.changed = True  # the next datum starts from the worker's variables
         os.environ._data = data  # type: ignore[attr-defined]
         if hasattr(os, "environb"):
             os.environb._data = data
+        if os.name == "posix":
+            import posix
+            posix.environ = data
         return data
 
     def enter(self, datum_env: dict) -> None:
@@ -170,6 +174,7 @@ class DatumEnviron:
             environ.update(self.env)
             self.held.clear()
             self.last = {}
+        data.changed = True  # until this datum's variables are all set (a failure resets all)
         last = self.last
         if last.keys() != datum_env.keys():
             for k in last.keys() - datum_env.keys():
@@ -199,18 +204,27 @@ class DatumEnviron:
 
 
 class _Watched(dict):
-    """os.environ's mapping (os._Environ changes it only by item assignment and deletion),
-    noting whether it was changed since DatumEnviron last cleared `changed`."""
+    """os.environ's mapping, noting whether it was changed since DatumEnviron last cleared
+    `changed` (os._Environ changes it by item assignment and deletion; code that reaches for
+    os.environ._data may call any of dict's own changes)."""
 
-    __slots__ = ("changed",)
+    changed = False
 
-    def __setitem__(self, key, value) -> None:
-        self.changed = True
-        dict.__setitem__(self, key, value)
+    def _changes(method):  # noqa: N805 (applied in the class body below)
+        def changing(self, *args, **kwargs):
+            self.changed = True
+            return method(self, *args, **kwargs)
+        return changing
 
-    def __delitem__(self, key) -> None:
-        self.changed = True
-        dict.__delitem__(self, key)
+    __setitem__ = _changes(dict.__setitem__)
+    __delitem__ = _changes(dict.__delitem__)
+    __ior__ = _changes(dict.__ior__)
+    clear = _changes(dict.clear)
+    pop = _changes(dict.pop)
+    popitem = _changes(dict.popitem)
+    setdefault = _changes(dict.setdefault)
+    update = _changes(dict.update)
+    del _changes
 
 
 _FS_ENCODING = sys.getfilesystemencoding()

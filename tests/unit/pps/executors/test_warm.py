@@ -214,11 +214,12 @@ def test_a_variable_a_datum_removes_or_changes_is_the_workers_again_for_the_next
         "    os.environ['PPS_PIPELINE_NAME'] = 'changed'\n"
         "if name == 'e':\n"
         "    importlib.reload(os)\n"
+        "seen.append(os.path.basename(os.environ.get('data', '')))  # (after a reload too)\n"
         "json.dump(seen, open(os.path.join(sys.argv[1], name), 'w'))\n")
     put(pfs, "data", {f"/{n}": n for n in "abcdef"})
     j = job(pfs, tmp_path, transform={"cmd": ["python3", "env.py", "/pfs/out"]})
     assert j.state == "success", j.reason
-    assert outputs(pfs, j.output_commit) == {f"/{n}": ["work", f"work {n}"] for n in "abcdef"}
+    assert outputs(pfs, j.output_commit) == {f"/{n}": ["work", f"work {n}", n] for n in "abcdef"}
 
 
 def test_a_datum_sees_only_its_own_inputs_variables(pfs, tmp_path):
